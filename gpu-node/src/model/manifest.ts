@@ -1,0 +1,92 @@
+import { z } from "zod";
+
+/**
+ * The schema of a model directory's `manifest.json` (see gpu-node/MODEL.md).
+ * Written by gpu-node/tools/generate_model.py and gpu-node/export/; read once at start-up.
+ */
+export const EMOTIONS = ["happy", "angry", "sad", "afraid", "disgusted", "melancholic", "surprised", "calm"] as const;
+export type EmotionLabel = (typeof EMOTIONS)[number];
+
+const positiveInt = z.number().int().positive();
+
+export const manifestSchema = z.object({
+  format: z.literal("indextts2-onnx/1"),
+  name: z.string(),
+  /** tiny | small | full | official */
+  size: z.string(),
+  /** true when the graphs carry random weights: the audio is noise. */
+  random_weights: z.boolean(),
+  /**
+   * Random weights never emit the stop token at a natural place, so a random-weight model declares how many
+   * semantic tokens it produces per text token; generation then stops there (deterministic, realistic durations).
+   * Absent (null) for real weights, which stop at `stop_mel`.
+   */
+  semantic_tokens_per_text_token: z.number().positive().nullable(),
+  sample_rate: z.literal(22050),
+  hop_length: z.literal(256),
+  files: z.object({
+    bpe: z.string(),
+    gpt_conditioning: z.string(),
+    gpt_prefill: z.string(),
+    gpt_decode: z.string(),
+    latent_projector: z.string(),
+    length_regulator: z.string(),
+    dit_step: z.string(),
+    vocoder: z.string(),
+    voices: z.string(),
+    emotions: z.string(),
+  }),
+  gpt: z.object({
+    model_dim: positiveInt,
+    layers: positiveInt,
+    heads: positiveInt,
+    number_text_tokens: positiveInt,
+    number_mel_codes: positiveInt,
+    start_text_token: z.number().int().nonnegative(),
+    stop_text_token: z.number().int().nonnegative(),
+    start_mel_token: z.number().int().nonnegative(),
+    stop_mel_token: z.number().int().nonnegative(),
+    cond_tokens: positiveInt,
+    max_text_tokens: positiveInt,
+    max_mel_tokens: positiveInt,
+  }),
+  semantic: z.object({ hidden_size: positiveInt, codebook_size: positiveInt }),
+  s2mel: z.object({
+    n_mels: z.literal(80),
+    content_dim: positiveInt,
+    style_dim: positiveInt,
+    /** mel frames per semantic code (22050 / 256 / 50 ≈ 1.72, hard-coded in IndexTTS2) */
+    code_to_frame_ratio: z.number().positive(),
+    cfm_steps: positiveInt.default(25),
+    cfg_rate: z.number().nonnegative().default(0.7),
+  }),
+  sampling: z.object({
+    top_k: positiveInt.default(30),
+    top_p: z.number().gt(0).lte(1).default(0.8),
+    temperature: z.number().positive().default(0.8),
+    repetition_penalty: z.number().positive().default(10),
+  }),
+  limits: z.object({
+    /** longest accepted input text, in characters */
+    max_text_chars: positiveInt,
+    /** segments are cut at this many BPE tokens (IndexTTS2: 120) */
+    max_text_tokens_per_segment: positiveInt,
+    max_segments: positiveInt,
+  }),
+  emotion: z.object({
+    labels: z.tuple(EMOTIONS.map((e) => z.literal(e)) as [z.ZodLiteral<EmotionLabel>, ...z.ZodLiteral<EmotionLabel>[]]),
+    emo_num: z.array(z.number().int().positive()).length(8),
+  }),
+  voices: z
+    .array(
+      z.object({
+        id: z.number().int().nonnegative(),
+        name: z.string(),
+        description: z.string(),
+        ref_frames: positiveInt,
+      }),
+    )
+    .min(1),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
