@@ -1,0 +1,97 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { Pool } from "undici";
+
+export interface LevelResult {
+  concurrency: number;
+  requests: number;
+  failures: number;
+  seconds: number;
+  requestsPerSecond: number;
+  audioSecondsPerSecond: number;
+  p50Ms: number;
+  p95Ms: number;
+  meanBatch: number;
+}
+
+/** Start a gpu-node child process with the given flags; resolves with its URL once it listens. */
+export async function startNode(args: string[]): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "gpu-node/src/entry.node.ts", "--port", "0", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout?.setEncoding("utf8");
+    child.stdout?.on("data", (chunk: string) => {
+      out += chunk;
+      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`gpu-node exited with ${code} before listening: ${out}`)));
+  });
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+
+/**
+ * Closed-loop load: `concurrency` clients, each sending its share of `total` requests back to back.
+ * Latency is measured per request from send to the last body byte.
+ */
+export async function runLevel(
+  url: string,
+  concurrency: number,
+  total: number,
+  payload: (i: number) => object,
+): Promise<LevelResult> {
+  const pool = new Pool(url, { connections: concurrency, keepAliveTimeout: 60_000 });
+  const latencies: number[] = [];
+  const batches: number[] = [];
+  let audioMs = 0;
+  let failures = 0;
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < total) {
+      const i = next++;
+      const t = performance.now();
+      const res = await pool.request({
+        path: "/synthesize",
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(payload(i)),
+      });
+      await res.body.arrayBuffer();
+      const ms = performance.now() - t;
+      if (res.statusCode !== 200) {
+        failures++;
+        continue;
+      }
+      latencies.push(ms);
+      audioMs += Number(res.headers["x-audio-duration-ms"]);
+      batches.push(Number(res.headers["x-batch-size"]));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return {
+    concurrency,
+    requests: latencies.length,
+    failures,
+    seconds,
+    requestsPerSecond: latencies.length / seconds,
+    audioSecondsPerSecond: audioMs / 1000 / seconds,
+    p50Ms: quantile(latencies, 0.5),
+    p95Ms: quantile(latencies, 0.95),
+    meanBatch: batches.reduce((a, b) => a + b, 0) / Math.max(1, batches.length),
+  };
+}

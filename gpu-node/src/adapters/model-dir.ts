@@ -1,0 +1,31 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { GRAPH_NAMES, type GraphName } from "../engine/backend.ts";
+import { type Manifest, manifestSchema } from "../model/manifest.ts";
+
+export interface ModelFiles {
+  dir: string;
+  manifest: Manifest;
+  bpe: Uint8Array;
+  voices: Uint8Array;
+  emotions: Uint8Array;
+  graphPaths: Record<GraphName, string>;
+}
+
+/** Read a model directory (see gpu-node/MODEL.md) from disk and validate its manifest. */
+export async function readModelDir(dir: string): Promise<ModelFiles> {
+  const raw = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`${dir}/manifest.json is invalid: ${parsed.error.message}`);
+  const manifest = parsed.data;
+  const graphPaths = Object.fromEntries(GRAPH_NAMES.map((g) => [g, join(dir, manifest.files[g])])) as Record<
+    GraphName,
+    string
+  >;
+  const [bpe, voices, emotions] = await Promise.all([
+    readFile(join(dir, manifest.files.bpe)),
+    readFile(join(dir, manifest.files.voices)),
+    readFile(join(dir, manifest.files.emotions)),
+  ]);
+  return { dir, manifest, bpe, voices, emotions, graphPaths };
+}

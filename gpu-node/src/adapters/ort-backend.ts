@@ -1,0 +1,59 @@
+import * as ort from "onnxruntime-node";
+import { type Feeds, GRAPH_NAMES, type GraphName, type GraphSignature, type InferenceBackend, type Tensor } from "../engine/backend.ts";
+
+export interface OrtOptions {
+  /** threads inside one operator (onnxruntime intra-op pool) */
+  intraOpThreads: number;
+  /** threads across independent operators */
+  interOpThreads: number;
+  /** e.g. ["cpu"] or ["cuda", "cpu"] */
+  executionProviders: string[];
+}
+
+/** onnxruntime-node implementation of the InferenceBackend port: one session per graph of the model directory. */
+export class OrtBackend implements InferenceBackend {
+  private constructor(private readonly sessions: Map<GraphName, ort.InferenceSession>) {}
+
+  static async create(graphPaths: Record<GraphName, string>, options: OrtOptions): Promise<OrtBackend> {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: options.intraOpThreads,
+      interOpNumThreads: options.interOpThreads,
+      executionProviders: options.executionProviders,
+      graphOptimizationLevel: "all",
+    };
+    const sessions = new Map<GraphName, ort.InferenceSession>();
+    for (const name of GRAPH_NAMES) {
+      sessions.set(name, await ort.InferenceSession.create(graphPaths[name], sessionOptions));
+    }
+    return new OrtBackend(sessions);
+  }
+
+  private session(graph: GraphName): ort.InferenceSession {
+    const s = this.sessions.get(graph);
+    if (!s) throw new Error(`no session for graph ${graph}`);
+    return s;
+  }
+
+  signature(graph: GraphName): GraphSignature {
+    const s = this.session(graph);
+    return { inputs: [...s.inputNames], outputs: [...s.outputNames] };
+  }
+
+  async run(graph: GraphName, feeds: Feeds): Promise<Feeds> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+    const result = await this.session(graph).run(ortFeeds);
+    const out: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(result)) {
+      if (t.type === "float32") out[name] = { type: "float32", data: t.data as Float32Array, dims: t.dims };
+      else if (t.type === "int64") out[name] = { type: "int64", data: t.data as BigInt64Array, dims: t.dims };
+      else throw new Error(`graph ${graph} output ${name} has unsupported type ${t.type}`);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sessions.values()) await s.release();
+    this.sessions.clear();
+  }
+}

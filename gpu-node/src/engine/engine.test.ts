@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isNodeError } from "../core/errors.ts";
+import { createTestNode } from "../testing/harness.ts";
+import type { SynthesisJob, SynthesisResult } from "./engine.ts";
+import type { EngineObserver } from "./observer.ts";
+
+type TestNode = Awaited<ReturnType<typeof createTestNode>>;
+
+const TEXTS = [
+  "欢迎使用IndexTTS2语音合成服务,支持情感调节和多音色选择。",
+  "Hello there, this is a short test.",
+  "今天天气很好。",
+  "The quick brown fox jumps over the lazy dog, again and again, until the sun goes down over the hills.",
+];
+
+function job(node: TestNode, id: string, text: string, extra: Partial<SynthesisJob> = {}): SynthesisJob {
+  const voice = node.voices.get(extra.voice?.id ?? 0);
+  return {
+    id,
+    segments: node.text.segments(text).map((s) => s.ids),
+    voice,
+    emoVec: node.voices.emotionVector(voice, { kind: "label", label: "happy", alpha: 0.8 }),
+    speed: 1,
+    seed: 1234,
+    priority: "interactive",
+    ...extra,
+  };
+}
+
+/** Record every decode step's batch size next to the engine's own observer. */
+function recordBatches(node: TestNode): number[] {
+  const sizes: number[] = [];
+  const engine = node.engine as unknown as { observer: EngineObserver };
+  const inner = engine.observer;
+  engine.observer = {
+    ...inner,
+    stageRun(stage, seconds, batch) {
+      if (stage === "decode") sizes.push(batch);
+      inner.stageRun(stage, seconds, batch);
+    },
+  };
+  return sizes;
+}
+
+const waitFor = async (cond: () => boolean, ms = 20_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not reached");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};
+
+describe("Engine on the tiny model", () => {
+  let alone: TestNode;
+  let batched: TestNode;
+
+  beforeAll(async () => {
+    alone = await createTestNode({ maxBatch: 1 });
+    batched = await createTestNode({ maxBatch: 8, maxQueueDelayMs: 50 });
+  });
+  afterAll(async () => {
+    await alone.close();
+    await batched.close();
+  });
+
+  it("batch invariance: each request's audio with batching equals its audio run alone", async () => {
+    const jobs = (node: TestNode) =>
+      TEXTS.map((t, i) => job(node, `r${i}`, t, { seed: 100 + i, voice: node.voices.get(i % 3) }));
+    const reference: SynthesisResult[] = [];
+    for (const j of jobs(alone)) reference.push(await alone.engine.submit(j));
+    const sizes = recordBatches(batched);
+    const together = await Promise.all(jobs(batched).map((j) => batched.engine.submit(j)));
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+    together.forEach((r, i) => {
+      const ref = reference[i];
+      if (!ref) throw new Error("missing reference");
+      expect(r.codes).toEqual(ref.codes);
+      expect(r.audio.length).toBe(ref.audio.length);
+      let maxDiff = 0;
+      for (let k = 0; k < r.audio.length; k++) maxDiff = Math.max(maxDiff, Math.abs((r.audio[k] ?? 0) - (ref.audio[k] ?? 0)));
+      expect(maxDiff).toBeLessThan(1e-3);
+    });
+  });
+
+  it("the same seed reproduces the same audio; another seed changes it", async () => {
+    const a = await alone.engine.submit(job(alone, "s1", TEXTS[1] ?? "", { seed: 7 }));
+    const b = await alone.engine.submit(job(alone, "s2", TEXTS[1] ?? "", { seed: 7 }));
+    const c = await alone.engine.submit(job(alone, "s3", TEXTS[1] ?? "", { seed: 8 }));
+    expect(b.codes).toEqual(a.codes);
+    expect(Array.from(b.audio)).toEqual(Array.from(a.audio));
+    expect(c.codes).not.toEqual(a.codes);
+  });
+
+  it("a random-weight model produces its declared number of semantic tokens per text token", async () => {
+    const ratio = alone.files.manifest.semantic_tokens_per_text_token ?? 0;
+    const ids = alone.text.segments(TEXTS[2] ?? "").map((s) => s.ids);
+    const r = await alone.engine.submit(job(alone, "len", TEXTS[2] ?? ""));
+    expect(r.semanticTokens).toBe(ids.reduce((n, s) => n + Math.round(s.length * ratio), 0));
+    // 1.72 mel frames per code, 256 samples per frame
+    const frames = Math.floor(1.72 * r.semanticTokens);
+    expect(r.audio.length).toBe(frames * 256);
+  });
+
+  it("sequences join a running batch at a step boundary and leave it at their stop", async () => {
+    const sizes = recordBatches(batched);
+    const order: string[] = [];
+    const long = batched.engine
+      .submit(job(batched, "long", TEXTS[3] ?? "", { maxTokens: 400 }))
+      .then(() => order.push("long"));
+    await waitFor(() => sizes.length >= 5);
+    const short = batched.engine
+      .submit(job(batched, "short", TEXTS[2] ?? "", { maxTokens: 20 }))
+      .then(() => order.push("short"));
+    await Promise.all([long, short]);
+    expect(order).toEqual(["short", "long"]);
+    const firstTwo = sizes.indexOf(2);
+    expect(sizes[0]).toBe(1);
+    expect(firstTwo).toBeGreaterThan(0);
+    // after the short one left, the long one decoded alone again
+    expect(sizes.slice(firstTwo).lastIndexOf(1)).toBeGreaterThan(0);
+    expect(sizes.at(-1)).toBe(1);
+  });
+
+  it("interactive requests go before queued batch work", async () => {
+    const node = await createTestNode({ maxBatch: 1, reservedInteractiveSlots: 0, maxQueueDelayMs: 0 });
+    try {
+      const done: string[] = [];
+      const track = (id: string, p: Promise<unknown>) => p.then(() => done.push(id));
+      const all = [0, 1, 2].map((i) =>
+        track(`b${i}`, node.engine.submit(job(node, `b${i}`, TEXTS[0] ?? "", { priority: "batch", maxTokens: 30 }))),
+      );
+      await waitFor(() => node.engine.stats().gptBatch > 0);
+      all.push(track("i", node.engine.submit(job(node, "i", TEXTS[0] ?? "", { maxTokens: 30 }))));
+      await Promise.all(all);
+      expect(done.indexOf("i")).toBeLessThan(done.indexOf("b1"));
+      expect(done.indexOf("i")).toBeLessThan(done.indexOf("b2"));
+    } finally {
+      await node.close();
+    }
+  });
+
+  it("batch-priority work never takes the slots reserved for interactive traffic", async () => {
+    const node = await createTestNode({ maxBatch: 4, reservedInteractiveSlots: 2, maxQueueDelayMs: 0 });
+    try {
+      const sizes = recordBatches(node);
+      await Promise.all(
+        [0, 1, 2, 3].map((i) =>
+          node.engine.submit(job(node, `b${i}`, TEXTS[1] ?? "", { priority: "batch", maxTokens: 25 })),
+        ),
+      );
+      expect(Math.max(...sizes)).toBe(2);
+    } finally {
+      await node.close();
+    }
+  });
+
+  it("backpressure: a full queue refuses new work with QUEUE_FULL and a Retry-After", async () => {
+    const node = await createTestNode({ maxBatch: 1, maxQueue: 2 });
+    try {
+      const results = await Promise.allSettled(
+        [0, 1, 2, 3, 4].map((i) => node.engine.submit(job(node, `q${i}`, TEXTS[1] ?? "", { maxTokens: 10 }))),
+      );
+      expect(results.slice(0, 2).every((r) => r.status === "fulfilled")).toBe(true);
+      for (const r of results.slice(2)) {
+        expect(r.status).toBe("rejected");
+        const reason = (r as PromiseRejectedResult).reason;
+        expect(isNodeError(reason) && reason.code).toBe("QUEUE_FULL");
+        expect(reason.status).toBe(503);
+        expect(reason.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+      }
+    } finally {
+      await node.close();
+    }
+  });
+
+  it("a cancelled request leaves the batch and the others complete", async () => {
+    const controller = new AbortController();
+    const cancelled = batched.engine.submit(job(batched, "c1", TEXTS[3] ?? "", { maxTokens: 600 }), controller.signal);
+    const other = batched.engine.submit(job(batched, "c2", TEXTS[1] ?? "", { maxTokens: 40 }));
+    await waitFor(() => batched.engine.stats().gptBatch === 2);
+    controller.abort();
+    await expect(cancelled).rejects.toMatchObject({ code: "CLIENT_CLOSED" });
+    const r = await other;
+    expect(r.semanticTokens).toBeGreaterThan(0);
+    await waitFor(() => batched.engine.stats().inFlight === 0 && batched.engine.stats().gptBatch === 0);
+  });
+
+  it("a request past its deadline fails with DEADLINE_EXCEEDED", async () => {
+    await expect(
+      batched.engine.submit(job(batched, "late", TEXTS[3] ?? "", { maxTokens: 800, deadlineMs: 30 })),
+    ).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED", status: 504 });
+    await waitFor(() => batched.engine.stats().inFlight === 0);
+  });
+});

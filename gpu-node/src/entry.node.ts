@@ -1,0 +1,110 @@
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import { serve } from "@hono/node-server";
+import { z } from "zod";
+import { readModelDir } from "./adapters/model-dir.ts";
+import { startNvidiaSmiSampler } from "./adapters/nvidia-smi-sampler.ts";
+import { OrtBackend } from "./adapters/ort-backend.ts";
+import { Engine } from "./engine/engine.ts";
+import { createNodeApp } from "./http/app.ts";
+import { VoiceBank } from "./model/voices.ts";
+import { NodeMetrics } from "./telemetry/metrics.ts";
+import { TextFrontEnd } from "./text/tokenizer.ts";
+
+const HELP = `gpu-node: IndexTTS2 as ONNX graphs with dynamic batching
+usage: npm run node -- [--port 8001] [--host 127.0.0.1] [--model gpu-node/models/tiny] [--max-batch 16]
+       [--max-queue-delay-ms 5] [--max-queue 64] [--max-pad-ratio 1.5] [--reserved-interactive N]
+       [--request-timeout-ms 120000] [--intra-op-threads N] [--inter-op-threads 1] [--providers cpu]
+       [--max-body-bytes 65536]
+Every flag can also be set as an environment variable: GPU_NODE_PORT, GPU_NODE_MODEL, GPU_NODE_MAX_BATCH, ...`;
+
+const int = (min: number) => z.coerce.number().int().min(min);
+const configSchema = z.object({
+  port: int(0).max(65535).default(8001),
+  host: z.string().default("127.0.0.1"),
+  model: z.string().default("gpu-node/models/tiny"),
+  maxBatch: int(1).max(256).default(16),
+  maxQueueDelayMs: z.coerce.number().min(0).default(5),
+  maxQueue: int(0).default(64),
+  maxPadRatio: z.coerce.number().min(1).default(1.5),
+  reservedInteractive: int(0).optional(),
+  requestTimeoutMs: int(1).default(120_000),
+  intraOpThreads: int(1).default(availableParallelism()),
+  interOpThreads: int(1).default(1),
+  providers: z.string().default("cpu"),
+  maxBodyBytes: int(1).default(65_536),
+});
+
+const flags = Object.keys(configSchema.shape);
+const kebab = (s: string) => s.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
+const { values } = parseArgs({
+  options: Object.fromEntries([
+    ["help", { type: "boolean" }],
+    ...flags.map((f) => [kebab(f), { type: "string" }]),
+  ]) as Record<string, { type: "string" | "boolean" }>,
+});
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const raw = Object.fromEntries(
+  flags.map((f) => [f, values[kebab(f)] ?? process.env[`GPU_NODE_${kebab(f).replaceAll("-", "_").toUpperCase()}`]]),
+);
+const parsed = configSchema.safeParse(raw);
+if (!parsed.success) {
+  console.error(`bad configuration: ${z.prettifyError(parsed.error)}\n\n${HELP}`);
+  process.exit(2);
+}
+const config = parsed.data;
+
+const files = await readModelDir(config.model);
+const runtime = {
+  executionProviders: config.providers.split(","),
+  intraOpThreads: config.intraOpThreads,
+  interOpThreads: config.interOpThreads,
+};
+const backend = await OrtBackend.create(files.graphPaths, runtime);
+const engineOptions = {
+  maxBatch: config.maxBatch,
+  maxQueueDelayMs: config.maxQueueDelayMs,
+  maxPadRatio: config.maxPadRatio,
+  maxQueue: config.maxQueue,
+  reservedInteractiveSlots: config.reservedInteractive ?? Math.floor(config.maxBatch / 4),
+  requestTimeoutMs: config.requestTimeoutMs,
+};
+const gpu = startNvidiaSmiSampler();
+// The metrics read the engine lazily (on scrape), and the engine reports to the metrics.
+const metrics = new NodeMetrics({ stats: () => engine.stats() }, gpu);
+const engine = new Engine({
+  backend,
+  manifest: files.manifest,
+  options: engineOptions,
+  observer: metrics,
+  yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
+});
+const app = createNodeApp({
+  engine,
+  manifest: files.manifest,
+  voices: new VoiceBank(files.manifest, files.voices, files.emotions),
+  text: new TextFrontEnd(files.bpe, { maxTokensPerSegment: files.manifest.limits.max_text_tokens_per_segment }),
+  metrics,
+  engineOptions,
+  runtime,
+  maxBodyBytes: config.maxBodyBytes,
+  log: (line) => console.error(JSON.stringify(line)),
+});
+
+const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+  const weights = files.manifest.random_weights ? "RANDOM weights: audio is noise" : "real weights";
+  console.log(`gpu-node listening on http://${config.host}:${info.port} (model ${files.manifest.name}, ${weights})`);
+});
+
+const shutdown = async () => {
+  server.close();
+  await engine.close();
+  gpu.close();
+  await backend.close();
+  process.exit(0);
+};
+process.once("SIGTERM", shutdown);
+process.once("SIGINT", shutdown);
