@@ -71,7 +71,13 @@ describe("gpu-node HTTP API (real server on 127.0.0.1, tiny model)", () => {
 
   const badInputs: [string, string | object, Record<string, string>, number, string][] = [
     ["invalid JSON", "{not json", {}, 400, "INVALID_JSON"],
-    ["wrong content type", "text=hi", { "content-type": "application/x-www-form-urlencoded" }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+    [
+      "wrong content type",
+      "text=hi",
+      { "content-type": "application/x-www-form-urlencoded" },
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    ],
     ["empty text", { text: "   " }, {}, 400, "EMPTY_TEXT"],
     ["missing text", { emotion: "happy" }, {}, 400, "INVALID_REQUEST"],
     ["text of the wrong type", { text: 42 }, {}, 400, "INVALID_REQUEST"],
@@ -80,7 +86,13 @@ describe("gpu-node HTTP API (real server on 127.0.0.1, tiny model)", () => {
     ["unknown speaker", { text: "hi", speaker_id: 99 }, {}, 400, "UNKNOWN_SPEAKER"],
     ["negative speaker", { text: "hi", speaker_id: -1 }, {}, 400, "INVALID_REQUEST"],
     ["unknown emotion", { text: "hi", emotion: "ecstatic" }, {}, 400, "UNKNOWN_EMOTION"],
-    ["both emotion forms", { text: "hi", emotion: "sad", emotion_vector: [0, 0, 1, 0, 0, 0, 0, 0] }, {}, 400, "CONFLICTING_EMOTION"],
+    [
+      "both emotion forms",
+      { text: "hi", emotion: "sad", emotion_vector: [0, 0, 1, 0, 0, 0, 0, 0] },
+      {},
+      400,
+      "CONFLICTING_EMOTION",
+    ],
     ["short emotion vector", { text: "hi", emotion_vector: [1, 0] }, {}, 400, "INVALID_REQUEST"],
     ["speed too high", { text: "hi", speed: 3 }, {}, 400, "SPEED_OUT_OF_RANGE"],
     ["speed too low", { text: "hi", speed: 0.1 }, {}, 400, "SPEED_OUT_OF_RANGE"],
@@ -111,7 +123,14 @@ describe("gpu-node HTTP API (real server on 127.0.0.1, tiny model)", () => {
     const res = await request(`${server.url}/healthz`);
     expect(res.statusCode).toBe(200);
     const body = (await res.body.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ status: "ok", ready: true, queue_depth: 0, in_flight: 0, max_batch: 8, free_slots: 8 });
+    expect(body).toMatchObject({
+      status: "ok",
+      ready: true,
+      queue_depth: 0,
+      in_flight: 0,
+      max_batch: 8,
+      free_slots: 8,
+    });
   });
 
   it("/info says the weights are random and lists voices, emotions, limits and batching", async () => {

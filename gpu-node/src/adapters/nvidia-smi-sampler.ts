@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { type GpuSample, type GpuSampler, QUERY_GPU_FIELDS, noGpu, parseQueryGpuCsv } from "../telemetry/gpu.ts";
+import { type GpuSample, type GpuSampler, noGpu, parseQueryGpuCsv, QUERY_GPU_FIELDS } from "../telemetry/gpu.ts";
 
 /**
  * Samples the GPUs once per interval with `nvidia-smi --query-gpu ... -lms`. Where nvidia-smi does not exist

@@ -1,5 +1,12 @@
 import * as ort from "onnxruntime-node";
-import { type Feeds, GRAPH_NAMES, type GraphName, type GraphSignature, type InferenceBackend, type Tensor } from "../engine/backend.ts";
+import {
+  type Feeds,
+  GRAPH_NAMES,
+  type GraphName,
+  type GraphSignature,
+  type InferenceBackend,
+  type Tensor,
+} from "../engine/backend.ts";
 
 export interface OrtOptions {
   /** threads inside one operator (onnxruntime intra-op pool) */

@@ -5,7 +5,7 @@ export function encodeWav16(samples: Float32Array, sampleRate: number): Uint8Arr
   const pcm = new Int16Array(samples.length);
   for (let i = 0; i < samples.length; i++) {
     const v = Math.round((samples[i] ?? 0) * 32767);
-    pcm[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+    pcm[i] = Math.max(-32768, Math.min(32767, v));
   }
   const wav = new wavefile.WaveFile();
   wav.fromScratch(1, sampleRate, "16", pcm);

@@ -33,11 +33,13 @@ function recordBatches(node: TestNode): number[] {
   const engine = node.engine as unknown as { observer: EngineObserver };
   const inner = engine.observer;
   engine.observer = {
-    ...inner,
     stageRun(stage, seconds, batch) {
       if (stage === "decode") sizes.push(batch);
       inner.stageRun(stage, seconds, batch);
     },
+    rejected: (reason) => inner.rejected(reason),
+    completed: (r) => inner.completed(r),
+    failed: (code) => inner.failed(code),
   };
   return sizes;
 }
@@ -77,7 +79,8 @@ describe("Engine on the tiny model", () => {
       expect(r.codes).toEqual(ref.codes);
       expect(r.audio.length).toBe(ref.audio.length);
       let maxDiff = 0;
-      for (let k = 0; k < r.audio.length; k++) maxDiff = Math.max(maxDiff, Math.abs((r.audio[k] ?? 0) - (ref.audio[k] ?? 0)));
+      for (let k = 0; k < r.audio.length; k++)
+        maxDiff = Math.max(maxDiff, Math.abs((r.audio[k] ?? 0) - (ref.audio[k] ?? 0)));
       expect(maxDiff).toBeLessThan(1e-3);
     });
   });
@@ -185,10 +188,28 @@ describe("Engine on the tiny model", () => {
     await waitFor(() => batched.engine.stats().inFlight === 0 && batched.engine.stats().gptBatch === 0);
   });
 
-  it("a request past its deadline fails with DEADLINE_EXCEEDED", async () => {
-    await expect(
-      batched.engine.submit(job(batched, "late", TEXTS[3] ?? "", { maxTokens: 800, deadlineMs: 30 })),
-    ).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED", status: 504 });
-    await waitFor(() => batched.engine.stats().inFlight === 0);
+  it("a deadline the node cannot meet by its own estimate is refused at once with 503 and Retry-After", async () => {
+    // `batched` has completed requests by now, so it has a throughput estimate.
+    const refused = batched.engine.submit(
+      job(batched, "hopeless", TEXTS[3] ?? "", { maxTokens: 1400, deadlineMs: 50 }),
+    );
+    await expect(refused).rejects.toMatchObject({ code: "DEADLINE_UNMEETABLE", status: 503 });
+    await refused.catch((e: { retryAfterSeconds: number }) => expect(e.retryAfterSeconds).toBeGreaterThanOrEqual(1));
+    expect(batched.engine.stats().inFlight).toBe(0);
+  });
+
+  it("a request past its deadline fails with DEADLINE_EXCEEDED and leaves nothing behind", async () => {
+    const node = await createTestNode({ maxBatch: 4 });
+    try {
+      // a fresh node has no throughput estimate, so the request is admitted and then runs out of time
+      await expect(
+        node.engine.submit(job(node, "late", TEXTS[3] ?? "", { maxTokens: 800, deadlineMs: 30 })),
+      ).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED", status: 504 });
+      await waitFor(() => node.engine.stats().inFlight === 0 && node.engine.stats().gptBatch === 0);
+      const after = await node.engine.submit(job(node, "next", TEXTS[1] ?? "", { maxTokens: 10 }));
+      expect(after.semanticTokens).toBe(10);
+    } finally {
+      await node.close();
+    }
   });
 });

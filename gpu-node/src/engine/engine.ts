@@ -3,7 +3,7 @@ import type { Manifest } from "../model/manifest.ts";
 import type { Voice } from "../model/voices.ts";
 import type { InferenceBackend } from "./backend.ts";
 import { GptStage } from "./gpt-stage.ts";
-import { type EngineObserver, type StageName, noopObserver } from "./observer.ts";
+import { type EngineObserver, noopObserver, type StageName } from "./observer.ts";
 import { Rng } from "./rng.ts";
 import { S2melStage } from "./s2mel-stage.ts";
 import type { SamplingParams } from "./sampling.ts";
@@ -135,7 +135,10 @@ export class Engine {
     const cap = Math.min(job.maxTokens ?? m.gpt.max_mel_tokens, m.gpt.max_mel_tokens);
     const codesFor = (ids: readonly number[]) =>
       perToken === null ? cap : Math.max(1, Math.min(cap, Math.round(ids.length * perToken)));
-    const expectedCodes = job.segments.reduce((sum, ids) => sum + (perToken === null ? 10 * ids.length : codesFor(ids)), 0);
+    const expectedCodes = job.segments.reduce(
+      (sum, ids) => sum + (perToken === null ? 10 * ids.length : codesFor(ids)),
+      0,
+    );
 
     const queued = this.queuedRequests();
     if (queued >= this.deps.options.maxQueue) {
@@ -144,7 +147,10 @@ export class Engine {
         new NodeError("QUEUE_FULL", `the queue is full (${queued} requests waiting)`, this.retryAfterSeconds(0)),
       );
     }
-    const timeoutMs = Math.min(job.deadlineMs ?? this.deps.options.requestTimeoutMs, this.deps.options.requestTimeoutMs);
+    const timeoutMs = Math.min(
+      job.deadlineMs ?? this.deps.options.requestTimeoutMs,
+      this.deps.options.requestTimeoutMs,
+    );
     const estimate = this.estimateSeconds(job.priority, expectedCodes);
     if (estimate !== null && estimate * 1000 > timeoutMs) {
       this.observer.rejected("deadline");
@@ -252,7 +258,8 @@ export class Engine {
   /** Stop now: everything pending fails with SHUTTING_DOWN. */
   async destroy(): Promise<void> {
     this.closing = true;
-    for (const id of [...this.pending.keys()]) this.fail(id, new NodeError("SHUTTING_DOWN", "the node is shutting down", 5));
+    for (const id of [...this.pending.keys()])
+      this.fail(id, new NodeError("SHUTTING_DOWN", "the node is shutting down", 5));
     this.stopped = true;
     this.poke();
     await this.loopDone;
@@ -282,7 +289,8 @@ export class Engine {
       } catch (error) {
         // A graph failure is a bug or a broken model, not the client's fault: fail what was in flight, keep serving.
         const message = error instanceof Error ? error.message : String(error);
-        for (const id of [...this.pending.keys()]) this.fail(id, new NodeError("INTERNAL", `inference failed: ${message}`));
+        for (const id of [...this.pending.keys()])
+          this.fail(id, new NodeError("INTERNAL", `inference failed: ${message}`));
       }
       this.busySeconds += (this.now() - started) / 1000;
       await this.yieldToEventLoop();
@@ -304,7 +312,11 @@ export class Engine {
     }
     const projection = this.pickByPriority(this.readyForProjection);
     if (projection) {
-      candidates.push({ stage: "projector", priority: projection.request.priority, run: () => this.project(projection) });
+      candidates.push({
+        stage: "projector",
+        priority: projection.request.priority,
+        run: () => this.project(projection),
+      });
     }
     const cfm = this.s2mel.readiness(now, this.gpt.hasWork || this.waiting.length > 0);
     if (cfm.ready) {

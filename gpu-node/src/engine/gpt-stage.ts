@@ -1,5 +1,5 @@
 import type { Manifest } from "../model/manifest.ts";
-import { type InferenceBackend, f32, floatOutput, i64 } from "./backend.ts";
+import { f32, floatOutput, type InferenceBackend, i64 } from "./backend.ts";
 import { type CacheRow, type CacheShape, type PackedCache, packCache } from "./kv-cache.ts";
 import { sampleToken } from "./sampling.ts";
 import type { RequestState, SegmentState } from "./types.ts";

@@ -1,5 +1,5 @@
 import type { Manifest } from "../model/manifest.ts";
-import { type InferenceBackend, f32, floatOutput, i64 } from "./backend.ts";
+import { f32, floatOutput, type InferenceBackend, i64 } from "./backend.ts";
 import { selectBatch } from "./batch-select.ts";
 import { Rng } from "./rng.ts";
 import type { Priority, SegmentState } from "./types.ts";
@@ -64,7 +64,7 @@ export class S2melStage {
     const n = seg.codes.length;
     const d = this.manifest.gpt.model_dim;
     const latent = new Float32Array(n * d);
-    seg.latents.forEach((h, i) => latent.set(h, i * d));
+    for (const [i, h] of seg.latents.entries()) latent.set(h, i * d);
     const projected = await this.backend.run("latent_projector", {
       latent: f32(latent, [1, n, d]),
       codes: i64(seg.codes, [1, n]),

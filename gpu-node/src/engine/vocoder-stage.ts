@@ -1,5 +1,5 @@
 import type { Manifest } from "../model/manifest.ts";
-import { type InferenceBackend, f32, floatOutput, i64 } from "./backend.ts";
+import { f32, floatOutput, type InferenceBackend, i64 } from "./backend.ts";
 import { selectBatch } from "./batch-select.ts";
 import type { BatchingOptions } from "./s2mel-stage.ts";
 import type { Priority, SegmentState } from "./types.ts";

@@ -1,16 +1,16 @@
-import { Hono } from "hono";
 import type { Context } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { encodeWav16 } from "../audio/wav.ts";
-import { NodeError, isNodeError } from "../core/errors.ts";
+import { isNodeError, NodeError } from "../core/errors.ts";
 import type { Engine, EngineOptions } from "../engine/engine.ts";
 import { EMOTIONS, type Manifest } from "../model/manifest.ts";
 import type { VoiceBank } from "../model/voices.ts";
 import type { NodeMetrics } from "../telemetry/metrics.ts";
 import { SPEED_MAX, SPEED_MIN, synthesizeBodySchema } from "./schemas.ts";
-import { type TextSegmenter, synthesize } from "./synthesize.ts";
+import { synthesize, type TextSegmenter } from "./synthesize.ts";
 
 export interface NodeAppDeps {
   engine: Pick<Engine, "submit" | "stats">;
@@ -60,7 +60,12 @@ export function createNodeApp(deps: NodeAppDeps): Hono<NodeEnv> {
     async (c) => {
       const body = synthesizeBodySchema.safeParse(await readJson(c));
       if (!body.success) {
-        throw new NodeError("INVALID_REQUEST", "the request body does not match the schema", undefined, body.error.issues);
+        throw new NodeError(
+          "INVALID_REQUEST",
+          "the request body does not match the schema",
+          undefined,
+          body.error.issues,
+        );
       }
       const id = c.get("requestId");
       const result = await synthesize(
@@ -161,7 +166,8 @@ export function createNodeApp(deps: NodeAppDeps): Hono<NodeEnv> {
     const requestId = c.get("requestId") ?? newId();
     const error = toNodeError(err);
     if (error.code === "INTERNAL") log({ level: "error", request_id: requestId, error: String(err) });
-    if (error.status >= 400 && error.status < 500 && error.code !== "CLIENT_CLOSED") deps.metrics.rejectedInput(error.code);
+    if (error.status >= 400 && error.status < 500 && error.code !== "CLIENT_CLOSED")
+      deps.metrics.rejectedInput(error.code);
     const headers: Record<string, string> = { "X-Request-Id": requestId };
     if (error.retryAfterSeconds !== undefined) headers["Retry-After"] = String(error.retryAfterSeconds);
     return c.json(

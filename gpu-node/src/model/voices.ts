@@ -31,11 +31,7 @@ export class VoiceBank {
   /** per emotion group: [rows of spk_matrix (Y each)], [rows of emo_matrix (D each)] */
   private readonly groups: { spk: Float32Array[]; emo: Float32Array[] }[] = [];
 
-  constructor(
-    private readonly manifest: Manifest,
-    voicesFile: Uint8Array,
-    emotionsFile: Uint8Array,
-  ) {
+  constructor(manifest: Manifest, voicesFile: Uint8Array, emotionsFile: Uint8Array) {
     const d = manifest.gpt.model_dim;
     const tensors = readSafetensors(voicesFile);
     const get = (name: string, size: number): Float32Array => {
@@ -81,7 +77,10 @@ export class VoiceBank {
   get(id: number): Voice {
     const voice = this.voices.get(id);
     if (!voice) {
-      throw new NodeError("UNKNOWN_SPEAKER", `speaker_id ${id} does not exist; known: ${[...this.voices.keys()].join(", ")}`);
+      throw new NodeError(
+        "UNKNOWN_SPEAKER",
+        `speaker_id ${id} does not exist; known: ${[...this.voices.keys()].join(", ")}`,
+      );
     }
     return voice;
   }

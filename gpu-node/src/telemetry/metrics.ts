@@ -49,7 +49,11 @@ export class NodeMetrics implements EngineObserver {
       registers,
     });
     this.tokens = new Counter({ name: "gpu_node_semantic_tokens_total", help: "Semantic tokens generated", registers });
-    this.audioSeconds = new Counter({ name: "gpu_node_audio_seconds_total", help: "Audio seconds produced", registers });
+    this.audioSeconds = new Counter({
+      name: "gpu_node_audio_seconds_total",
+      help: "Audio seconds produced",
+      registers,
+    });
     this.requests = new Counter({
       name: "gpu_node_requests_completed_total",
       help: "Synthesis requests completed",
@@ -102,7 +106,11 @@ export class NodeMetrics implements EngineObserver {
     gauge("gpu_node_gpt_batch_occupancy", "Sequences in the GPT batch", () => engine.stats().gptBatch);
     gauge("gpu_node_s2mel_rows", "Segments in the CFM stage", () => engine.stats().s2melRows);
     gauge("gpu_node_vocoder_rows", "Segments waiting for the vocoder", () => engine.stats().vocoderRows);
-    gauge("gpu_node_engine_busy_seconds_total", "Seconds the engine spent in graph calls", () => engine.stats().busySeconds);
+    gauge(
+      "gpu_node_engine_busy_seconds_total",
+      "Seconds the engine spent in graph calls",
+      () => engine.stats().busySeconds,
+    );
     gauge("gpu_node_engine_busy_ratio", "Share of wall time in graph calls since the previous scrape", () => {
       const t = now();
       const busy = engine.stats().busySeconds;
@@ -110,10 +118,16 @@ export class NodeMetrics implements EngineObserver {
       if (wall >= 0.25) this.lastBusy = { at: t, busy, ratio: Math.min(1, (busy - this.lastBusy.busy) / wall) };
       return this.lastBusy.ratio;
     });
-    gauge("gpu_node_tokens_per_second", "Semantic tokens completed per second (last minute)", () =>
-      engine.stats().throughputCodesPerSecond ?? 0,
+    gauge(
+      "gpu_node_tokens_per_second",
+      "Semantic tokens completed per second (last minute)",
+      () => engine.stats().throughputCodesPerSecond ?? 0,
     );
-    const gpuGauge = (name: string, help: string, pick: (s: ReturnType<GpuSampler["latest"]>[number]) => number | undefined) =>
+    const gpuGauge = (
+      name: string,
+      help: string,
+      pick: (s: ReturnType<GpuSampler["latest"]>[number]) => number | undefined,
+    ) =>
       new Gauge({
         name,
         help,
@@ -127,7 +141,11 @@ export class NodeMetrics implements EngineObserver {
         },
       });
     gpuGauge("gpu_node_gpu_utilization_percent", "SM utilisation (nvidia-smi)", (s) => s.smPercent);
-    gpuGauge("gpu_node_gpu_memory_utilization_percent", "Memory-controller utilisation (nvidia-smi)", (s) => s.memPercent);
+    gpuGauge(
+      "gpu_node_gpu_memory_utilization_percent",
+      "Memory-controller utilisation (nvidia-smi)",
+      (s) => s.memPercent,
+    );
     gpuGauge("gpu_node_gpu_memory_used_mib", "GPU memory used (nvidia-smi)", (s) => s.memoryUsedMiB);
     gpuGauge("gpu_node_gpu_power_watts", "GPU power draw (nvidia-smi)", (s) => s.powerWatts);
   }

@@ -1,0 +1,69 @@
+import { prepareText } from "./normalize.ts";
+import { splitSegments, type Token } from "./segment.ts";
+import { type Encoded, SentencePieceBpe } from "./sentencepiece.ts";
+
+export interface TextFrontEndOptions {
+  /** IndexTTS2's `max_text_tokens_per_segment`. Default 120. */
+  readonly maxTokensPerSegment?: number;
+  /** IndexTTS2's `quick_streaming_tokens` (a short first segment for streaming). Default 0: off. */
+  readonly quickStreamingTokens?: number;
+}
+
+/** One GPT segment: BPE ids (without the start/stop text tokens the GPT wraps them in) and their pieces. */
+export interface TextSegment {
+  readonly ids: number[];
+  readonly pieces: string[];
+}
+
+/**
+ * Stages 0–1 of IndexTTS2 (`TextTokenizer.encode` + `split_segments`): normalise, space out CJK characters,
+ * BPE-encode, cut into segments.
+ *
+ * @example
+ * const frontEnd = new TextFrontEnd(await readFile("models/tiny/bpe.model"));
+ * frontEnd.segments("欢迎使用IndexTTS2。支持情感调节！"); // [{ ids: [...], pieces: ["▁欢", ...] }]
+ */
+export class TextFrontEnd {
+  readonly bpe: SentencePieceBpe;
+  readonly maxTokensPerSegment: number;
+  private readonly quickStreamingTokens: number;
+
+  constructor(bpeModelBytes: Uint8Array, options: TextFrontEndOptions = {}) {
+    const { maxTokensPerSegment = 120, quickStreamingTokens = 0 } = options;
+    if (!Number.isInteger(maxTokensPerSegment) || maxTokensPerSegment < 1) {
+      throw new Error(`TextFrontEnd: maxTokensPerSegment must be a positive integer, got ${maxTokensPerSegment}`);
+    }
+    this.bpe = new SentencePieceBpe(bpeModelBytes);
+    this.maxTokensPerSegment = maxTokensPerSegment;
+    this.quickStreamingTokens = quickStreamingTokens;
+  }
+
+  get vocabSize(): number {
+    return this.bpe.vocabSize;
+  }
+
+  /**
+   * The whole text as ids and pieces, before segmentation. As in `TextTokenizer.encode`, text that is a single
+   * character after trimming goes to SentencePiece as is, without normalisation or upper-casing.
+   */
+  tokenize(text: string): Encoded {
+    if (text === "") return { ids: [], pieces: [] };
+    if ([...text.trim()].length === 1) return this.bpe.encodeWithPieces(text);
+    return this.bpe.encodeWithPieces(prepareText(text));
+  }
+
+  /** The text cut into GPT segments of at most `maxTokensPerSegment` tokens; empty text gives no segments. */
+  segments(text: string): TextSegment[] {
+    const { ids, pieces } = this.tokenize(text);
+    const tokens: Token[] = ids.map((id, i) => ({ id, piece: pieces[i] as string }));
+    return splitSegments(tokens, {
+      maxTokensPerSegment: this.maxTokensPerSegment,
+      quickStreamingTokens: this.quickStreamingTokens,
+    }).map((segment) => ({ ids: segment.map((t) => t.id), pieces: segment.map((t) => t.piece) }));
+  }
+
+  /** BPE tokens in the text: the sum over its segments, not counting each segment's start/stop text tokens. */
+  countTokens(text: string): number {
+    return this.tokenize(text).ids.length;
+  }
+}
