@@ -1,0 +1,243 @@
+"""Stages 7-8: the GPT conditioning prefix and the autoregressive GPT as prefill + decode graphs with a KV cache.
+
+The official backend (backends/trt) leaves the GPT to TensorRT-LLM; these wrappers are written from
+`indextts/gpt/model_v2.py` (class UnifiedVoice) instead:
+
+* conditioning: `inference_speech` builds `[speaker_latent + emo_vec] [speed_emb(1)] [speed_emb(0)]` (34 tokens).
+* prefill: `prepare_gpt_inputs` embeds `[start_text] text [stop_text]` with `text_pos_embedding` positions
+  0..Lt-1, conditioning tokens get no position, and `GPT2InferenceModel.forward` adds `start_mel` with
+  `mel_pos_embedding` position 0.
+* decode: one token `mel_embedding(code) + mel_pos_embedding(mel_pos)`; the host passes the position.
+* every hidden state goes through the GPT-2 stack's own `ln_f` (HF GPT2Model applies it to last_hidden_state),
+  then UnifiedVoice's `final_norm`, then `mel_head` (`GPT2InferenceModel.lm_head = Sequential(final_norm,
+  mel_head)`). The `hidden` output is that final-normed state: what `UnifiedVoice.forward` returns as the
+  latent (`get_logits(..., return_latent=True)`).
+
+The GPT-2 blocks are run by hand (ln_1 -> causal self-attention with an explicit cache -> ln_2 -> MLP), reusing each
+block's own modules, so the KV cache is plain tensors in and out and the graph does not depend on the cache
+classes of a particular transformers release. Masks are additive -1e4 (exact in fp32, safe in fp16).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from onnx_io import ExportOptions, export_graph, ort_session, parity
+
+NEG = -1.0e4
+
+
+def _blocks(uv) -> tuple[nn.ModuleList, nn.Module, int, int]:
+    gpt = uv.gpt  # transformers GPT2Model with wpe nulled and wte unused
+    config = gpt.config
+    if getattr(config, "scale_attn_by_inverse_layer_idx", False) or getattr(config, "add_cross_attention", False):
+        raise ValueError("unexpected GPT-2 config: scale_attn_by_inverse_layer_idx / add_cross_attention")
+    if not getattr(config, "scale_attn_weights", True):
+        raise ValueError("unexpected GPT-2 config: scale_attn_weights is off")
+    return gpt.h, gpt.ln_f, int(config.n_head), int(config.n_embd)
+
+
+class _Stack(nn.Module):
+    """GPT-2 blocks with an explicit per-layer cache, over the official modules."""
+
+    def __init__(self, uv):
+        super().__init__()
+        self.blocks, self.ln_f, self.heads, self.dim = _blocks(uv)
+        self.head_dim = self.dim // self.heads
+        self.final_norm = uv.final_norm
+        self.mel_head = uv.mel_head
+
+    def _split(self, t: torch.Tensor) -> torch.Tensor:
+        return t.view(t.shape[0], t.shape[1], self.heads, self.head_dim).transpose(1, 2)
+
+    def run(self, x: torch.Tensor, bias: torch.Tensor, past: list[torch.Tensor] | None):
+        """x (B, S, D); bias broadcastable to (B, H, S, P + S); past = [k0, v0, k1, v1, ...] each (B, H, P, hd)."""
+        presents: list[torch.Tensor] = []
+        scale = self.head_dim**-0.5
+        for i, block in enumerate(self.blocks):
+            h = block.ln_1(x)
+            q, k, v = block.attn.c_attn(h).split(self.dim, dim=2)
+            q, k, v = self._split(q), self._split(k), self._split(v)
+            if past is not None:
+                k = torch.cat([past[2 * i], k], dim=2)
+                v = torch.cat([past[2 * i + 1], v], dim=2)
+            presents += [k, v]
+            scores = torch.matmul(q, k.transpose(-1, -2)) * scale + bias
+            context = torch.matmul(torch.softmax(scores, dim=-1), v)
+            context = context.transpose(1, 2).reshape(x.shape[0], x.shape[1], self.dim)
+            x = x + block.attn.c_proj(context)
+            x = x + block.mlp(block.ln_2(x))
+        return x, presents
+
+    def head(self, last: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.final_norm(self.ln_f(last))
+        return self.mel_head(hidden), hidden
+
+
+class GptConditioning(nn.Module):
+    """(B, 32, D) speaker latent + (B, D) emotion vector -> (B, 34, D) conditioning prefix."""
+
+    def __init__(self, uv):
+        super().__init__()
+        weight = uv.speed_emb.weight.detach().clone()
+        # inference_speech: duration_ctrl = speed_emb(1), duration_free = speed_emb(0), in that order
+        self.register_buffer("speed", torch.stack([weight[1], weight[0]]).unsqueeze(0))
+
+    def forward(self, speaker_latent: torch.Tensor, emo_vec: torch.Tensor) -> torch.Tensor:
+        # a broadcast add, not expand(): keeps the output's token axis a fixed 34 in the graph's shape inference
+        speed = self.speed + torch.zeros_like(speaker_latent[:, :2])
+        return torch.cat([speaker_latent + emo_vec.unsqueeze(1), speed], dim=1)
+
+
+class GptPrefill(nn.Module):
+    """Prompt pass: cond_prefix (B, 34, D), text_ids (B, Lt) -> logits, hidden, present_key/value per layer."""
+
+    def __init__(self, uv):
+        super().__init__()
+        self.stack = _Stack(uv)
+        self.text_embedding = uv.text_embedding
+        self.text_pos = uv.text_pos_embedding.emb
+        start = uv.mel_embedding.weight[uv.start_mel_token] + uv.mel_pos_embedding.emb.weight[0]
+        self.register_buffer("start_mel", start.detach().clone().view(1, 1, -1))
+
+    def forward(self, cond_prefix: torch.Tensor, text_ids: torch.Tensor):
+        positions = torch.arange(text_ids.shape[1], device=text_ids.device)
+        text = self.text_embedding(text_ids) + self.text_pos(positions).unsqueeze(0)
+        start = self.start_mel.expand(cond_prefix.shape[0], -1, -1)
+        x = torch.cat([cond_prefix, text, start], dim=1)
+        steps = torch.arange(x.shape[1], device=x.device)
+        future = (steps.unsqueeze(0) > steps.unsqueeze(1)).to(x.dtype)  # (S, S): 1 above the diagonal
+        x, presents = self.stack.run(x, (future * NEG).unsqueeze(0).unsqueeze(0), None)
+        logits, hidden = self.stack.head(x[:, -1])
+        return (logits, hidden, *presents)
+
+
+class GptDecode(nn.Module):
+    """One step: mel_ids (B, 1), mel_pos (B,), attention_mask (B, P + 1), past_key/value per layer."""
+
+    def __init__(self, uv):
+        super().__init__()
+        self.stack = _Stack(uv)
+        self.mel_embedding = uv.mel_embedding
+        self.mel_pos = uv.mel_pos_embedding.emb
+
+    def forward(self, mel_ids: torch.Tensor, mel_pos: torch.Tensor, attention_mask: torch.Tensor, *past: torch.Tensor):
+        x = self.mel_embedding(mel_ids) + self.mel_pos(mel_pos).unsqueeze(1)
+        bias = ((1.0 - attention_mask.to(x.dtype)) * NEG).view(attention_mask.shape[0], 1, 1, -1)
+        x, presents = self.stack.run(x, bias, list(past))
+        logits, hidden = self.stack.head(x[:, 0])
+        return (logits, hidden, *presents)
+
+
+def kv_names(prefix: str, layers: int) -> list[str]:
+    return [f"{prefix}_{kind}_{i}" for i in range(layers) for kind in ("key", "value")]
+
+
+@torch.no_grad()
+def check_against_official(uv, device: torch.device, steps: int = 8) -> None:
+    """The wrappers must reproduce the official teacher-forced latents and logits (UnifiedVoice.forward's layout)
+    step by step, and a left-padded decode row must equal the same row alone."""
+    prefill, decode = GptPrefill(uv).to(device).eval(), GptDecode(uv).to(device).eval()
+    d = uv.model_dim
+    g = torch.Generator(device="cpu").manual_seed(0)
+    cond = (torch.randn(1, uv.cond_num + 2, d, generator=g) * 0.5).to(device)
+    text = torch.randint(2, uv.number_text_tokens, (1, 12), generator=g).to(device)
+    codes = torch.randint(0, uv.start_mel_token, (1, steps), generator=g).to(device)
+    # official layout: UnifiedVoice.forward -> build_aligned_inputs_and_targets -> get_logits(return_latent=True)
+    def wrap(ids: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        return torch.cat([ids.new_full((1, 1), start), ids, ids.new_full((1, 1), stop)], dim=1)
+
+    full_text = wrap(text, uv.start_text_token, uv.stop_text_token)
+    mel_in = wrap(codes, uv.start_mel_token, uv.stop_mel_token)
+    text_emb = uv.text_embedding(full_text) + uv.text_pos_embedding(full_text)
+    mel_emb = uv.mel_embedding(mel_in) + uv.mel_pos_embedding(mel_in)
+    _, latents = uv.get_logits(cond, text_emb, uv.text_head, mel_emb, uv.mel_head, return_latent=True)
+    want = latents[:, :steps]  # hidden states at [start_mel, c1 .. c(steps-1)]
+
+    out = prefill(cond, full_text)
+    got, past = [out[1]], list(out[2:])
+    length = past[0].shape[2]
+    for k in range(1, steps):
+        mask = torch.ones(1, length + 1, dtype=torch.long, device=device)
+        pos = torch.tensor([k], device=device)
+        out = decode(codes[:, k - 1 : k], pos, mask, *past)
+        got.append(out[1])
+        past, length = list(out[2:]), length + 1
+    got_t = torch.stack(got, dim=1)
+    err = (got_t - want).abs().max().item() / max(want.abs().max().item(), 1e-6)
+    logit_err = (uv.mel_head(got_t) - uv.mel_head(want)).abs().max().item()
+    print(f"   gpt wrappers vs official teacher-forced latents: relative {err:.2e}, logits abs {logit_err:.2e}")
+    if err > 1e-3:
+        raise AssertionError("GPT wrappers do not reproduce UnifiedVoice.forward's latents")
+
+    # batch invariance: the same row twice, left-padded by 5 positions of garbage / of zeros that the mask hides
+    pad = 5
+    garbage = [torch.cat([torch.randn_like(t[:, :, :pad]) * 3, t], dim=2) for t in past]
+    zeros = [torch.cat([torch.zeros_like(t[:, :, :pad]), t], dim=2) for t in past]
+    both = [torch.cat([a, b], dim=0) for a, b in zip(garbage, zeros)]
+    mask = torch.ones(2, length + pad + 1, dtype=torch.long, device=device)
+    mask[:, :pad] = 0
+    last = codes[:, steps - 1 :]
+    pos = torch.tensor([steps, steps], device=device)
+    alone = decode(last, pos[:1], torch.ones(1, length + 1, dtype=torch.long, device=device), *past)
+    batched = decode(last.expand(2, 1), pos, mask, *both)
+    diff = max((batched[0][b] - alone[0][0]).abs().max().item() for b in range(2))
+    print(f"   gpt_decode left-padding invariance: max logit difference {diff:.2e}")
+    if diff > 1e-3:
+        raise AssertionError("gpt_decode output depends on left padding")
+
+
+def export_gpt(uv, options: ExportOptions, device: torch.device) -> list[str]:
+    layers, d, heads = uv.layers, uv.model_dim, uv.heads
+    hd = d // heads
+    cond_tokens = uv.cond_num + 2
+    paths = []
+
+    conditioning = GptConditioning(uv).to(device).eval()
+    ex = (torch.randn(2, uv.cond_num, d, device=device), torch.randn(2, d, device=device))
+    names_in, names_out = ["speaker_latent", "emo_vec"], ["cond_prefix"]
+    paths.append(export_graph(conditioning, ex, "gpt_conditioning.onnx", names_in, names_out,
+                              {"speaker_latent": {0: "B"}, "emo_vec": {0: "B"}, "cond_prefix": {0: "B"}}, options))
+    if options.check:
+        parity(conditioning, ort_session(paths[-1]), ex, names_in, names_out, "gpt_conditioning", options.rtol)
+
+    prefill = GptPrefill(uv).to(device).eval()
+    text = torch.randint(2, uv.number_text_tokens, (1, 9), device=device)
+    text[:, 0], text[:, -1] = uv.start_text_token, uv.stop_text_token
+    ex = (torch.randn(1, cond_tokens, d, device=device) * 0.5, text)
+    names_in = ["cond_prefix", "text_ids"]
+    names_out = ["logits", "hidden", *kv_names("present", layers)]
+    axes = {"cond_prefix": {0: "B"}, "text_ids": {0: "B", 1: "Lt"}, "logits": {0: "B"}, "hidden": {0: "B"}}
+    axes.update({n: {0: "B", 2: "prefill_len"} for n in kv_names("present", layers)})
+    paths.append(export_graph(prefill, ex, "gpt_prefill.onnx", names_in, names_out, axes, options, external_data=True))
+    if options.check:
+        session = ort_session(paths[-1])
+        other = (torch.randn(1, cond_tokens, d, device=device) * 0.5, text[:, :6].clone())
+        other[1][:, -1] = uv.stop_text_token
+        for i, inputs in enumerate((ex, other)):
+            parity(prefill, session, inputs, names_in, names_out, f"gpt_prefill #{i}", options.rtol)
+        del session
+
+    decode = GptDecode(uv).to(device).eval()
+    p = cond_tokens + 9 + 1
+    past = [torch.randn(2, heads, p, hd, device=device) for _ in range(2 * layers)]
+    mask = torch.ones(2, p + 1, dtype=torch.long, device=device)
+    mask[1, :3] = 0
+    ex = (torch.randint(0, uv.start_mel_token, (2, 1), device=device), torch.tensor([1, 4], device=device), mask, *past)
+    names_in = ["mel_ids", "mel_pos", "attention_mask", *kv_names("past", layers)]
+    axes = {"mel_ids": {0: "B"}, "mel_pos": {0: "B"}, "attention_mask": {0: "B", 1: "P_plus_1"},
+            "logits": {0: "B"}, "hidden": {0: "B"}}
+    axes.update({n: {0: "B", 2: "P"} for n in kv_names("past", layers)})
+    axes.update({n: {0: "B", 2: "P_plus_1"} for n in kv_names("present", layers)})
+    paths.append(export_graph(decode, ex, "gpt_decode.onnx", names_in, names_out, axes, options, external_data=True))
+    if options.check:
+        session = ort_session(paths[-1])
+        q = p + 7
+        other = (torch.randint(0, uv.start_mel_token, (3, 1), device=device), torch.tensor([2, 9, 30], device=device),
+                 torch.ones(3, q + 1, dtype=torch.long, device=device),
+                 *[torch.randn(3, heads, q, hd, device=device) for _ in range(2 * layers)])
+        for i, inputs in enumerate((ex, other)):
+            parity(decode, session, inputs, names_in, names_out, f"gpt_decode #{i}", options.rtol)
+        del session
+    return paths
