@@ -24,7 +24,9 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log("usage: npm run bench:gpu-node -- [--model DIR] [--levels 1,4,8,16,32] [--max-batch 32] [--max-tokens 60]");
+  console.log(
+    "usage: npm run bench:gpu-node -- [--model DIR] [--levels 1,4,8,16,32] [--max-batch 32] [--max-tokens 60]",
+  );
   process.exit(0);
 }
 const modelDir = values.model;
@@ -60,7 +62,14 @@ const peak = await measureMatmulPeak(threads);
 console.log(`MatMul peak: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.size}³ in ${peak.ms.toFixed(2)} ms)`);
 const decode = [];
 for (const batch of [1, 4, 16, 32]) {
-  const d = await measureDecode(files.graphPaths.gpt_decode, files.manifest, batch, 100, batch >= 16 ? 20 : 40, threads);
+  const d = await measureDecode(
+    files.graphPaths.gpt_decode,
+    files.manifest,
+    batch,
+    100,
+    batch >= 16 ? 20 : 40,
+    threads,
+  );
   decode.push({ ...d, ofPeak: d.gflops / peak.gflops });
   console.log(
     `decode batch ${batch}: ${d.msPerStep.toFixed(2)} ms/step, ${d.gflops.toFixed(1)} GFLOP/s = ${((100 * d.gflops) / peak.gflops).toFixed(1)} % of peak`,

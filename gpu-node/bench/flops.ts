@@ -7,8 +7,16 @@ export async function measureMatmulPeak(threads: number): Promise<{ gflops: numb
   const session = await ort.InferenceSession.create(matmulModel(), { intraOpNumThreads: threads });
   let best = { gflops: 0, size: 0, ms: 0 };
   for (const n of [512, 1024, 1536, 2048]) {
-    const a = new ort.Tensor("float32", Float32Array.from({ length: n * n }, (_, i) => (i % 7) * 0.1), [n, n]);
-    const b = new ort.Tensor("float32", Float32Array.from({ length: n * n }, (_, i) => (i % 5) * 0.1), [n, n]);
+    const a = new ort.Tensor(
+      "float32",
+      Float32Array.from({ length: n * n }, (_, i) => (i % 7) * 0.1),
+      [n, n],
+    );
+    const b = new ort.Tensor(
+      "float32",
+      Float32Array.from({ length: n * n }, (_, i) => (i % 5) * 0.1),
+      [n, n],
+    );
     await session.run({ A: a, B: b });
     const reps = Math.max(3, Math.round(2e10 / (2 * n ** 3)));
     const times: number[] = [];
@@ -50,7 +58,10 @@ export async function measureDecode(
   steps: number,
   threads: number,
 ): Promise<DecodeMeasurement> {
-  const session = await ort.InferenceSession.create(graphPath, { intraOpNumThreads: threads, graphOptimizationLevel: "all" });
+  const session = await ort.InferenceSession.create(graphPath, {
+    intraOpNumThreads: threads,
+    graphOptimizationLevel: "all",
+  });
   const { heads, layers, model_dim: d } = m.gpt;
   const hd = d / heads;
   let p = past;
@@ -64,8 +75,16 @@ export async function measureDecode(
   const run = async () => {
     const feeds: Record<string, ort.Tensor> = {
       ...cache,
-      mel_ids: new ort.Tensor("int64", BigInt64Array.from({ length: batch }, (_, i) => BigInt(100 + i)), [batch, 1]),
-      mel_pos: new ort.Tensor("int64", BigInt64Array.from({ length: batch }, () => BigInt(p - 40)), [batch]),
+      mel_ids: new ort.Tensor(
+        "int64",
+        BigInt64Array.from({ length: batch }, (_, i) => BigInt(100 + i)),
+        [batch, 1],
+      ),
+      mel_pos: new ort.Tensor(
+        "int64",
+        BigInt64Array.from({ length: batch }, () => BigInt(p - 40)),
+        [batch],
+      ),
       attention_mask: new ort.Tensor("int64", new BigInt64Array(batch * (p + 1)).fill(1n), [batch, p + 1]),
     };
     const out = await session.run(feeds);

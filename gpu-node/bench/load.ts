@@ -14,7 +14,9 @@ export interface LevelResult {
 }
 
 /** Start a gpu-node child process with the given flags; resolves with its URL once it listens. */
-export async function startNode(args: string[]): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+export async function startNode(
+  args: string[],
+): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ["--import", "tsx", "gpu-node/src/entry.node.ts", "--port", "0", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -39,7 +41,8 @@ export async function startNode(args: string[]): Promise<{ url: string; child: C
   };
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
 
 /**
  * Closed-loop load: `concurrency` clients, each sending its share of `total` requests back to back.

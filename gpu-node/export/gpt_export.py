@@ -7,7 +7,11 @@ The official backend (backends/trt) leaves the GPT to TensorRT-LLM; these wrappe
 * prefill: `prepare_gpt_inputs` embeds `[start_text] text [stop_text]` with `text_pos_embedding` positions
   0..Lt-1, conditioning tokens get no position, and `GPT2InferenceModel.forward` adds `start_mel` with
   `mel_pos_embedding` position 0.
-* decode: one token `mel_embedding(code) + mel_pos_embedding(mel_pos)`; the host passes the position.
+* decode: one token `mel_embedding(code) + mel_pos_embedding(mel_pos)`; the host passes the position. The KV cache
+  is the host's (MODEL.md): past_* are its buffers of some capacity P (slots with attention_mask 0 are ignored,
+  whatever they hold), and the graph returns only the step's new_key/new_value (B, H, 1, hd), which the host
+  writes into a free slot. The query is scored against the past and against its own key separately; only the
+  scores are concatenated, never the caches.
 * every hidden state goes through the GPT-2 stack's own `ln_f` (HF GPT2Model applies it to last_hidden_state),
   then UnifiedVoice's `final_norm`, then `mel_head` (`GPT2InferenceModel.lm_head = Sequential(final_norm,
   mel_head)`). The `hidden` output is that final-normed state: what `UnifiedVoice.forward` returns as the
@@ -52,23 +56,32 @@ class _Stack(nn.Module):
         return t.view(t.shape[0], t.shape[1], self.heads, self.head_dim).transpose(1, 2)
 
     def run(self, x: torch.Tensor, bias: torch.Tensor, past: list[torch.Tensor] | None):
-        """x (B, S, D); bias broadcastable to (B, H, S, P + S); past = [k0, v0, k1, v1, ...] each (B, H, P, hd)."""
-        presents: list[torch.Tensor] = []
+        """x (B, S, D); past = [k0, v0, k1, v1, ...] each (B, H, P, hd) or None.
+
+        Without past (prefill): causal self-attention over x, bias broadcastable to (B, H, S, S); returns every
+        position's key/value per layer (B, H, S, hd). With past (decode, S = 1): bias (B, 1, 1, P + 1), last column
+        the new token; returns only the new token's key/value per layer (B, H, 1, hd) and never concatenates the
+        caches: scores = [q.past_k^T, q.k_new] -> softmax p -> p[:P] @ past_v + p[P] * v_new."""
+        kvs: list[torch.Tensor] = []
         scale = self.head_dim**-0.5
         for i, block in enumerate(self.blocks):
             h = block.ln_1(x)
             q, k, v = block.attn.c_attn(h).split(self.dim, dim=2)
             q, k, v = self._split(q), self._split(k), self._split(v)
-            if past is not None:
-                k = torch.cat([past[2 * i], k], dim=2)
-                v = torch.cat([past[2 * i + 1], v], dim=2)
-            presents += [k, v]
-            scores = torch.matmul(q, k.transpose(-1, -2)) * scale + bias
-            context = torch.matmul(torch.softmax(scores, dim=-1), v)
+            kvs += [k, v]
+            if past is None:
+                scores = torch.matmul(q, k.transpose(-1, -2)) * scale + bias
+                context = torch.matmul(torch.softmax(scores, dim=-1), v)
+            else:
+                past_k, past_v = past[2 * i], past[2 * i + 1]
+                s_past = torch.matmul(q, past_k.transpose(-1, -2)) * scale  # (B, H, 1, P)
+                s_new = (q * k).sum(dim=-1, keepdim=True) * scale  # (B, H, 1, 1)
+                p = torch.softmax(torch.cat([s_past, s_new], dim=-1) + bias, dim=-1)
+                context = torch.matmul(p[..., :-1], past_v) + p[..., -1:] * v
             context = context.transpose(1, 2).reshape(x.shape[0], x.shape[1], self.dim)
             x = x + block.attn.c_proj(context)
             x = x + block.mlp(block.ln_2(x))
-        return x, presents
+        return x, kvs
 
     def head(self, last: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.final_norm(self.ln_f(last))
@@ -114,7 +127,8 @@ class GptPrefill(nn.Module):
 
 
 class GptDecode(nn.Module):
-    """One step: mel_ids (B, 1), mel_pos (B,), attention_mask (B, P + 1), past_key/value per layer."""
+    """One step over the host's caches: mel_ids (B, 1), mel_pos (B,), attention_mask (B, P + 1), past_key/value
+    per layer (B, H, P, hd) -> logits, hidden, new_key/new_value per layer (B, H, 1, hd)."""
 
     def __init__(self, uv):
         super().__init__()
@@ -125,19 +139,35 @@ class GptDecode(nn.Module):
     def forward(self, mel_ids: torch.Tensor, mel_pos: torch.Tensor, attention_mask: torch.Tensor, *past: torch.Tensor):
         x = self.mel_embedding(mel_ids) + self.mel_pos(mel_pos).unsqueeze(1)
         bias = ((1.0 - attention_mask.to(x.dtype)) * NEG).view(attention_mask.shape[0], 1, 1, -1)
-        x, presents = self.stack.run(x, bias, list(past))
+        x, new_kv = self.stack.run(x, bias, list(past))
         logits, hidden = self.stack.head(x[:, 0])
-        return (logits, hidden, *presents)
+        return (logits, hidden, *new_kv)
 
 
 def kv_names(prefix: str, layers: int) -> list[str]:
     return [f"{prefix}_{kind}_{i}" for i in range(layers) for kind in ("key", "value")]
 
 
+def _scatter_cache(past: list[torch.Tensor], capacity: int, slots: torch.Tensor, g: torch.Generator):
+    """Host-style caches of one row: `past` (1, H, n, hd) per layer written into `slots` of (1, H, capacity, hd)
+    buffers whose other slots hold junk; returns the buffers and the (1, capacity) slot mask."""
+    bufs = []
+    for t in past:
+        junk = (torch.randn(t.shape[0], t.shape[1], capacity, t.shape[3], generator=g) * 3).to(t.device)
+        junk[:, :, slots] = t
+        bufs.append(junk)
+    mask = torch.zeros(1, capacity, dtype=torch.long, device=past[0].device)
+    mask[:, slots] = 1
+    return bufs, mask
+
+
 @torch.no_grad()
 def check_against_official(uv, device: torch.device, steps: int = 8) -> None:
     """The wrappers must reproduce the official teacher-forced latents and logits (UnifiedVoice.forward's layout)
-    step by step, and a left-padded decode row must equal the same row alone."""
+    step by step, decoding the way the node does: the host appends each step's new_key/new_value to its cache.
+    The host-appended cache must equal one causal pass's keys/values, and rows of a batch whose caches share one
+    capacity (history packed at the start / scattered, junk in every masked slot, new_* written in place) must
+    equal the same row alone."""
     prefill, decode = GptPrefill(uv).to(device).eval(), GptDecode(uv).to(device).eval()
     d = uv.model_dim
     g = torch.Generator(device="cpu").manual_seed(0)
@@ -157,35 +187,62 @@ def check_against_official(uv, device: torch.device, steps: int = 8) -> None:
 
     out = prefill(cond, full_text)
     got, past = [out[1]], list(out[2:])
-    length = past[0].shape[2]
     for k in range(1, steps):
+        length = past[0].shape[2]
         mask = torch.ones(1, length + 1, dtype=torch.long, device=device)
         pos = torch.tensor([k], device=device)
         out = decode(codes[:, k - 1 : k], pos, mask, *past)
         got.append(out[1])
-        past, length = list(out[2:]), length + 1
+        past = [torch.cat([p, n], dim=2) for p, n in zip(past, out[2:])]  # the host's append
     got_t = torch.stack(got, dim=1)
     err = (got_t - want).abs().max().item() / max(want.abs().max().item(), 1e-6)
     logit_err = (uv.mel_head(got_t) - uv.mel_head(want)).abs().max().item()
-    print(f"   gpt wrappers vs official teacher-forced latents: relative {err:.2e}, logits abs {logit_err:.2e}")
+    print(f"   gpt wrappers (host-appended new_key/new_value) vs official teacher-forced latents: relative {err:.2e}, "
+          f"logits abs {logit_err:.2e}")
     if err > 1e-3:
         raise AssertionError("GPT wrappers do not reproduce UnifiedVoice.forward's latents")
 
-    # batch invariance: the same row twice, left-padded by 5 positions of garbage / of zeros that the mask hides
-    pad = 5
-    garbage = [torch.cat([torch.randn_like(t[:, :, :pad]) * 3, t], dim=2) for t in past]
-    zeros = [torch.cat([torch.zeros_like(t[:, :, :pad]), t], dim=2) for t in past]
-    both = [torch.cat([a, b], dim=0) for a, b in zip(garbage, zeros)]
-    mask = torch.ones(2, length + pad + 1, dtype=torch.long, device=device)
-    mask[:, :pad] = 0
-    last = codes[:, steps - 1 :]
-    pos = torch.tensor([steps, steps], device=device)
-    alone = decode(last, pos[:1], torch.ones(1, length + 1, dtype=torch.long, device=device), *past)
-    batched = decode(last.expand(2, 1), pos, mask, *both)
-    diff = max((batched[0][b] - alone[0][0]).abs().max().item() for b in range(2))
-    print(f"   gpt_decode left-padding invariance: max logit difference {diff:.2e}")
-    if diff > 1e-3:
-        raise AssertionError("gpt_decode output depends on left padding")
+    # the cache the host built from prefill's present_* and decode's new_* == one causal pass's keys/values
+    mel_pos = torch.arange(1, steps, device=device)
+    x = torch.cat([cond, prefill.text_embedding(full_text) + prefill.text_pos(torch.arange(full_text.shape[1],
+                   device=device)).unsqueeze(0), prefill.start_mel,
+                   decode.mel_embedding(codes[:, : steps - 1]) + decode.mel_pos(mel_pos).unsqueeze(0)], dim=1)
+    n = x.shape[1]
+    future = (torch.arange(n, device=device).unsqueeze(0) > torch.arange(n, device=device).unsqueeze(1)).to(x.dtype)
+    _, full_kv = prefill.stack.run(x, (future * NEG).unsqueeze(0).unsqueeze(0), None)
+    kv_err = max((a - b).abs().max().item() / max(b.abs().max().item(), 1e-6) for a, b in zip(past, full_kv))
+    print(f"   host-appended KV cache vs one causal pass: relative {kv_err:.2e}")
+    if kv_err > 1e-3:
+        raise AssertionError("gpt_decode's new_key/new_value do not build the causal pass's cache")
+
+    # batch invariance over host caches: the same row twice in caches of one capacity, history packed at the
+    # start (row 0) or scattered among junk slots (row 1); two steps, new_* written in place into a free slot
+    length = past[0].shape[2]
+    spare = 6
+    capacity = length + spare
+    layouts = [torch.arange(capacity), torch.randperm(capacity, generator=g)]
+    rows = [_scatter_cache(past, capacity, order[:length].sort().values.to(device), g) for order in layouts]
+    caches = [torch.cat([rows[0][0][i], rows[1][0][i]], dim=0) for i in range(len(past))]
+    slot_mask = torch.cat([rows[0][1], rows[1][1]], dim=0)
+    alone_past, worst = past, 0.0
+    for step, code in enumerate((codes[:, steps - 1 :], codes[:, :1])):
+        pos = torch.tensor([steps + step], device=device)
+        alone = decode(code, pos, torch.ones(1, alone_past[0].shape[2] + 1, dtype=torch.long, device=device),
+                       *alone_past)
+        mask = torch.cat([slot_mask, torch.ones(2, 1, dtype=torch.long, device=device)], dim=1)
+        batched = decode(code.expand(2, 1), pos.expand(2), mask, *caches)
+        for b in range(2):
+            for o_b, o_a in zip(batched, alone):
+                worst = max(worst, (o_b[b] - o_a[0]).abs().max().item() / max(o_a.abs().max().item(), 1e-6))
+            slot = int(layouts[b][length + step])
+            for c, n_kv in zip(caches, batched[2:]):
+                c[b, :, slot] = n_kv[b, :, 0]
+            slot_mask[b, slot] = 1
+        alone_past = [torch.cat([p, n_kv], dim=2) for p, n_kv in zip(alone_past, alone[2:])]
+    print(f"   gpt_decode rows in shared-capacity caches (packed / scattered, junk in masked slots) vs alone: "
+          f"relative {worst:.2e}")
+    if worst > 1e-4:
+        raise AssertionError("gpt_decode output depends on the cache layout or on masked slots")
 
 
 def export_gpt(uv, options: ExportOptions, device: torch.device) -> list[str]:
@@ -220,23 +277,28 @@ def export_gpt(uv, options: ExportOptions, device: torch.device) -> list[str]:
         del session
 
     decode = GptDecode(uv).to(device).eval()
-    p = cond_tokens + 9 + 1
+    # P is the host's cache capacity: row 0's history fills the first slots (spare, masked slots after it), row 1's
+    # masked slots are scattered, before and between its history
+    p = cond_tokens + 9 + 1 + 4
     past = [torch.randn(2, heads, p, hd, device=device) for _ in range(2 * layers)]
     mask = torch.ones(2, p + 1, dtype=torch.long, device=device)
-    mask[1, :3] = 0
+    mask[0, p - 4 : p] = 0
+    mask[1, [0, 1, 5, 20]] = 0
     ex = (torch.randint(0, uv.start_mel_token, (2, 1), device=device), torch.tensor([1, 4], device=device), mask, *past)
     names_in = ["mel_ids", "mel_pos", "attention_mask", *kv_names("past", layers)]
+    names_out = ["logits", "hidden", *kv_names("new", layers)]
     axes = {"mel_ids": {0: "B"}, "mel_pos": {0: "B"}, "attention_mask": {0: "B", 1: "P_plus_1"},
             "logits": {0: "B"}, "hidden": {0: "B"}}
     axes.update({n: {0: "B", 2: "P"} for n in kv_names("past", layers)})
-    axes.update({n: {0: "B", 2: "P_plus_1"} for n in kv_names("present", layers)})
+    axes.update({n: {0: "B"} for n in kv_names("new", layers)})
     paths.append(export_graph(decode, ex, "gpt_decode.onnx", names_in, names_out, axes, options, external_data=True))
     if options.check:
         session = ort_session(paths[-1])
         q = p + 7
+        other_mask = torch.ones(3, q + 1, dtype=torch.long, device=device)
+        other_mask[2, 3 : q : 4] = 0
         other = (torch.randint(0, uv.start_mel_token, (3, 1), device=device), torch.tensor([2, 9, 30], device=device),
-                 torch.ones(3, q + 1, dtype=torch.long, device=device),
-                 *[torch.randn(3, heads, q, hd, device=device) for _ in range(2 * layers)])
+                 other_mask, *[torch.randn(3, heads, q, hd, device=device) for _ in range(2 * layers)])
         for i, inputs in enumerate((ex, other)):
             parity(decode, session, inputs, names_in, names_out, f"gpt_decode #{i}", options.rtol)
         del session

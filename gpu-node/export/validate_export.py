@@ -10,8 +10,8 @@ are batch invariant. Run in the same environment as export_indextts2.py (index-t
 2. s2mel: latent_projector, length_regulator, one DiT step, then the 25-step CFM with CFG run through dit_step on
    the host, against `CFM.inference` from the same noise (same seed, same device).
 3. vocoder against `BigVGAN.forward`.
-4. batch invariance: gpt_decode with left-padded caches, dit_step and vocoder with right-padded rows, each row
-   compared with the same row run alone.
+4. batch invariance: gpt_decode rows in host caches of one capacity (history packed / scattered, junk in the
+   masked slots), dit_step and vocoder with right-padded rows, each row compared with the same row run alone.
 Exit status 0 when every comparison is inside its tolerance.
 """
 
@@ -125,7 +125,7 @@ def main() -> int:
         feeds.update({f"past_{k}_{i}": past[2 * i + j] for i in range(layers) for j, k in enumerate(("key", "value"))})
         out = sess["gpt_decode"].run(None, feeds)
         hidden.append(out[1][0])
-        past = out[2:]
+        past = [np.concatenate([p, new], axis=2) for p, new in zip(past, out[2:])]  # the host appends new_*
         code = pick(out[0][0], codes)
     latent = np.stack(hidden[: len(codes)])[None].astype(f32)  # hidden at [start_mel, c1 .. c(n-1)]
     n = len(codes)
@@ -207,24 +207,35 @@ def main() -> int:
     rows = sess["vocoder"].run(None, {"mel": mels, "mel_lens": np.array([target, short], np.int64)})[0]
     alone = sess["vocoder"].run(None, {"mel": mel[..., :short].copy(), "mel_lens": np.array([short], np.int64)})[0]
     rep.rel("vocoder padded row vs alone", rows[1:, :, : 256 * short], alone, 1e-4)
-    if n > 2:  # the same cache left-padded by 7 masked positions (zeros in row 0, junk in row 1) vs alone
-        pad, length = 7, past[0].shape[2]
-        mask = np.ones((2, length + pad + 1), np.int64)
-        mask[:, :pad] = 0
-        feeds = {"mel_ids": np.array([[codes[-1]], [codes[-1]]], np.int64), "mel_pos": np.array([n, n], np.int64),
-                 "attention_mask": mask}
+    if n > 2:  # the same cache twice in host caches of capacity length + 9: packed (junk after) and scattered
+        length = past[0].shape[2]
+        capacity = length + 9
+        rng = np.random.default_rng(args.seed)
+        layouts = [np.arange(capacity), rng.permutation(capacity)]
+        slots = [np.sort(order[:length]) for order in layouts]
+        mask = np.zeros((2, capacity + 1), np.int64)
+        mask[:, capacity] = 1
+        feeds = {"mel_ids": np.array([[codes[-1]], [codes[-1]]], np.int64), "mel_pos": np.array([n, n], np.int64)}
         alone_feeds = {"mel_ids": feeds["mel_ids"][:1], "mel_pos": feeds["mel_pos"][:1],
                        "attention_mask": np.ones((1, length + 1), np.int64)}
+        for row, row_slots in enumerate(slots):
+            mask[row, row_slots] = 1
+        feeds["attention_mask"] = mask
         for i, p in enumerate(past):
             name = f"past_{'key' if i % 2 == 0 else 'value'}_{i // 2}"
-            zeros = np.concatenate([np.zeros_like(p[:, :, :pad]), p], axis=2)
-            junk = np.concatenate([np.full_like(p[:, :, :pad], 3.0), p], axis=2)
-            feeds[name] = np.concatenate([zeros, junk], axis=0)
+            buf = (rng.standard_normal((2, p.shape[1], capacity, p.shape[3])) * 3).astype(f32)
+            for row, row_slots in enumerate(slots):
+                buf[row][:, row_slots] = p[0]
+            feeds[name] = buf
             alone_feeds[name] = p
-        both = sess["gpt_decode"].run(["logits"], feeds)[0]
-        alone = sess["gpt_decode"].run(["logits"], alone_feeds)[0]
-        rep.rel("gpt_decode left-padded row (zeros) vs alone", both[:1], alone, 1e-4)
-        rep.rel("gpt_decode left-padded row (junk) vs alone", both[1:], alone, 1e-4)
+        both = sess["gpt_decode"].run(None, feeds)
+        alone = sess["gpt_decode"].run(None, alone_feeds)
+        for row, layout in enumerate(("packed", "scattered")):
+            rep.rel(f"gpt_decode row in {layout} capacity cache (junk in masked slots) vs alone: logits", both[0][row:row + 1],
+                    alone[0], 1e-4)
+            rep.rel(f"gpt_decode row in {layout} capacity cache vs alone: new_key/new_value",
+                    np.concatenate([o[row:row + 1].ravel() for o in both[2:]]),
+                    np.concatenate([o.ravel() for o in alone[2:]]), 1e-4)
 
     print("all checks passed" if not rep.failed else f"{len(rep.failed)} check(s) failed: {', '.join(rep.failed)}")
     return 1 if rep.failed else 0

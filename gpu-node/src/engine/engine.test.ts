@@ -104,6 +104,20 @@ describe("Engine on the tiny model", () => {
     expect(r.audio.length).toBe(frames * 256);
   });
 
+  it("long text is split into segments that decode side by side and are joined with 200 ms of silence", async () => {
+    const long = Array.from({ length: 12 }, (_, i) => `这是第${i + 1}个句子,我们用它来测试长文本的分段合成。`).join("");
+    const segments = batched.text.segments(long);
+    expect(segments.length).toBeGreaterThan(1);
+    const sizes = recordBatches(batched);
+    const r = await batched.engine.submit(job(batched, "segments", long, { maxTokens: 8 }));
+    expect(r.segments).toBe(segments.length);
+    expect(r.codes.every((c) => c.length === 8)).toBe(true);
+    // all segments of the request share decode steps
+    expect(Math.max(...sizes)).toBe(Math.min(segments.length, 8));
+    const perSegment = Math.floor(1.72 * 8) * 256;
+    expect(r.audio.length).toBe(segments.length * perSegment + (segments.length - 1) * Math.round(0.2 * 22050));
+  });
+
   it("sequences join a running batch at a step boundary and leave it at their stop", async () => {
     const sizes = recordBatches(batched);
     const order: string[] = [];

@@ -1,6 +1,6 @@
 import type { Manifest } from "../model/manifest.ts";
 import { f32, floatOutput, type InferenceBackend, i64 } from "./backend.ts";
-import { type CacheRow, type CacheShape, type PackedCache, packCache } from "./kv-cache.ts";
+import { appendStep, type CacheRow, type CacheShape, capacityFor, type PackedCache, packCache } from "./kv-cache.ts";
 import { sampleToken } from "./sampling.ts";
 import type { RequestState, SegmentState } from "./types.ts";
 
@@ -23,7 +23,7 @@ interface Joiner {
  */
 export class GptStage {
   private rows: Row[] = [];
-  private cache: PackedCache = { keys: [], values: [], paddedLength: 0 };
+  private cache: PackedCache = { keys: [], values: [], capacity: 0 };
   private joiners: Joiner[] = [];
   private readonly shape: CacheShape;
   private readonly d: number;
@@ -107,12 +107,13 @@ export class GptStage {
     const batch = this.rows.length;
     if (batch === 0) return [];
     for (const row of this.rows) row.seg.request.maxGptBatch = Math.max(row.seg.request.maxGptBatch, batch);
-    const p = this.cache.paddedLength;
+    const p = this.cache.capacity;
     const mask = new BigInt64Array(batch * (p + 1));
     const ids = new BigInt64Array(batch);
     const pos = new BigInt64Array(batch);
     this.rows.forEach((row, b) => {
-      for (let j = p - row.length; j <= p; j++) mask[b * (p + 1) + j] = 1n;
+      mask.fill(1n, b * (p + 1), b * (p + 1) + row.length);
+      mask[b * (p + 1) + p] = 1n;
       ids[b] = BigInt(row.seg.codes[row.seg.codes.length - 1] ?? 0);
       pos[b] = BigInt(row.seg.codes.length);
     });
@@ -129,11 +130,17 @@ export class GptStage {
     const out = await this.backend.run("gpt_decode", feeds);
     const logits = floatOutput(out, "logits");
     const hidden = floatOutput(out, "hidden");
-    this.cache = {
-      keys: Array.from({ length: this.shape.layers }, (_, l) => floatOutput(out, `present_key_${l}`)),
-      values: Array.from({ length: this.shape.layers }, (_, l) => floatOutput(out, `present_value_${l}`)),
-      paddedLength: p + 1,
-    };
+    const lengths = this.rows.map((r) => r.length);
+    for (let l = 0; l < this.shape.layers; l++) {
+      appendStep(
+        this.shape,
+        this.cache,
+        l,
+        floatOutput(out, `new_key_${l}`),
+        floatOutput(out, `new_value_${l}`),
+        lengths,
+      );
+    }
     const done: SegmentState[] = [];
     this.rows.forEach((row, b) => {
       row.length += 1;
@@ -168,23 +175,28 @@ export class GptStage {
     for (const s of segs) this.pendingLeaves.add(s);
   }
 
+  /** Let joiners in and leavers out, and grow the capacity when a row would not fit the next token. */
   private rebatch(): void {
     const leaves = this.pendingLeaves;
-    if (this.joiners.length === 0 && (!leaves || leaves.size === 0)) return;
+    const lengths = this.rows.filter((r) => !leaves?.has(r.seg)).map((r) => r.length);
+    const outgrown = lengths.some((l) => l >= this.cache.capacity);
+    if (this.joiners.length === 0 && (!leaves || leaves.size === 0) && !outgrown) return;
     const keep = this.rows.map((row, index) => ({ row, index })).filter(({ row }) => !leaves?.has(row.seg));
     const cacheRows: CacheRow[] = keep.map(({ row, index }) => ({
       keys: this.cache.keys,
       values: this.cache.values,
       index,
-      paddedLength: this.cache.paddedLength,
+      capacity: this.cache.capacity,
       length: row.length,
     }));
     const joiners = this.joiners.filter((j) => !leaves?.has(j.seg));
     for (const j of joiners) {
-      cacheRows.push({ keys: j.keys, values: j.values, index: 0, paddedLength: j.length, length: j.length });
+      cacheRows.push({ keys: j.keys, values: j.values, index: 0, capacity: j.length, length: j.length });
     }
     this.rows = [...keep.map(({ row }) => row), ...joiners.map((j) => ({ seg: j.seg, length: j.length }))];
-    this.cache = this.rows.length > 0 ? packCache(this.shape, cacheRows) : { keys: [], values: [], paddedLength: 0 };
+    const capacity = capacityFor(this.rows.map((r) => r.length));
+    this.cache =
+      this.rows.length > 0 ? packCache(this.shape, cacheRows, capacity) : { keys: [], values: [], capacity: 0 };
     this.joiners = [];
     this.pendingLeaves = null;
   }

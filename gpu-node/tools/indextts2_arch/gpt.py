@@ -7,7 +7,12 @@ unchanged and the ONNX MatMuls need no transposes.
 Graphs (see gpu-node/MODEL.md):
   GptConditioning  speaker_latent, emo_vec                     -> cond_prefix
   GptPrefill       cond_prefix, text_ids                       -> logits, hidden, present_*
-  GptDecode        mel_ids, mel_pos, attention_mask, past_*    -> logits, hidden, present_*
+  GptDecode        mel_ids, mel_pos, attention_mask, past_*    -> logits, hidden, new_*
+
+gpt_decode does not concatenate the caches: the host keeps each layer's K/V in preallocated buffers of some
+capacity P, passes them whole as past_* (slots with attention_mask 0 are ignored, whatever they hold), and writes
+the step's new_key/new_value (B,H,1,hd) into a free slot itself. The graph scores the single query against the
+past and against its own key separately and concatenates only those scores.
 """
 
 import math
@@ -41,16 +46,34 @@ class Attention(nn.Module):
         self.c_attn = Conv1D(dim, 3 * dim)
         self.c_proj = Conv1D(dim, dim)
 
-    def forward(self, x, past_k, past_v, bias):
-        """x (B,T,D); past_k/v (B,H,P,hd) or None; bias broadcastable to (B,H,T,P+T). Returns y, k_all, v_all."""
+    def _qkv(self, x):
         b, t, d = x.shape
         q, k, v = (self.c_attn(x)).split(d, dim=-1)
-        q, k, v = (z.reshape(b, t, self.heads, self.head_dim).transpose(1, 2) for z in (q, k, v))
-        if past_k is not None:
-            k = torch.cat([past_k, k], dim=2)
-            v = torch.cat([past_v, v], dim=2)
+        return (z.reshape(b, t, self.heads, self.head_dim).transpose(1, 2) for z in (q, k, v))
+
+    def forward(self, x, bias):
+        """Self-attention over x alone (prefill, teacher-forced pass). x (B,T,D); bias broadcastable to
+        (B,H,T,T). Returns y, k, v with k/v (B,H,T,hd)."""
+        b, t, d = x.shape
+        q, k, v = self._qkv(x)
         scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim)) + bias
         y = torch.softmax(scores, dim=-1) @ v
+        y = y.transpose(1, 2).reshape(b, t, d)
+        return self.c_proj(y), k, v
+
+    def step(self, x, past_k, past_v, bias):
+        """One new token against a host-held cache, without concatenating it. x (B,1,D); past_k/v (B,H,P,hd);
+        bias (B,1,1,P+1) additive (last column: the new token). Returns y, k_new, v_new with k/v (B,H,1,hd).
+
+        scores = [q . past_k^T, q . k_new] * scale + bias -> softmax -> p[:P] @ past_v + p[P] * v_new. Masked
+        slots get exactly zero weight, so whatever finite values they hold contribute nothing."""
+        b, t, d = x.shape
+        q, k, v = self._qkv(x)
+        scale = 1.0 / math.sqrt(self.head_dim)
+        s_past = (q @ past_k.transpose(-1, -2)) * scale  # (B,H,1,P)
+        s_new = (q * k).sum(dim=-1, keepdim=True) * scale  # (B,H,1,1)
+        p = torch.softmax(torch.cat([s_past, s_new], dim=-1) + bias, dim=-1)
+        y = p[..., :-1] @ past_v + p[..., -1:] * v
         y = y.transpose(1, 2).reshape(b, t, d)
         return self.c_proj(y), k, v
 
@@ -77,7 +100,10 @@ class Block(nn.Module):
         self.mlp = MLP(dim)
 
     def forward(self, x, past_k, past_v, bias):
-        a, k, v = self.attn(self.ln_1(x), past_k, past_v, bias)
+        """Without a past: self-attention over x, returns x, k, v (B,H,T,hd). With one (decode, T = 1): returns
+        x and only the new token's k, v (B,H,1,hd)."""
+        h = self.ln_1(x)
+        a, k, v = self.attn(h, bias) if past_k is None else self.attn.step(h, past_k, past_v, bias)
         x = x + a
         x = x + self.mlp(self.ln_2(x))
         return x, k, v
@@ -92,12 +118,14 @@ class GPT2(nn.Module):
         self.ln_f = nn.LayerNorm(dim, eps=eps)
 
     def forward(self, x, pasts, bias):
-        presents = []
+        """pasts None: full causal pass, returns (h, [k0, v0, k1, ...]) over all T positions (prefill's
+        present_*). pasts = host caches (decode): returns (h, [k0, v0, ...]) of the new token only (new_*)."""
+        kvs = []
         for i, block in enumerate(self.h):
             pk, pv = (pasts[2 * i], pasts[2 * i + 1]) if pasts is not None else (None, None)
             x, k, v = block(x, pk, pv, bias)
-            presents += [k, v]
-        return self.ln_f(x), presents
+            kvs += [k, v]
+        return self.ln_f(x), kvs
 
 
 class LearnedPositionEmbeddings(nn.Module):
@@ -213,17 +241,22 @@ class GptPrefill(nn.Module):
 
 
 class GptDecode(nn.Module):
+    """One step over host-held caches: mel_ids (B,1), mel_pos (B,), attention_mask (B,P+1), past_* (B,H,P,hd)
+    -> logits (B,V), hidden (B,D), new_key/new_value per layer (B,H,1,hd). P is the host's cache capacity; the
+    host appends new_* into a free slot and sets its mask column to 1 for the next step."""
+
     def __init__(self, uv):
         super().__init__()
         self.uv = uv
 
     def forward(self, mel_ids, mel_pos, attention_mask, *pasts):
         x = self.uv.mel_embeds(mel_ids, mel_pos.unsqueeze(1))
-        # Left padding: 0 columns are keys of other rows' longer histories; they get MASK_BIAS and weigh exactly 0.
+        # Mask 0 marks cache slots that are not this row's history (spare capacity, other layouts, stale data):
+        # they get MASK_BIAS and weigh exactly 0. The last column is the new token itself.
         bias = ((1 - attention_mask).to(x.dtype) * MASK_BIAS).unsqueeze(1).unsqueeze(1)
-        h, presents = self.uv.gpt(x, list(pasts), bias)
+        h, new_kv = self.uv.gpt(x, list(pasts), bias)
         logits, hidden = self.uv.heads(h[:, -1])
-        return (logits, hidden, *presents)
+        return (logits, hidden, *new_kv)
 
 
 def kv_names(prefix, layers):

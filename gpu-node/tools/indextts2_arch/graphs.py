@@ -68,7 +68,7 @@ def io_names(name, cfg):
         return ["cond_prefix", "text_ids"], ["logits", "hidden", *kv_names("present", layers)]
     if name == "gpt_decode":
         return (["mel_ids", "mel_pos", "attention_mask", *kv_names("past", layers)],
-                ["logits", "hidden", *kv_names("present", layers)])
+                ["logits", "hidden", *kv_names("new", layers)])
     if name == "latent_projector":
         return ["latent", "codes"], ["s_infer"]
     if name == "length_regulator":
@@ -96,7 +96,7 @@ def contract(name, cfg):
     if name == "gpt_decode":
         return [("mel_ids", "in", ["B", 1], I64), ("mel_pos", "in", ["B"], I64),
                 ("attention_mask", "in", ["B", "P+1"], I64), *kv("past", "P"),
-                ("logits", "out", ["B", v], F32), ("hidden", "out", ["B", d], F32), *kv("present", "P+1")]
+                ("logits", "out", ["B", v], F32), ("hidden", "out", ["B", d], F32), *kv("new", 1)]
     if name == "latent_projector":
         return [("latent", "in", ["B", "T", d], F32), ("codes", "in", ["B", "T"], I64),
                 ("s_infer", "out", ["B", "T", S], F32)]
@@ -148,9 +148,13 @@ def example_inputs(name, cfg, batch=3, gen=None, alt=False):
     if name == "gpt_prefill":
         return (rn(batch, g["cond_tokens"], d), ri(g["number_text_tokens"], batch, 12 if alt else 7))
     if name == "gpt_decode":
+        # P is the host's cache capacity: row 0's history fills slots 0..p-6 (spare capacity after it), row 1's
+        # history is scattered with masked slots before and between (layouts are the host's business).
         p = 61 if alt else 45
         mask = torch.ones(batch, p + 1, dtype=torch.int64)
-        mask[0, :5] = 0  # row 0 is left-padded by 5
+        mask[0, p - 5 : p] = 0
+        if batch > 1:
+            mask[1, [0, 1, 7, 20]] = 0
         pasts = [rn(batch, h, p, hd) for _ in range(2 * g["layers"])]
         mel_pos = torch.tensor([3 + 5 * i for i in range(batch)])
         return (ri(g["codebook_size"], batch, 1), mel_pos, mask, *pasts)

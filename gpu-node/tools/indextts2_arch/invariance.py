@@ -17,10 +17,18 @@ def _garbage(gen, *shape):
     return torch.randn(*shape, generator=gen) * 3.0
 
 
-def gpt_checks(cond, prefill, decode, uv, cfg, gen, text_lens=(5, 9, 2), warmup_steps=(3, 0, 1), steps=4):
-    """Rows with different text lengths and different numbers of already-generated codes (so different KV lengths
-    and mel positions) are decoded alone and together (left-padded, garbage in the padding). Also checks the
-    cached decode against a teacher-forced full pass, and prefill's precomputed start_mel row."""
+def gpt_checks(cond, prefill, decode, uv, cfg, gen, text_lens=(5, 9, 2), warmup_steps=(3, 0, 1), steps=4, spare=3):
+    """gpt_decode over host-held caches (MODEL.md): the host appends each step's new_key/new_value itself.
+
+    Alone: each row (different text lengths and numbers of already-generated codes, so different history
+    lengths and mel positions) is decoded at batch 1 with its exact cache, appending new_* after every step;
+    that path must equal a teacher-forced full pass (KV-cache correctness).
+    Batched: the rows share caches of one capacity P (> every row's history, so every row has spare slots);
+    each row's history sits in a layout of masked slots filled with finite garbage, and after every step the
+    batch's own new_* are written in place into a free slot of each row (as the host does). Every step's
+    logits, hidden and new_* of each row must equal the row alone. Layouts: `packed` (history at 0..len-1,
+    garbage after it: the host's layout) and `scattered` (history and appended slots at random positions, with
+    garbage before and between them), so the graph provably depends on the mask, not on a layout."""
     g = cfg["gpt"]
     layers, codebook, d = g["layers"], g["codebook_size"], g["model_dim"]
     results = []
@@ -35,54 +43,64 @@ def gpt_checks(cond, prefill, decode, uv, cfg, gen, text_lens=(5, 9, 2), warmup_
         out = prefill(cp, text)
         pasts = list(out[2:])
         codes = torch.randint(0, codebook, (1, warm + steps), generator=gen)
-        hidden_alone, logits_alone, pasts_alone = [out[1]], [out[0]], []
+        hidden_alone, logits_alone, new_alone, start_pasts = [out[1]], [out[0]], [], None
         for s in range(warm + steps):
-            if s >= warm:
-                pasts_alone.append(pasts)
+            if s == warm:
+                start_pasts = pasts
             mask = torch.ones(1, pasts[0].shape[2] + 1, dtype=torch.int64)
             o = decode(codes[:, s : s + 1], torch.tensor([s + 1]), mask, *pasts)
             logits_alone.append(o[0])
             hidden_alone.append(o[1])
-            pasts = list(o[2:])
+            new_alone.append(list(o[2:]))
+            # the host's append: the step's (B,H,1,hd) key/value after the history
+            pasts = [torch.cat([p, n], dim=2) for p, n in zip(pasts, o[2:])]
         # KV-cache correctness: hidden states at [start_mel, c1..cn] from the cached path vs one causal pass.
         all_codes = torch.cat([start, codes[:, :-1]], dim=1)
         ref_logits, ref_hidden = uv.forward_full(cp, text, all_codes)
         cached = torch.stack(hidden_alone[:-1], dim=1)
-        results.append((f"decode vs teacher-forced pass, hidden (text {lt}, {warm + steps} codes)", _diff(cached, ref_hidden)))
-        results.append((f"decode vs teacher-forced pass, logits (text {lt})",
+        results.append((f"decode (host-appended new_k/v) vs teacher-forced pass, hidden (text {lt}, {warm + steps} codes)",
+                        _diff(cached, ref_hidden)))
+        results.append((f"decode (host-appended new_k/v) vs teacher-forced pass, logits (text {lt})",
                         _diff(torch.stack(logits_alone[:-1], dim=1), ref_logits)))
-        rows.append({"codes": codes, "warm": warm, "pasts": pasts_alone, "logits": logits_alone[warm + 1 :],
-                     "hidden": hidden_alone[warm + 1 :]})
+        rows.append({"codes": codes, "warm": warm, "pasts": start_pasts, "logits": logits_alone[warm + 1 :],
+                     "hidden": hidden_alone[warm + 1 :], "new": new_alone[warm:]})
 
-    # Batched decode, `steps` steps, each step built from the rows' alone caches at that step.
     h, hd = g["heads"], d // g["heads"]
-    for s in range(steps):
-        lens = [r["pasts"][s][0].shape[2] for r in rows]
-        p = max(lens)
-        pasts, mask = [], torch.zeros(len(rows), p + 1, dtype=torch.int64)
-        for i in range(2 * layers):
-            layer = []
-            for r, n in zip(rows, lens):
-                layer.append(torch.cat([_garbage(gen, 1, h, p - n, hd), r["pasts"][s][i]], dim=2))
-            pasts.append(torch.cat(layer, dim=0))
-        for j, n in enumerate(lens):
-            mask[j, p - n :] = 1
-        mel_ids = torch.cat([r["codes"][:, r["warm"] + s : r["warm"] + s + 1] for r in rows], dim=0)
-        mel_pos = torch.tensor([r["warm"] + s + 1 for r in rows])
-        o = decode(mel_ids, mel_pos, mask, *pasts)
-        worst_l = max(_diff(o[0][j], r["logits"][s][0]) for j, r in enumerate(rows))
-        worst_h = max(_diff(o[1][j], r["hidden"][s][0]) for j, r in enumerate(rows))
-        worst_kv = 0.0
+    lens = [r["pasts"][0].shape[2] for r in rows]
+    cap = max(lens) + steps + spare
+    for layout in ("packed", "scattered"):
+        # Slot order per row: the first len slots receive the history, the next `steps` the appended tokens.
+        if layout == "packed":
+            order = [torch.arange(cap) for _ in rows]
+        else:
+            order = [torch.randperm(cap, generator=gen) for _ in rows]
+        caches = [_garbage(gen, len(rows), h, cap, hd) for _ in range(2 * layers)]
+        mask = torch.zeros(len(rows), cap, dtype=torch.int64)
         for j, (r, n) in enumerate(zip(rows, lens)):
-            alone_next = r["pasts"][s + 1] if s + 1 < steps else None
-            if alone_next is None:
-                continue
+            slots = order[j][:n].sort().values  # history keeps its order (attention does not care, but be plain)
             for i in range(2 * layers):
-                worst_kv = max(worst_kv, _diff(o[2 + i][j : j + 1, :, p - n :], alone_next[i]))
-        results.append((f"gpt_decode padded batch == alone, step {s} (P={p}, rows {lens}): logits", worst_l))
-        results.append((f"gpt_decode padded batch == alone, step {s}: hidden", worst_h))
-        if s + 1 < steps:
-            results.append((f"gpt_decode padded batch == alone, step {s}: present_* (valid part)", worst_kv))
+                caches[i][j, :, slots] = r["pasts"][i][0]
+            mask[j, slots] = 1
+        worst_l = worst_h = worst_kv = 0.0
+        for s in range(steps):
+            mel_ids = torch.cat([r["codes"][:, r["warm"] + s : r["warm"] + s + 1] for r in rows], dim=0)
+            mel_pos = torch.tensor([r["warm"] + s + 1 for r in rows])
+            step_mask = torch.cat([mask, torch.ones(len(rows), 1, dtype=torch.int64)], dim=1)
+            o = decode(mel_ids, mel_pos, step_mask, *caches)
+            for j, (r, n) in enumerate(zip(rows, lens)):
+                worst_l = max(worst_l, _diff(o[0][j], r["logits"][s][0]))
+                worst_h = max(worst_h, _diff(o[1][j], r["hidden"][s][0]))
+                for i in range(2 * layers):
+                    worst_kv = max(worst_kv, _diff(o[2 + i][j], r["new"][s][i][0]))
+                # in-place append into this row's next free slot
+                slot = int(order[j][n + s])
+                for i in range(2 * layers):
+                    caches[i][j, :, slot] = o[2 + i][j, :, 0]
+                mask[j, slot] = 1
+        label = f"gpt_decode batch with {layout} caches (capacity {cap}, histories {lens}, {steps} steps) == alone"
+        results.append((f"{label}: logits", worst_l))
+        results.append((f"{label}: hidden", worst_h))
+        results.append((f"{label}: new_key/new_value", worst_kv))
     return results
 
 
