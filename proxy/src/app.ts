@@ -1,0 +1,85 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { isProxyError, ProxyError } from "./core/errors.ts";
+import type { ProxyDeps, ProxyEnv } from "./http/deps.ts";
+import { adminAuth, apiKeyAuth, ipRateLimit, keyLimits, requestId } from "./http/middleware.ts";
+import { registerAccountRoutes } from "./http/routes/account.ts";
+import { registerAdminRoutes } from "./http/routes/admin.ts";
+import { registerSpeechRoutes } from "./http/routes/speech.ts";
+
+/**
+ * The metered proxy. One app for every runtime: the Node entry and the Workers entry only build `deps`.
+ *
+ * Order of the customer pipeline: request id → per-IP limit → API key → per-key rate and in-flight limits →
+ * route, verify, meter durably → respond.
+ */
+export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
+  const app = new Hono<ProxyEnv>();
+  const log = deps.log ?? (() => {});
+  const limitBody = bodyLimit({
+    maxSize: deps.config.maxBodyBytes,
+    onError: () => {
+      throw new ProxyError("PAYLOAD_TOO_LARGE", `request body exceeds ${deps.config.maxBodyBytes} bytes`);
+    },
+  });
+
+  app.use(requestId(deps));
+  app.use(async (c, next) => {
+    await next();
+    deps.metrics.request(c.req.routePath, c.res.status, ((deps.now ?? Date.now)() - c.get("startedAt")) / 1000);
+  });
+
+  app.get("/healthz", (c) => {
+    const nodes = deps.nodes.list();
+    const routable = nodes.filter((n) => n.up && !n.draining && deps.breakers.canRoute(n.id)).length;
+    return c.json({ status: "ok", nodes: nodes.length, routable_nodes: routable });
+  });
+  app.get("/metrics", async (c) => {
+    const { contentType, body } = await deps.metrics.render();
+    return c.body(body, 200, { "content-type": contentType });
+  });
+
+  app.use("/v1/*", ipRateLimit(deps), apiKeyAuth(deps), keyLimits(deps));
+  app.use("/v1/*", limitBody);
+  registerSpeechRoutes(app, deps);
+  registerAccountRoutes(app, deps);
+
+  app.use("/admin/*", adminAuth(deps), limitBody);
+  registerAdminRoutes(app, deps);
+
+  app.notFound((c) => {
+    throw new ProxyError("NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+  });
+
+  app.onError((err, c) => {
+    const id = c.get("requestId") ?? "unknown";
+    const error = toProxyError(err);
+    if (error.status >= 500 && error.code !== "NO_CAPACITY")
+      log({ level: "error", request_id: id, code: error.code, error: String(err) });
+    const headers: Record<string, string> = { ...error.options.headers, "X-Request-Id": id };
+    if (error.options.retryAfterSeconds !== undefined)
+      headers["Retry-After"] = String(Math.max(1, Math.ceil(error.options.retryAfterSeconds)));
+    return c.json(
+      {
+        error: {
+          code: error.code,
+          message: error.message,
+          request_id: id,
+          ...(error.options.details !== undefined ? { details: error.options.details } : {}),
+        },
+      },
+      error.status as ContentfulStatusCode,
+      headers,
+    );
+  });
+  return app;
+}
+
+function toProxyError(err: unknown): ProxyError {
+  if (isProxyError(err)) return err;
+  if (err instanceof HTTPException && err.status === 413) return new ProxyError("PAYLOAD_TOO_LARGE", err.message);
+  if (err instanceof HTTPException && err.status < 500) return new ProxyError("INVALID_REQUEST", err.message);
+  return new ProxyError("INTERNAL", "internal error");
+}

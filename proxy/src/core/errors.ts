@@ -1,0 +1,51 @@
+/**
+ * The proxy's one error type. Every failure a customer can see has a stable `code`; the single `onError` of the
+ * app renders `{"error":{"code","message","request_id"}}` with the status and any Retry-After.
+ */
+export const PROXY_ERROR_STATUS = {
+  INVALID_JSON: 400,
+  INVALID_REQUEST: 400,
+  EMPTY_TEXT: 400,
+  TEXT_TOO_LONG: 400,
+  UNKNOWN_VOICE: 400,
+  UNKNOWN_EMOTION: 400,
+  UNSUPPORTED_FORMAT: 400,
+  MISSING_API_KEY: 401,
+  INVALID_API_KEY: 401,
+  ADMIN_TOKEN_REQUIRED: 401,
+  CUSTOMER_SUSPENDED: 403,
+  PLAN_REQUIRED: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  IDEMPOTENCY_KEY_IN_USE: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  TOO_MANY_IN_FLIGHT: 429,
+  CLIENT_CLOSED: 499,
+  INTERNAL: 500,
+  UPSTREAM_INVALID_RESPONSE: 502,
+  UPSTREAM_FAILED: 502,
+  NO_CAPACITY: 503,
+  UPSTREAM_TIMEOUT: 504,
+  BILLING_NOT_CONFIGURED: 501,
+} as const;
+
+export type ProxyErrorCode = keyof typeof PROXY_ERROR_STATUS;
+
+export class ProxyError extends Error {
+  override readonly name = "ProxyError";
+  readonly status: (typeof PROXY_ERROR_STATUS)[ProxyErrorCode];
+
+  constructor(
+    readonly code: ProxyErrorCode,
+    message: string,
+    readonly options: { retryAfterSeconds?: number; headers?: Record<string, string>; details?: unknown } = {},
+  ) {
+    super(message);
+    this.status = PROXY_ERROR_STATUS[code];
+  }
+}
+
+export const isProxyError = (e: unknown): e is ProxyError => e instanceof ProxyError;

@@ -1,0 +1,130 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { serve } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { z } from "zod";
+import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
+import { UndiciTransport } from "./adapters/node/undici-transport.ts";
+import { createSqliteStores, openSqlite } from "./adapters/sqlite/index.ts";
+import { ensureDefaultPlans, ensureDemoCustomer } from "./bootstrap.ts";
+import { composeProxy, defaultProxyConfig } from "./compose.ts";
+import { createClientIpResolver, LOOPBACK_CIDRS } from "./core/rate-limit/client-ip.ts";
+import { InMemoryConcurrencyLimiter, InMemoryRateLimiter } from "./core/rate-limit/gcra.ts";
+import { HealthChecker, timerScheduler } from "./core/routing/health.ts";
+import type { VoiceInfo } from "./http/deps.ts";
+import { gpuNodeAdapter } from "./upstream/adapters.ts";
+
+const list = (s: string) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default("127.0.0.1"),
+  DATA_DIR: z.string().default("data"),
+  ADMIN_TOKEN: z.string().min(16).optional(),
+  GPU_NODES: z.string().default("http://127.0.0.1:8001"),
+  TRUSTED_PROXIES: z.string().default(LOOPBACK_CIDRS.join(",")),
+  IP_RATE_PER_SECOND: z.coerce.number().positive().default(5),
+  IP_BURST: z.coerce.number().int().positive().default(10),
+  PLAN_TIME_ZONE: z.string().default("UTC"),
+  SQLITE_SYNCHRONOUS: z.enum(["NORMAL", "FULL"]).default("NORMAL"),
+});
+const parsed = envSchema.safeParse(process.env);
+if (!parsed.success) {
+  console.error(`bad configuration: ${z.prettifyError(parsed.error)}`);
+  process.exit(2);
+}
+const env = parsed.data;
+
+mkdirSync(env.DATA_DIR, { recursive: true });
+const db = openSqlite(join(env.DATA_DIR, "proxy.db"), { synchronous: env.SQLITE_SYNCHRONOUS });
+const stores = createSqliteStores(db);
+await ensureDefaultPlans(stores, env.PLAN_TIME_ZONE);
+let adminToken = env.ADMIN_TOKEN;
+if (!adminToken) {
+  adminToken = `adm_${crypto.randomUUID().replaceAll("-", "")}`;
+  writeFileSync(join(env.DATA_DIR, "admin-token.txt"), `${adminToken}\n`, { mode: 0o600 });
+  console.log(`ADMIN_TOKEN not set: generated one for this run in ${join(env.DATA_DIR, "admin-token.txt")}`);
+}
+
+// Nodes: the configured ones plus those added through the admin API (kept in the database).
+for (const url of list(env.GPU_NODES)) await stores.nodes.add({ url: url.replace(/\/+$/, "") });
+const storedNodes = await stores.nodes.list();
+let voices: VoiceInfo[] = [];
+const transport = new UndiciTransport();
+const { app, nodes, breakers, ledger } = composeProxy({
+  stores,
+  nodes: storedNodes.map((n) => ({ id: n.id, url: n.url, pool: n.pool })),
+  transport,
+  adapter: gpuNodeAdapter,
+  rateLimiter: new InMemoryRateLimiter(),
+  concurrency: new InMemoryConcurrencyLimiter(),
+  config: {
+    ...defaultProxyConfig(adminToken),
+    ipPolicy: { ratePerSecond: env.IP_RATE_PER_SECOND, burst: env.IP_BURST },
+  },
+  voices: () => voices,
+  metrics: createPromMetrics,
+  remoteAddress: (c) => getConnInfo(c).remote.address,
+  clientIp: createClientIpResolver({ trustedProxies: list(env.TRUSTED_PROXIES) }),
+  log: (line) => console.error(JSON.stringify(line)),
+});
+for (const n of storedNodes) if (n.state === "draining") nodes.setDraining(n.id, true);
+
+const health = new HealthChecker({
+  table: nodes,
+  breakers,
+  fetch: (url, init) => fetch(url, init),
+  scheduler: timerScheduler,
+  now: Date.now,
+});
+health.start();
+async function refreshVoices(): Promise<void> {
+  for (const n of nodes.list()) {
+    const info = await fetch(`${n.url}/info`, { signal: AbortSignal.timeout(2000) })
+      .then((r) => (r.ok ? (r.json() as Promise<{ voices?: VoiceInfo[] }>) : null))
+      .catch(() => null);
+    if (info?.voices?.length) {
+      voices = info.voices;
+      return;
+    }
+  }
+}
+await refreshVoices();
+setInterval(refreshVoices, 30_000).unref();
+
+const demo = await ensureDemoCustomer(stores, "cus_demo", "basic");
+const demoBatch = await ensureDemoCustomer(stores, "cus_demo_batch", "batch");
+if (demo) writeFileSync(join(env.DATA_DIR, "demo-key.txt"), `${demo.key}\n`, { mode: 0o600 });
+if (demoBatch) writeFileSync(join(env.DATA_DIR, "demo-batch-key.txt"), `${demoBatch.key}\n`, { mode: 0o600 });
+
+const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
+  const url = `http://${env.HOST}:${info.port}`;
+  console.log(
+    `proxy listening on ${url} (nodes: ${nodes
+      .list()
+      .map((n) => n.url)
+      .join(", ")}; data: ${env.DATA_DIR})`,
+  );
+  if (demo) {
+    console.log(
+      `demo customer created; its API key (shown once, also in ${join(env.DATA_DIR, "demo-key.txt")}):\n  ${demo.key}`,
+    );
+  }
+  console.log(
+    `try: curl -s -X POST ${url}/v1/tts -H "Authorization: Bearer $(cat ${join(env.DATA_DIR, "demo-key.txt")})" -H 'content-type: application/json' -d '{"text":"欢迎使用IndexTTS2语音合成服务,支持情感调节和多音色选择。","emotion":"happy","voice":0}' -o out.wav -D -`,
+  );
+});
+
+const shutdown = async () => {
+  server.close();
+  health.stop();
+  await ledger.close();
+  await transport.close();
+  db.$client.close();
+  process.exit(0);
+};
+process.once("SIGTERM", shutdown);
+process.once("SIGINT", shutdown);

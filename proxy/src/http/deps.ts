@@ -1,0 +1,63 @@
+import type { Context } from "hono";
+import type { ConcurrencyLimiter, RateLimiter, RateLimitPolicy } from "../core/rate-limit/port.ts";
+import type { LoadBalancer, NodeTable } from "../core/routing/balancer.ts";
+import type { CircuitBreakers } from "../core/routing/breaker.ts";
+import type { KeyContext, Stores, UsageLedger } from "../store/ports.ts";
+import type { UpstreamAdapter } from "../upstream/adapters.ts";
+import type { UpstreamTransport } from "../upstream/transport.ts";
+
+/** A voice the proxy offers (from the nodes' /info). */
+export interface VoiceInfo {
+  id: number;
+  name: string;
+  description: string;
+}
+
+/** What the proxy records about itself; the Node entry wires prom-client, tests may record calls. */
+export interface ProxyMetrics {
+  request(route: string, status: number, seconds: number): void;
+  rateLimited(scope: "ip" | "key" | "in_flight"): void;
+  metered(tokens: number, amountMicros: number, currency: string): void;
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface ProxyConfig {
+  adminToken: string;
+  /** per client IP, before authentication */
+  ipPolicy: RateLimitPolicy;
+  /** 1 s of audio = 50 tokens */
+  tokensPerSecond: number;
+  maxBodyBytes: number;
+  maxTextChars: number;
+  requestTimeoutMs: number;
+  maxResponseBytes: number;
+  idempotencyTtlMs: number;
+  noCapacityRetryAfterSeconds: number;
+}
+
+export interface ProxyDeps {
+  stores: Stores;
+  /** the group-committed ledger usage is written through (stores.ledger underneath) */
+  ledger: UsageLedger;
+  rateLimiter: RateLimiter;
+  concurrency: ConcurrencyLimiter;
+  nodes: NodeTable;
+  breakers: CircuitBreakers;
+  balancer: LoadBalancer;
+  transport: UpstreamTransport;
+  adapter: UpstreamAdapter;
+  voices: () => VoiceInfo[];
+  metrics: ProxyMetrics;
+  config: ProxyConfig;
+  /** the socket peer's address (Node), undefined on Workers */
+  remoteAddress: (c: Context) => string | undefined;
+  clientIp: (input: {
+    remoteAddress?: string | undefined;
+    headers: { get(name: string): string | null };
+  }) => string | undefined;
+  now?: () => number;
+  newRequestId?: () => string;
+  log?: (line: Record<string, unknown>) => void;
+}
+
+export type ProxyEnv = { Variables: { requestId: string; auth: KeyContext; startedAt: number } };

@@ -1,0 +1,52 @@
+import type { Hono } from "hono";
+import { z } from "zod";
+import { ProxyError } from "../../core/errors.ts";
+import type { ProxyDeps, ProxyEnv } from "../deps.ts";
+
+const DAY_MS = 86_400_000;
+const usageQuery = z.object({
+  from: z.coerce.number().int().nonnegative().optional(),
+  to: z.coerce.number().int().positive().optional(),
+});
+
+/** GET /v1/voices and GET /v1/usage (the caller's own usage by day, peak vs off-peak). */
+export function registerAccountRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void {
+  app.get("/v1/voices", (c) => c.json({ voices: deps.voices() }));
+
+  app.get("/v1/usage", async (c) => {
+    const q = usageQuery.safeParse(c.req.query());
+    if (!q.success) throw new ProxyError("INVALID_REQUEST", "from/to must be epoch milliseconds");
+    const now = (deps.now ?? Date.now)();
+    const toMs = q.data.to ?? now + 1;
+    const fromMs = q.data.from ?? toMs - 31 * DAY_MS;
+    const { customer, plan } = c.get("auth");
+    const [days, totals] = await Promise.all([
+      deps.stores.ledger.usageByDay({ customerId: customer.id, fromMs, toMs, timeZone: plan.timeZone }),
+      deps.stores.ledger.totals({ customerId: customer.id, fromMs, toMs }),
+    ]);
+    return c.json({
+      customer_id: customer.id,
+      plan: plan.id,
+      time_zone: plan.timeZone,
+      from: fromMs,
+      to: toMs,
+      days: days.map((d) => ({
+        day: d.day,
+        peak: d.peak,
+        requests: d.events,
+        tokens: d.tokens,
+        audio_ms: d.audioMs,
+        amount_micros: d.amountMicros,
+        currency: d.currency,
+      })),
+      totals: totals.map((t) => ({
+        currency: t.currency,
+        requests: t.events,
+        tokens: t.tokens,
+        peak_tokens: t.peakTokens,
+        audio_ms: t.audioMs,
+        amount_micros: t.amountMicros,
+      })),
+    });
+  });
+}

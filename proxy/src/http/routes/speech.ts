@@ -1,0 +1,171 @@
+import type { Context, Hono } from "hono";
+import { ProxyError } from "../../core/errors.ts";
+import { sha256Hex } from "../../store/crypto.ts";
+import { DEFAULT_IDEMPOTENCY_STALE_AFTER_MS } from "../../store/ports.ts";
+import { forwardSpeech } from "../../synthesis/forward.ts";
+import { meterAndRecord } from "../../synthesis/meter.ts";
+import type { ProxyDeps, ProxyEnv } from "../deps.ts";
+import { readJson } from "../read-json.ts";
+import { EMOTION_LABELS, openAiSpeechSchema, ttsBodySchema } from "../schemas.ts";
+
+interface Speech {
+  text: string;
+  voice: number | string;
+  emotion?: string | undefined;
+  emotionVector?: number[] | undefined;
+  emotionAlpha?: number | undefined;
+  speed: number;
+  seed?: number | undefined;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** POST /v1/tts and POST /v1/audio/speech: authenticate, route, verify the audio, meter it durably, answer. */
+export function registerSpeechRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void {
+  app.post("/v1/tts", async (c) => {
+    const body = await readJson(c, ttsBodySchema);
+    return synthesizeAndBill(c, deps, {
+      text: body.text,
+      voice: body.voice,
+      emotion: body.emotion,
+      emotionVector: body.emotion_vector,
+      emotionAlpha: body.emotion_alpha,
+      speed: body.speed,
+      seed: body.seed,
+    });
+  });
+
+  app.post("/v1/audio/speech", async (c) => {
+    const body = await readJson(c, openAiSpeechSchema);
+    if (body.response_format !== "wav") {
+      throw new ProxyError("UNSUPPORTED_FORMAT", `response_format "${body.response_format}" is not offered; use "wav"`);
+    }
+    const emotion = EMOTION_LABELS.find((e) => new RegExp(`\\b${e}\\b`, "i").test(body.instructions ?? ""));
+    return synthesizeAndBill(c, deps, { text: body.input, voice: body.voice, emotion, speed: body.speed });
+  });
+}
+
+async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: Speech): Promise<Response> {
+  const now = deps.now ?? Date.now;
+  const auth = c.get("auth");
+  const at = c.get("startedAt");
+  const text = speech.text.trim();
+  if (!text) throw new ProxyError("EMPTY_TEXT", "text is empty");
+  if (speech.text.length > deps.config.maxTextChars) {
+    throw new ProxyError(
+      "TEXT_TOO_LONG",
+      `text has ${speech.text.length} characters; the limit is ${deps.config.maxTextChars}`,
+    );
+  }
+  if (speech.emotion !== undefined && !(EMOTION_LABELS as readonly string[]).includes(speech.emotion)) {
+    throw new ProxyError("UNKNOWN_EMOTION", `emotion "${speech.emotion}" is not one of ${EMOTION_LABELS.join(", ")}`);
+  }
+  const voices = deps.voices();
+  const voice = voices.find((v) => v.id === speech.voice || v.name === speech.voice);
+  if (!voice) {
+    throw new ProxyError("UNKNOWN_VOICE", `voice ${JSON.stringify(speech.voice)} does not exist; see GET /v1/voices`);
+  }
+
+  let requestId = c.get("requestId");
+  const idempotencyKey = c.req.header("idempotency-key");
+  if (idempotencyKey !== undefined) {
+    if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new ProxyError("INVALID_REQUEST", "Idempotency-Key must be 1–255 printable ASCII characters");
+    }
+    const begun = await deps.stores.idempotency.begin({
+      customerId: auth.customer.id,
+      key: idempotencyKey,
+      requestId,
+      ttlMs: deps.config.idempotencyTtlMs,
+      fingerprint: await sha256Hex(JSON.stringify(speech)),
+      staleAfterMs: DEFAULT_IDEMPOTENCY_STALE_AFTER_MS,
+    });
+    if (begun.state === "done") {
+      return new Response(begun.response.body as Uint8Array<ArrayBuffer>, {
+        status: begun.response.status,
+        headers: {
+          ...begun.response.headers,
+          "content-type": begun.response.contentType,
+          "idempotent-replayed": "true",
+        },
+      });
+    }
+    if (begun.state === "in_progress") {
+      throw new ProxyError("IDEMPOTENCY_KEY_IN_USE", "a request with this Idempotency-Key is still running", {
+        retryAfterSeconds: 1,
+      });
+    }
+    if (begun.state === "mismatch") {
+      throw new ProxyError("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request body");
+    }
+    requestId = begun.requestId;
+  }
+
+  try {
+    const priority = auth.plan.kind === "batch" ? "batch" : "interactive";
+    const forwarded = await forwardSpeech(
+      {
+        balancer: deps.balancer,
+        transport: deps.transport,
+        adapter: deps.adapter,
+        now,
+        maxResponseBytes: deps.config.maxResponseBytes,
+        noCapacityRetryAfterSeconds: deps.config.noCapacityRetryAfterSeconds,
+      },
+      {
+        requestId,
+        text: speech.text,
+        voice: voice.id,
+        emotion: speech.emotion,
+        emotionVector: speech.emotionVector,
+        emotionAlpha: speech.emotionAlpha,
+        speed: speech.speed,
+        seed: speech.seed,
+        priority,
+        deadlineMs: deps.config.requestTimeoutMs,
+      },
+      auth.customer.dedicatedPool ?? "shared",
+      at + deps.config.requestTimeoutMs,
+      c.req.raw.signal,
+    );
+    // Durable before released: the row is committed (group commit) before the audio leaves.
+    const { event } = await meterAndRecord(
+      { plans: deps.stores.plans, ledger: deps.ledger, tokensPerSecond: deps.config.tokensPerSecond },
+      {
+        requestId,
+        auth,
+        at,
+        wav: forwarded.wav,
+        inputChars: [...speech.text].length,
+        nodeId: forwarded.nodeId,
+        priority,
+      },
+    );
+    deps.metrics.metered(event.tokens, event.amountMicros, event.currency);
+    const headers: Record<string, string> = {
+      "x-request-id": requestId,
+      "x-audio-duration-ms": String(event.audioMs),
+      "x-tokens": String(event.tokens),
+      "x-amount-micros": String(event.amountMicros),
+      "x-currency": event.currency,
+      "x-price-multiplier": (event.multiplierBp / 10_000).toFixed(4),
+      "x-peak": String(event.peak),
+    };
+    if (idempotencyKey !== undefined) {
+      await deps.stores.idempotency.complete(auth.customer.id, idempotencyKey, requestId, {
+        status: 200,
+        body: forwarded.response.body,
+        contentType: "audio/wav",
+        headers,
+      });
+    }
+    return new Response(forwarded.response.body as Uint8Array<ArrayBuffer>, {
+      status: 200,
+      headers: { ...headers, "content-type": "audio/wav" },
+    });
+  } catch (error) {
+    // Nothing was charged (metering is the last step): let a retry with the same key run again.
+    if (idempotencyKey !== undefined) await deps.stores.idempotency.fail(auth.customer.id, idempotencyKey, requestId);
+    throw error;
+  }
+}

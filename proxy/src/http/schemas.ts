@@ -1,0 +1,73 @@
+import { z } from "zod";
+
+const EMOTION_LABELS = ["happy", "angry", "sad", "afraid", "disgusted", "melancholic", "surprised", "calm"] as const;
+
+export { EMOTION_LABELS };
+
+/** POST /v1/tts — the native API. */
+export const ttsBodySchema = z.object({
+  text: z.string(),
+  /** a voice id (`GET /v1/voices`) or its name */
+  voice: z.union([z.number().int().nonnegative(), z.string().min(1)]).default(0),
+  emotion: z.string().optional(),
+  emotion_vector: z.array(z.number().min(0).max(1.2)).length(8).optional(),
+  emotion_alpha: z.number().min(0).max(1).optional(),
+  speed: z.number().min(0.5).max(2).default(1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
+});
+
+/** POST /v1/audio/speech — OpenAI-compatible. */
+export const openAiSpeechSchema = z.object({
+  model: z.string().min(1),
+  input: z.string(),
+  voice: z.string().min(1),
+  speed: z.number().min(0.5).max(2).default(1),
+  response_format: z.string().default("wav"),
+  /** free text; an emotion word in it ("speak in a happy tone") selects that emotion */
+  instructions: z.string().max(4096).optional(),
+});
+
+export const customerBodySchema = z.object({
+  name: z.string().min(1).max(200),
+  email: z.string().email(),
+  plan_id: z.string().min(1),
+  dedicated_pool: z.string().min(1).max(64).nullable().optional(),
+});
+
+export const planBodySchema = z.object({
+  kind: z.enum(["basic", "batch", "enterprise"]),
+  name: z.string().min(1),
+  currency: z.string().length(3),
+  time_zone: z.string().min(1),
+  requests_per_second: z.number().positive(),
+  burst: z.number().int().positive(),
+  max_in_flight: z.number().int().positive(),
+});
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/);
+const microInt = z.number().int().nonnegative();
+
+export const priceVersionBodySchema = z.object({
+  /** epoch ms; omitted → now. Never in the past: old usage keeps its price. */
+  effective_from: z.number().int().positive().optional(),
+  unit_price_micros_per_1k_tokens: microInt,
+  peak_windows: z
+    .array(z.object({ days: z.array(z.number().int().min(0).max(6)).min(1), start: hhmm, end: hhmm }))
+    .default([]),
+  peak_multiplier_bp: microInt.default(10_000),
+  batch_discount_bp: microInt.max(10_000).default(0),
+  monthly_fee_micros: microInt.default(0),
+  included_tokens: microInt.default(0),
+  overage_price_micros_per_1k_tokens: microInt.nullable().optional(),
+});
+
+export const nodeBodySchema = z.object({
+  url: z.string().url(),
+  pool: z.string().min(1).max(64).default("shared"),
+  weight: z.number().int().positive().default(1),
+});

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { measureWav } from "./wav.ts";
+
+/** a PCM WAV with `frames` frames, built by hand so the test does not trust any WAV library */
+function wav(frames: number, { rate = 22050, channels = 1, bits = 16, extraChunk = false } = {}): Uint8Array {
+  const dataBytes = frames * channels * (bits / 8);
+  const extra = extraChunk ? 8 + 5 + 1 : 0;
+  const buf = new Uint8Array(44 + extra + dataBytes);
+  const v = new DataView(buf.buffer);
+  const put = (at: number, s: string) => [...s].forEach((ch, i) => v.setUint8(at + i, ch.charCodeAt(0)));
+  put(0, "RIFF");
+  v.setUint32(4, 36 + extra + dataBytes, true);
+  put(8, "WAVE");
+  put(12, "fmt ");
+  v.setUint32(16, 16, true);
+  v.setUint16(20, 1, true);
+  v.setUint16(22, channels, true);
+  v.setUint32(24, rate, true);
+  v.setUint32(28, rate * channels * (bits / 8), true);
+  v.setUint16(32, channels * (bits / 8), true);
+  v.setUint16(34, bits, true);
+  let at = 36;
+  if (extraChunk) {
+    put(at, "LIST");
+    v.setUint32(at + 4, 5, true);
+    at += 8 + 5 + 1; // odd size is padded to a word
+  }
+  put(at, "data");
+  v.setUint32(at + 4, dataBytes, true);
+  return buf;
+}
+
+describe("measureWav", () => {
+  it("measures duration from the data length", () => {
+    const r = measureWav(wav(22050 * 2));
+    expect(r).toEqual({
+      ok: true,
+      wav: { sampleRate: 22050, channels: 1, bitsPerSample: 16, dataBytes: 88200, durationMs: 2000 },
+    });
+  });
+
+  it("skips other chunks, word-aligned", () => {
+    const r = measureWav(wav(11025, { extraChunk: true }));
+    expect(r.ok && r.wav.durationMs).toBe(500);
+  });
+
+  it("handles stereo and 24-bit", () => {
+    const r = measureWav(wav(48000, { rate: 48000, channels: 2, bits: 24 }));
+    expect(r.ok && r.wav.durationMs).toBe(1000);
+  });
+
+  it.each([
+    ["empty", new Uint8Array(0)],
+    ["JSON instead of audio", new TextEncoder().encode(`{"error":"boom"}`.padEnd(64, " "))],
+    ["truncated data", wav(1000).subarray(0, 500)],
+    [
+      "not PCM",
+      (() => {
+        const b = wav(10);
+        new DataView(b.buffer).setUint16(20, 3, true);
+        return b;
+      })(),
+    ],
+    [
+      "half a frame",
+      (() => {
+        const b = wav(10);
+        new DataView(b.buffer).setUint32(40, 19, true);
+        return b;
+      })(),
+    ],
+  ])("rejects %s", (_, bytes) => {
+    expect(measureWav(bytes).ok).toBe(false);
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * Measures the audio a node returned, from the WAV it relays: the proxy bills what it can verify, not what the node
+ * claims. A strict RIFF/WAVE reader (PCM only) rather than a library because it is the heart of metering: it must
+ * reject anything malformed or truncated instead of guessing, and it runs on Workers too.
+ */
+export interface WavMeasure {
+  sampleRate: number;
+  channels: number;
+  bitsPerSample: number;
+  dataBytes: number;
+  durationMs: number;
+}
+
+export type WavResult = { ok: true; wav: WavMeasure } | { ok: false; reason: string };
+
+const ascii = (b: Uint8Array, at: number) =>
+  String.fromCharCode(b[at] ?? 0, b[at + 1] ?? 0, b[at + 2] ?? 0, b[at + 3] ?? 0);
+
+export function measureWav(bytes: Uint8Array): WavResult {
+  if (bytes.byteLength < 44) return { ok: false, reason: "shorter than a WAV header" };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (ascii(bytes, 0) !== "RIFF" || ascii(bytes, 8) !== "WAVE") return { ok: false, reason: "not a RIFF/WAVE file" };
+  let offset = 12;
+  let fmt: { format: number; channels: number; sampleRate: number; bitsPerSample: number } | null = null;
+  while (offset + 8 <= bytes.byteLength) {
+    const id = ascii(bytes, offset);
+    const size = view.getUint32(offset + 4, true);
+    const body = offset + 8;
+    if (id === "fmt ") {
+      if (size < 16 || body + 16 > bytes.byteLength) return { ok: false, reason: "truncated fmt chunk" };
+      fmt = {
+        format: view.getUint16(body, true),
+        channels: view.getUint16(body + 2, true),
+        sampleRate: view.getUint32(body + 4, true),
+        bitsPerSample: view.getUint16(body + 14, true),
+      };
+    } else if (id === "data") {
+      if (!fmt) return { ok: false, reason: "data chunk before fmt chunk" };
+      if (fmt.format !== 1) return { ok: false, reason: `unsupported WAV format ${fmt.format} (PCM only)` };
+      if (fmt.channels < 1 || fmt.sampleRate < 1 || fmt.bitsPerSample % 8 !== 0 || fmt.bitsPerSample === 0) {
+        return { ok: false, reason: "invalid fmt parameters" };
+      }
+      if (body + size > bytes.byteLength) return { ok: false, reason: "data chunk longer than the body (truncated)" };
+      const frameBytes = fmt.channels * (fmt.bitsPerSample / 8);
+      if (size % frameBytes !== 0) return { ok: false, reason: "data length is not a whole number of frames" };
+      const frames = size / frameBytes;
+      return {
+        ok: true,
+        wav: {
+          sampleRate: fmt.sampleRate,
+          channels: fmt.channels,
+          bitsPerSample: fmt.bitsPerSample,
+          dataBytes: size,
+          durationMs: (frames * 1000) / fmt.sampleRate,
+        },
+      };
+    }
+    offset = body + size + (size % 2); // chunks are word-aligned
+  }
+  return { ok: false, reason: "no data chunk" };
+}
