@@ -16,7 +16,8 @@ export function requestId(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
     c.set("requestId", id);
     c.set("startedAt", (deps.now ?? Date.now)());
     await next();
-    c.header("X-Request-Id", id);
+    // An idempotent replay carries the id of the request it replays (the one its usage was metered under).
+    if (!c.res.headers.has("X-Request-Id")) c.header("X-Request-Id", id);
   };
 }
 

@@ -7,7 +7,9 @@ function wav(frames: number, { rate = 22050, channels = 1, bits = 16, extraChunk
   const extra = extraChunk ? 8 + 5 + 1 : 0;
   const buf = new Uint8Array(44 + extra + dataBytes);
   const v = new DataView(buf.buffer);
-  const put = (at: number, s: string) => [...s].forEach((ch, i) => v.setUint8(at + i, ch.charCodeAt(0)));
+  const put = (at: number, s: string) => {
+    for (let i = 0; i < s.length; i++) v.setUint8(at + i, s.charCodeAt(i));
+  };
   put(0, "RIFF");
   v.setUint32(4, 36 + extra + dataBytes, true);
   put(8, "WAVE");

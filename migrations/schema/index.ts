@@ -1,0 +1,31 @@
+/**
+ * The one schema of the product, shared by the proxy (better-sqlite3 now, D1 later) and billing. drizzle-kit
+ * generates `migrations/sql/` from it (`npm run db:generate`); never edit the SQL by hand.
+ */
+import { apiKeys } from "./api-keys.ts";
+import { customers } from "./customers.ts";
+import { idempotencyKeys } from "./idempotency-keys.ts";
+import { nodes } from "./nodes.ts";
+import { plans } from "./plans.ts";
+import { priceVersions } from "./price-versions.ts";
+import { usageEvents } from "./usage-events.ts";
+
+export { apiKeys } from "./api-keys.ts";
+export { CUSTOMER_STATUSES, type CustomerStatus, customers } from "./customers.ts";
+export { IDEMPOTENCY_STATUSES, type IdempotencyStatus, idempotencyKeys } from "./idempotency-keys.ts";
+export { NODE_STATES, type NodeState, nodes, SHARED_POOL } from "./nodes.ts";
+export { PLAN_KINDS, type PlanKind, plans } from "./plans.ts";
+export { priceVersions } from "./price-versions.ts";
+export { PRIORITIES, type Priority, usageEvents } from "./usage-events.ts";
+export type { PeakWindow } from "./util.ts";
+
+export const schema = { plans, customers, apiKeys, priceVersions, usageEvents, idempotencyKeys, nodes };
+export type Schema = typeof schema;
+
+export type PlanRow = typeof plans.$inferSelect;
+export type CustomerRow = typeof customers.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type PriceVersionRow = typeof priceVersions.$inferSelect;
+export type UsageEventRow = typeof usageEvents.$inferSelect;
+export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
+export type NodeRow = typeof nodes.$inferSelect;

@@ -1,0 +1,110 @@
+import { and, eq, gte, lt, type SQLWrapper, sql } from "drizzle-orm";
+import { usageEvents } from "../../../../migrations/schema/index.ts";
+import { sumByLocalDay, type UsageSlice } from "../../store/local-day.ts";
+import type { AppendOutcome, DailyUsage, UsageEvent, UsageLedger, UsageTotals } from "../../store/ports.ts";
+import { assertUsageEvents } from "../../store/validation.ts";
+import type { SqliteDb } from "./open.ts";
+
+/**
+ * Every IANA offset in use since 1972 is a multiple of 15 minutes, so a 15-minute bucket never straddles a local
+ * midnight: SQL sums per bucket (one indexed range scan, ≤ 96 rows per day and flag) and the local day of each bucket
+ * is found with Intl. This keeps daily usage exact across DST changes without a time zone database in SQLite.
+ * The literal is inlined, not bound: a bound JS number may arrive as REAL and turn `/` into float division.
+ */
+const BUCKET = sql.raw(String(15 * 60_000));
+
+const total = (column: SQLWrapper) => sql<number>`coalesce(sum(${column}), 0)`.mapWith(Number);
+const count = () => sql<number>`count(*)`.mapWith(Number);
+
+export class SqliteUsageLedger implements UsageLedger {
+  readonly #insert;
+
+  constructor(private readonly db: SqliteDb) {
+    const p = (name: keyof UsageEvent) => sql.placeholder(name);
+    // Prepared once: the hot path. ON CONFLICT on request_id only, so a CHECK or foreign-key failure still fails loudly.
+    this.#insert = db
+      .insert(usageEvents)
+      .values({
+        requestId: p("requestId"),
+        customerId: p("customerId"),
+        apiKeyId: p("apiKeyId"),
+        planId: p("planId"),
+        priceVersionId: p("priceVersionId"),
+        occurredAt: p("occurredAt"),
+        audioMs: p("audioMs"),
+        tokens: p("tokens"),
+        inputChars: p("inputChars"),
+        peak: p("peak"),
+        multiplierBp: p("multiplierBp"),
+        amountMicros: p("amountMicros"),
+        currency: p("currency"),
+        nodeId: p("nodeId"),
+        priority: p("priority"),
+      })
+      .onConflictDoNothing({ target: usageEvents.requestId })
+      .prepare();
+  }
+
+  /** One IMMEDIATE transaction for all events: committed together or, on any error, not at all. */
+  async append(events: readonly UsageEvent[]): Promise<AppendOutcome[]> {
+    assertUsageEvents(events);
+    return this.db.transaction(
+      () => events.map((event) => ({ inserted: this.#insert.run({ ...event }).changes === 1 })),
+      { behavior: "immediate" },
+    );
+  }
+
+  async usageByDay(query: {
+    customerId: string;
+    fromMs: number;
+    toMs: number;
+    timeZone?: string;
+  }): Promise<DailyUsage[]> {
+    const bucket = sql<number>`(${usageEvents.occurredAt} / ${BUCKET}) * ${BUCKET}`;
+    const slices: UsageSlice[] = this.db
+      .select({
+        atMs: bucket.mapWith(Number),
+        peak: usageEvents.peak,
+        currency: usageEvents.currency,
+        events: count(),
+        tokens: total(usageEvents.tokens),
+        audioMs: total(usageEvents.audioMs),
+        amountMicros: total(usageEvents.amountMicros),
+      })
+      .from(usageEvents)
+      .where(
+        and(
+          eq(usageEvents.customerId, query.customerId),
+          gte(usageEvents.occurredAt, query.fromMs),
+          lt(usageEvents.occurredAt, query.toMs),
+        ),
+      )
+      .groupBy(bucket, usageEvents.peak, usageEvents.currency)
+      .all();
+    return sumByLocalDay(slices, query.timeZone ?? "UTC");
+  }
+
+  async totals(query: { customerId?: string; fromMs: number; toMs: number }): Promise<UsageTotals[]> {
+    return this.db
+      .select({
+        currency: usageEvents.currency,
+        events: count(),
+        tokens: total(usageEvents.tokens),
+        peakTokens: total(sql`case when ${usageEvents.peak} then ${usageEvents.tokens} else 0 end`),
+        audioMs: total(usageEvents.audioMs),
+        inputChars: total(usageEvents.inputChars),
+        amountMicros: total(usageEvents.amountMicros),
+      })
+      .from(usageEvents)
+      .where(
+        and(
+          query.customerId === undefined ? undefined : eq(usageEvents.customerId, query.customerId),
+          gte(usageEvents.occurredAt, query.fromMs),
+          lt(usageEvents.occurredAt, query.toMs),
+        ),
+      )
+      .groupBy(usageEvents.currency)
+      .orderBy(usageEvents.currency)
+      .all();
+  }
+}

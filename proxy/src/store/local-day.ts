@@ -1,0 +1,61 @@
+/**
+ * Calendar days in a customer's time zone, with Intl only (no tz database of our own). Usage "per day" means the
+ * customer's local day: an event at 23:30 in Shanghai is on that day, even though it is 15:30 UTC.
+ */
+import type { DailyUsage } from "./ports.ts";
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (formatter === undefined) {
+    formatter = new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
+/** "YYYY-MM-DD" of the instant `ms` in `timeZone`. */
+export function localDay(ms: number, timeZone: string): string {
+  let year = "";
+  let month = "";
+  let day = "";
+  for (const part of formatterFor(timeZone).formatToParts(ms)) {
+    if (part.type === "year") year = part.value;
+    else if (part.type === "month") month = part.value;
+    else if (part.type === "day") day = part.value;
+  }
+  return `${year}-${month}-${day}`;
+}
+
+/** A partial sum of usage at one instant (one event, or one bucket of events that lie within the same local day). */
+export interface UsageSlice {
+  atMs: number;
+  peak: boolean;
+  currency: string;
+  events: number;
+  tokens: number;
+  audioMs: number;
+  amountMicros: number;
+}
+
+/** Sums slices into local days; sorted by day, off-peak before peak, then currency. Integer sums stay exact. */
+export function sumByLocalDay(slices: Iterable<UsageSlice>, timeZone: string): DailyUsage[] {
+  const days = new Map<string, DailyUsage>();
+  for (const slice of slices) {
+    const day = localDay(slice.atMs, timeZone);
+    const key = `${day}|${slice.peak ? 1 : 0}|${slice.currency}`;
+    let row = days.get(key);
+    if (row === undefined) {
+      row = { day, peak: slice.peak, currency: slice.currency, events: 0, tokens: 0, audioMs: 0, amountMicros: 0 };
+      days.set(key, row);
+    }
+    row.events += slice.events;
+    row.tokens += slice.tokens;
+    row.audioMs += slice.audioMs;
+    row.amountMicros += slice.amountMicros;
+  }
+  return [...days.values()].sort(
+    (a, b) => a.day.localeCompare(b.day) || Number(a.peak) - Number(b.peak) || a.currency.localeCompare(b.currency),
+  );
+}

@@ -1,0 +1,62 @@
+import { sumByLocalDay } from "../local-day.ts";
+import type { AppendOutcome, DailyUsage, UsageEvent, UsageLedger, UsageTotals } from "../ports.ts";
+import { assertUsageEvents } from "../validation.ts";
+import { copy, type MemoryState } from "./state.ts";
+
+/** The ledger in memory: a scan per query, fine for tests and development, not for months of traffic. */
+export class InMemoryUsageLedger implements UsageLedger {
+  constructor(private readonly state: MemoryState) {}
+
+  async append(events: readonly UsageEvent[]): Promise<AppendOutcome[]> {
+    // Validate everything before touching the state: the append is all-or-nothing, like a transaction.
+    assertUsageEvents(events);
+    return events.map((event) => {
+      if (this.state.usageRequestIds.has(event.requestId)) return { inserted: false };
+      this.state.usageRequestIds.add(event.requestId);
+      this.state.usage.push(copy(event));
+      return { inserted: true };
+    });
+  }
+
+  async usageByDay(query: {
+    customerId: string;
+    fromMs: number;
+    toMs: number;
+    timeZone?: string;
+  }): Promise<DailyUsage[]> {
+    const slices = this.#select(query.customerId, query.fromMs, query.toMs).map((e) => ({
+      atMs: e.occurredAt,
+      peak: e.peak,
+      currency: e.currency,
+      events: 1,
+      tokens: e.tokens,
+      audioMs: e.audioMs,
+      amountMicros: e.amountMicros,
+    }));
+    return sumByLocalDay(slices, query.timeZone ?? "UTC");
+  }
+
+  async totals(query: { customerId?: string; fromMs: number; toMs: number }): Promise<UsageTotals[]> {
+    const byCurrency = new Map<string, UsageTotals>();
+    for (const e of this.#select(query.customerId, query.fromMs, query.toMs)) {
+      let t = byCurrency.get(e.currency);
+      if (t === undefined) {
+        t = { currency: e.currency, events: 0, tokens: 0, peakTokens: 0, audioMs: 0, inputChars: 0, amountMicros: 0 };
+        byCurrency.set(e.currency, t);
+      }
+      t.events += 1;
+      t.tokens += e.tokens;
+      t.peakTokens += e.peak ? e.tokens : 0;
+      t.audioMs += e.audioMs;
+      t.inputChars += e.inputChars;
+      t.amountMicros += e.amountMicros;
+    }
+    return [...byCurrency.values()].sort((a, b) => a.currency.localeCompare(b.currency));
+  }
+
+  #select(customerId: string | undefined, fromMs: number, toMs: number): UsageEvent[] {
+    return this.state.usage.filter(
+      (e) => (customerId === undefined || e.customerId === customerId) && e.occurredAt >= fromMs && e.occurredAt < toMs,
+    );
+  }
+}

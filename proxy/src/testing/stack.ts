@@ -1,0 +1,146 @@
+import type { AddressInfo } from "node:net";
+import { type ServerType, serve } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { Hono } from "hono";
+import { createPromMetrics } from "../adapters/node/prom-metrics.ts";
+import { UndiciTransport } from "../adapters/node/undici-transport.ts";
+import { ensureDefaultPlans } from "../bootstrap.ts";
+import { composeProxy, defaultProxyConfig } from "../compose.ts";
+import { createClientIpResolver, LOOPBACK_CIDRS } from "../core/rate-limit/client-ip.ts";
+import { InMemoryConcurrencyLimiter, InMemoryRateLimiter } from "../core/rate-limit/gcra.ts";
+import type { ProxyConfig } from "../http/deps.ts";
+import { createMemoryStores } from "../store/memory/index.ts";
+import type { Stores } from "../store/ports.ts";
+import { gpuNodeAdapter } from "../upstream/adapters.ts";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+
+/** A 16-bit mono 22,050 Hz WAV of `ms` milliseconds of silence, built by hand. */
+export function silentWav(ms: number): Uint8Array {
+  const samples = Math.round((22050 * ms) / 1000);
+  const buf = new Uint8Array(44 + samples * 2);
+  const v = new DataView(buf.buffer);
+  const put = (at: number, s: string) => {
+    for (let i = 0; i < s.length; i++) v.setUint8(at + i, s.charCodeAt(i));
+  };
+  put(0, "RIFF");
+  v.setUint32(4, 36 + samples * 2, true);
+  put(8, "WAVE");
+  put(12, "fmt ");
+  v.setUint32(16, 16, true);
+  v.setUint16(20, 1, true);
+  v.setUint16(22, 1, true);
+  v.setUint32(24, 22050, true);
+  v.setUint32(28, 44100, true);
+  v.setUint16(32, 2, true);
+  v.setUint16(34, 16, true);
+  put(36, "data");
+  v.setUint32(40, samples * 2, true);
+  return buf;
+}
+
+export type StubBehaviour = "ok" | "garbage" | "lying" | "error500" | "busy503";
+
+/** A stand-in GPU node on 127.0.0.1 whose behaviour a test can switch; counts what it served. */
+export async function startStubNode(audioMs = 2000) {
+  const state = { behaviour: "ok" as StubBehaviour, served: 0, lastBody: null as unknown };
+  const app = new Hono();
+  app.get("/healthz", (c) => c.json({ queue_depth: 0, in_flight: 0, free_slots: 8, ready: true }));
+  app.get("/info", (c) => c.json({ voices: [{ id: 0, name: "alice", description: "stub" }] }));
+  app.post("/synthesize", async (c) => {
+    state.served++;
+    state.lastBody = await c.req.json();
+    const wav = silentWav(audioMs);
+    switch (state.behaviour) {
+      case "garbage":
+        return c.body("definitely not audio".padEnd(100, "!"), 200, { "content-type": "audio/wav" });
+      case "lying":
+        return c.body(wav as Uint8Array<ArrayBuffer>, 200, {
+          "content-type": "audio/wav",
+          "x-audio-duration-ms": String(audioMs * 3),
+        });
+      case "error500":
+        return c.json({ error: { code: "INTERNAL", message: "boom" } }, 500);
+      case "busy503":
+        return c.json({ error: { code: "QUEUE_FULL", message: "full" } }, 503, { "retry-after": "3" });
+      default:
+        return c.body(wav as Uint8Array<ArrayBuffer>, 200, {
+          "content-type": "audio/wav",
+          "x-audio-duration-ms": audioMs.toFixed(1),
+        });
+    }
+  });
+  const server = await listen(app.fetch);
+  return { ...server, state };
+}
+
+export async function listen(fetch: (req: Request, ...rest: never[]) => Response | Promise<Response>) {
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: fetch as (req: Request) => Response, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
+}
+
+/** The proxy over HTTP on 127.0.0.1 with in-memory stores (or given ones), real undici, given node URLs. */
+export async function startProxy(
+  nodeUrls: string[],
+  options: {
+    config?: Partial<ProxyConfig>;
+    stores?: Stores;
+    voices?: { id: number; name: string; description: string }[];
+  } = {},
+) {
+  const stores = options.stores ?? createMemoryStores();
+  await ensureDefaultPlans(stores);
+  const transport = new UndiciTransport();
+  const composed = composeProxy({
+    stores,
+    nodes: nodeUrls.map((url, i) => ({ id: `node${i}`, url })),
+    transport,
+    adapter: gpuNodeAdapter,
+    rateLimiter: new InMemoryRateLimiter(),
+    concurrency: new InMemoryConcurrencyLimiter(),
+    config: { ...defaultProxyConfig(ADMIN_TOKEN), ...options.config },
+    voices: () => options.voices ?? [{ id: 0, name: "alice", description: "stub" }],
+    metrics: createPromMetrics,
+    remoteAddress: (c) => getConnInfo(c).remote.address,
+    clientIp: createClientIpResolver({ trustedProxies: [...LOOPBACK_CIDRS] }),
+    breaker: { consecutiveFailures: 3, baseOpenMs: 60_000, maxEjectionPercent: 50 },
+  });
+  const server = await listen(composed.app.fetch);
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+  const newCustomer = async (planId = "basic") => {
+    const created = await admin("POST", "/admin/customers", { name: "Test", email: "t@example.com", plan_id: planId });
+    const customer = created.json.customer as { id: string };
+    const key = await admin("POST", `/admin/customers/${customer.id}/keys`);
+    return { id: customer.id, key: key.json.key as string, keyId: key.json.id as string };
+  };
+  return {
+    ...composed,
+    stores,
+    url: server.url,
+    admin,
+    newCustomer,
+    async close() {
+      await server.close();
+      await composed.ledger.close();
+      await transport.close();
+    },
+  };
+}
