@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
@@ -42,7 +43,7 @@ export function silentWav(ms: number): Uint8Array {
 export type StubBehaviour = "ok" | "garbage" | "lying" | "error500" | "busy503";
 
 /** A stand-in GPU node on 127.0.0.1 whose behaviour a test can switch; counts what it served. */
-export async function startStubNode(audioMs = 2000) {
+export async function startStubNode(audioMs = 2000, delayMs = 0) {
   const state = { behaviour: "ok" as StubBehaviour, served: 0, lastBody: null as unknown };
   const app = new Hono();
   app.get("/healthz", (c) => c.json({ queue_depth: 0, in_flight: 0, free_slots: 8, ready: true }));
@@ -50,6 +51,7 @@ export async function startStubNode(audioMs = 2000) {
   app.post("/synthesize", async (c) => {
     state.served++;
     state.lastBody = await c.req.json();
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     const wav = silentWav(audioMs);
     switch (state.behaviour) {
       case "garbage":
@@ -143,4 +145,36 @@ export async function startProxy(
       await transport.close();
     },
   };
+}
+
+/** Spawn a script with tsx and wait for the line announcing its URL. */
+export async function spawnService(
+  script: string,
+  env: Record<string, string>,
+  pattern = /listening on (http:\/\/[^\s]+)/,
+): Promise<{ url: string; child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${out}`)), 30_000);
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = pattern.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${code}: ${out}`));
+    });
+  });
+  return { url, child, output: () => out };
 }

@@ -1,0 +1,7 @@
+/** A stand-in GPU node as its own process (so fault tests can SIGKILL it): prints "stub listening on URL". */
+import { startStubNode } from "./stack.ts";
+
+const audioMs = Number(process.env.STUB_AUDIO_MS ?? "1000");
+const delayMs = Number(process.env.STUB_DELAY_MS ?? "0");
+const stub = await startStubNode(audioMs, delayMs);
+console.log(`stub listening on ${stub.url}`);
