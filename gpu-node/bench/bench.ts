@@ -20,6 +20,7 @@ const { values } = parseArgs({
     "max-tokens": { type: "string", default: "60" },
     threads: { type: "string", default: String(availableParallelism()) },
     out: { type: "string", default: "bench-out" },
+    "flops-only": { type: "boolean" },
     help: { type: "boolean" },
   },
 });
@@ -76,6 +77,7 @@ for (const batch of [1, 4, 16, 32]) {
   );
 }
 
+if (values["flops-only"]) process.exit(0);
 const modes: { name: string; maxBatch: number }[] = [
   { name: "batching off", maxBatch: 1 },
   { name: "batching on", maxBatch: Number(values["max-batch"]) },

@@ -49,7 +49,10 @@ export interface DecodeMeasurement {
   gflops: number;
 }
 
-/** Time decode steps at a given batch size, from a cache of `past` positions, feeding present back as past. */
+/**
+ * Time decode steps at a given batch size over a host-side cache of `capacity` slots (what the engine passes: the
+ * same buffers every step, new keys/values written in place), with every row's history `past` slots long.
+ */
 export async function measureDecode(
   graphPath: string,
   m: Manifest,
@@ -64,17 +67,27 @@ export async function measureDecode(
   });
   const { heads, layers, model_dim: d } = m.gpt;
   const hd = d / heads;
-  let p = past;
-  let cache: Record<string, ort.Tensor> = {};
+  const capacity = Math.ceil((past + steps + 1) / 32) * 32;
+  const feeds: Record<string, ort.Tensor> = {};
+  const keys: Float32Array[] = [];
+  const values: Float32Array[] = [];
   for (let l = 0; l < layers; l++) {
-    const size = batch * heads * p * hd;
-    const values = Float32Array.from({ length: size }, (_, i) => Math.sin(i) * 0.5);
-    cache[`past_key_${l}`] = new ort.Tensor("float32", values, [batch, heads, p, hd]);
-    cache[`past_value_${l}`] = new ort.Tensor("float32", values.slice(), [batch, heads, p, hd]);
+    const k = Float32Array.from({ length: batch * heads * capacity * hd }, (_, i) => Math.sin(i) * 0.5);
+    const v = k.map((x) => x * 0.5);
+    keys.push(k);
+    values.push(v);
+    feeds[`past_key_${l}`] = new ort.Tensor("float32", k, [batch, heads, capacity, hd]);
+    feeds[`past_value_${l}`] = new ort.Tensor("float32", v, [batch, heads, capacity, hd]);
   }
+  let length = past;
   const run = async () => {
-    const feeds: Record<string, ort.Tensor> = {
-      ...cache,
+    const mask = new BigInt64Array(batch * (capacity + 1));
+    for (let b = 0; b < batch; b++) {
+      mask.fill(1n, b * (capacity + 1), b * (capacity + 1) + length);
+      mask[b * (capacity + 1) + capacity] = 1n;
+    }
+    const out = await session.run({
+      ...feeds,
       mel_ids: new ort.Tensor(
         "int64",
         BigInt64Array.from({ length: batch }, (_, i) => BigInt(100 + i)),
@@ -82,27 +95,28 @@ export async function measureDecode(
       ),
       mel_pos: new ort.Tensor(
         "int64",
-        BigInt64Array.from({ length: batch }, () => BigInt(p - 40)),
+        BigInt64Array.from({ length: batch }, () => BigInt(length - 40)),
         [batch],
       ),
-      attention_mask: new ort.Tensor("int64", new BigInt64Array(batch * (p + 1)).fill(1n), [batch, p + 1]),
-    };
-    const out = await session.run(feeds);
-    cache = {};
+      attention_mask: new ort.Tensor("int64", mask, [batch, capacity + 1]),
+    });
+    // append in place, as the engine does
     for (let l = 0; l < layers; l++) {
-      cache[`past_key_${l}`] = out[`present_key_${l}`] as ort.Tensor;
-      cache[`past_value_${l}`] = out[`present_value_${l}`] as ort.Tensor;
+      const nk = out[`new_key_${l}`]?.data as Float32Array;
+      const nv = out[`new_value_${l}`]?.data as Float32Array;
+      for (let r = 0; r < batch * heads; r++) {
+        keys[l]?.set(nk.subarray(r * hd, (r + 1) * hd), (r * capacity + length) * hd);
+        values[l]?.set(nv.subarray(r * hd, (r + 1) * hd), (r * capacity + length) * hd);
+      }
     }
-    p += 1;
+    length += 1;
   };
   await run();
-  await run();
   const start = performance.now();
-  const firstPast = p;
   for (let i = 0; i < steps; i++) await run();
   const ms = (performance.now() - start) / steps;
-  let flops = 0;
-  for (let i = 0; i < steps; i++) flops += decodeFlopsPerRow(m, firstPast + i) * batch;
+  // the graph attends over the whole capacity (masked slots included): count what it computes
+  const flops = decodeFlopsPerRow(m, capacity) * batch;
   await session.release();
-  return { batch, past, msPerStep: ms, gflops: flops / steps / ms / 1e6 };
+  return { batch, past, msPerStep: ms, gflops: flops / ms / 1e6 };
 }
