@@ -7,6 +7,7 @@ import type { ProxyDeps, ProxyEnv } from "./http/deps.ts";
 import { adminAuth, apiKeyAuth, ipRateLimit, keyLimits, requestId } from "./http/middleware.ts";
 import { registerAccountRoutes } from "./http/routes/account.ts";
 import { registerAdminRoutes } from "./http/routes/admin.ts";
+import { registerDocsRoutes } from "./http/routes/docs.ts";
 import { registerSpeechRoutes } from "./http/routes/speech.ts";
 
 /**
@@ -40,6 +41,8 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
     const { contentType, body } = await deps.metrics.render();
     return c.body(body, 200, { "content-type": contentType });
   });
+  // The API reference: public, outside /v1 and /admin (no key, no rate limit).
+  registerDocsRoutes(app, deps);
 
   app.use("/v1/*", ipRateLimit(deps), apiKeyAuth(deps), keyLimits(deps));
   app.use("/v1/*", limitBody);

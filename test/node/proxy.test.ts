@@ -49,6 +49,16 @@ describe("proxy over HTTP with stand-in GPU nodes", () => {
     await b.close();
   });
 
+  it("never takes the usage row's id from the caller: the same X-Request-Id twice is billed twice", async () => {
+    const c = await proxy.newCustomer();
+    const first = await tts(proxy, c.key, ARTICLE, { "x-request-id": "client-chosen-id-0001" });
+    const second = await tts(proxy, c.key, ARTICLE, { "x-request-id": "client-chosen-id-0001" });
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(first.headers.get("x-client-request-id")).toBe("client-chosen-id-0001");
+    expect(first.headers.get("x-request-id")).not.toBe(second.headers.get("x-request-id"));
+    expect(await usageRows(proxy, c.id)).toMatchObject({ events: 2, tokens: 200 });
+  });
+
   it("meters verified audio at 50 tokens per second, rates it with the price in force, and records it before answering", async () => {
     const c = await proxy.newCustomer();
     const r = await tts(proxy, c.key, ARTICLE);

@@ -7,17 +7,22 @@ import type { ProxyDeps, ProxyEnv } from "./deps.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
-/** Every request gets an id (the caller's if it is well-formed), echoed in X-Request-Id and in error bodies. */
+/**
+ * Every request gets a server-made id, echoed in X-Request-Id and in error bodies. It is the usage row's unique key,
+ * so it is never taken from the caller: a caller who could choose it could replay an id already billed and be served
+ * free (the ledger ignores a duplicate id). A well-formed caller id is echoed back as X-Client-Request-Id.
+ */
 export function requestId(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
   const make = deps.newRequestId ?? (() => `req_${crypto.randomUUID().replaceAll("-", "")}`);
   return async function requestIdMiddleware(c, next) {
-    const given = c.req.header("x-request-id");
-    const id = given && REQUEST_ID.test(given) ? given : make();
+    const id = make();
     c.set("requestId", id);
     c.set("startedAt", (deps.now ?? Date.now)());
     await next();
     // An idempotent replay carries the id of the request it replays (the one its usage was metered under).
     if (!c.res.headers.has("X-Request-Id")) c.header("X-Request-Id", id);
+    const given = c.req.header("x-request-id");
+    if (given && REQUEST_ID.test(given)) c.header("X-Client-Request-Id", given);
   };
 }
 

@@ -13,6 +13,7 @@ import type { ProxyConfig } from "../http/deps.ts";
 import { createMemoryStores } from "../store/memory/index.ts";
 import type { Stores } from "../store/ports.ts";
 import { gpuNodeAdapter } from "../upstream/adapters.ts";
+import type { UpstreamTransport } from "../upstream/transport.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
@@ -177,4 +178,73 @@ export async function spawnService(
     });
   });
   return { url, child, output: () => out };
+}
+
+/** A transport that answers every node request with `audioMs` of silent WAV, in-process (no sockets). */
+export function stubWavTransport(audioMs = 2000): UpstreamTransport & { requests: number } {
+  const transport = {
+    requests: 0,
+    async request() {
+      transport.requests++;
+      return {
+        status: 200,
+        headers: { "content-type": "audio/wav", "x-audio-duration-ms": audioMs.toFixed(1) },
+        body: silentWav(audioMs),
+      };
+    },
+    async close() {},
+  };
+  return transport;
+}
+
+/**
+ * The proxy app in-process, for `app.request()`: in-memory stores, default plans, one node "node0" reached through
+ * `transport` (a stub answering silent WAV by default). Starts no server; `close()` flushes the ledger.
+ */
+export async function createInProcessProxy(
+  options: {
+    config?: Partial<ProxyConfig>;
+    stores?: Stores;
+    transport?: UpstreamTransport;
+    voices?: { id: number; name: string; description: string }[];
+  } = {},
+) {
+  const stores = options.stores ?? createMemoryStores();
+  await ensureDefaultPlans(stores);
+  const composed = composeProxy({
+    stores,
+    nodes: [{ id: "node0", url: "http://node0.invalid" }],
+    transport: options.transport ?? stubWavTransport(),
+    adapter: gpuNodeAdapter,
+    rateLimiter: new InMemoryRateLimiter(),
+    concurrency: new InMemoryConcurrencyLimiter(),
+    config: { ...defaultProxyConfig(ADMIN_TOKEN), ...options.config },
+    voices: () => options.voices ?? [{ id: 0, name: "alice", description: "stub" }],
+    metrics: createPromMetrics,
+    remoteAddress: () => "127.0.0.1",
+    clientIp: createClientIpResolver({ trustedProxies: [] }),
+  });
+  const request = (path: string, init: RequestInit = {}) => composed.app.request(path, init);
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const res = await request(path, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+  const newCustomer = async (planId = "basic") => {
+    const created = await admin("POST", "/admin/customers", { name: "Test", email: "t@example.com", plan_id: planId });
+    const customer = created.json.customer as { id: string };
+    const key = await admin("POST", `/admin/customers/${customer.id}/keys`);
+    return { id: customer.id, key: key.json.key as string, keyId: key.json.id as string };
+  };
+  return {
+    ...composed,
+    stores,
+    request,
+    admin,
+    newCustomer,
+    close: () => composed.ledger.close(),
+  };
 }

@@ -1,0 +1,406 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { PROXY_ERROR_STATUS, type ProxyErrorCode } from "../core/errors.ts";
+import { createInProcessProxy } from "../testing/stack.ts";
+import { escapeHtml, renderDocsHtml } from "./docs-html.ts";
+import {
+  errorEnvelopeSchema,
+  type HttpMethod,
+  type JsonSchema,
+  type OpenApiDocument,
+  type OpenApiOperation,
+  openApiDocument,
+  RESPONSE_SCHEMAS,
+} from "./openapi.ts";
+import {
+  customerBodySchema,
+  nodeBodySchema,
+  openAiSpeechSchema,
+  planBodySchema,
+  priceVersionBodySchema,
+  ttsBodySchema,
+} from "./schemas.ts";
+
+type Proxy = Awaited<ReturnType<typeof createInProcessProxy>>;
+
+const METHODS = ["GET", "POST", "PUT", "DELETE"] as const;
+
+/** The handlers' body schemas, by route (what each handler passes to `readJson`). */
+const HANDLER_BODY_SCHEMAS: Record<string, z.ZodType> = {
+  "POST /v1/tts": ttsBodySchema,
+  "POST /v1/audio/speech": openAiSpeechSchema,
+  "POST /admin/customers": customerBodySchema,
+  "PUT /admin/plans/{id}": planBodySchema,
+  "POST /admin/plans/{id}/prices": priceVersionBodySchema,
+  "POST /admin/nodes": nodeBodySchema,
+};
+
+function operations(doc: OpenApiDocument): { key: string; method: HttpMethod; path: string; op: OpenApiOperation }[] {
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, op]) => ({
+      key: `${method.toUpperCase()} ${path}`,
+      method: method as HttpMethod,
+      path,
+      op: op as OpenApiOperation,
+    })),
+  );
+}
+
+function op(doc: OpenApiDocument, key: string): OpenApiOperation {
+  const found = operations(doc).find((o) => o.key === key);
+  if (!found) throw new Error(`${key} is not documented`);
+  return found.op;
+}
+
+function deref(doc: OpenApiDocument, schema: JsonSchema | undefined): JsonSchema | undefined {
+  const ref = schema?.$ref;
+  if (typeof ref !== "string") return schema;
+  return doc.components.schemas[ref.replace("#/components/schemas/", "")];
+}
+
+describe("GET /openapi.json", () => {
+  let proxy: Proxy;
+  let doc: OpenApiDocument;
+
+  beforeAll(async () => {
+    proxy = await createInProcessProxy({ config: { ipPolicy: { ratePerSecond: 10_000, burst: 10_000 } } });
+    const res = await proxy.request("/openapi.json");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    doc = (await res.json()) as OpenApiDocument;
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  it("is an OpenAPI 3.1 document with info, tags, security schemes and unique operation ids", () => {
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.jsonSchemaDialect).toBe("https://json-schema.org/draft/2020-12/schema");
+    expect(doc.info.title).toBeTruthy();
+    expect(doc.info.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(doc.components.securitySchemes).toEqual({
+      apiKeyBearer: expect.objectContaining({ type: "http", scheme: "bearer" }),
+      apiKeyHeader: expect.objectContaining({ type: "apiKey", in: "header", name: "x-api-key" }),
+      adminToken: expect.objectContaining({ type: "http", scheme: "bearer" }),
+    });
+    const all = operations(doc);
+    expect(new Set(all.map((o) => o.op.operationId)).size).toBe(all.length);
+    const tags = new Set(doc.tags.map((t) => t.name));
+    for (const { key, op: o } of all) {
+      expect(o.summary, key).toBeTruthy();
+      expect(
+        o.tags.every((t) => tags.has(t)),
+        key,
+      ).toBe(true);
+      expect(
+        Object.keys(o.responses).some((s) => s.startsWith("2")),
+        key,
+      ).toBe(true);
+      for (const p of o.parameters ?? []) expect(["path", "query", "header"]).toContain(p.in);
+      for (const [status, response] of Object.entries(o.responses)) {
+        for (const [name, h] of Object.entries(response.headers ?? {})) {
+          const target = doc.components.headers[h.$ref.replace("#/components/headers/", "")];
+          expect(target?.description, `${key} ${status} ${name}`).toBeTruthy();
+        }
+      }
+      // every {param} of the path template is a required path parameter
+      for (const m of o.parameters ? key.matchAll(/\{([^}]+)\}/g) : []) {
+        expect(o.parameters?.find((p) => p.in === "path" && p.name === m[1])?.required, key).toBe(true);
+      }
+    }
+    // the server's document is the one openApiDocument() builds for its config
+    expect(doc).toEqual(JSON.parse(JSON.stringify(openApiDocument(proxy.deps.config))));
+  });
+
+  it("documents exactly the routes registered in the Hono app", () => {
+    const registered = proxy.app.routes
+      .filter((r) => (METHODS as readonly string[]).includes(r.method))
+      .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`);
+    // the filter drops middleware (registered with method "ALL"), not routes
+    expect(
+      proxy.app.routes.filter((r) => !(METHODS as readonly string[]).includes(r.method)).map((r) => r.method),
+    ).toEqual(expect.arrayContaining(["ALL"]));
+    expect(new Set(registered).size).toBe(registered.length);
+    expect(
+      operations(doc)
+        .map((o) => o.key)
+        .sort(),
+    ).toEqual([...registered].sort());
+    for (const key of [
+      "POST /v1/tts",
+      "POST /v1/audio/speech",
+      "GET /v1/voices",
+      "GET /v1/usage",
+      "DELETE /admin/nodes/{id}",
+      "GET /healthz",
+      "GET /metrics",
+      "GET /openapi.json",
+      "GET /docs",
+    ]) {
+      expect(registered).toContain(key);
+    }
+  });
+
+  it("request bodies are z.toJSONSchema of the schemas the handlers validate with", () => {
+    const withJsonRefBody = operations(doc)
+      .filter((o) => typeof o.op.requestBody?.content["application/json"]?.schema.$ref === "string")
+      .map((o) => o.key)
+      .sort();
+    expect(withJsonRefBody).toEqual(Object.keys(HANDLER_BODY_SCHEMAS).sort());
+    for (const [key, schema] of Object.entries(HANDLER_BODY_SCHEMAS)) {
+      const body = op(doc, key).requestBody;
+      expect(body?.required, key).toBe(true);
+      const { $schema, ...expected } = z.toJSONSchema(schema, { io: "input" });
+      expect($schema).toBe(doc.jsonSchemaDialect);
+      expect(deref(doc, body?.content["application/json"]?.schema), key).toEqual(expected);
+    }
+    // input side: a field with a default is optional for the caller
+    expect(deref(doc, op(doc, "POST /v1/tts").requestBody?.content["application/json"]?.schema)?.required).toEqual([
+      "text",
+    ]);
+  });
+
+  it("has the error envelope with every code of PROXY_ERROR_STATUS, and each response's codes have its status", () => {
+    const { $schema: _, ...envelope } = z.toJSONSchema(errorEnvelopeSchema);
+    expect(doc.components.schemas.Error).toEqual(envelope);
+    const envelopeProps = doc.components.schemas.Error?.properties as
+      | { error: { properties: { code: JsonSchema } } }
+      | undefined;
+    const code = envelopeProps?.error.properties.code;
+    expect(code?.enum).toEqual(Object.keys(PROXY_ERROR_STATUS));
+    for (const { key, op: o } of operations(doc)) {
+      expect(o.responses["500"]?.["x-error-codes"], key).toContain("INTERNAL");
+      for (const [status, response] of Object.entries(o.responses)) {
+        if (status.startsWith("2")) continue;
+        const codes = response["x-error-codes"] ?? [];
+        expect(codes.length, `${key} ${status}`).toBeGreaterThan(0);
+        for (const c of codes) expect(PROXY_ERROR_STATUS[c], `${key} ${status} ${c}`).toBe(Number(status));
+        expect(response.headers?.["X-Request-Id"], `${key} ${status}`).toBeDefined();
+        const schema = response.content?.["application/json"]?.schema;
+        expect(schema?.allOf).toEqual([{ $ref: "#/components/schemas/Error" }]);
+      }
+    }
+  });
+
+  it("customer routes: both API-key schemes, 401/403/413/415/429 with Retry-After and RateLimit headers", () => {
+    for (const key of ["POST /v1/tts", "POST /v1/audio/speech", "GET /v1/voices", "GET /v1/usage"]) {
+      const o = op(doc, key);
+      expect(o.security, key).toEqual([{ apiKeyBearer: [] }, { apiKeyHeader: [] }]);
+      expect(o.responses["401"]?.["x-error-codes"]).toEqual(["MISSING_API_KEY", "INVALID_API_KEY"]);
+      expect(o.responses["403"]?.["x-error-codes"]).toEqual(["CUSTOMER_SUSPENDED"]);
+      const limited = o.responses["429"];
+      expect(limited?.["x-error-codes"]).toEqual(["RATE_LIMITED", "TOO_MANY_IN_FLIGHT"]);
+      expect(Object.keys(limited?.headers ?? {})).toEqual(
+        expect.arrayContaining(["Retry-After", "RateLimit-Policy", "RateLimit"]),
+      );
+    }
+    for (const key of ["POST /v1/tts", "POST /v1/audio/speech"]) {
+      const o = op(doc, key);
+      for (const status of ["400", "409", "413", "415", "422", "502", "503", "504"]) {
+        expect(o.responses[status], `${key} ${status}`).toBeDefined();
+      }
+      expect(o.responses["503"]?.["x-error-codes"]).toEqual(["NO_CAPACITY"]);
+      expect(o.responses["503"]?.headers?.["Retry-After"]).toBeDefined();
+      expect(o.responses["409"]?.headers?.["Retry-After"]).toBeDefined();
+      expect(o.responses["502"]?.headers?.["Retry-After"]).toBeUndefined();
+      expect(o.parameters?.find((p) => p.name === "Idempotency-Key")).toMatchObject({ in: "header", required: false });
+      const ok = o.responses["200"];
+      expect(Object.keys(ok?.content ?? {})).toEqual(["audio/wav"]);
+      expect(Object.keys(ok?.headers ?? {})).toEqual(
+        expect.arrayContaining([
+          "X-Request-Id",
+          "X-Tokens",
+          "X-Amount-Micros",
+          "X-Currency",
+          "X-Price-Multiplier",
+          "X-Peak",
+          "X-Audio-Duration-Ms",
+        ]),
+      );
+    }
+    expect(op(doc, "POST /v1/audio/speech").responses["400"]?.["x-error-codes"]).toContain("UNSUPPORTED_FORMAT");
+  });
+
+  it("admin routes need the admin token; public routes need nothing", () => {
+    for (const { key, op: o } of operations(doc)) {
+      if (key.includes(" /admin/")) {
+        expect(o.security, key).toEqual([{ adminToken: [] }]);
+        expect(o.responses["401"]?.["x-error-codes"], key).toEqual(["ADMIN_TOKEN_REQUIRED"]);
+      } else if (!key.includes(" /v1/")) {
+        expect(o.security, key).toEqual([]);
+        expect(o.responses["401"], key).toBeUndefined();
+      }
+    }
+  });
+
+  it("real error responses are the documented envelope, with a code the operation documents for that status", async () => {
+    const c = await proxy.newCustomer();
+    const cases: [key: string, path: string, init: RequestInit][] = [
+      ["POST /v1/tts", "/v1/tts", { method: "POST", body: "{}" }],
+      ["POST /v1/tts", "/v1/tts", { method: "POST", headers: { authorization: "Bearer tts_live_nope" }, body: "{}" }],
+      [
+        "POST /v1/tts",
+        "/v1/tts",
+        { method: "POST", headers: { "x-api-key": c.key, "content-type": "text/plain" }, body: "hi" },
+      ],
+      [
+        "POST /v1/tts",
+        "/v1/tts",
+        { method: "POST", headers: { "x-api-key": c.key, "content-type": "application/json" }, body: "{oops" },
+      ],
+      [
+        "POST /v1/audio/speech",
+        "/v1/audio/speech",
+        {
+          method: "POST",
+          headers: { "x-api-key": c.key, "content-type": "application/json" },
+          body: JSON.stringify({ model: "m", input: "hi", voice: "alice", response_format: "mp3" }),
+        },
+      ],
+      ["GET /v1/usage", "/v1/usage?from=yesterday", { headers: { "x-api-key": c.key } }],
+      ["GET /admin/customers", "/admin/customers", {}],
+      [
+        "GET /admin/customers/{id}",
+        "/admin/customers/cus_nope",
+        { headers: { authorization: "Bearer test-admin-token-0123456789" } },
+      ],
+    ];
+    for (const [key, path, init] of cases) {
+      const res = await proxy.request(path, init);
+      const body = errorEnvelopeSchema.parse(await res.json());
+      const documented = op(doc, key).responses[String(res.status)]?.["x-error-codes"] ?? [];
+      expect(documented, `${key} → ${res.status} ${body.error.code}`).toContain(body.error.code as ProxyErrorCode);
+      expect(body.error.request_id).toBe(res.headers.get("x-request-id"));
+    }
+  });
+
+  it("a real /v1/tts answer carries every documented header of its 200 response", async () => {
+    const c = await proxy.newCustomer();
+    const res = await proxy.request("/v1/tts", {
+      method: "POST",
+      headers: { "x-api-key": c.key, "content-type": "application/json" },
+      body: JSON.stringify({ text: "hello", emotion: "happy" }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("audio/wav");
+    const documented = Object.keys(op(doc, "POST /v1/tts").responses["200"]?.headers ?? {});
+    for (const name of documented.filter((h) => h !== "Idempotent-Replayed")) {
+      expect(res.headers.get(name), name).not.toBeNull();
+    }
+    expect(res.headers.get("x-tokens")).toBe("100");
+  });
+
+  it("real JSON answers match the documented response schemas", async () => {
+    const c = await proxy.newCustomer();
+    const get = async (path: string, headers: Record<string, string>) => {
+      const res = await proxy.request(path, { headers });
+      expect(res.status, path).toBe(200);
+      return res.json();
+    };
+    const asKey = { "x-api-key": c.key };
+    RESPONSE_SCHEMAS.Voices.parse(await get("/v1/voices", asKey));
+    await proxy.request("/v1/tts", {
+      method: "POST",
+      headers: { ...asKey, "content-type": "application/json" },
+      body: JSON.stringify({ text: "hello" }),
+    });
+    const usage = RESPONSE_SCHEMAS.CustomerUsage.parse(await get("/v1/usage", asKey));
+    expect(usage.totals[0]?.tokens).toBe(100);
+    RESPONSE_SCHEMAS.Health.parse(await get("/healthz", {}));
+
+    const customer = await proxy.admin("GET", `/admin/customers/${c.id}`);
+    RESPONSE_SCHEMAS.Customer.parse(customer.json.customer);
+    z.array(RESPONSE_SCHEMAS.ApiKey).min(1).parse(customer.json.keys);
+    z.array(RESPONSE_SCHEMAS.Customer).parse((await proxy.admin("GET", "/admin/customers")).json.customers);
+    RESPONSE_SCHEMAS.IssuedKey.parse((await proxy.admin("POST", `/admin/customers/${c.id}/keys`)).json);
+    z.array(RESPONSE_SCHEMAS.Plan)
+      .min(3)
+      .parse((await proxy.admin("GET", "/admin/plans")).json.plans);
+    const added = await proxy.admin("POST", "/admin/plans/basic/prices", { unit_price_micros_per_1k_tokens: 30_000 });
+    expect(added.status).toBe(201);
+    RESPONSE_SCHEMAS.PriceVersion.parse(added.json.version);
+    z.array(RESPONSE_SCHEMAS.PriceVersion).parse((await proxy.admin("GET", "/admin/plans/basic/prices")).json.versions);
+    const node = await proxy.admin("POST", "/admin/nodes", { url: "http://10.0.0.9:8001", pool: "acme" });
+    expect(node.status).toBe(201);
+    const nodeId = RESPONSE_SCHEMAS.Node.parse(node.json.node).id;
+    z.array(RESPONSE_SCHEMAS.Node).parse((await proxy.admin("GET", "/admin/nodes")).json.nodes);
+    expect(
+      RESPONSE_SCHEMAS.Node.parse((await proxy.admin("POST", `/admin/nodes/${nodeId}/drain`)).json.node).state,
+    ).toBe("draining");
+    expect((await proxy.admin("DELETE", `/admin/nodes/${nodeId}`)).json).toEqual({ removed: nodeId });
+    z.array(RESPONSE_SCHEMAS.UsageTotals).parse((await proxy.admin("GET", "/admin/usage")).json.totals);
+  });
+
+  it("is public: no key, no admin token, no rate-limit headers", async () => {
+    for (const path of ["/openapi.json", "/docs"]) {
+      const res = await proxy.request(path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get("ratelimit-policy")).toBeNull();
+      await res.arrayBuffer();
+    }
+  });
+});
+
+describe("GET /docs", () => {
+  let proxy: Proxy;
+  let html: string;
+  let res: Response;
+
+  beforeAll(async () => {
+    proxy = await createInProcessProxy();
+    res = await proxy.request("/docs");
+    html = await res.text();
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  it("is self-contained HTML that runs no script", () => {
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(html.startsWith("<!doctype html>")).toBe(true);
+    expect(html).not.toMatch(/<script\b/i);
+    expect(html).not.toMatch(/<script src=/i);
+    expect(html).not.toMatch(/<link\b/i);
+    expect(html).not.toMatch(/\bsrc=/i);
+    expect(html).not.toMatch(/https?:\/\/(?!json-schema\.org)/);
+  });
+
+  it("renders every operation: method, path, summary, parameters, request body schema and responses", () => {
+    const doc = openApiDocument(proxy.deps.config);
+    for (const { key, method, path, op: o } of operations(doc)) {
+      expect(html, key).toContain(`<code>${escapeHtml(path)}</code>`);
+      const start = html.indexOf(`id="op-${o.operationId}"`);
+      expect(start, key).toBeGreaterThan(-1);
+      const section = html.slice(start, html.indexOf("</section>", start));
+      expect(section, key).toContain(`>${method.toUpperCase()}</span>`);
+      expect(section, key).toContain(escapeHtml(o.summary));
+      for (const p of o.parameters ?? [])
+        expect(section, `${key} ${p.name}`).toContain(`<code>${escapeHtml(p.name)}</code>`);
+      for (const status of Object.keys(o.responses)) expect(section, `${key} ${status}`).toContain(`>${status}</span>`);
+    }
+    // the request body schema, pretty-printed from the handler's zod schema
+    const tts = html.slice(html.indexOf('id="op-synthesize"'));
+    const { $schema: _, ...schema } = z.toJSONSchema(ttsBodySchema, { io: "input" });
+    expect(tts).toContain(escapeHtml(JSON.stringify(schema, null, 2)));
+    for (const code of Object.keys(PROXY_ERROR_STATUS)) expect(html).toContain(`<code>${code}</code>`);
+  });
+
+  it("escapes everything taken from the document", () => {
+    const doc = openApiDocument();
+    doc.info.title = `<script>alert("t")</script>`;
+    const tts = doc.paths["/v1/tts"]?.post;
+    if (!tts) throw new Error("no POST /v1/tts");
+    tts.summary = `<img src=x onerror=alert(1)>`;
+    tts.description = "a `<b>code</b>` span & <i>more</i>";
+    doc.paths["/x/<script>"] = { get: { ...tts, operationId: `"><script>` } };
+    const out = renderDocsHtml(doc);
+    expect(out).not.toMatch(/<script/i);
+    expect(out).not.toMatch(/<img/i);
+    expect(out).not.toContain("<b>");
+    expect(out).not.toContain("<i>");
+    expect(out).toContain("&#60;script&#62;alert(&#34;t&#34;)&#60;/script&#62;");
+    expect(out).toContain("<code>&#60;b&#62;code&#60;/b&#62;</code> span &#38; &#60;i&#62;more&#60;/i&#62;");
+  });
+});
