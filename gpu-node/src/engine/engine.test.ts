@@ -27,20 +27,27 @@ function job(node: TestNode, id: string, text: string, extra: Partial<SynthesisJ
   };
 }
 
-/** Record every decode step's batch size next to the engine's own observer. */
-function recordBatches(node: TestNode): number[] {
-  const sizes: number[] = [];
+/** Call `onStage` after every graph call the engine reports, next to the engine's own observer. */
+function onStageRun(node: TestNode, onStage: (stage: string, batch: number) => void): void {
   const engine = node.engine as unknown as { observer: EngineObserver };
   const inner = engine.observer;
   engine.observer = {
     stageRun(stage, seconds, batch) {
-      if (stage === "decode") sizes.push(batch);
+      onStage(stage, batch);
       inner.stageRun(stage, seconds, batch);
     },
     rejected: (reason) => inner.rejected(reason),
     completed: (r) => inner.completed(r),
     failed: (code) => inner.failed(code),
   };
+}
+
+/** Record every decode step's batch size. */
+function recordBatches(node: TestNode): number[] {
+  const sizes: number[] = [];
+  onStageRun(node, (stage, batch) => {
+    if (stage === "decode") sizes.push(batch);
+  });
   return sizes;
 }
 
@@ -136,6 +143,58 @@ describe("Engine on the tiny model", () => {
     // after the short one left, the long one decoded alone again
     expect(sizes.slice(firstTwo).lastIndexOf(1)).toBeGreaterThan(0);
     expect(sizes.at(-1)).toBe(1);
+  });
+
+  it("an idle GPT waits up to max_queue_delay for company and starts at once when a full batch waits", async () => {
+    const node = await createTestNode({ maxBatch: 4, maxQueueDelayMs: 300 });
+    try {
+      const sizes = recordBatches(node);
+      // one request alone: it waits the whole delay, then decodes alone
+      const alone = await node.engine.submit(job(node, "a", TEXTS[1] ?? "", { maxTokens: 5 }));
+      expect(alone.queueWaitMs).toBeGreaterThanOrEqual(290);
+      expect(alone.maxBatch).toBe(1);
+      // a second request inside the window joins the first before the first step
+      const first = node.engine.submit(job(node, "b", TEXTS[1] ?? "", { maxTokens: 5 }));
+      await new Promise((r) => setTimeout(r, 60));
+      const second = node.engine.submit(job(node, "c", TEXTS[2] ?? "", { maxTokens: 5 }));
+      sizes.length = 0;
+      const [b, c] = await Promise.all([first, second]);
+      expect(b.queueWaitMs).toBeGreaterThanOrEqual(290);
+      expect(c.queueWaitMs).toBeLessThan(b.queueWaitMs);
+      expect(sizes[0]).toBe(2);
+      // a full batch does not wait
+      sizes.length = 0;
+      const full = await Promise.all(
+        [0, 1, 2, 3].map((i) => node.engine.submit(job(node, `f${i}`, TEXTS[i] ?? "", { maxTokens: 5 }))),
+      );
+      for (const r of full) {
+        expect(r.queueWaitMs).toBeLessThan(250);
+        expect(r.maxBatch).toBe(4);
+      }
+      expect(sizes[0]).toBe(4);
+    } finally {
+      await node.close();
+    }
+  });
+
+  it("bounds the segments waiting between the GPT and the audio (memory), and still completes everything", async () => {
+    // 2-code segments leave the GPT after two steps but need 25 CFM steps: without a bound they would pile up.
+    const node = await createTestNode({ maxBatch: 2, maxQueueDelayMs: 0 });
+    try {
+      let most = 0;
+      onStageRun(node, () => {
+        const s = node.engine.stats();
+        most = Math.max(most, s.s2melRows + s.vocoderRows);
+      });
+      const results = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => node.engine.submit(job(node, `m${i}`, TEXTS[1] ?? "", { maxTokens: 2 }))),
+      );
+      expect(results.every((r) => r.semanticTokens === 2)).toBe(true);
+      expect(most).toBeGreaterThanOrEqual(2);
+      expect(most).toBeLessThanOrEqual(4);
+    } finally {
+      await node.close();
+    }
   });
 
   it("interactive requests go before queued batch work", async () => {

@@ -74,6 +74,8 @@ type Task = { stage: StageName | "admit"; priority: Priority; run: () => Promise
 
 /** Seconds of silence IndexTTS2 puts between segments (`interval_silence`, 200 ms). */
 const SEGMENT_SILENCE_S = 0.2;
+/** Segments allowed between the GPT and the audio (projector, CFM, vocoder), per GPT slot: bounds memory. */
+const DOWNSTREAM_ROWS_PER_SLOT = 2;
 const STAGE_ORDER = ["admit", "decode", "projector", "cfm_step", "vocoder"] as const;
 
 /**
@@ -333,7 +335,10 @@ export class Engine {
     const pool = interactive.length > 0 ? interactive : candidates;
     const order = (stage: Task["stage"]) => STAGE_ORDER.indexOf(stage as (typeof STAGE_ORDER)[number]);
     const sorted = pool.toSorted((a, b) => order(a.stage) - order(b.stage));
-    const task = sorted.find((c) => order(c.stage) > this.lastStage) ?? sorted[0] ?? null;
+    // Everything that may join goes in before the next step (one prefill per turn, bounded by the free slots),
+    // so a batch that forms while the GPT is idle starts whole instead of ramping up one sequence per step.
+    const admitting = this.lastStage === order("admit") ? sorted.find((c) => c.stage === "admit") : undefined;
+    const task = admitting ?? sorted.find((c) => order(c.stage) > this.lastStage) ?? sorted[0] ?? null;
     if (task) this.lastStage = order(task.stage);
     return { task };
   }
@@ -344,6 +349,8 @@ export class Engine {
     const { maxBatch, reservedInteractiveSlots, maxQueueDelayMs } = this.deps.options;
     const occupancy = this.gpt.occupancy;
     if (occupancy >= maxBatch) return {};
+    // Memory bound: segments past the GPT wait for s2mel and the vocoder; admit no more while they pile up.
+    if (this.downstreamRows() >= DOWNSTREAM_ROWS_PER_SLOT * maxBatch) return {};
     const interactive = this.waiting.find((s) => s.request.priority === "interactive");
     let segment = interactive;
     if (!segment) {
@@ -358,6 +365,11 @@ export class Engine {
       if (now - oldest < maxQueueDelayMs) return { wakeAt: oldest + maxQueueDelayMs };
     }
     return { segment };
+  }
+
+  /** segments that left the GPT and have no audio yet */
+  private downstreamRows(): number {
+    return this.readyForProjection.length + this.s2mel.size + this.vocoder.size;
   }
 
   private pickByPriority(segments: readonly SegmentState[]): SegmentState | undefined {
