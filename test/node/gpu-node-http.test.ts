@@ -100,6 +100,17 @@ describe("gpu-node HTTP API (real server on 127.0.0.1, tiny model)", () => {
     ["unknown priority header", { text: "hi" }, { "x-priority": "urgent" }, 400, "INVALID_REQUEST"],
     ["oversized body", { text: "a".repeat(20_000) }, {}, 413, "PAYLOAD_TOO_LARGE"],
     ["a JSON array", [1, 2, 3], {}, 400, "INVALID_REQUEST"],
+    ["JSON null", "null", {}, 400, "INVALID_REQUEST"],
+    ["an empty body", "", {}, 400, "INVALID_JSON"],
+    ["no content type", "{}", { "content-type": "" }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+    ["speaker_id of the wrong type", { text: "hi", speaker_id: "0" }, {}, 400, "INVALID_REQUEST"],
+    ["fractional speaker_id", { text: "hi", speaker_id: 0.5 }, {}, 400, "INVALID_REQUEST"],
+    ["emotion of the wrong type", { text: "hi", emotion: 3 }, {}, 400, "INVALID_REQUEST"],
+    ["emotion_alpha out of range", { text: "hi", emotion: "sad", emotion_alpha: 2 }, {}, 400, "INVALID_REQUEST"],
+    ["negative seed", { text: "hi", seed: -1 }, {}, 400, "INVALID_REQUEST"],
+    ["zero deadline", { text: "hi", deadline_ms: 0 }, {}, 400, "INVALID_REQUEST"],
+    ["unknown priority field", { text: "hi", priority: "urgent" }, {}, 400, "INVALID_REQUEST"],
+    ["text in too many segments", { text: "啊".repeat(1990) }, {}, 400, "TOO_MANY_SEGMENTS"],
   ];
   it.each(badInputs)("rejects %s with a 4xx JSON error and a stable code", async (_, body, headers, status, code) => {
     const res = await post(body, headers);
@@ -108,6 +119,49 @@ describe("gpu-node HTTP API (real server on 127.0.0.1, tiny model)", () => {
     expect(json.error.code).toBe(code);
     expect(json.error.message.length).toBeGreaterThan(0);
     expect(json.error.request_id).toBe(res.headers["x-request-id"]);
+  });
+
+  it("rejects an oversized chunked body (no Content-Length) with 413 PAYLOAD_TOO_LARGE", async () => {
+    async function* chunks() {
+      const piece = Buffer.from(`{"text":"${"a".repeat(4000)}`);
+      for (let i = 0; i < 6; i++) yield piece;
+      yield Buffer.from(`"}`);
+    }
+    const res = await request(`${server.url}/synthesize`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: chunks(),
+    });
+    expect(res.statusCode).toBe(413);
+    expect(((await res.body.json()) as { error: { code: string } }).error.code).toBe("PAYLOAD_TOO_LARGE");
+  });
+
+  it("takes the priority from the X-Priority header the proxy sets", async () => {
+    const res = await post({ text: "Batch work.", max_tokens: 5 }, { "x-priority": "batch" });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    const metrics = await (await request(`${server.url}/metrics`)).body.text();
+    expect(metrics).toMatch(/^gpu_node_requests_completed_total\{priority="batch"\} [1-9]/m);
+  });
+
+  it("keeps answering /healthz while it synthesizes (no blocking stretch longer than one graph call)", async () => {
+    const long = post({ text: "The quick brown fox jumps over the lazy dog, again and again.", max_tokens: 600 });
+    const deadline = Date.now() + 10_000;
+    while (node.engine.stats().gptBatch === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    const lags: number[] = [];
+    while (node.engine.stats().inFlight > 0 && lags.length < 20) {
+      const t = performance.now();
+      const res = await request(`${server.url}/healthz`);
+      const body = (await res.body.json()) as { in_flight: number };
+      lags.push(performance.now() - t);
+      if (body.in_flight === 0) break;
+    }
+    const res = await long;
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    expect(lags.length).toBeGreaterThanOrEqual(3);
+    // a tiny-model graph call takes milliseconds; the whole request takes far longer than any of these answers
+    expect(Math.max(...lags)).toBeLessThan(250);
   });
 
   it("answers unknown routes and methods with JSON errors", async () => {
@@ -214,6 +268,8 @@ describe("gpu-node backpressure over HTTP", () => {
         expect(((await r.body.json()) as { error: { code: string } }).error.code).toBe("QUEUE_FULL");
       }
       for (const r of responses) await r.body.dump();
+      const metrics = await (await request(`${server.url}/metrics`)).body.text();
+      expect(metrics).toContain(`gpu_node_rejects_total{reason="queue_full"} ${refused.length}`);
     } finally {
       await server.close();
       await node.close();
