@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeWav } from "../../gpu-node/src/audio/wav.ts";
@@ -130,7 +131,7 @@ describe("gpu-node HTTP API (real server on 127.0.0.1, tiny model)", () => {
     const res = await request(`${server.url}/synthesize`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: chunks(),
+      body: Readable.from(chunks()),
     });
     expect(res.statusCode).toBe(413);
     expect(((await res.body.json()) as { error: { code: string } }).error.code).toBe("PAYLOAD_TOO_LARGE");
