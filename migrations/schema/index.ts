@@ -3,6 +3,15 @@
  * generates `migrations/sql/` from it (`npm run db:generate`); never edit the SQL by hand.
  */
 import { apiKeys } from "./api-keys.ts";
+import {
+  billingInvoiceLines,
+  billingInvoiceSyncs,
+  billingStripePrices,
+  billingStripeProducts,
+  billingSubscriptions,
+  billingUnpaidInvoices,
+  billingWebhookEvents,
+} from "./billing.ts";
 import { customers } from "./customers.ts";
 import { idempotencyKeys } from "./idempotency-keys.ts";
 import { nodes } from "./nodes.ts";
@@ -11,6 +20,21 @@ import { priceVersions } from "./price-versions.ts";
 import { usageEvents } from "./usage-events.ts";
 
 export { apiKeys } from "./api-keys.ts";
+export {
+  billingInvoiceLines,
+  billingInvoiceSyncs,
+  billingStripePrices,
+  billingStripeProducts,
+  billingSubscriptions,
+  billingUnpaidInvoices,
+  billingWebhookEvents,
+  INVOICE_SYNC_STATES,
+  type InvoiceSyncState,
+  STRIPE_PRICE_ROLES,
+  type StripePriceRole,
+  WEBHOOK_EVENT_STATES,
+  type WebhookEventState,
+} from "./billing.ts";
 export { CUSTOMER_STATUSES, type CustomerStatus, customers } from "./customers.ts";
 export { IDEMPOTENCY_STATUSES, type IdempotencyStatus, idempotencyKeys } from "./idempotency-keys.ts";
 export { NODE_STATES, type NodeState, nodes, SHARED_POOL } from "./nodes.ts";
@@ -19,7 +43,22 @@ export { priceVersions } from "./price-versions.ts";
 export { PRIORITIES, type Priority, usageEvents } from "./usage-events.ts";
 export type { PeakWindow } from "./util.ts";
 
-export const schema = { plans, customers, apiKeys, priceVersions, usageEvents, idempotencyKeys, nodes };
+export const schema = {
+  plans,
+  customers,
+  apiKeys,
+  priceVersions,
+  usageEvents,
+  idempotencyKeys,
+  nodes,
+  billingInvoiceSyncs,
+  billingInvoiceLines,
+  billingStripeProducts,
+  billingStripePrices,
+  billingSubscriptions,
+  billingWebhookEvents,
+  billingUnpaidInvoices,
+};
 export type Schema = typeof schema;
 
 export type PlanRow = typeof plans.$inferSelect;
@@ -29,3 +68,6 @@ export type PriceVersionRow = typeof priceVersions.$inferSelect;
 export type UsageEventRow = typeof usageEvents.$inferSelect;
 export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
 export type NodeRow = typeof nodes.$inferSelect;
+export type BillingInvoiceSyncRow = typeof billingInvoiceSyncs.$inferSelect;
+export type BillingSubscriptionRow = typeof billingSubscriptions.$inferSelect;
+export type BillingUnpaidInvoiceRow = typeof billingUnpaidInvoices.$inferSelect;

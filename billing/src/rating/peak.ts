@@ -86,16 +86,42 @@ export function validatePeakWindows(windows: readonly PeakWindow[]): string[] {
  * // true: 09:00 EDT on a Monday (DST began the day before)
  */
 export function isPeak(atMs: number, timeZone: string, windows: readonly PeakWindow[]): boolean {
+  const compiled = compilePeakWindows(windows);
+  if (compiled.length === 0) return false;
+  const { weekday, minuteOfDay } = localTime(atMs, timeZone);
+  return inCompiledWindows(compiled, weekday, minuteOfDay);
+}
+
+/** A validated window in minutes, with its days as a bit mask (bit d = weekday d). */
+export interface CompiledWindow {
+  dayMask: number;
+  start: number;
+  end: number;
+}
+
+/** Validates (RangeError) and pre-parses windows once, for callers that classify many events. */
+export function compilePeakWindows(windows: readonly PeakWindow[]): CompiledWindow[] {
   const errors = validatePeakWindows(windows);
   if (errors.length > 0) throw new RangeError(errors.join("; "));
-  if (windows.length === 0) return false;
-  const { weekday, minuteOfDay: t } = localTime(atMs, timeZone);
-  const yesterday = (weekday + 6) % 7;
-  return windows.some((w) => {
-    const start = parseClock(w.start, false) ?? 0;
-    const end = parseClock(w.end, true) ?? 0;
-    if (start < end) return w.days.includes(weekday) && t >= start && t < end;
-    // Crosses midnight: the evening part belongs to today's window, the early-morning part to yesterday's.
-    return (w.days.includes(weekday) && t >= start) || (w.days.includes(yesterday) && t < end);
-  });
+  return windows.map((w) => ({
+    dayMask: w.days.reduce((mask, d) => mask | (1 << d), 0),
+    start: parseClock(w.start, false) ?? 0,
+    end: parseClock(w.end, true) ?? 0,
+  }));
+}
+
+/** Whether a local weekday and minute of the day fall in any window. */
+export function inCompiledWindows(windows: readonly CompiledWindow[], weekday: number, minuteOfDay: number): boolean {
+  const today = 1 << weekday;
+  const yesterday = 1 << ((weekday + 6) % 7);
+  const t = minuteOfDay;
+  for (const w of windows) {
+    if (w.start < w.end) {
+      if (w.dayMask & today && t >= w.start && t < w.end) return true;
+    } else if ((w.dayMask & today && t >= w.start) || (w.dayMask & yesterday && t < w.end)) {
+      // Crosses midnight: the evening part belongs to today's window, the early-morning part to yesterday's.
+      return true;
+    }
+  }
+  return false;
 }

@@ -84,12 +84,26 @@ function toSafeNumber(name: string, value: bigint): number {
  * // { peak: true, multiplierBp: 15_000, amountMicros: 45_000 } at peak
  */
 export function rateUsage({ tokens, plan, version, atMs }: RateUsageInput): RatedUsage {
+  return priceTokens({ tokens, plan, version, peak: isPeak(atMs, version.timeZone, version.peakWindows) });
+}
+
+/** The price part of `rateUsage`, for a caller that already knows whether the event was at peak (billing's bulk path). */
+export function priceTokens({
+  tokens,
+  plan,
+  version,
+  peak,
+}: {
+  tokens: number | bigint;
+  plan: Plan;
+  version: Pick<PriceVersion, "unitPriceMicrosPer1k" | "peakMultiplierBp" | "batchDiscountBp">;
+  peak: boolean;
+}): RatedUsage {
   const t = nonNegativeInteger("tokens", tokens);
   const unit = nonNegativeInteger("unitPriceMicrosPer1k", version.unitPriceMicrosPer1k);
   const peakMultiplier = nonNegativeInteger("peakMultiplierBp", version.peakMultiplierBp);
   const discount = nonNegativeInteger("batchDiscountBp", version.batchDiscountBp);
   if (discount > BP) throw new RangeError(`batchDiscountBp must be ≤ 10000, got ${version.batchDiscountBp}`);
-  const peak = isPeak(atMs, version.timeZone, version.peakWindows);
 
   switch (plan) {
     case "basic": {

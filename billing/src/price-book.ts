@@ -1,0 +1,81 @@
+import type { Plan, PlanStore, PriceVersion } from "../../proxy/src/store/ports.ts";
+import { peakClassifier } from "./rating/classifier.ts";
+
+/**
+ * Every plan and price version, loaded once per billing run (a few rows) so that rating a million events does no
+ * storage reads. Versions are effective-dated and append-only, so a book loaded now answers for any past time.
+ */
+export class PriceBook {
+  readonly #plans = new Map<string, Plan>();
+  readonly #versions = new Map<string, PriceVersion>();
+  /** Per plan, ascending by `effectiveFrom`. */
+  readonly #byPlan = new Map<string, PriceVersion[]>();
+  readonly #classifiers = new Map<string, (atMs: number) => boolean>();
+
+  constructor(plans: readonly Plan[], versions: readonly PriceVersion[]) {
+    for (const p of plans) this.#plans.set(p.id, p);
+    for (const v of versions) {
+      this.#versions.set(v.id, v);
+      const list = this.#byPlan.get(v.planId) ?? [];
+      list.push(v);
+      this.#byPlan.set(v.planId, list);
+    }
+    for (const list of this.#byPlan.values()) list.sort((a, b) => a.effectiveFrom - b.effectiveFrom);
+  }
+
+  static async load(plans: Pick<PlanStore, "listPlans" | "listVersions">): Promise<PriceBook> {
+    const all = await plans.listPlans();
+    const versions = (await Promise.all(all.map((p) => plans.listVersions(p.id)))).flat();
+    return new PriceBook(all, versions);
+  }
+
+  plan(id: string): Plan | undefined {
+    return this.#plans.get(id);
+  }
+
+  plans(): Plan[] {
+    return [...this.#plans.values()];
+  }
+
+  version(id: string): PriceVersion | undefined {
+    return this.#versions.get(id);
+  }
+
+  versions(planId: string): readonly PriceVersion[] {
+    return this.#byPlan.get(planId) ?? [];
+  }
+
+  /** The version in force at `at`: the greatest `effectiveFrom` ≤ `at` (binary search). */
+  versionAt(planId: string, at: number): PriceVersion | undefined {
+    const list = this.#byPlan.get(planId);
+    if (!list) return undefined;
+    let lo = 0;
+    let hi = list.length - 1;
+    let found: PriceVersion | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = list[mid] as PriceVersion;
+      if (v.effectiveFrom <= at) {
+        found = v;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  /** The version that governs a whole period (enterprise fee and allowance): in force at its start, else its first. */
+  versionForPeriod(planId: string, fromMs: number, toMs: number): PriceVersion | undefined {
+    return this.versionAt(planId, fromMs) ?? this.versions(planId).find((v) => v.effectiveFrom < toMs);
+  }
+
+  /** A cached fast peak classifier for a version read in a zone. */
+  peak(version: PriceVersion, timeZone: string): (atMs: number) => boolean {
+    const key = `${version.id}\u0000${timeZone}`;
+    let c = this.#classifiers.get(key);
+    if (!c) {
+      c = peakClassifier(timeZone, version.peakWindows);
+      this.#classifiers.set(key, c);
+    }
+    return c;
+  }
+}

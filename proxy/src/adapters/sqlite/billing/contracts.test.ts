@@ -1,0 +1,22 @@
+import { runBillingStoreContracts } from "../../../../../billing/src/store/contracts.ts";
+import { createSqliteStores } from "../index.ts";
+import { closeSqlite, openSqlite } from "../open.ts";
+import { createSqliteBillingStores } from "./index.ts";
+
+// A fresh in-memory database per test, migrated from migrations/sql: the contracts run against the real schema,
+// its CHECKs and foreign keys included.
+runBillingStoreContracts({
+  name: "sqlite",
+  make: (clock) => {
+    const db = openSqlite(":memory:");
+    const proxy = createSqliteStores(db, { clock });
+    return {
+      proxy,
+      billing: createSqliteBillingStores(db, { clock }),
+      addUsage: async (events) => {
+        await proxy.ledger.append(events);
+      },
+      close: () => closeSqlite(db),
+    };
+  },
+});

@@ -1,0 +1,33 @@
+import type { BillingStores } from "../../../../../billing/src/store/ports.ts";
+import { type Clock, systemClock } from "../../../store/ports.ts";
+import type { SqliteDb } from "../open.ts";
+import { SqliteStripeCatalogStore } from "./catalog.ts";
+import { SqliteDunningStore } from "./dunning.ts";
+import { SqliteInvoiceSyncStore } from "./invoice-syncs.ts";
+import { SqliteUsageSource } from "./usage-source.ts";
+import { SqliteWebhookEventStore } from "./webhook-events.ts";
+
+export { SqliteStripeCatalogStore } from "./catalog.ts";
+export { SqliteDunningStore } from "./dunning.ts";
+export { SqliteInvoiceSyncStore } from "./invoice-syncs.ts";
+export { SqliteUsageSource } from "./usage-source.ts";
+export { SqliteWebhookEventStore } from "./webhook-events.ts";
+
+/**
+ * Billing's stores over the proxy's SQLite connection (the same file: billing reads the ledger and writes its own
+ * tables).
+ *
+ * @example
+ * const db = openSqlite("data/proxy.db");
+ * const billingStores = createSqliteBillingStores(db);
+ */
+export function createSqliteBillingStores(db: SqliteDb, options: { clock?: Clock } = {}): BillingStores {
+  const clock = options.clock ?? systemClock;
+  return {
+    usage: new SqliteUsageSource(db),
+    syncs: new SqliteInvoiceSyncStore(db, clock),
+    catalog: new SqliteStripeCatalogStore(db, clock),
+    webhooks: new SqliteWebhookEventStore(db, clock),
+    dunning: new SqliteDunningStore(db, clock),
+  };
+}
