@@ -1,17 +1,51 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: [
-      "gpu-node/**/*.test.ts",
-      "proxy/**/*.test.ts",
-      "billing/**/*.test.ts",
-      "migrations/**/*.test.ts",
-      "test/**/*.test.ts",
-    ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // onnxruntime sessions use both cores; running test files in parallel only adds contention.
     fileParallelism: false,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "node",
+          include: [
+            "gpu-node/**/*.test.ts",
+            "proxy/**/*.test.ts",
+            "billing/**/*.test.ts",
+            "migrations/**/*.test.ts",
+            "test/**/*.test.ts",
+          ],
+          exclude: ["**/node_modules/**", "test/workers/**"],
+        },
+      },
+      {
+        // The Worker (wrangler.toml) in real workerd: D1, Durable Objects and Queues from miniflare.
+        extends: true,
+        plugins: [
+          cloudflareTest(async ({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                TEST_MIGRATIONS: await readD1Migrations("migrations/sql"),
+                ADMIN_TOKEN: "test-admin-token-0123456789",
+                GPU_NODE_URL: inject("gpuNodeUrl"),
+                DEAD_NODE_URL: inject("deadNodeUrl"),
+                GPU_NODES: inject("gpuNodeUrl"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/workers/**/*.test.ts"],
+          globalSetup: ["test/workers-global-setup.ts"],
+          setupFiles: ["test/workers/apply-migrations.ts"],
+        },
+      },
+    ],
   },
 });

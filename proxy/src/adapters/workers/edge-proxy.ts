@@ -1,0 +1,80 @@
+import { composeProxy, defaultProxyConfig } from "../../compose.ts";
+import { createClientIpResolver } from "../../core/rate-limit/client-ip.ts";
+import type { BreakerOptions } from "../../core/routing/breaker.ts";
+import { gpuNodeAdapter } from "../../upstream/adapters.ts";
+import { createD1Stores, openD1 } from "./d1/index.ts";
+import { DurableConcurrencyLimiter, DurableRateLimiter } from "./durable-limiters.ts";
+import { nodeHealthStub, parseWorkerConfig, type WorkerBindings } from "./env.ts";
+import { FetchTransport } from "./fetch-transport.ts";
+import { createIsolateMetrics } from "./metrics.ts";
+import { type NodeHealthClient, SharedRouting } from "./shared-routing.ts";
+import { QueueUsageLedger } from "./usage-queue.ts";
+
+export interface EdgeProxyOptions {
+  /** prefix of every limiter object's name (tests use one per case; deployments leave it out) */
+  limiterPrefix?: string;
+  breaker?: Partial<Omit<BreakerOptions, "onStateChange">>;
+  /** the node-health object; default: the NODE_HEALTH binding's one object */
+  nodeHealth?: () => NodeHealthClient;
+}
+
+/** A request slot held at most this long past the request deadline: only a dead isolate's slot ever expires. */
+const LEASE_MARGIN_MS = 30_000;
+
+/**
+ * The proxy on Workers: the same `createApp` (through `composeProxy`) as on Node, with the edge adapters — D1 stores,
+ * Durable Object limiters, the usage Queue, `fetch` to the nodes, and node health shared through a Durable Object.
+ * Built once per isolate; `fetch` wraps the app with the routing refresh before and the breaker reports after.
+ */
+export function createEdgeProxy(env: WorkerBindings, options: EdgeProxyOptions = {}) {
+  const config = parseWorkerConfig(env);
+  const log = (line: Record<string, unknown>) => console.error(JSON.stringify(line));
+  const stores = createD1Stores(openD1(env.DB));
+  const routing = new SharedRouting({
+    client: options.nodeHealth ?? (() => nodeHealthStub(env)),
+    ttlMs: config.ROUTING_TTL_MS,
+    log,
+  });
+  const proxyConfig = {
+    ...defaultProxyConfig(config.ADMIN_TOKEN),
+    ipPolicy: { ratePerSecond: config.IP_RATE_PER_SECOND, burst: config.IP_BURST },
+  };
+  const limiterOptions = options.limiterPrefix === undefined ? {} : { prefix: options.limiterPrefix };
+  const composed = composeProxy({
+    stores,
+    ledger: new QueueUsageLedger(env.USAGE_QUEUE, stores.ledger),
+    nodes: [],
+    transport: new FetchTransport(),
+    adapter: gpuNodeAdapter,
+    rateLimiter: new DurableRateLimiter(env.LIMITER, limiterOptions),
+    concurrency: new DurableConcurrencyLimiter(
+      env.LIMITER,
+      proxyConfig.requestTimeoutMs + LEASE_MARGIN_MS,
+      limiterOptions,
+    ),
+    config: proxyConfig,
+    voices: () => routing.voices(),
+    metrics: createIsolateMetrics,
+    // No socket peer on Workers: the client is CF-Connecting-IP, which Cloudflare sets and overwrites.
+    remoteAddress: () => undefined,
+    clientIp: createClientIpResolver({ trustCfConnectingIp: true }),
+    breaker: { ...options.breaker, onStateChange: routing.onStateChange },
+    log,
+  });
+  routing.attach(composed);
+  return {
+    ...composed,
+    routing,
+    async fetch(request: Request, ctx: ExecutionContext): Promise<Response> {
+      const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
+      await routing.beforeRequest(waitUntil);
+      try {
+        return await composed.app.fetch(request, env, ctx);
+      } finally {
+        routing.afterRequest(waitUntil);
+      }
+    },
+  };
+}
+
+export type EdgeProxy = ReturnType<typeof createEdgeProxy>;

@@ -1,0 +1,67 @@
+/**
+ * The Worker's bindings (wrangler.toml) and the configuration read from its vars and secrets, checked with zod once
+ * per isolate. A missing or malformed setting fails every request loudly (BAD_ENVIRONMENT) instead of half-working.
+ */
+import { z } from "zod";
+import type { UsageEvent } from "../../store/ports.ts";
+import type { LimiterObject } from "./limiter-object.ts";
+import type { NodeHealthObject } from "./node-health-object.ts";
+
+export interface WorkerBindings {
+  DB: D1Database;
+  LIMITER: DurableObjectNamespace<LimiterObject>;
+  NODE_HEALTH: DurableObjectNamespace<NodeHealthObject>;
+  USAGE_QUEUE: Queue<UsageEvent>;
+  /** where usage messages that can never be written (malformed) go at once, instead of after every retry */
+  USAGE_DLQ?: Queue<unknown>;
+  /** secret: `wrangler secret put ADMIN_TOKEN` */
+  ADMIN_TOKEN?: string;
+  /** comma-separated base URLs of GPU nodes, registered in D1 on first start (more through the admin API) */
+  GPU_NODES?: string;
+  IP_RATE_PER_SECOND?: string;
+  IP_BURST?: string;
+  /** time zone of the default plans created on first start */
+  PLAN_TIME_ZONE?: string;
+  /** how often the node-health object checks every node's /healthz while the proxy has traffic */
+  HEALTH_INTERVAL_MS?: string;
+  /** how stale an isolate's copy of node health and breaker state may get before it is refreshed */
+  ROUTING_TTL_MS?: string;
+}
+
+const list = (s: string) =>
+  s
+    .split(",")
+    .map((x) => x.trim().replace(/\/+$/, ""))
+    .filter(Boolean);
+
+export const workerConfigSchema = z.object({
+  ADMIN_TOKEN: z.string().min(16, "set the ADMIN_TOKEN secret (at least 16 characters)"),
+  GPU_NODES: z.string().default("").transform(list),
+  IP_RATE_PER_SECOND: z.coerce.number().positive().default(5),
+  IP_BURST: z.coerce.number().int().positive().default(10),
+  PLAN_TIME_ZONE: z.string().default("UTC"),
+  HEALTH_INTERVAL_MS: z.coerce.number().int().min(1_000).default(5_000),
+  ROUTING_TTL_MS: z.coerce.number().int().min(0).default(1_000),
+});
+export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+
+export class BadEnvironmentError extends Error {
+  override readonly name = "BadEnvironmentError";
+  readonly code = "BAD_ENVIRONMENT";
+}
+
+function parse<S extends z.ZodType>(schema: S, env: WorkerBindings): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) throw new BadEnvironmentError(`bad configuration: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+export const parseWorkerConfig = (env: WorkerBindings): WorkerConfig => parse(workerConfigSchema, env);
+
+/** The node-health object needs no secret. */
+const nodeHealthConfigSchema = workerConfigSchema.omit({ ADMIN_TOKEN: true });
+export type NodeHealthConfig = z.infer<typeof nodeHealthConfigSchema>;
+export const parseNodeHealthConfig = (env: WorkerBindings): NodeHealthConfig => parse(nodeHealthConfigSchema, env);
+
+/** The one node-health object: node health and breaker state are global, like the node list in D1. */
+export const nodeHealthStub = (env: WorkerBindings) => env.NODE_HEALTH.get(env.NODE_HEALTH.idFromName("global"));

@@ -1,0 +1,34 @@
+import { createD1Stores, openD1 } from "./d1/index.ts";
+import { type BadEnvironmentError, nodeHealthStub, type WorkerBindings } from "./env.ts";
+import { consumeUsageBatch } from "./usage-queue.ts";
+
+const log = (line: Record<string, unknown>) => console.error(JSON.stringify(line));
+
+/** A deployment whose configuration is broken answers so, with a stable code, instead of half-working. */
+export function badEnvironment(error: BadEnvironmentError): Response {
+  return Response.json({ error: { code: error.code, message: error.message, request_id: "none" } }, { status: 500 });
+}
+
+/** The usage Queue's consumer: rows into D1, deduplicated by request id, retried, dead-lettered. */
+export async function handleUsageBatch(batch: MessageBatch<unknown>, env: WorkerBindings): Promise<void> {
+  const summary = await consumeUsageBatch(batch, {
+    ledger: createD1Stores(openD1(env.DB)).ledger,
+    ...(env.USAGE_DLQ ? { deadLetter: env.USAGE_DLQ } : {}),
+    log,
+  });
+  if (summary.retried > 0 || summary.deadLettered > 0) log({ level: "warn", msg: "usage batch", ...summary });
+}
+
+/** The cron trigger: a health round on every node, and expired idempotency keys purged. */
+export async function handleScheduled(env: WorkerBindings): Promise<void> {
+  const { results } = await nodeHealthStub(env).checkNow();
+  const purged = await createD1Stores(openD1(env.DB)).idempotency.purgeExpired();
+  const down = results.filter((r) => !r.ok).map((r) => r.nodeId);
+  log({
+    level: down.length > 0 ? "warn" : "info",
+    msg: "cron",
+    nodes: results.length,
+    down,
+    purged_idempotency: purged,
+  });
+}

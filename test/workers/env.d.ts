@@ -1,0 +1,15 @@
+import type { D1Migration } from "cloudflare:test";
+import type { WorkerBindings } from "../../proxy/src/adapters/workers/env.ts";
+
+declare global {
+  namespace Cloudflare {
+    /** The Worker's bindings (wrangler.toml) plus what vitest.config.ts adds for the tests. */
+    interface Env extends WorkerBindings {
+      TEST_MIGRATIONS: D1Migration[];
+      /** a real gpu-node (tiny model) started by test/workers-global-setup.ts */
+      GPU_NODE_URL: string;
+      /** a port on 127.0.0.1 nothing listens on */
+      DEAD_NODE_URL: string;
+    }
+  }
+}
