@@ -58,7 +58,13 @@ export type DriftCode =
   | "version_not_in_force"
   | "mixed_currencies"
   | "unknown_price"
-  | "enterprise_event_amount";
+  | "enterprise_event_amount"
+  // Found when reconciling with Stripe:
+  | "carry_forfeited"
+  | "ledger_changed_after_planning"
+  | "invoice_total_differs"
+  | "invoice_lines_differ"
+  | "out_of_order";
 
 export interface Drift {
   code: DriftCode;
