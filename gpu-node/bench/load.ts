@@ -98,3 +98,13 @@ export async function runLevel(
     meanBatch: batches.reduce((a, b) => a + b, 0) / Math.max(1, batches.length),
   };
 }
+
+/** Seconds spent per pipeline stage so far, from the node's /metrics (`gpu_node_stage_seconds_sum`). */
+export async function stageSeconds(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^gpu_node_stage_seconds_sum\{stage="([a-z_]+)"\} ([0-9.e+-]+)$/gm)) {
+    if (m[1] && m[2]) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import type { Manifest } from "../model/manifest.ts";
 import { f32, floatOutput, type InferenceBackend, i64 } from "./backend.ts";
-import { appendStep, type CacheRow, type CacheShape, capacityFor, type PackedCache, packCache } from "./kv-cache.ts";
+import { BatchKvCache, type CacheShape, capacityFor } from "./kv-cache.ts";
 import { sampleToken } from "./sampling.ts";
 import type { RequestState, SegmentState } from "./types.ts";
 
@@ -22,8 +22,9 @@ interface Joiner {
  * next step boundary and leave it at their stop; every decode step advances all running sequences by one code.
  */
 export class GptStage {
+  /** running sequences; row b of `cache` belongs to rows[b] */
   private rows: Row[] = [];
-  private cache: PackedCache = { keys: [], values: [], capacity: 0 };
+  private readonly cache: BatchKvCache;
   private joiners: Joiner[] = [];
   private readonly shape: CacheShape;
   private readonly d: number;
@@ -39,6 +40,7 @@ export class GptStage {
     this.d = g.model_dim;
     this.vocab = g.number_mel_codes;
     this.stopToken = g.stop_mel_token;
+    this.cache = new BatchKvCache(this.shape);
   }
 
   /** sequences running or about to join */
@@ -124,22 +126,15 @@ export class GptStage {
     };
     const { heads, headDim } = this.shape;
     for (let l = 0; l < this.shape.layers; l++) {
-      feeds[`past_key_${l}`] = f32(this.cache.keys[l] ?? new Float32Array(), [batch, heads, p, headDim]);
-      feeds[`past_value_${l}`] = f32(this.cache.values[l] ?? new Float32Array(), [batch, heads, p, headDim]);
+      feeds[`past_key_${l}`] = f32(this.cache.keys(l), [batch, heads, p, headDim]);
+      feeds[`past_value_${l}`] = f32(this.cache.values(l), [batch, heads, p, headDim]);
     }
     const out = await this.backend.run("gpt_decode", feeds);
     const logits = floatOutput(out, "logits");
     const hidden = floatOutput(out, "hidden");
     const lengths = this.rows.map((r) => r.length);
     for (let l = 0; l < this.shape.layers; l++) {
-      appendStep(
-        this.shape,
-        this.cache,
-        l,
-        floatOutput(out, `new_key_${l}`),
-        floatOutput(out, `new_value_${l}`),
-        lengths,
-      );
+      this.cache.appendStep(l, floatOutput(out, `new_key_${l}`), floatOutput(out, `new_value_${l}`), lengths);
     }
     const done: SegmentState[] = [];
     this.rows.forEach((row, b) => {
@@ -175,30 +170,35 @@ export class GptStage {
     for (const s of segs) this.pendingLeaves.add(s);
   }
 
-  /** Let joiners in and leavers out, and grow the capacity when a row would not fit the next token. */
+  /**
+   * Let leavers out and joiners in (one cache row each), and grow the capacity when a row would not fit the next
+   * token (or shrink it when the longest rows have left).
+   */
   private rebatch(): void {
     const leaves = this.pendingLeaves;
-    const lengths = this.rows.filter((r) => !leaves?.has(r.seg)).map((r) => r.length);
-    const outgrown = lengths.some((l) => l >= this.cache.capacity);
-    if (this.joiners.length === 0 && (!leaves || leaves.size === 0) && !outgrown) return;
-    const keep = this.rows.map((row, index) => ({ row, index })).filter(({ row }) => !leaves?.has(row.seg));
-    const cacheRows: CacheRow[] = keep.map(({ row, index }) => ({
-      keys: this.cache.keys,
-      values: this.cache.values,
-      index,
-      capacity: this.cache.capacity,
-      length: row.length,
-    }));
-    const joiners = this.joiners.filter((j) => !leaves?.has(j.seg));
-    for (const j of joiners) {
-      cacheRows.push({ keys: j.keys, values: j.values, index: 0, capacity: j.length, length: j.length });
+    if (leaves && leaves.size > 0) {
+      for (let b = this.rows.length - 1; b >= 0; b--) {
+        const row = this.rows[b];
+        if (!row || !leaves.has(row.seg)) continue;
+        const moved = this.cache.removeRow(b);
+        const last = this.rows.pop();
+        if (moved !== null && last) this.rows[b] = last;
+      }
     }
-    this.rows = [...keep.map(({ row }) => row), ...joiners.map((j) => ({ seg: j.seg, length: j.length }))];
-    const capacity = capacityFor(this.rows.map((r) => r.length));
-    this.cache =
-      this.rows.length > 0 ? packCache(this.shape, cacheRows, capacity) : { keys: [], values: [], capacity: 0 };
+    const joiners = this.joiners.filter((j) => !leaves?.has(j.seg));
     this.joiners = [];
     this.pendingLeaves = null;
+    if (this.rows.length === 0 && joiners.length === 0) {
+      this.cache.clear();
+      return;
+    }
+    const lengths = this.rows.map((r) => r.length);
+    const needed = capacityFor([...lengths, ...joiners.map((j) => j.length)]);
+    if (needed > this.cache.capacity || needed * 2 <= this.cache.capacity) this.cache.resize(needed, lengths);
+    for (const j of joiners) {
+      this.cache.addRow({ keys: j.keys, values: j.values, index: 0, capacity: j.length, length: j.length });
+      this.rows.push({ seg: j.seg, length: j.length });
+    }
   }
 
   /** Sample the next code of `seg` from `logits[offset…]`; returns true when the segment is complete. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { appendStep, CAPACITY_STEP, capacityFor, packCache } from "./kv-cache.ts";
+import { BatchKvCache, CAPACITY_STEP, capacityFor } from "./kv-cache.ts";
 
 const shape = { layers: 2, heads: 2, headDim: 3 };
 
@@ -35,30 +35,68 @@ describe("host-side KV cache", () => {
     expect(capacityFor([])).toBe(CAPACITY_STEP);
   });
 
-  it("packs rows of different lengths from slot 0 and leaves the rest zero", () => {
+  it("adds rows of different lengths from slot 0 and feeds views of exactly the rows in use", () => {
     const a = prefill(1, 4);
     const b = prefill(2, 7);
-    const cache = packCache(shape, [a, b], 8);
-    expect(slot(cache.keys[1], 8, 0, 1, 3)).toEqual(slot(a.keys[1], 4, 0, 1, 3));
-    expect(slot(cache.values[0], 8, 1, 0, 6)).toEqual(slot(b.values[0], 7, 0, 0, 6));
-    expect(slot(cache.keys[0], 8, 0, 0, 4)).toEqual([0, 0, 0]);
-    expect(slot(cache.keys[0], 8, 1, 1, 7)).toEqual([0, 0, 0]);
+    const cache = new BatchKvCache(shape);
+    cache.resize(8, []);
+    expect(cache.addRow(a)).toBe(0);
+    expect(cache.addRow(b)).toBe(1);
+    expect(cache.rows).toBe(2);
+    const rowSize = shape.heads * 8 * shape.headDim;
+    expect(cache.keys(0).length).toBe(2 * rowSize);
+    expect(slot(cache.keys(1), 8, 0, 1, 3)).toEqual(slot(a.keys[1], 4, 0, 1, 3));
+    expect(slot(cache.values(0), 8, 1, 0, 6)).toEqual(slot(b.values[0], 7, 0, 0, 6));
+    expect(slot(cache.keys(0), 8, 0, 0, 4)).toEqual([0, 0, 0]);
   });
 
-  it("appends a step's keys and values in place at each row's own length, and repacks rows unchanged", () => {
-    const cache = packCache(shape, [prefill(1, 4), prefill(2, 7)], 8);
+  it("appends a step's keys and values in place at each row's own length", () => {
+    const cache = new BatchKvCache(shape);
+    cache.resize(8, []);
+    cache.addRow(prefill(1, 4));
+    cache.addRow(prefill(2, 7));
+    const before = cache.keys(1);
     const newKeys = Float32Array.from({ length: 2 * shape.heads * shape.headDim }, (_, i) => -1 - i);
     const newValues = newKeys.map((x) => x * 10);
-    appendStep(shape, cache, 1, newKeys, newValues, [4, 7]);
-    expect(slot(cache.keys[1], 8, 0, 1, 4)).toEqual([-4, -5, -6]);
-    expect(slot(cache.values[1], 8, 1, 0, 7)).toEqual([-70, -80, -90]);
-    // a leave (row 0) and a capacity change keep the survivor's history intact
-    const moved = packCache(shape, [{ ...cache, index: 1, length: 8 }], 32);
-    expect(slot(moved.values[1], 32, 0, 0, 7)).toEqual([-70, -80, -90]);
-    expect(slot(moved.keys[0], 32, 0, 1, 2)).toEqual(slot(cache.keys[0], 8, 1, 1, 2));
+    cache.appendStep(1, newKeys, newValues, [4, 7]);
+    expect(slot(cache.keys(1), 8, 0, 1, 4)).toEqual([-4, -5, -6]);
+    expect(slot(cache.values(1), 8, 1, 0, 7)).toEqual([-70, -80, -90]);
+    // in place: the fed view sees the write, nothing was reallocated
+    expect(slot(before, 8, 0, 1, 4)).toEqual([-4, -5, -6]);
+    expect(() => cache.appendStep(1, newKeys, newValues, [4, 8])).toThrow(/full/);
+  });
+
+  it("a leaving row is replaced by the last row; a capacity change keeps every history intact", () => {
+    const rows = [prefill(1, 4), prefill(2, 7), prefill(3, 5)];
+    const cache = new BatchKvCache(shape);
+    cache.resize(8, []);
+    for (const r of rows) cache.addRow(r);
+    expect(cache.removeRow(0)).toBe(2);
+    expect(cache.rows).toBe(2);
+    expect(slot(cache.keys(1), 8, 0, 1, 4)).toEqual(slot(rows[2]?.keys[1], 5, 0, 1, 4));
+    expect(slot(cache.values(0), 8, 1, 0, 6)).toEqual(slot(rows[1]?.values[0], 7, 0, 0, 6));
+    expect(cache.removeRow(1)).toBeNull();
+    expect(cache.rows).toBe(1);
+    cache.resize(32, [5]);
+    expect(cache.capacity).toBe(32);
+    expect(slot(cache.keys(0), 32, 0, 1, 4)).toEqual(slot(rows[2]?.keys[0], 5, 0, 1, 4));
+    expect(slot(cache.keys(0), 32, 0, 1, 5)).toEqual([0, 0, 0]);
+  });
+
+  it("grows its row slots without losing rows", () => {
+    const cache = new BatchKvCache(shape);
+    cache.resize(8, []);
+    const rows = Array.from({ length: 9 }, (_, i) => prefill(i + 1, 3 + (i % 5)));
+    for (const r of rows) cache.addRow(r);
+    expect(cache.rows).toBe(9);
+    rows.forEach((r, b) => {
+      expect(slot(cache.values(1), 8, b, 1, r.length - 1)).toEqual(slot(r.values[1], r.length, 0, 1, r.length - 1));
+    });
   });
 
   it("refuses a row that does not fit", () => {
-    expect(() => packCache(shape, [prefill(1, 9)], 8)).toThrow(/does not fit/);
+    const cache = new BatchKvCache(shape);
+    cache.resize(8, []);
+    expect(() => cache.addRow(prefill(1, 9))).toThrow(/does not fit/);
   });
 });
