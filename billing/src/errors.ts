@@ -1,0 +1,30 @@
+/**
+ * Billing's expected failures, with stable codes. The proxy's routes map them onto its one error type and envelope
+ * (`{"error":{"code","message","request_id"}}`); the CLI prints them.
+ */
+export const BILLING_ERROR_STATUS = {
+  /** Stripe (or the webhook secret) is not configured: portal, reconcile and webhooks cannot run. */
+  BILLING_NOT_CONFIGURED: 501,
+  /** `Stripe-Signature` missing, forged, or older than the tolerance. */
+  STRIPE_SIGNATURE_INVALID: 400,
+  INVALID_REQUEST: 400,
+  /** Stripe answered with an error or could not be reached. */
+  BILLING_UNAVAILABLE: 502,
+} as const;
+
+export type BillingErrorCode = keyof typeof BILLING_ERROR_STATUS;
+
+export class BillingError extends Error {
+  override readonly name = "BillingError";
+  readonly status: number;
+
+  constructor(
+    readonly code: BillingErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.status = BILLING_ERROR_STATUS[code];
+  }
+}
+
+export const isBillingError = (e: unknown): e is BillingError => e instanceof BillingError;
