@@ -14,6 +14,7 @@ export default defineConfig({
           name: "node",
           include: [
             "gpu-node/**/*.test.ts",
+            "capacity/**/*.test.ts",
             "proxy/**/*.test.ts",
             "billing/**/*.test.ts",
             "migrations/**/*.test.ts",
@@ -35,6 +36,12 @@ export default defineConfig({
                 GPU_NODE_URL: inject("gpuNodeUrl"),
                 DEAD_NODE_URL: inject("deadNodeUrl"),
                 GPU_NODES: inject("gpuNodeUrl"),
+                // Tests that are about the per-IP limit build their own isolates with a tight one.
+                IP_RATE_PER_SECOND: "1000000",
+                IP_BURST: "1000000",
+                // Health rounds only when a test triggers the cron; isolates refresh routing on every request.
+                HEALTH_INTERVAL_MS: "3600000",
+                ROUTING_TTL_MS: "0",
               },
             },
           })),
