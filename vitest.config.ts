@@ -14,6 +14,7 @@ export default defineConfig({
           name: "node",
           include: [
             "gpu-node/**/*.test.ts",
+            "capacity/**/*.test.ts",
             "proxy/**/*.test.ts",
             "billing/**/*.test.ts",
             "migrations/**/*.test.ts",
