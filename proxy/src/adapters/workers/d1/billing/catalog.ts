@@ -1,0 +1,116 @@
+import { and, eq } from "drizzle-orm";
+import type {
+  NewSubscription,
+  StripeCatalogStore,
+  StripePriceRef,
+  Subscription,
+} from "../../../../../../billing/src/store/ports.ts";
+import { PRICE_ROLE_ORDER } from "../../../../../../billing/src/store/validation.ts";
+import {
+  billingStripePrices,
+  billingStripeProducts,
+  billingSubscriptions,
+} from "../../../../../../migrations/schema/index.ts";
+import type { Clock } from "../../../../store/ports.ts";
+import type { D1Db } from "../db.ts";
+
+const priceRef = {
+  role: billingStripePrices.role,
+  stripePriceId: billingStripePrices.stripePriceId,
+  stripeProductId: billingStripePrices.stripeProductId,
+};
+
+/** The Stripe catalogue mirror on D1: first writer wins (insert or ignore, then read back, in one batch). */
+export class D1StripeCatalogStore implements StripeCatalogStore {
+  constructor(
+    private readonly db: D1Db,
+    private readonly clock: Clock,
+  ) {}
+
+  async getProduct(planId: string): Promise<string | null> {
+    const found = await this.db
+      .select({ id: billingStripeProducts.stripeProductId })
+      .from(billingStripeProducts)
+      .where(eq(billingStripeProducts.planId, planId))
+      .get();
+    return found?.id ?? null;
+  }
+
+  async setProduct(planId: string, stripeProductId: string): Promise<string> {
+    const [, stored] = await this.db.batch([
+      this.db
+        .insert(billingStripeProducts)
+        .values({ planId, stripeProductId, createdAt: this.clock.now() })
+        .onConflictDoNothing({ target: billingStripeProducts.planId }),
+      this.db
+        .select({ id: billingStripeProducts.stripeProductId })
+        .from(billingStripeProducts)
+        .where(eq(billingStripeProducts.planId, planId)),
+    ]);
+    return stored[0]?.id ?? stripeProductId;
+  }
+
+  async getPrices(priceVersionId: string): Promise<StripePriceRef[]> {
+    const rows = await this.db
+      .select(priceRef)
+      .from(billingStripePrices)
+      .where(eq(billingStripePrices.priceVersionId, priceVersionId))
+      .all();
+    return rows.sort((a, b) => PRICE_ROLE_ORDER[a.role] - PRICE_ROLE_ORDER[b.role]);
+  }
+
+  async setPrice(priceVersionId: string, price: StripePriceRef): Promise<StripePriceRef> {
+    const [, stored] = await this.db.batch([
+      this.db
+        .insert(billingStripePrices)
+        .values({ priceVersionId, ...price, createdAt: this.clock.now() })
+        .onConflictDoNothing({ target: [billingStripePrices.priceVersionId, billingStripePrices.role] }),
+      this.db
+        .select(priceRef)
+        .from(billingStripePrices)
+        .where(and(eq(billingStripePrices.priceVersionId, priceVersionId), eq(billingStripePrices.role, price.role))),
+    ]);
+    return stored[0] ?? price;
+  }
+
+  async getSubscription(customerId: string): Promise<Subscription | null> {
+    const found = await this.db
+      .select()
+      .from(billingSubscriptions)
+      .where(eq(billingSubscriptions.customerId, customerId))
+      .get();
+    return found ?? null;
+  }
+
+  async findSubscription(stripeSubscriptionId: string): Promise<Subscription | null> {
+    const found = await this.db
+      .select()
+      .from(billingSubscriptions)
+      .where(eq(billingSubscriptions.stripeSubscriptionId, stripeSubscriptionId))
+      .get();
+    return found ?? null;
+  }
+
+  async putSubscription(sub: NewSubscription): Promise<Subscription> {
+    const now = this.clock.now();
+    const { customerId, ...rest } = sub;
+    const stored = await this.db
+      .insert(billingSubscriptions)
+      .values({ ...sub, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: billingSubscriptions.customerId, set: { ...rest, updatedAt: now } })
+      .returning()
+      .get();
+    if (!stored) throw new Error("D1 returned no row for an upsert");
+    return stored;
+  }
+
+  async setSubscriptionStatus(stripeSubscriptionId: string, status: string): Promise<Subscription | null> {
+    const updated = await this.db
+      .update(billingSubscriptions)
+      .set({ status, updatedAt: this.clock.now() })
+      .where(eq(billingSubscriptions.stripeSubscriptionId, stripeSubscriptionId))
+      .returning()
+      .get();
+    return updated ?? null;
+  }
+}
