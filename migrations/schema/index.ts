@@ -14,6 +14,7 @@ import {
 } from "./billing.ts";
 import { customers } from "./customers.ts";
 import { idempotencyKeys } from "./idempotency-keys.ts";
+import { jobItems, jobs } from "./jobs.ts";
 import { nodes } from "./nodes.ts";
 import { plans } from "./plans.ts";
 import { priceVersions } from "./price-versions.ts";
@@ -37,6 +38,14 @@ export {
 } from "./billing.ts";
 export { CUSTOMER_STATUSES, type CustomerStatus, customers } from "./customers.ts";
 export { IDEMPOTENCY_STATUSES, type IdempotencyStatus, idempotencyKeys } from "./idempotency-keys.ts";
+export {
+  CALLBACK_STATES,
+  type CallbackState,
+  JOB_ITEM_STATES,
+  type JobItemState,
+  jobItems,
+  jobs,
+} from "./jobs.ts";
 export { NODE_STATES, type NodeState, nodes, SHARED_POOL } from "./nodes.ts";
 export { PLAN_KINDS, type PlanKind, plans } from "./plans.ts";
 export { priceVersions } from "./price-versions.ts";
@@ -58,6 +67,8 @@ export const schema = {
   billingSubscriptions,
   billingWebhookEvents,
   billingUnpaidInvoices,
+  jobs,
+  jobItems,
 };
 export type Schema = typeof schema;
 
@@ -71,3 +82,5 @@ export type NodeRow = typeof nodes.$inferSelect;
 export type BillingInvoiceSyncRow = typeof billingInvoiceSyncs.$inferSelect;
 export type BillingSubscriptionRow = typeof billingSubscriptions.$inferSelect;
 export type BillingUnpaidInvoiceRow = typeof billingUnpaidInvoices.$inferSelect;
+export type JobRow = typeof jobs.$inferSelect;
+export type JobItemRow = typeof jobItems.$inferSelect;

@@ -1,0 +1,118 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { apiKeys } from "./api-keys.ts";
+import { customers } from "./customers.ts";
+import { plans } from "./plans.ts";
+import { createdAt, epochMs, flag, micros, nonNegativeInteger, oneOf, textId } from "./util.ts";
+
+export const JOB_ITEM_STATES = ["queued", "running", "finishing", "done", "failed", "cancelled"] as const;
+/**
+ * - queued: waiting for a node (possibly until `available_at`: a retry's backoff, or off-peak);
+ * - running: leased to a worker until `available_at` (then claimable again: at-least-once delivery);
+ * - finishing: its audio is stored and the worker is committed to charging it; a cancel no longer stops it, and a
+ *   worker that dies here leaves it for the next one, which meters it under the same request id (charged once);
+ * - done: metered and stored. failed: gave up (a refused request, or `max_attempts` spent). cancelled: never charged.
+ */
+export type JobItemState = (typeof JOB_ITEM_STATES)[number];
+
+export const CALLBACK_STATES = ["pending", "delivered", "failed"] as const;
+export type CallbackState = (typeof CALLBACK_STATES)[number];
+
+/**
+ * Batch jobs (the batch plan's durable async queue). A job is a list of items; its state is derived from the items'.
+ * Rows and stored audio are deleted at `expires_at` (retention), or when the customer deletes a finished job.
+ */
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: textId(),
+    customerId: text("customer_id")
+      .notNull()
+      .references(() => customers.id),
+    apiKeyId: text("api_key_id")
+      .notNull()
+      .references(() => apiKeys.id),
+    /** The plan the job was accepted (and is charged) under. */
+    planId: text("plan_id")
+      .notNull()
+      .references(() => plans.id),
+    /** The routing pool of the customer when the job was accepted. */
+    pool: text("pool").notNull(),
+    /** Items wait outside the plan's peak windows. */
+    preferOffPeak: flag("prefer_off_peak").notNull(),
+    itemCount: integer("item_count").notNull(),
+    /** The customer's own labels for the job (a small JSON object of strings), echoed back. */
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, string>>(),
+    callbackUrl: text("callback_url"),
+    /** HMAC-SHA256 key of the callback signature, shown to the customer once when the job is created. */
+    callbackSecret: text("callback_secret"),
+    callbackState: text("callback_state", { enum: CALLBACK_STATES }),
+    callbackAttempts: integer("callback_attempts").notNull().default(0),
+    callbackNextAt: epochMs("callback_next_at"),
+    callbackLastError: text("callback_last_error"),
+    createdAt: createdAt(),
+    cancelledAt: epochMs("cancelled_at"),
+    /** When the last item reached a final state. */
+    finishedAt: epochMs("finished_at"),
+    /** finished_at + retention: rows and audio are deleted then. */
+    expiresAt: epochMs("expires_at"),
+  },
+  (t) => [
+    index("jobs_customer_idx").on(t.customerId, t.id),
+    index("jobs_expires_idx").on(t.expiresAt),
+    index("jobs_callback_idx").on(t.callbackState, t.callbackNextAt),
+    oneOf("jobs_callback_state_check", t.callbackState, CALLBACK_STATES),
+    check("jobs_item_count_check", sql`${t.itemCount} > 0`),
+  ],
+);
+
+/** One synthesis of a job. Its usage row's request id is `<job id>.<n>`, so re-running an item never charges twice. */
+export const jobItems = sqliteTable(
+  "job_items",
+  {
+    jobId: text("job_id")
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    /** 0-based position in the job. */
+    n: integer("n").notNull(),
+    text: text("text").notNull(),
+    voice: integer("voice").notNull(),
+    emotion: text("emotion"),
+    emotionVector: text("emotion_vector", { mode: "json" }).$type<number[]>(),
+    emotionAlpha: real("emotion_alpha"),
+    speed: real("speed").notNull(),
+    /** Fixed when the job is created, so a re-run (after a crash) synthesises the same audio. */
+    seed: integer("seed").notNull(),
+    state: text("state", { enum: JOB_ITEM_STATES }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    maxAttempts: integer("max_attempts").notNull(),
+    /** queued: not before this time; running/finishing: the lease ends then. */
+    availableAt: epochMs("available_at").notNull(),
+    leaseToken: text("lease_token"),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    audioMs: integer("audio_ms"),
+    tokens: integer("tokens"),
+    amountMicros: micros("amount_micros"),
+    /** The stored WAV's PCM data: its length and "rate/channels/bits", so a whole-job WAV's header is known upfront. */
+    pcmBytes: integer("pcm_bytes"),
+    pcmFormat: text("pcm_format"),
+    completedAt: epochMs("completed_at"),
+  },
+  (t) => [
+    primaryKey({ name: "job_items_pk", columns: [t.jobId, t.n] }),
+    // The claim walks this in order and stops after `limit` due items: final items are not in it at all.
+    index("job_items_due_idx")
+      .on(t.availableAt, t.jobId, t.n)
+      .where(sql`${t.state} in ('queued', 'running', 'finishing')`),
+    // A job's state counts, and "is anything of this job left?" after each item.
+    index("job_items_job_state_idx").on(t.jobId, t.state),
+    oneOf("job_items_state_check", t.state, JOB_ITEM_STATES),
+    nonNegativeInteger("job_items_attempts_check", t.attempts),
+    check("job_items_max_attempts_check", sql`${t.maxAttempts} > 0`),
+    check(
+      "job_items_amount_check",
+      sql`${t.amountMicros} is null or (typeof(${t.amountMicros}) = 'integer' and ${t.amountMicros} >= 0)`,
+    ),
+  ],
+);

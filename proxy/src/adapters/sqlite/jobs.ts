@@ -1,0 +1,420 @@
+/**
+ * The batch queue on SQLite: jobs and items in the proxy's database, every transition one short transaction. Safe
+ * across restarts: a claimed item is leased (its `available_at` is the lease's end), so items of a process that died
+ * are claimed again; the Node entry calls `releaseAllLeases()` on start, being the only worker of its database.
+ */
+import { and, asc, count, desc, eq, inArray, isNotNull, lt, lte, sql } from "drizzle-orm";
+import { jobItems, jobs } from "../../../../migrations/schema/index.ts";
+import { ACTIVE_ITEM_STATES, type ItemCounts, type Job, type NewJob } from "../../jobs/model.ts";
+import type {
+  ActiveUsage,
+  CallbackDelivery,
+  ClaimedItem,
+  ClaimOptions,
+  FinishOutcome,
+  ItemError,
+  ItemResult,
+  JobStore,
+  JobWithCounts,
+  RetryOutcome,
+} from "../../jobs/ports.ts";
+import { buildJobRows, countItems, exhaustedError, type JobStoreOptions } from "../../jobs/rows.ts";
+import { type Clock, systemClock } from "../../store/ports.ts";
+import type { SqliteDb } from "./open.ts";
+
+/** Written exactly as in the partial index `job_items_due_idx`, so SQLite can use it (a bound list would not match). */
+const ACTIVE = sql`${jobItems.state} in ('queued', 'running', 'finishing')`;
+const INSERT_CHUNK = 500;
+
+const itemKey = (jobId: string, n: number) => and(eq(jobItems.jobId, jobId), eq(jobItems.n, n));
+const leased = (jobId: string, n: number, leaseToken: string) =>
+  and(itemKey(jobId, n), eq(jobItems.leaseToken, leaseToken));
+
+export class SqliteJobStore implements JobStore {
+  readonly #clock: Clock;
+  readonly #retentionMs: number;
+
+  constructor(
+    private readonly db: SqliteDb,
+    options: JobStoreOptions = {},
+  ) {
+    this.#clock = options.clock ?? systemClock;
+    this.#retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
+  }
+
+  async create(input: NewJob): Promise<Job> {
+    const { job, items } = buildJobRows(input, this.#clock.now());
+    this.db.transaction(
+      (tx) => {
+        tx.insert(jobs).values(job).run();
+        for (let i = 0; i < items.length; i += INSERT_CHUNK) {
+          tx.insert(jobItems)
+            .values(items.slice(i, i + INSERT_CHUNK))
+            .run();
+        }
+      },
+      { behavior: "immediate" },
+    );
+    return job;
+  }
+
+  #counts(jobId: string): ItemCounts {
+    const rows = this.db
+      .select({ state: jobItems.state, n: count() })
+      .from(jobItems)
+      .where(eq(jobItems.jobId, jobId))
+      .groupBy(jobItems.state)
+      .all();
+    const counts = countItems([]);
+    for (const r of rows) counts[r.state] = r.n;
+    return counts;
+  }
+
+  #withCounts(job: Job): JobWithCounts {
+    return { job, counts: this.#counts(job.id) };
+  }
+
+  async get(jobId: string): Promise<JobWithCounts | null> {
+    const job = this.db.select().from(jobs).where(eq(jobs.id, jobId)).get();
+    return job ? this.#withCounts(job) : null;
+  }
+
+  async list(customerId: string, options: { limit?: number; beforeId?: string } = {}): Promise<JobWithCounts[]> {
+    return this.db
+      .select()
+      .from(jobs)
+      .where(
+        and(
+          eq(jobs.customerId, customerId),
+          options.beforeId === undefined ? undefined : lt(jobs.id, options.beforeId),
+        ),
+      )
+      .orderBy(desc(jobs.id))
+      .limit(options.limit ?? 100)
+      .all()
+      .map((job) => this.#withCounts(job));
+  }
+
+  async items(jobId: string, options: { fromN?: number; limit?: number } = {}) {
+    return this.db
+      .select()
+      .from(jobItems)
+      .where(and(eq(jobItems.jobId, jobId), sql`${jobItems.n} >= ${options.fromN ?? 0}`))
+      .orderBy(asc(jobItems.n))
+      .limit(options.limit ?? -1)
+      .all();
+  }
+
+  async item(jobId: string, n: number) {
+    return this.db.select().from(jobItems).where(itemKey(jobId, n)).get() ?? null;
+  }
+
+  async activeUsage(customerId: string): Promise<ActiveUsage> {
+    const row = this.db
+      .select({ jobs: sql<number>`count(distinct ${jobItems.jobId})`, items: count() })
+      .from(jobItems)
+      .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
+      .where(and(eq(jobs.customerId, customerId), inArray(jobItems.state, [...ACTIVE_ITEM_STATES])))
+      .get();
+    return { jobs: Number(row?.jobs ?? 0), items: Number(row?.items ?? 0) };
+  }
+
+  async claim(options: ClaimOptions): Promise<ClaimedItem[]> {
+    if (options.limit <= 0 || options.pools.length === 0) return [];
+    const now = this.#clock.now();
+    const hold = options.holdOffPeakForPlans ?? [];
+    return this.db.transaction(
+      (tx) => {
+        const due = tx
+          .select({ item: jobItems, job: jobs })
+          .from(jobItems)
+          .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
+          .where(
+            and(
+              ACTIVE,
+              lte(jobItems.availableAt, now),
+              inArray(jobs.pool, [...options.pools]),
+              hold.length > 0 ? sql`not (${jobs.preferOffPeak} and ${inArray(jobs.planId, [...hold])})` : undefined,
+            ),
+          )
+          .orderBy(asc(jobItems.availableAt), asc(jobItems.jobId), asc(jobItems.n))
+          .limit(options.limit)
+          .all();
+        return due.map(({ item, job }) => {
+          const leaseToken = crypto.randomUUID();
+          const finishing = item.state === "finishing";
+          const set = {
+            leaseToken,
+            availableAt: now + options.leaseMs,
+            ...(finishing ? {} : { state: "running" as const, attempts: item.attempts + 1 }),
+          };
+          tx.update(jobItems).set(set).where(itemKey(item.jobId, item.n)).run();
+          return { job, item: { ...item, ...set }, leaseToken };
+        });
+      },
+      { behavior: "immediate" },
+    );
+  }
+
+  /** In a transaction that changed an item of `jobId`: the job is finished once nothing of it is left to run. */
+  #settle(tx: Pick<SqliteDb, "update">, jobId: string, now: number): void {
+    tx.update(jobs)
+      .set({
+        finishedAt: now,
+        expiresAt: now + this.#retentionMs,
+        callbackState: sql`case when ${jobs.callbackUrl} is not null then 'pending' end`,
+        callbackNextAt: sql`case when ${jobs.callbackUrl} is not null then ${now} end`,
+      })
+      .where(
+        and(
+          eq(jobs.id, jobId),
+          sql`${jobs.finishedAt} is null`,
+          sql`not exists (select 1 from ${jobItems} where ${jobItems.jobId} = ${jobId} and ${ACTIVE})`,
+        ),
+      )
+      .run();
+  }
+
+  /** Applies `set` to the leased item if its state is one of `from`; settles the job when `final`. */
+  #transition(
+    jobId: string,
+    n: number,
+    leaseToken: string,
+    from: readonly ("running" | "finishing")[],
+    set: Partial<typeof jobItems.$inferInsert>,
+    final: boolean,
+  ): boolean {
+    const now = this.#clock.now();
+    return this.db.transaction(
+      (tx) => {
+        const { changes } = tx
+          .update(jobItems)
+          .set(set)
+          .where(and(leased(jobId, n, leaseToken), inArray(jobItems.state, [...from])))
+          .run();
+        if (changes === 1 && final) this.#settle(tx, jobId, now);
+        return changes === 1;
+      },
+      { behavior: "immediate" },
+    );
+  }
+
+  async beginFinish(jobId: string, n: number, leaseToken: string): Promise<FinishOutcome> {
+    return this.db.transaction(
+      (tx) => {
+        const item = tx
+          .select({ state: jobItems.state })
+          .from(jobItems)
+          .where(leased(jobId, n, leaseToken))
+          .get();
+        if (item?.state === "finishing") return "ok";
+        if (item?.state === "cancelled") return "cancelled";
+        if (item?.state !== "running") return "lost";
+        tx.update(jobItems)
+          .set({ state: "finishing" })
+          .where(leased(jobId, n, leaseToken))
+          .run();
+        return "ok";
+      },
+      { behavior: "immediate" },
+    );
+  }
+
+  async complete(jobId: string, n: number, leaseToken: string, result: ItemResult): Promise<boolean> {
+    return this.#transition(
+      jobId,
+      n,
+      leaseToken,
+      ["finishing"],
+      {
+        state: "done",
+        leaseToken: null,
+        audioMs: result.audioMs,
+        tokens: result.tokens,
+        amountMicros: result.amountMicros,
+        pcmBytes: result.pcmBytes,
+        pcmFormat: result.pcmFormat,
+        completedAt: this.#clock.now(),
+        errorCode: null,
+        errorMessage: null,
+      },
+      true,
+    );
+  }
+
+  async retry(jobId: string, n: number, leaseToken: string, error: ItemError, retryAt: number): Promise<RetryOutcome> {
+    const item = this.db
+      .select({ state: jobItems.state, attempts: jobItems.attempts, maxAttempts: jobItems.maxAttempts })
+      .from(jobItems)
+      .where(leased(jobId, n, leaseToken))
+      .get();
+    if (!item || (item.state !== "running" && item.state !== "finishing")) return "lost";
+    const lastError = { leaseToken: null, errorCode: error.code, errorMessage: error.message };
+    if (item.state === "finishing") {
+      // Committed to being charged: retried until it is, whatever the attempts.
+      const ok = this.#transition(jobId, n, leaseToken, ["finishing"], { ...lastError, availableAt: retryAt }, false);
+      return ok ? "retrying" : "lost";
+    }
+    if (item.attempts >= item.maxAttempts) {
+      const dead = exhaustedError(item.attempts, error);
+      const ok = this.#transition(
+        jobId,
+        n,
+        leaseToken,
+        ["running"],
+        {
+          state: "failed",
+          leaseToken: null,
+          errorCode: dead.code,
+          errorMessage: dead.message,
+          completedAt: this.#clock.now(),
+        },
+        true,
+      );
+      return ok ? "dead" : "lost";
+    }
+    const ok = this.#transition(
+      jobId,
+      n,
+      leaseToken,
+      ["running"],
+      { ...lastError, state: "queued", availableAt: retryAt },
+      false,
+    );
+    return ok ? "retrying" : "lost";
+  }
+
+  async fail(jobId: string, n: number, leaseToken: string, error: ItemError): Promise<boolean> {
+    return this.#transition(
+      jobId,
+      n,
+      leaseToken,
+      ["running"],
+      {
+        state: "failed",
+        leaseToken: null,
+        errorCode: error.code,
+        errorMessage: error.message,
+        completedAt: this.#clock.now(),
+      },
+      true,
+    );
+  }
+
+  async release(jobId: string, n: number, leaseToken: string, availableAt: number): Promise<boolean> {
+    const { changes } = this.db
+      .update(jobItems)
+      .set({
+        state: sql`case when ${jobItems.state} = 'running' then 'queued' else ${jobItems.state} end`,
+        attempts: sql`case when ${jobItems.state} = 'running' then max(0, ${jobItems.attempts} - 1) else ${jobItems.attempts} end`,
+        leaseToken: null,
+        availableAt,
+      })
+      .where(and(leased(jobId, n, leaseToken), inArray(jobItems.state, ["running", "finishing"])))
+      .run();
+    return changes === 1;
+  }
+
+  async cancel(jobId: string): Promise<JobWithCounts | null> {
+    const now = this.#clock.now();
+    const job = this.db.transaction(
+      (tx) => {
+        const found = tx.select().from(jobs).where(eq(jobs.id, jobId)).get();
+        if (!found || found.finishedAt !== null || found.cancelledAt !== null) return found ?? null;
+        tx.update(jobs).set({ cancelledAt: now }).where(eq(jobs.id, jobId)).run();
+        // A running item keeps its lease: its worker learns of the cancel at beginFinish.
+        tx.update(jobItems)
+          .set({
+            state: "cancelled",
+            completedAt: now,
+            leaseToken: sql`case when ${jobItems.state} = 'running' then ${jobItems.leaseToken} end`,
+          })
+          .where(and(eq(jobItems.jobId, jobId), inArray(jobItems.state, ["queued", "running"])))
+          .run();
+        this.#settle(tx, jobId, now);
+        return tx.select().from(jobs).where(eq(jobs.id, jobId)).get() ?? null;
+      },
+      { behavior: "immediate" },
+    );
+    return job ? this.#withCounts(job) : null;
+  }
+
+  async releaseAllLeases(): Promise<number> {
+    return this.db
+      .update(jobItems)
+      .set({ leaseToken: null, availableAt: this.#clock.now() })
+      .where(inArray(jobItems.state, ["running", "finishing"]))
+      .run().changes;
+  }
+
+  async dueCallbacks(limit: number): Promise<JobWithCounts[]> {
+    return this.db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.callbackState, "pending"), lte(jobs.callbackNextAt, this.#clock.now())))
+      .orderBy(asc(jobs.callbackNextAt))
+      .limit(limit)
+      .all()
+      .map((job) => this.#withCounts(job));
+  }
+
+  async recordCallback(jobId: string, delivery: CallbackDelivery): Promise<void> {
+    const outcome: Partial<typeof jobs.$inferInsert> = delivery.delivered
+      ? { callbackState: "delivered" }
+      : delivery.giveUp
+        ? { callbackState: "failed" }
+        : { callbackNextAt: delivery.nextAt ?? this.#clock.now() };
+    this.db
+      .update(jobs)
+      .set({
+        ...outcome,
+        callbackAttempts: sql`${jobs.callbackAttempts} + 1`,
+        callbackLastError: delivery.delivered ? null : (delivery.error ?? "failed"),
+      })
+      .where(and(eq(jobs.id, jobId), eq(jobs.callbackState, "pending")))
+      .run();
+  }
+
+  async expired(limit: number): Promise<Job[]> {
+    return this.db
+      .select()
+      .from(jobs)
+      .where(and(isNotNull(jobs.expiresAt), lte(jobs.expiresAt, this.#clock.now())))
+      .orderBy(asc(jobs.expiresAt))
+      .limit(limit)
+      .all();
+  }
+
+  async delete(jobId: string): Promise<boolean> {
+    return this.db.transaction(
+      (tx) => {
+        tx.delete(jobItems).where(eq(jobItems.jobId, jobId)).run();
+        return tx.delete(jobs).where(eq(jobs.id, jobId)).run().changes === 1;
+      },
+      { behavior: "immediate" },
+    );
+  }
+
+  async stats(): Promise<ItemCounts> {
+    const counts = countItems([]);
+    for (const r of this.db
+      .select({ state: jobItems.state, n: count() })
+      .from(jobItems)
+      .groupBy(jobItems.state)
+      .all()) {
+      counts[r.state] = r.n;
+    }
+    return counts;
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const row = this.db
+      .select({ at: jobItems.availableAt })
+      .from(jobItems)
+      .where(ACTIVE)
+      .orderBy(asc(jobItems.availableAt))
+      .limit(1)
+      .get();
+    return row?.at ?? null;
+  }
+}

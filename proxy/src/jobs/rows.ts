@@ -1,0 +1,75 @@
+/** What every job store does the same way: build the rows of a new job, count states, word a dead letter. */
+import type { Clock } from "../store/ports.ts";
+import { derivedSeed, emptyCounts, type ItemCounts, type Job, type JobItem, type NewJob, newJobId } from "./model.ts";
+import type { ItemError } from "./ports.ts";
+
+export interface JobStoreOptions {
+  clock?: Clock;
+  /** how long a finished job and its audio are kept (default 7 days) */
+  retentionMs?: number;
+}
+
+export function buildJobRows(input: NewJob, now: number): { job: Job; items: JobItem[] } {
+  if (input.items.length === 0) throw new RangeError("a job needs at least one item");
+  if (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1) throw new RangeError("maxAttempts must be ≥ 1");
+  const id = input.id ?? newJobId();
+  const job: Job = {
+    id,
+    customerId: input.customerId,
+    apiKeyId: input.apiKeyId,
+    planId: input.planId,
+    pool: input.pool,
+    preferOffPeak: input.preferOffPeak,
+    itemCount: input.items.length,
+    metadata: input.metadata ?? null,
+    callbackUrl: input.callbackUrl ?? null,
+    callbackSecret: input.callbackSecret ?? null,
+    callbackState: null,
+    callbackAttempts: 0,
+    callbackNextAt: null,
+    callbackLastError: null,
+    createdAt: now,
+    cancelledAt: null,
+    finishedAt: null,
+    expiresAt: null,
+  };
+  const items = input.items.map(
+    (spec, n): JobItem => ({
+      jobId: id,
+      n,
+      text: spec.text,
+      voice: spec.voice,
+      emotion: spec.emotion ?? null,
+      emotionVector: spec.emotionVector ?? null,
+      emotionAlpha: spec.emotionAlpha ?? null,
+      speed: spec.speed,
+      seed: spec.seed ?? derivedSeed(id, n),
+      state: "queued",
+      attempts: 0,
+      maxAttempts: input.maxAttempts,
+      availableAt: now,
+      leaseToken: null,
+      errorCode: null,
+      errorMessage: null,
+      audioMs: null,
+      tokens: null,
+      amountMicros: null,
+      pcmBytes: null,
+      pcmFormat: null,
+      completedAt: null,
+    }),
+  );
+  return { job, items };
+}
+
+export function countItems(items: readonly Pick<JobItem, "state">[]): ItemCounts {
+  const counts = emptyCounts();
+  for (const item of items) counts[item.state]++;
+  return counts;
+}
+
+/** The dead letter's error: the item failed `attempts` times; the last failure is kept in the message. */
+export const exhaustedError = (attempts: number, last: ItemError): ItemError => ({
+  code: "ATTEMPTS_EXHAUSTED",
+  message: `gave up after ${attempts} attempts; last error ${last.code}: ${last.message}`,
+});
