@@ -21,38 +21,59 @@ export interface PeakMeasurement {
   ms: number;
 }
 
+/** One square float32 MatMul of size n in onnxruntime, timed call by call. */
+export class MatmulProbe {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly size: number,
+    private readonly feeds: Record<string, ort.Tensor>,
+  ) {}
+
+  static async create(threads: number, n: number): Promise<MatmulProbe> {
+    const session = await ort.InferenceSession.create(matmulModel(), { intraOpNumThreads: threads });
+    const tensor = (mod: number) =>
+      new ort.Tensor(
+        "float32",
+        Float32Array.from({ length: n * n }, (_, i) => (i % mod) * 0.1),
+        [n, n],
+      );
+    const probe = new MatmulProbe(session, n, { A: tensor(7), B: tensor(5) });
+    await probe.call(); // warm-up
+    return probe;
+  }
+
+  /** milliseconds of one call */
+  async call(): Promise<number> {
+    const t = performance.now();
+    await this.session.run(this.feeds);
+    return performance.now() - t;
+  }
+
+  gflops(ms: number): number {
+    return (2 * this.size ** 3) / ms / 1e6;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
 /**
  * The FLOP/s onnxruntime reaches on a plain square float32 MatMul on this machine (the roofline the decode is held
  * to): every size is timed call by call; the peak is the best size's fastest call (its median is reported too).
  */
 export async function measureMatmulPeak(threads: number): Promise<PeakMeasurement> {
-  const session = await ort.InferenceSession.create(matmulModel(), { intraOpNumThreads: threads });
   let best: PeakMeasurement = { gflops: 0, gflopsMedian: 0, size: 0, ms: 0 };
   for (const n of [512, 1024, 1536, 2048]) {
-    const a = new ort.Tensor(
-      "float32",
-      Float32Array.from({ length: n * n }, (_, i) => (i % 7) * 0.1),
-      [n, n],
-    );
-    const b = new ort.Tensor(
-      "float32",
-      Float32Array.from({ length: n * n }, (_, i) => (i % 5) * 0.1),
-      [n, n],
-    );
-    await session.run({ A: a, B: b });
+    const probe = await MatmulProbe.create(threads, n);
     const reps = Math.max(5, Math.round(2e10 / (2 * n ** 3)));
     const times: number[] = [];
-    for (let i = 0; i < reps; i++) {
-      const t = performance.now();
-      await session.run({ A: a, B: b });
-      times.push(performance.now() - t);
-    }
+    for (let i = 0; i < reps; i++) times.push(await probe.call());
+    await probe.release();
     const { bestMs, medianMs } = timing(times);
-    const flops = 2 * n ** 3;
-    if (flops / bestMs / 1e6 > best.gflops)
-      best = { gflops: flops / bestMs / 1e6, gflopsMedian: flops / medianMs / 1e6, size: n, ms: bestMs };
+    if (probe.gflops(bestMs) > best.gflops)
+      best = { gflops: probe.gflops(bestMs), gflopsMedian: probe.gflops(medianMs), size: n, ms: bestMs };
   }
-  await session.release();
   return best;
 }
 
@@ -75,6 +96,8 @@ export interface DecodeMeasurement {
   /** FLOP/s of the median step and of the fastest step */
   gflops: number;
   gflopsBest: number;
+  /** the MatMul probe's FLOP/s over calls interleaved with these steps (fastest, median), when a probe was given */
+  probe?: { size: number; gflopsBest: number; gflopsMedian: number };
 }
 
 /**
@@ -88,6 +111,8 @@ export async function measureDecode(
   past: number,
   steps: number,
   threads: number,
+  /** timed once before every step, so the decode and the peak see the same load of a shared machine */
+  probe?: MatmulProbe,
 ): Promise<DecodeMeasurement> {
   const session = await ort.InferenceSession.create(graphPath, {
     intraOpNumThreads: threads,
@@ -141,12 +166,15 @@ export async function measureDecode(
   };
   await run();
   const times: number[] = [];
+  const probeTimes: number[] = [];
   for (let i = 0; i < steps; i++) {
+    if (probe) probeTimes.push(await probe.call());
     const t = performance.now();
     await run();
     times.push(performance.now() - t);
   }
   const { bestMs, medianMs } = timing(times);
+  const probed = probe ? timing(probeTimes) : null;
   // the graph attends over the whole capacity (masked slots included): count what it computes
   const flops = decodeFlopsPerRow(m, capacity) * batch;
   await session.release();
@@ -157,5 +185,14 @@ export async function measureDecode(
     msPerStepBest: bestMs,
     gflops: flops / medianMs / 1e6,
     gflopsBest: flops / bestMs / 1e6,
+    ...(probe && probed
+      ? {
+          probe: {
+            size: probe.size,
+            gflopsBest: probe.gflops(probed.bestMs),
+            gflopsMedian: probe.gflops(probed.medianMs),
+          },
+        }
+      : {}),
   };
 }
