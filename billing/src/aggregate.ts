@@ -1,6 +1,6 @@
 import type { PriceVersion, UsageEvent } from "../../proxy/src/store/ports.ts";
 import type { PriceBook } from "./price-book.ts";
-import { divRoundHalfUp, priceTokens } from "./rating/rate.ts";
+import { amountMicrosOf } from "./rating/rate.ts";
 
 /**
  * Per-customer, per-period aggregation of rated usage into invoice lines.
@@ -108,7 +108,8 @@ const KIND_INDEX: Record<LineKind, number> = { offpeak: 0, peak: 1, batch: 2, in
 /** Accumulates one customer's events of one period; `add` is the hot path (no allocation per event but the rating). */
 export class CustomerPeriodAggregator {
   readonly #accs = new Map<string, (Acc | undefined)[]>();
-  readonly #currencies = new Map<string, number>();
+  readonly #currencies = new Set<string>();
+  #lastCurrency: string | null = null;
   readonly #enterprise: { at: number; tokens: number; versionId: string; planId: string }[] = [];
   readonly #drift = new Map<DriftCode, Drift>();
   #events = 0;
@@ -122,14 +123,17 @@ export class CustomerPeriodAggregator {
   add(e: BillableEvent): void {
     this.#events++;
     this.#tokens += e.tokens;
-    this.#currencies.set(e.currency, (this.#currencies.get(e.currency) ?? 0) + 1);
-    const plan = this.book.plan(e.planId);
-    const version = this.book.version(e.priceVersionId);
-    if (!plan || !version || version.planId !== e.planId) {
+    if (e.currency !== this.#lastCurrency) {
+      this.#lastCurrency = e.currency;
+      this.#currencies.add(e.currency);
+    }
+    const ctx = this.book.rating(e.priceVersionId);
+    if (!ctx || ctx.plan.id !== e.planId) {
       this.#note("unknown_price", `no price version ${e.priceVersionId} of plan ${e.planId}`, 1, e.amountMicros);
       return;
     }
-    if (this.book.versionAt(e.planId, e.occurredAt)?.id !== version.id) {
+    const { plan, version } = ctx;
+    if (e.occurredAt < ctx.from || e.occurredAt >= ctx.until) {
       this.#note("version_not_in_force", "events rated with a version that was not in force at their time", 1);
     }
     if (plan.kind === "enterprise") {
@@ -139,23 +143,16 @@ export class CustomerPeriodAggregator {
       this.#enterprise.push({ at: e.occurredAt, tokens: e.tokens, versionId: version.id, planId: e.planId });
       return;
     }
-    const peak = this.book.peak(version, plan.timeZone)(e.occurredAt);
-    const rated = priceTokens({
-      tokens: e.tokens,
-      plan: plan.kind,
-      version: {
-        unitPriceMicrosPer1k: version.unitPriceMicrosPer1kTokens,
-        peakMultiplierBp: version.peakMultiplierBp,
-        batchDiscountBp: version.batchDiscountBp,
-      },
-      peak,
-    });
-    if (rated.amountMicros !== e.amountMicros) {
+    const peak = ctx.peak(e.occurredAt);
+    // Re-rate exactly as `rateUsage` did when the event was metered (same integer formula, no allocation).
+    const bp = plan.kind === "batch" ? 10_000 - version.batchDiscountBp : peak ? version.peakMultiplierBp : 10_000;
+    const rerated = amountMicrosOf(e.tokens, version.unitPriceMicrosPer1kTokens, bp);
+    if (rerated !== e.amountMicros) {
       this.#note(
         "rerated_amount_differs",
         "re-rating gives another amount than the ledger (the ledger amount is billed)",
         1,
-        Math.abs(rated.amountMicros - e.amountMicros),
+        Math.abs(rerated - e.amountMicros),
       );
     }
     if (peak !== e.peak) this.#note("peak_flag_differs", "the peak flag differs from the version's windows", 1);
@@ -242,11 +239,10 @@ export class CustomerPeriodAggregator {
       const acc = this.#acc(versionId, "overage", 10_000);
       acc.events += o.events;
       acc.tokens += o.tokens;
-      acc.amountMicros += Number(
-        divRoundHalfUp(
-          BigInt(o.tokens) * BigInt(v.overagePriceMicrosPer1kTokens ?? v.unitPriceMicrosPer1kTokens),
-          1000n,
-        ),
+      acc.amountMicros += amountMicrosOf(
+        o.tokens,
+        v.overagePriceMicrosPer1kTokens ?? v.unitPriceMicrosPer1kTokens,
+        10_000,
       );
     }
     return {

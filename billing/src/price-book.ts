@@ -1,6 +1,16 @@
 import type { Plan, PlanStore, PriceVersion } from "../../proxy/src/store/ports.ts";
 import { peakClassifier } from "./rating/classifier.ts";
 
+/** Everything rating an event of one price version needs, resolved once per version. */
+export interface RatingContext {
+  plan: Plan;
+  version: PriceVersion;
+  /** The version is in force for `from ≤ t < until` (until the next version of its plan). */
+  from: number;
+  until: number;
+  peak: (atMs: number) => boolean;
+}
+
 /**
  * Every plan and price version, loaded once per billing run (a few rows) so that rating a million events does no
  * storage reads. Versions are effective-dated and append-only, so a book loaded now answers for any past time.
@@ -11,6 +21,7 @@ export class PriceBook {
   /** Per plan, ascending by `effectiveFrom`. */
   readonly #byPlan = new Map<string, PriceVersion[]>();
   readonly #classifiers = new Map<string, (atMs: number) => boolean>();
+  readonly #contexts = new Map<string, RatingContext | null>();
 
   constructor(plans: readonly Plan[], versions: readonly PriceVersion[]) {
     for (const p of plans) this.#plans.set(p.id, p);
@@ -66,6 +77,29 @@ export class PriceBook {
   /** The version that governs a whole period (enterprise fee and allowance): in force at its start, else its first. */
   versionForPeriod(planId: string, fromMs: number, toMs: number): PriceVersion | undefined {
     return this.versionAt(planId, fromMs) ?? this.versions(planId).find((v) => v.effectiveFrom < toMs);
+  }
+
+  /** The rating context of a version (its plan's zone), or null for an unknown version. Cached. */
+  rating(versionId: string): RatingContext | null {
+    let ctx = this.#contexts.get(versionId);
+    if (ctx === undefined) {
+      const version = this.#versions.get(versionId);
+      const plan = version ? this.#plans.get(version.planId) : undefined;
+      if (!version || !plan) ctx = null;
+      else {
+        const list = this.versions(plan.id);
+        const next = list[list.indexOf(version) + 1];
+        ctx = {
+          plan,
+          version,
+          from: version.effectiveFrom,
+          until: next ? next.effectiveFrom : Number.POSITIVE_INFINITY,
+          peak: this.peak(version, plan.timeZone),
+        };
+      }
+      this.#contexts.set(versionId, ctx);
+    }
+    return ctx;
   }
 
   /** A cached fast peak classifier for a version read in a zone. */

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import {
+  amountMicrosOf,
   divRoundHalfUp,
   type Plan,
   type PriceVersion,
@@ -166,4 +167,26 @@ describe("tokensFromFrames", () => {
   for (const { name, input, expected } of frameCases) {
     test(name, () => expect(tokensFromFrames(...input)).toBe(expected));
   }
+});
+
+describe("amountMicrosOf (the billing hot path) is exactly divRoundHalfUp", () => {
+  test("on random inputs of every size, and at the 2^53 boundary of the fast path", () => {
+    let seed = 99;
+    const rand = (n: number) => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed % n;
+    };
+    const inputs: [number, number, number][] = [
+      [1, 500, 10_000],
+      [3, 500, 10_000],
+      [9_007_199_254_747, 15_000, 15_000],
+      [450_359_962, 1_000_000, 10_000],
+    ];
+    for (let i = 0; i < 20_000; i++) inputs.push([rand(10 ** (1 + (i % 9))), rand(1_000_000), rand(30_000)]);
+    for (const [t, unit, bp] of inputs) {
+      const exact = Number(divRoundHalfUp(BigInt(t) * BigInt(unit) * BigInt(bp), 10_000_000n));
+      if (!Number.isSafeInteger(exact)) continue;
+      expect(amountMicrosOf(t, unit, bp)).toBe(exact);
+    }
+  });
 });

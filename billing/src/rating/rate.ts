@@ -108,13 +108,10 @@ export function priceTokens({
   switch (plan) {
     case "basic": {
       const multiplier = peak ? peakMultiplier : BP;
-      const amount = divRoundHalfUp(t * unit * multiplier, 1000n * BP);
-      return { peak, multiplierBp: Number(multiplier), amountMicros: toSafeNumber("amountMicros", amount) };
+      return { peak, multiplierBp: Number(multiplier), amountMicros: amountOf(t, unit, multiplier) };
     }
-    case "batch": {
-      const amount = divRoundHalfUp(t * unit * (BP - discount), 1000n * BP);
-      return { peak, multiplierBp: BASIS_POINTS, amountMicros: toSafeNumber("amountMicros", amount) };
-    }
+    case "batch":
+      return { peak, multiplierBp: BASIS_POINTS, amountMicros: amountOf(t, unit, BP - discount) };
     case "enterprise":
       return { peak, multiplierBp: BASIS_POINTS, amountMicros: 0 };
     default: {
@@ -122,6 +119,31 @@ export function priceTokens({
       throw new RangeError(`unknown plan: ${String(unknown)}`);
     }
   }
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const DENOMINATOR = 1000 * BASIS_POINTS;
+
+/** round(t × unit × bp / (1000 × 10,000)), half up, exactly. */
+function amountOf(t: bigint, unit: bigint, bp: bigint): number {
+  return toSafeNumber("amountMicros", divRoundHalfUp(t * unit * bp, 1000n * BP));
+}
+
+/**
+ * `amountOf` for already-validated non-negative safe integers, in plain integer arithmetic when every intermediate
+ * stays below 2^53 (exact: the remainder is taken before dividing, so no float rounding can cross an integer), in
+ * BigInt otherwise. The billing hot path: one call per event, no allocation.
+ */
+export function amountMicrosOf(tokens: number, unitPriceMicrosPer1k: number, bp: number): number {
+  const n = tokens * unitPriceMicrosPer1k * bp;
+  if (n <= (Number.MAX_SAFE_INTEGER - DENOMINATOR) / 2) {
+    const a = 2 * n + DENOMINATOR;
+    const b = 2 * DENOMINATOR;
+    return (a - (a % b)) / b;
+  }
+  const exact = divRoundHalfUp(BigInt(tokens) * BigInt(unitPriceMicrosPer1k) * BigInt(bp), 1000n * BP);
+  if (exact > MAX_SAFE) throw new RangeError(`amountMicros exceeds 2^53 − 1: ${exact}`);
+  return Number(exact);
 }
 
 /**
