@@ -26,8 +26,9 @@ import {
   payloadPicker,
   payloadsFor,
 } from "./payloads/profiles.ts";
+import { probeStopper } from "./search/probe.ts";
 import { type ProbeOutcome, type SearchResult, searchCapacity } from "./search/search.ts";
-import { DEFAULT_STABILITY, isStable, type Slo, type Stability, sloValue } from "./search/slo.ts";
+import { DEFAULT_STABILITY, type Slo, type Stability } from "./search/slo.ts";
 import { startTelemetry, type Telemetry } from "./telemetry/sampler.ts";
 
 export type Phase = "ramp" | "table" | "closed" | "open" | "search";
@@ -180,18 +181,8 @@ export async function runMeasurement(cfg: RunConfig, signal?: AbortSignal): Prom
           const fit = Math.floor((s.probeMaxS * 1000) / (cfg.stability.windows + 1));
           const wanted = Math.ceil((1000 * s.minPerWindow) / Math.max(perSecond, 1e-3));
           const windowMs = Math.max(cfg.windowMs, Math.min(wanted, fit));
-          let stable = false;
-          const shouldStop = () => {
-            if (stopped()) return true;
-            const ws = recorder.currentWindows().slice(1); // the first window is the level's own warm-up
-            if (isStable(ws, cfg.slo, cfg.stability)) {
-              stable = true;
-              return true;
-            }
-            // clearly over: the latest window is twice over the bound (the queue only grows from here)
-            const last = ws[ws.length - 1];
-            return ws.length >= 2 && last !== undefined && sloValue(last, cfg.slo) > 2 * cfg.slo.boundMs;
-          };
+          const stopper = probeStopper(recorder, cfg.slo, cfg.stability, stopped);
+          const shouldStop = stopper.shouldStop;
           const label = integer ? `${level} users` : `${level} req/s`;
           const step = integer
             ? await closed(label, "search", fixedUsers(level, level, s.probeMaxS), shouldStop)
@@ -208,7 +199,7 @@ export async function runMeasurement(cfg: RunConfig, signal?: AbortSignal): Prom
                 windowMs,
                 shouldStop,
               });
-          return { step, stable };
+          return { step, stable: stopper.stable() };
         };
         search = await searchCapacity(probe, {
           slo: cfg.slo,

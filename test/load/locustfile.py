@@ -20,11 +20,18 @@ Distributed: the same with --master --expect-workers N, and N times --worker; th
 
 import os
 
+import locust.runners
 import locust.stats
 from locust import HttpUser, LoadTestShape, between, task
 
 # Write the CSV history to disk every second (Locust's default is every 10 s, which loses the history of short runs).
 locust.stats.CSV_STATS_FLUSH_INTERVAL_SEC = 1
+
+# Debian's python3-locust (2.12.1-1) ships an empty version string, and a master refuses a worker that reports an
+# empty version as "an old (pre 2.0) worker", so distributed runs never start. Master and worker both load this
+# file, so giving them the same non-empty version here makes them agree. Other installs keep their real version.
+if not locust.runners.__version__:
+    locust.runners.__version__ = "0.0.0+unversioned"
 
 ARTICLE_PAYLOAD = {
     "text": "欢迎使用IndexTTS2语音合成服务,支持情感调节和多音色选择。",

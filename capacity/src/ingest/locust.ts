@@ -137,7 +137,27 @@ export function readLocustCsv(prefix: string): LocustRun {
     occurrences: n(r.Occurrences),
   }));
   const rps = n(agg?.["Requests/s"]);
-  return { history, total, totalSeconds: total && rps > 0 ? total.count / rps : 1, failures };
+  return { history: settle(history, total), total, totalSeconds: total && rps > 0 ? total.count / rps : 1, failures };
+}
+
+/**
+ * Two artefacts of how a run ends: users are stopped one by one (with `-s`, after their last request), so the user
+ * count falls in the last rows although those requests were sent at the run's level; and the final totals
+ * (PREFIX_stats.csv) can be ahead of the last history row. The falling tail takes the level before it, and the
+ * final totals become the last row.
+ */
+function settle(history: HistoryRow[], total: HistoryRow | null): HistoryRow[] {
+  const h = history.map((r) => ({ ...r }));
+  let i = h.length - 1;
+  while (i > 0 && (h[i - 1]?.users ?? 0) >= (h[i]?.users ?? 0)) i--;
+  const level = h[i]?.users ?? 0;
+  for (let j = i; j < h.length; j++) {
+    const row = h[j];
+    if (row) row.users = level;
+  }
+  const last = h[h.length - 1];
+  if (total && last && total.count > last.count) h.push({ ...total, t: last.t + 1000, users: level });
+  return h;
 }
 
 /** "HTTP 503", "HTTPError('429 Client Error ...')" → 503 / 429; 0 when the message names no status. */

@@ -230,6 +230,17 @@ export class Recorder {
     this.window?.acc.drop();
   }
 
+  /**
+   * Starts the running step's statistics afresh (its windows are kept for the timeline): a probe calls this after
+   * its first window, so connection set-up and the level's transient do not count towards its verdict.
+   */
+  restartStepStats(): void {
+    if (!this.step) return;
+    this.step.acc = new Accumulator(this.options.goodMs);
+    this.step.started = performance.now();
+    this.step.startedAtMs = Date.now();
+  }
+
   /** The windows of the running step so far (for stability checks while it runs). */
   currentWindows(): readonly WindowSummary[] {
     return this.step?.windows ?? [];

@@ -1,0 +1,35 @@
+/**
+ * When a capacity probe has measured enough: its first window is the level's warm-up (connections, the queue
+ * settling) and is left out of the verdict; after it, the probe stops as soon as the last windows are stable, or
+ * early when the latest window is already twice over the SLO bound (a queue that only grows from there).
+ */
+import type { Recorder } from "../load/stats.ts";
+import { isStable, type Slo, type Stability, sloValue } from "./slo.ts";
+
+export interface ProbeStopper {
+  shouldStop: () => boolean;
+  stable: () => boolean;
+}
+
+export function probeStopper(recorder: Recorder, slo: Slo, stability: Stability, aborted = () => false): ProbeStopper {
+  let stable = false;
+  let warmedUp = false;
+  return {
+    stable: () => stable,
+    shouldStop: () => {
+      if (aborted()) return true;
+      const all = recorder.currentWindows();
+      if (!warmedUp && all.length >= 1) {
+        warmedUp = true;
+        recorder.restartStepStats();
+      }
+      const ws = all.slice(1);
+      if (isStable(ws, slo, stability)) {
+        stable = true;
+        return true;
+      }
+      const last = ws[ws.length - 1];
+      return ws.length >= 2 && last !== undefined && sloValue(last, slo) > 2 * slo.boundMs;
+    },
+  };
+}
