@@ -1,10 +1,10 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { isProxyError, ProxyError } from "./core/errors.ts";
+import { bodySizeLimit } from "./http/body.ts";
 import type { ProxyDeps, ProxyEnv } from "./http/deps.ts";
 import { adminAuth, apiKeyAuth, ipRateLimit, keyLimits, requestId } from "./http/middleware.ts";
+import { takeResponseHeaders } from "./http/response-headers.ts";
 import { registerAccountRoutes } from "./http/routes/account.ts";
 import { registerAdminRoutes } from "./http/routes/admin.ts";
 import { registerDocsRoutes } from "./http/routes/docs.ts";
@@ -19,12 +19,7 @@ import { registerSpeechRoutes } from "./http/routes/speech.ts";
 export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
   const app = new Hono<ProxyEnv>();
   const log = deps.log ?? (() => {});
-  const limitBody = bodyLimit({
-    maxSize: deps.config.maxBodyBytes,
-    onError: () => {
-      throw new ProxyError("PAYLOAD_TOO_LARGE", `request body exceeds ${deps.config.maxBodyBytes} bytes`);
-    },
-  });
+  const limitBody = bodySizeLimit(deps.config.maxBodyBytes);
 
   app.use(requestId(deps));
   app.use(async (c, next) => {
@@ -61,21 +56,22 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
     const error = toProxyError(err);
     if (error.status >= 500 && error.code !== "NO_CAPACITY")
       log({ level: "error", request_id: id, code: error.code, error: String(err) });
-    const headers: Record<string, string> = { ...error.options.headers, "X-Request-Id": id };
+    const headers = takeResponseHeaders(c, { ...error.options.headers, "x-request-id": id });
     if (error.options.retryAfterSeconds !== undefined)
-      headers["Retry-After"] = String(Math.max(1, Math.ceil(error.options.retryAfterSeconds)));
-    return c.json(
-      {
-        error: {
-          code: error.code,
-          message: error.message,
-          request_id: id,
-          ...(error.options.details !== undefined ? { details: error.options.details } : {}),
-        },
+      headers["retry-after"] = String(Math.max(1, Math.ceil(error.options.retryAfterSeconds)));
+    const body = {
+      error: {
+        code: error.code,
+        message: error.message,
+        request_id: id,
+        ...(error.options.details !== undefined ? { details: error.options.details } : {}),
       },
-      error.status as ContentfulStatusCode,
-      headers,
-    );
+    };
+    // A plain Response with a plain header object: 429s are answered at flood rates, so this path stays cheap too.
+    return new Response(JSON.stringify(body), {
+      status: error.status,
+      headers: { ...headers, "content-type": "application/json" },
+    });
   });
   return app;
 }

@@ -5,6 +5,7 @@ import { type BreakerOptions, CircuitBreakers } from "./core/routing/breaker.ts"
 import type { ProxyConfig, ProxyDeps, ProxyMetrics, VoiceInfo } from "./http/deps.ts";
 import { GroupCommitLedger, type GroupCommitOptions } from "./store/group-commit.ts";
 import type { Stores, UsageLedger } from "./store/ports.ts";
+import { withReadCache } from "./store/read-cache.ts";
 import type { UpstreamAdapter } from "./upstream/adapters.ts";
 import type { UpstreamTransport } from "./upstream/transport.ts";
 
@@ -39,6 +40,10 @@ export interface ComposeInput {
    */
   ledger?: UsageLedger;
   breaker?: Partial<BreakerOptions>;
+  /** how long a key or price lookup is reused (default 1000 ms; 0: every request reads the store) */
+  readCacheTtlMs?: number;
+  /** lowercase hex SHA-256 (default Web Crypto; Node passes node:crypto) */
+  sha256?: ProxyDeps["sha256"];
   now?: () => number;
   log?: ProxyDeps["log"];
 }
@@ -50,8 +55,13 @@ export function composeProxy(input: ComposeInput) {
   const breakers = new CircuitBreakers({ now, ...input.breaker });
   const balancer = new LoadBalancer({ table: nodes, breakers });
   const ledger = new GroupCommitLedger(input.stores.ledger, { maxBatch: 512, maxDelayMs: 1, ...input.groupCommit });
+  // Keys and prices are read on every request: cached briefly, and cleared by every write through `stores`.
+  const stores = withReadCache(input.stores, {
+    now,
+    ...(input.readCacheTtlMs !== undefined ? { ttlMs: input.readCacheTtlMs } : {}),
+  });
   const deps: ProxyDeps = {
-    stores: input.stores,
+    stores,
     ledger: input.ledger ?? ledger,
     rateLimiter: input.rateLimiter,
     concurrency: input.concurrency,
@@ -67,6 +77,7 @@ export function composeProxy(input: ComposeInput) {
     clientIp: input.clientIp,
     now,
     ...(input.log ? { log: input.log } : {}),
+    ...(input.sha256 ? { sha256: input.sha256 } : {}),
   };
   return { app: createApp(deps), deps, nodes, breakers, balancer, ledger };
 }

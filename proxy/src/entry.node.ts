@@ -4,6 +4,7 @@ import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { z } from "zod";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
+import { nodeSha256Hex } from "./adapters/node/sha256.ts";
 import { UndiciTransport } from "./adapters/node/undici-transport.ts";
 import { createSqliteStores, openSqlite } from "./adapters/sqlite/index.ts";
 import { ensureDefaultPlans, ensureDemoCustomer } from "./bootstrap.ts";
@@ -70,6 +71,7 @@ const { app, nodes, breakers, ledger } = composeProxy({
   remoteAddress: (c) => getConnInfo(c).remote.address,
   clientIp: createClientIpResolver({ trustedProxies: list(env.TRUSTED_PROXIES) }),
   log: (line) => console.error(JSON.stringify(line)),
+  sha256: nodeSha256Hex,
 });
 for (const n of storedNodes) if (n.state === "draining") nodes.setDraining(n.id, true);
 

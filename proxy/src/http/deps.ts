@@ -57,7 +57,22 @@ export interface ProxyDeps {
   }) => string | undefined;
   now?: () => number;
   newRequestId?: () => string;
+  /**
+   * Lowercase hex SHA-256 of an API key or token. Default: Web Crypto (`crypto.subtle`, async, on every runtime); the
+   * Node entry passes node:crypto's synchronous hash, which is several times cheaper per request.
+   */
+  sha256?: (text: string) => string | Promise<string>;
   log?: (line: Record<string, unknown>) => void;
 }
 
-export type ProxyEnv = { Variables: { requestId: string; auth: KeyContext; startedAt: number } };
+export type ProxyEnv = {
+  Variables: {
+    requestId: string;
+    auth: KeyContext;
+    startedAt: number;
+    /** lowercase names; see ./response-headers.ts */
+    responseHeaders: Record<string, string>;
+    /** true once a response carries `responseHeaders` */
+    responseHeadersApplied: boolean;
+  };
+};

@@ -1,5 +1,5 @@
 import { PROXY_ERROR_STATUS } from "../core/errors.ts";
-import type { HttpMethod, JsonSchema, OpenApiDocument, OpenApiOperation, OpenApiResponse } from "./openapi.ts";
+import type { HttpMethod, JsonSchema, OpenApiDocument, OpenApiOperation, OpenApiResponse } from "./openapi/index.ts";
 
 /**
  * The API reference as one self-contained HTML page, rendered on the server from the OpenAPI document: no script,

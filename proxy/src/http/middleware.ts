@@ -1,9 +1,11 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { ProxyError } from "../core/errors.ts";
 import { ipRateLimitKey } from "../core/rate-limit/client-ip.ts";
-import { rateLimitHeaders } from "../core/rate-limit/headers.ts";
+import { formatRateLimit, formatRateLimitPolicy } from "../core/rate-limit/headers.ts";
+import type { RateLimitPolicy } from "../core/rate-limit/port.ts";
 import { sha256Hex, timingSafeEqualHex } from "../store/crypto.ts";
 import type { ProxyDeps, ProxyEnv } from "./deps.ts";
+import { addListMember, applyResponseHeaders } from "./response-headers.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -11,42 +13,50 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
  * Every request gets a server-made id, echoed in X-Request-Id and in error bodies. It is the usage row's unique key,
  * so it is never taken from the caller: a caller who could choose it could replay an id already billed and be served
  * free (the ledger ignores a duplicate id). A well-formed caller id is echoed back as X-Client-Request-Id.
+ *
+ * It also starts the request's response headers (`c.var.responseHeaders`, a plain object): the middlewares below add
+ * their fields to it before the handler runs, and the handler (or `onError`) puts all of them on its response in
+ * one go. Headers set on a finished response would make the runtime rebuild it, on every request.
  */
 export function requestId(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
   const make = deps.newRequestId ?? (() => `req_${crypto.randomUUID().replaceAll("-", "")}`);
+  const now = deps.now ?? Date.now;
   return async function requestIdMiddleware(c, next) {
     const id = make();
-    c.set("requestId", id);
-    c.set("startedAt", (deps.now ?? Date.now)());
-    await next();
-    // An idempotent replay carries the id of the request it replays (the one its usage was metered under).
-    if (!c.res.headers.has("X-Request-Id")) c.header("X-Request-Id", id);
+    const headers: Record<string, string> = { "x-request-id": id };
     const given = c.req.header("x-request-id");
-    if (given && REQUEST_ID.test(given)) c.header("X-Client-Request-Id", given);
+    if (given && REQUEST_ID.test(given)) headers["x-client-request-id"] = given;
+    c.set("requestId", id);
+    c.set("startedAt", now());
+    c.set("responseHeaders", headers);
+    await next();
+    // Responses built without them (admin, docs, metrics): the slow path, off the metered hot path.
+    if (c.get("responseHeadersApplied") !== true) applyResponseHeaders(c.res.headers, headers);
   };
+}
+
+/** Adds one policy's `RateLimit-Policy` and `RateLimit` members to the response headers. */
+function reportPolicy(c: Context<ProxyEnv>, policyMember: string, resultMember: string): void {
+  const headers = c.get("responseHeaders");
+  addListMember(headers, "ratelimit-policy", policyMember);
+  addListMember(headers, "ratelimit", resultMember);
 }
 
 /** Per client IP, before any key lookup (the article's "5 requests/s per IP", exact, trusted-proxy aware). */
 export function ipRateLimit(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
+  const policy = deps.config.ipPolicy;
+  const policyMember = formatRateLimitPolicy("ip", policy);
   return async function ipRateLimitMiddleware(c, next) {
     const ip = deps.clientIp({ remoteAddress: deps.remoteAddress(c), headers: c.req.raw.headers }) ?? "unknown";
-    const policy = deps.config.ipPolicy;
     const result = await deps.rateLimiter.limit(`ip:${ipRateLimitKey(ip)}`, policy);
-    const headers = rateLimitHeaders([{ name: "ip", policy, result }]);
+    reportPolicy(c, policyMember, formatRateLimit("ip", result));
     if (!result.allowed) {
       deps.metrics.rateLimited("ip");
       throw new ProxyError("RATE_LIMITED", `too many requests from ${ip}`, {
         retryAfterSeconds: result.retryAfterSeconds,
-        headers,
       });
     }
     await next();
-    // Both policies are reported: the key's (set downstream) and this one, as list members of the same fields.
-    for (const [k, v] of Object.entries(headers)) {
-      if (k.toLowerCase() === "retry-after") continue;
-      const existing = c.res.headers.get(k);
-      c.header(k, existing ? `${v}, ${existing}` : v);
-    }
   };
 }
 
@@ -58,11 +68,12 @@ function presentedKey(authorization: string | undefined, apiKeyHeader: string | 
 
 /** `Authorization: Bearer <key>` or `x-api-key`: unknown or revoked → 401, suspended customer → 403. */
 export function apiKeyAuth(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
+  const sha256 = deps.sha256 ?? sha256Hex;
   return async function apiKeyAuthMiddleware(c, next) {
     const key = presentedKey(c.req.header("authorization"), c.req.header("x-api-key"));
     if (!key)
       throw new ProxyError("MISSING_API_KEY", "send your API key as 'Authorization: Bearer <key>' or 'x-api-key'");
-    const hash = await sha256Hex(key);
+    const hash = await sha256(key);
     const found = await deps.stores.keys.findActiveByHash(hash);
     // The store looks the hash up by index; compare again in constant time so no timing tells how much matched.
     if (!found || !timingSafeEqualHex(found.key.hash, hash)) {
@@ -81,16 +92,27 @@ export function apiKeyAuth(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
 
 /** The key's plan limits: requests/s with burst, and requests in flight. */
 export function keyLimits(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
+  // Plans are few: their policy members are formatted once each.
+  const policyMembers = new Map<string, string>();
+  const memberOf = (policy: RateLimitPolicy): string => {
+    const id = `${policy.ratePerSecond}/${policy.burst}`;
+    let member = policyMembers.get(id);
+    if (member === undefined) {
+      member = formatRateLimitPolicy("key", policy);
+      if (policyMembers.size > 1000) policyMembers.clear();
+      policyMembers.set(id, member);
+    }
+    return member;
+  };
   return async function keyLimitsMiddleware(c, next) {
     const { key, plan } = c.get("auth");
     const policy = { ratePerSecond: plan.requestsPerSecond, burst: plan.burst };
     const result = await deps.rateLimiter.limit(`key:${key.id}`, policy);
-    const headers = rateLimitHeaders([{ name: "key", policy, result }]);
+    reportPolicy(c, memberOf(policy), formatRateLimit("key", result));
     if (!result.allowed) {
       deps.metrics.rateLimited("key");
       throw new ProxyError("RATE_LIMITED", "the API key's request rate is over its plan's limit", {
         retryAfterSeconds: result.retryAfterSeconds,
-        headers,
       });
     }
     const permit = await deps.concurrency.acquire(`key:${key.id}`, plan.maxInFlight);
@@ -99,10 +121,7 @@ export function keyLimits(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
       throw new ProxyError(
         "TOO_MANY_IN_FLIGHT",
         `at most ${plan.maxInFlight} requests in flight per key on this plan`,
-        {
-          retryAfterSeconds: 1,
-          headers,
-        },
+        { retryAfterSeconds: 1 },
       );
     }
     try {
@@ -110,16 +129,16 @@ export function keyLimits(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
     } finally {
       await permit.release();
     }
-    for (const [k, v] of Object.entries(headers)) c.header(k, v);
   };
 }
 
 /** The admin API: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
 export function adminAuth(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
-  const expected = sha256Hex(deps.config.adminToken);
+  const sha256 = deps.sha256 ?? sha256Hex;
+  const expected = Promise.resolve(sha256(deps.config.adminToken));
   return async function adminAuthMiddleware(c, next) {
     const token = presentedKey(c.req.header("authorization"), undefined);
-    if (!token || !timingSafeEqualHex(await sha256Hex(token), await expected)) {
+    if (!token || !timingSafeEqualHex(await sha256(token), await expected)) {
       throw new ProxyError("ADMIN_TOKEN_REQUIRED", "the admin API needs 'Authorization: Bearer <ADMIN_TOKEN>'");
     }
     await next();

@@ -11,7 +11,7 @@ import {
   type OpenApiOperation,
   openApiDocument,
   RESPONSE_SCHEMAS,
-} from "./openapi.ts";
+} from "./openapi/index.ts";
 import {
   customerBodySchema,
   nodeBodySchema,
@@ -329,6 +329,13 @@ describe("GET /openapi.json", () => {
     ).toBe("draining");
     expect((await proxy.admin("DELETE", `/admin/nodes/${nodeId}`)).json).toEqual({ removed: nodeId });
     z.array(RESPONSE_SCHEMAS.UsageTotals).parse((await proxy.admin("GET", "/admin/usage")).json.totals);
+    const all = RESPONSE_SCHEMAS.AdminUsage.parse((await proxy.admin("GET", "/admin/usage?limit=1000")).json);
+    expect(all.customers.find((row) => row.customer_id === c.id)?.totals[0]?.tokens).toBe(100);
+    const one = RESPONSE_SCHEMAS.AdminUsage.parse((await proxy.admin("GET", `/admin/usage?customer_id=${c.id}`)).json);
+    expect(one.customers[0]?.days?.reduce((n, d) => n + d.events, 0)).toBe(1);
+    z.array(RESPONSE_SCHEMAS.ApiKey)
+      .min(2)
+      .parse((await proxy.admin("GET", `/admin/customers/${c.id}/keys`)).json.keys);
   });
 
   it("is public: no key, no admin token, no rate-limit headers", async () => {

@@ -71,3 +71,23 @@ export const nodeBodySchema = z.object({
   pool: z.string().min(1).max(64).default("shared"),
   weight: z.number().int().positive().default(1),
 });
+
+/** GET /v1/usage: epoch milliseconds, `[from, to)`; defaults to the last 31 days. */
+export const customerUsageQuerySchema = z.object({
+  from: z.coerce.number().int().nonnegative().optional(),
+  to: z.coerce.number().int().positive().optional(),
+});
+
+/** GET /admin/usage: epoch milliseconds, `[from, to)`; one customer, or every customer (paged by id). */
+export const adminUsageQuerySchema = z.object({
+  from: z.coerce.number().int().nonnegative().default(0),
+  to: z.coerce.number().int().positive().optional(),
+  customer_id: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after: z.string().min(1).optional(),
+});
+
+/** POST /admin/customers/{id}/suspend: optional. */
+export const suspendBodySchema = z.object({
+  reason: z.string().min(1).max(500).default("suspended by an administrator"),
+});

@@ -4,6 +4,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { Hono } from "hono";
 import { createPromMetrics } from "../adapters/node/prom-metrics.ts";
+import { nodeSha256Hex } from "../adapters/node/sha256.ts";
 import { UndiciTransport } from "../adapters/node/undici-transport.ts";
 import { ensureDefaultPlans } from "../bootstrap.ts";
 import { composeProxy, defaultProxyConfig } from "../compose.ts";
@@ -118,6 +119,7 @@ export async function startProxy(
     remoteAddress: (c) => getConnInfo(c).remote.address,
     clientIp: createClientIpResolver({ trustedProxies: [...LOOPBACK_CIDRS] }),
     breaker: { consecutiveFailures: 3, baseOpenMs: 60_000, maxEjectionPercent: 50 },
+    sha256: nodeSha256Hex,
   });
   const server = await listen(composed.app.fetch);
   const admin = async (method: string, path: string, body?: unknown) => {

@@ -1,4 +1,4 @@
-import { and, eq, gte, lt, type SQLWrapper, sql } from "drizzle-orm";
+import { and, eq, gte, is, lt, Param, Placeholder, type SQLWrapper, sql } from "drizzle-orm";
 import { usageEvents } from "../../../../migrations/schema/index.ts";
 import { sumByLocalDay, type UsageSlice } from "../../store/local-day.ts";
 import type { AppendOutcome, DailyUsage, UsageEvent, UsageLedger, UsageTotals } from "../../store/ports.ts";
@@ -17,12 +17,14 @@ const total = (column: SQLWrapper) => sql<number>`coalesce(sum(${column}), 0)`.m
 const count = () => sql<number>`count(*)`.mapWith(Number);
 
 export class SqliteUsageLedger implements UsageLedger {
-  readonly #insert;
+  readonly #appendAll: { immediate(events: readonly UsageEvent[]): AppendOutcome[] };
 
   constructor(private readonly db: SqliteDb) {
     const p = (name: keyof UsageEvent) => sql.placeholder(name);
-    // Prepared once: the hot path. ON CONFLICT on request_id only, so a CHECK or foreign-key failure still fails loudly.
-    this.#insert = db
+    // The hot path: drizzle writes the statement once (ON CONFLICT on request_id only, so a CHECK or foreign-key
+    // failure still fails loudly); better-sqlite3 runs it, with each value mapped by its own column. Going through
+    // drizzle's prepared query per row costs several times the insert itself.
+    const insert = db
       .insert(usageEvents)
       .values({
         requestId: p("requestId"),
@@ -42,16 +44,26 @@ export class SqliteUsageLedger implements UsageLedger {
         priority: p("priority"),
       })
       .onConflictDoNothing({ target: usageEvents.requestId })
-      .prepare();
+      .toSQL();
+    const statement = db.$client.prepare(insert.sql);
+    const fields = insert.params.map((param) => {
+      // drizzle wraps each value as Param(placeholder, the column that encodes it)
+      const placeholder = is(param, Param) ? param.value : param;
+      if (!is(placeholder, Placeholder)) throw new Error("usage insert: expected only placeholders");
+      const name = placeholder.name as keyof UsageEvent;
+      return { name, column: usageEvents[name] };
+    });
+    const values = (event: UsageEvent) => fields.map(({ name, column }) => column.mapToDriverValue(event[name]));
+    // IMMEDIATE: take the write lock up front, so a concurrent writer makes this wait (busy_timeout), never fail midway.
+    this.#appendAll = db.$client.transaction((events: readonly UsageEvent[]) =>
+      events.map((event) => ({ inserted: statement.run(values(event)).changes === 1 })),
+    );
   }
 
   /** One IMMEDIATE transaction for all events: committed together or, on any error, not at all. */
   async append(events: readonly UsageEvent[]): Promise<AppendOutcome[]> {
     assertUsageEvents(events);
-    return this.db.transaction(
-      () => events.map((event) => ({ inserted: this.#insert.run({ ...event }).changes === 1 })),
-      { behavior: "immediate" },
-    );
+    return this.#appendAll.immediate(events);
   }
 
   async usageByDay(query: {

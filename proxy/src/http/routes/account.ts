@@ -1,20 +1,16 @@
 import type { Hono } from "hono";
-import { z } from "zod";
 import { ProxyError } from "../../core/errors.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
+import { customerUsageQuerySchema } from "../schemas.ts";
 
 const DAY_MS = 86_400_000;
-const usageQuery = z.object({
-  from: z.coerce.number().int().nonnegative().optional(),
-  to: z.coerce.number().int().positive().optional(),
-});
 
 /** GET /v1/voices and GET /v1/usage (the caller's own usage by day, peak vs off-peak). */
 export function registerAccountRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void {
   app.get("/v1/voices", (c) => c.json({ voices: deps.voices() }));
 
   app.get("/v1/usage", async (c) => {
-    const q = usageQuery.safeParse(c.req.query());
+    const q = customerUsageQuerySchema.safeParse(c.req.query());
     if (!q.success) throw new ProxyError("INVALID_REQUEST", "from/to must be epoch milliseconds");
     const now = (deps.now ?? Date.now)();
     const toMs = q.data.to ?? now + 1;

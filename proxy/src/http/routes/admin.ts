@@ -1,10 +1,16 @@
 import type { Hono } from "hono";
-import { z } from "zod";
 import { validatePeakWindows } from "../../../../billing/src/rating/peak.ts";
 import { ProxyError } from "../../core/errors.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
-import { readJson } from "../read-json.ts";
-import { customerBodySchema, nodeBodySchema, planBodySchema, priceVersionBodySchema } from "../schemas.ts";
+import { readJson, readOptionalJson } from "../read-json.ts";
+import {
+  adminUsageQuerySchema,
+  customerBodySchema,
+  nodeBodySchema,
+  planBodySchema,
+  priceVersionBodySchema,
+  suspendBodySchema,
+} from "../schemas.ts";
 
 const notFound = (what: string) => new ProxyError("NOT_FOUND", `${what} not found`);
 const param = (value: string | undefined) => value ?? "";
@@ -12,9 +18,10 @@ const param = (value: string | undefined) => value ?? "";
 /** The admin API (behind the admin token): customers, keys, plans and price versions, nodes, usage. */
 export function registerAdminRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void {
   const { stores } = deps;
+  const max = deps.config.maxBodyBytes;
 
   app.post("/admin/customers", async (c) => {
-    const body = await readJson(c, customerBodySchema);
+    const body = await readJson(c, customerBodySchema, max);
     const r = await stores.customers.createCustomer({
       name: body.name,
       email: body.email,
@@ -31,9 +38,7 @@ export function registerAdminRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void 
     return c.json({ customer, keys: await stores.keys.listForCustomer(customer.id) });
   });
   app.post("/admin/customers/:id/suspend", async (c) => {
-    const reason = z
-      .object({ reason: z.string().min(1).default("suspended by an administrator") })
-      .parse(await c.req.json().catch(() => ({}))).reason;
+    const { reason } = await readOptionalJson(c, suspendBodySchema, max);
     const customer = await stores.customers.suspend(param(c.req.param("id")), reason);
     if (!customer) throw notFound("customer");
     return c.json({ customer });
@@ -50,6 +55,11 @@ export function registerAdminRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void 
     // The only time the key is shown: only its SHA-256 is stored.
     return c.json({ id: r.value.id, key: r.value.key, prefix: r.value.prefix }, 201);
   });
+  app.get("/admin/customers/:id/keys", async (c) => {
+    const customer = await stores.customers.getCustomer(param(c.req.param("id")));
+    if (!customer) throw notFound("customer");
+    return c.json({ keys: await stores.keys.listForCustomer(customer.id) });
+  });
   app.delete("/admin/keys/:id", async (c) => {
     const key = await stores.keys.revoke(param(c.req.param("id")));
     if (!key) throw notFound("key");
@@ -57,7 +67,7 @@ export function registerAdminRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void 
   });
 
   app.put("/admin/plans/:id", async (c) => {
-    const body = await readJson(c, planBodySchema);
+    const body = await readJson(c, planBodySchema, max);
     const r = await stores.plans.upsertPlan({
       id: param(c.req.param("id")),
       kind: body.kind,
@@ -76,7 +86,7 @@ export function registerAdminRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void 
     c.json({ versions: await stores.plans.listVersions(param(c.req.param("id"))) }),
   );
   app.post("/admin/plans/:id/prices", async (c) => {
-    const body = await readJson(c, priceVersionBodySchema);
+    const body = await readJson(c, priceVersionBodySchema, max);
     const problems = validatePeakWindows(body.peak_windows);
     if (problems.length > 0) throw new ProxyError("INVALID_REQUEST", `invalid peak windows: ${problems.join("; ")}`);
     const r = await stores.plans.addPriceVersion(param(c.req.param("id")), {
@@ -94,7 +104,7 @@ export function registerAdminRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void 
   });
 
   app.post("/admin/nodes", async (c) => {
-    const body = await readJson(c, nodeBodySchema);
+    const body = await readJson(c, nodeBodySchema, max);
     const r = await stores.nodes.add({ url: body.url.replace(/\/+$/, ""), pool: body.pool, weight: body.weight });
     if (!r.ok) throw new ProxyError(r.error === "invalid" ? "INVALID_REQUEST" : "CONFLICT", r.message);
     deps.nodes.upsert({ id: r.value.id, url: r.value.url, pool: r.value.pool });
@@ -126,14 +136,40 @@ export function registerAdminRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void 
   });
 
   app.get("/admin/usage", async (c) => {
-    const q = z
-      .object({
-        from: z.coerce.number().int().nonnegative().default(0),
-        to: z.coerce.number().int().positive().optional(),
-      })
-      .safeParse(c.req.query());
-    if (!q.success) throw new ProxyError("INVALID_REQUEST", "from/to must be epoch milliseconds");
+    const q = adminUsageQuerySchema.safeParse(c.req.query());
+    if (!q.success) {
+      throw new ProxyError("INVALID_REQUEST", "invalid usage query", { details: q.error.issues });
+    }
+    const { from: fromMs, customer_id: customerId, limit, after } = q.data;
     const toMs = q.data.to ?? (deps.now ?? Date.now)() + 1;
-    return c.json({ totals: await stores.ledger.totals({ fromMs: q.data.from, toMs }) });
+    if (customerId !== undefined) {
+      const customer = await stores.customers.getCustomer(customerId);
+      if (!customer) throw notFound("customer");
+      const plan = await stores.plans.getPlan(customer.planId);
+      const [totals, days] = await Promise.all([
+        stores.ledger.totals({ customerId, fromMs, toMs }),
+        stores.ledger.usageByDay({ customerId, fromMs, toMs, timeZone: plan?.timeZone ?? "UTC" }),
+      ]);
+      return c.json({ from: fromMs, to: toMs, totals, customers: [{ customer_id: customerId, totals, days }] });
+    }
+    // Every customer, one page at a time (by id), plus the grand totals of the range.
+    const page = await stores.customers.list({ limit, ...(after !== undefined ? { afterId: after } : {}) });
+    const [totals, perCustomer] = await Promise.all([
+      stores.ledger.totals({ fromMs, toMs }),
+      Promise.all(
+        page.map(async (customer) => ({
+          customer_id: customer.id,
+          totals: await stores.ledger.totals({ customerId: customer.id, fromMs, toMs }),
+        })),
+      ),
+    ]);
+    const last = page.at(-1);
+    return c.json({
+      from: fromMs,
+      to: toMs,
+      totals,
+      customers: perCustomer.filter((row) => row.totals.length > 0),
+      next_after: page.length === limit && last ? last.id : null,
+    });
   });
 }

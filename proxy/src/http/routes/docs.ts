@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
 import { renderDocsHtml } from "../docs-html.ts";
-import { type OpenApiDocument, openApiDocument } from "../openapi.ts";
+import { type OpenApiDocument, openApiDocument } from "../openapi/index.ts";
 
 /** A page that runs nothing and loads nothing from elsewhere: inline CSS only. */
 const DOCS_CSP =

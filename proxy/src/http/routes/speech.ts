@@ -6,6 +6,7 @@ import { forwardSpeech } from "../../synthesis/forward.ts";
 import { meterAndRecord } from "../../synthesis/meter.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
 import { readJson } from "../read-json.ts";
+import { takeResponseHeaders } from "../response-headers.ts";
 import { EMOTION_LABELS, openAiSpeechSchema, ttsBodySchema } from "../schemas.ts";
 
 interface Speech {
@@ -23,7 +24,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** POST /v1/tts and POST /v1/audio/speech: authenticate, route, verify the audio, meter it durably, answer. */
 export function registerSpeechRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void {
   app.post("/v1/tts", async (c) => {
-    const body = await readJson(c, ttsBodySchema);
+    const body = await readJson(c, ttsBodySchema, deps.config.maxBodyBytes);
     return synthesizeAndBill(c, deps, {
       text: body.text,
       voice: body.voice,
@@ -36,7 +37,7 @@ export function registerSpeechRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void
   });
 
   app.post("/v1/audio/speech", async (c) => {
-    const body = await readJson(c, openAiSpeechSchema);
+    const body = await readJson(c, openAiSpeechSchema, deps.config.maxBodyBytes);
     if (body.response_format !== "wav") {
       throw new ProxyError("UNSUPPORTED_FORMAT", `response_format "${body.response_format}" is not offered; use "wav"`);
     }
@@ -77,17 +78,17 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
       key: idempotencyKey,
       requestId,
       ttlMs: deps.config.idempotencyTtlMs,
-      fingerprint: await sha256Hex(JSON.stringify(speech)),
+      fingerprint: await (deps.sha256 ?? sha256Hex)(JSON.stringify(speech)),
       staleAfterMs: DEFAULT_IDEMPOTENCY_STALE_AFTER_MS,
     });
     if (begun.state === "done") {
       return new Response(begun.response.body as Uint8Array<ArrayBuffer>, {
         status: begun.response.status,
-        headers: {
+        headers: takeResponseHeaders(c, {
           ...begun.response.headers,
           "content-type": begun.response.contentType,
           "idempotent-replayed": "true",
-        },
+        }),
       });
     }
     if (begun.state === "in_progress") {
@@ -161,7 +162,7 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
     }
     return new Response(forwarded.response.body as Uint8Array<ArrayBuffer>, {
       status: 200,
-      headers: { ...headers, "content-type": "audio/wav" },
+      headers: takeResponseHeaders(c, { ...headers, "content-type": "audio/wav" }),
     });
   } catch (error) {
     // Nothing was charged (metering is the last step): let a retry with the same key run again.

@@ -1,0 +1,191 @@
+import { z } from "zod";
+import { PROXY_ERROR_STATUS, type ProxyErrorCode } from "../../core/errors.ts";
+import {
+  customerBodySchema,
+  nodeBodySchema,
+  openAiSpeechSchema,
+  planBodySchema,
+  priceVersionBodySchema,
+  ttsBodySchema,
+} from "../schemas.ts";
+import type { JsonSchema } from "./types.ts";
+
+/**
+ * The document's `components.schemas`: the request bodies exactly as the handlers validate them (`../schemas.ts`),
+ * the error envelope, and the shapes of successful JSON answers.
+ */
+
+/** The request bodies, by component name: exactly the schemas the handlers pass to `readJson`. */
+export const REQUEST_BODY_SCHEMAS = {
+  TtsRequest: ttsBodySchema,
+  OpenAiSpeechRequest: openAiSpeechSchema,
+  CustomerRequest: customerBodySchema,
+  PlanRequest: planBodySchema,
+  PriceVersionRequest: priceVersionBodySchema,
+  NodeRequest: nodeBodySchema,
+} as const;
+export type RequestBodyName = keyof typeof REQUEST_BODY_SCHEMAS;
+
+export const ERROR_CODES = Object.keys(PROXY_ERROR_STATUS) as [ProxyErrorCode, ...ProxyErrorCode[]];
+
+/** The one error envelope every failure is rendered with (`onError` in app.ts). */
+export const errorEnvelopeSchema = z.object({
+  error: z.object({
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    request_id: z.string(),
+    /** e.g. the zod issues of an INVALID_REQUEST body */
+    details: z.unknown().optional(),
+  }),
+});
+
+const nullableString = z.string().nullable();
+const epochMs = z.number().int();
+const record = z.looseObject;
+
+const usageTotals = z.object({
+  currency: z.string(),
+  events: z.number().int(),
+  tokens: z.number().int(),
+  peakTokens: z.number().int(),
+  audioMs: z.number().int(),
+  inputChars: z.number().int(),
+  amountMicros: z.number().int(),
+});
+const dailyUsage = z.object({
+  day: z.string(),
+  peak: z.boolean(),
+  currency: z.string(),
+  events: z.number().int(),
+  tokens: z.number().int(),
+  audioMs: z.number().int(),
+  amountMicros: z.number().int(),
+});
+
+/**
+ * What successful responses contain (documentation: the handlers return store records, which have no zod schema of
+ * their own). Records are loose objects: fields may be added. The in-process tests parse real responses with these.
+ */
+export const RESPONSE_SCHEMAS = {
+  Health: z.object({
+    status: z.literal("ok"),
+    nodes: z.number().int().nonnegative(),
+    routable_nodes: z.number().int().nonnegative(),
+  }),
+  Voices: z.object({
+    voices: z.array(z.object({ id: z.number().int().nonnegative(), name: z.string(), description: z.string() })),
+  }),
+  CustomerUsage: z.object({
+    customer_id: z.string(),
+    plan: z.string(),
+    time_zone: z.string(),
+    from: epochMs,
+    to: epochMs,
+    days: z.array(
+      z.object({
+        day: z.string(),
+        peak: z.boolean(),
+        requests: z.number().int(),
+        tokens: z.number().int(),
+        audio_ms: z.number().int(),
+        amount_micros: z.number().int(),
+        currency: z.string(),
+      }),
+    ),
+    totals: z.array(
+      z.object({
+        currency: z.string(),
+        requests: z.number().int(),
+        tokens: z.number().int(),
+        peak_tokens: z.number().int(),
+        audio_ms: z.number().int(),
+        amount_micros: z.number().int(),
+      }),
+    ),
+  }),
+  Customer: record({
+    id: z.string(),
+    name: z.string(),
+    email: z.string(),
+    planId: z.string(),
+    status: z.enum(["active", "suspended"]),
+    suspendedReason: nullableString,
+    dedicatedPool: nullableString,
+    createdAt: epochMs,
+  }),
+  ApiKey: record({
+    id: z.string(),
+    customerId: z.string(),
+    prefix: z.string(),
+    name: nullableString,
+    createdAt: epochMs,
+    revokedAt: epochMs.nullable(),
+    lastUsedAt: epochMs.nullable(),
+  }),
+  IssuedKey: z.object({
+    id: z.string(),
+    /** shown once: only its SHA-256 is stored */
+    key: z.string(),
+    prefix: z.string(),
+  }),
+  Plan: record({
+    id: z.string(),
+    kind: z.enum(["basic", "batch", "enterprise"]),
+    name: z.string(),
+    currency: z.string(),
+    timeZone: z.string(),
+    requestsPerSecond: z.number(),
+    burst: z.number().int(),
+    maxInFlight: z.number().int(),
+  }),
+  PriceVersion: record({
+    id: z.string(),
+    planId: z.string(),
+    version: z.number().int().positive(),
+    effectiveFrom: epochMs,
+    unitPriceMicrosPer1kTokens: z.number().int(),
+    peakWindows: z.array(z.object({ days: z.array(z.number().int()), start: z.string(), end: z.string() })),
+    peakMultiplierBp: z.number().int(),
+    batchDiscountBp: z.number().int(),
+    monthlyFeeMicros: z.number().int(),
+    includedTokens: z.number().int(),
+    overagePriceMicrosPer1kTokens: z.number().int().nullable(),
+  }),
+  Node: record({
+    id: z.string(),
+    url: z.string(),
+    pool: z.string(),
+    weight: z.number().int(),
+    state: z.enum(["active", "draining", "removed"]),
+    createdAt: epochMs,
+  }),
+  UsageTotals: usageTotals,
+  AdminUsage: z.object({
+    from: epochMs,
+    to: epochMs,
+    /** every customer in the range, one row per currency */
+    totals: z.array(usageTotals),
+    /** with `customer_id`: that customer (with `days`); otherwise one page of customers that have usage */
+    customers: z.array(
+      z.object({
+        customer_id: z.string(),
+        totals: z.array(usageTotals),
+        days: z.array(dailyUsage).optional(),
+      }),
+    ),
+    /** pass as `after` for the next page; null on the last one (absent with `customer_id`) */
+    next_after: z.string().nullable().optional(),
+  }),
+} as const;
+export type ResponseSchemaName = keyof typeof RESPONSE_SCHEMAS;
+
+export const ref = (name: RequestBodyName | ResponseSchemaName | "Error"): JsonSchema => ({
+  $ref: `#/components/schemas/${name}`,
+});
+export const obj = (properties: Record<string, JsonSchema>, description?: string): JsonSchema => ({
+  type: "object",
+  properties,
+  required: Object.keys(properties),
+  ...(description ? { description } : {}),
+});
+export const arrayOf = (items: JsonSchema): JsonSchema => ({ type: "array", items });

@@ -1,0 +1,57 @@
+import { ref } from "../components.ts";
+import { type DocumentLimits, json, type OperationSpec } from "../spec.ts";
+
+/** Health, metrics and this reference: public, no key, no rate limit. */
+export function publicOperations(_limits: DocumentLimits): OperationSpec[] {
+  return [
+    {
+      method: "get",
+      path: "/healthz",
+      operationId: "health",
+      tag: "Operations",
+      summary: "Liveness and routable nodes",
+      access: "public",
+      ok: { status: 200, description: "The proxy is up.", content: json(ref("Health")) },
+    },
+    {
+      method: "get",
+      path: "/metrics",
+      operationId: "metrics",
+      tag: "Operations",
+      summary: "Prometheus metrics",
+      description: "Requests, 429s by scope, metered tokens and amounts, and every node's breaker state and load.",
+      access: "public",
+      ok: {
+        status: 200,
+        description: "Prometheus text exposition format.",
+        content: { "text/plain": { schema: { type: "string" } } },
+      },
+    },
+    {
+      method: "get",
+      path: "/openapi.json",
+      operationId: "openApiDocument",
+      tag: "Documentation",
+      summary: "This OpenAPI 3.1 document",
+      access: "public",
+      ok: {
+        status: 200,
+        description: "The document.",
+        content: json({ type: "object", description: "an OpenAPI 3.1 document" }),
+      },
+    },
+    {
+      method: "get",
+      path: "/docs",
+      operationId: "apiReference",
+      tag: "Documentation",
+      summary: "The API reference as HTML",
+      access: "public",
+      ok: {
+        status: 200,
+        description: "A self-contained HTML page rendered from this document.",
+        content: { "text/html": { schema: { type: "string" } } },
+      },
+    },
+  ];
+}
