@@ -8,6 +8,7 @@ import { takeResponseHeaders } from "./http/response-headers.ts";
 import { registerAccountRoutes } from "./http/routes/account.ts";
 import { registerAdminRoutes } from "./http/routes/admin.ts";
 import { registerDocsRoutes } from "./http/routes/docs.ts";
+import { registerJobRoutes } from "./http/routes/jobs.ts";
 import { registerSpeechRoutes } from "./http/routes/speech.ts";
 
 /**
@@ -40,6 +41,8 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
   registerDocsRoutes(app, deps);
 
   app.use("/v1/*", ipRateLimit(deps), apiKeyAuth(deps), keyLimits(deps));
+  // Before the 64 KiB cap: a job (many items, or one long text) has its own, larger one.
+  if (deps.jobs) registerJobRoutes(app, deps, deps.jobs);
   app.use("/v1/*", limitBody);
   registerSpeechRoutes(app, deps);
   registerAccountRoutes(app, deps);

@@ -2,7 +2,12 @@ import { createApp } from "./app.ts";
 import type { ConcurrencyLimiter, RateLimiter } from "./core/rate-limit/port.ts";
 import { LoadBalancer, type NodeConfig, NodeTable } from "./core/routing/balancer.ts";
 import { type BreakerOptions, CircuitBreakers } from "./core/routing/breaker.ts";
+import type { Scheduler } from "./core/routing/health.ts";
 import type { ProxyConfig, ProxyDeps, ProxyMetrics, VoiceInfo } from "./http/deps.ts";
+import { defaultJobsConfig, type JobsConfig } from "./jobs/config.ts";
+import type { JobStore, ResultStore } from "./jobs/ports.ts";
+import type { JobsService } from "./jobs/service.ts";
+import { JobWorker } from "./jobs/worker.ts";
 import { GroupCommitLedger, type GroupCommitOptions } from "./store/group-commit.ts";
 import type { Stores, UsageLedger } from "./store/ports.ts";
 import { withReadCache } from "./store/read-cache.ts";
@@ -44,6 +49,17 @@ export interface ComposeInput {
   readCacheTtlMs?: number;
   /** lowercase hex SHA-256 (default Web Crypto; Node passes node:crypto) */
   sha256?: ProxyDeps["sha256"];
+  /** The batch plan's jobs API and its feeder (call `jobWorker.start()` where background timers run). */
+  jobs?: {
+    store: JobStore;
+    results: ResultStore;
+    config?: Partial<JobsConfig>;
+    scheduler: Scheduler;
+    /** re-reads the nodes' /healthz while batch work runs (the health checker's checkAll) */
+    refreshHealth?: () => Promise<unknown>;
+    /** for job callbacks */
+    fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  };
   now?: () => number;
   log?: ProxyDeps["log"];
 }
@@ -79,5 +95,35 @@ export function composeProxy(input: ComposeInput) {
     ...(input.log ? { log: input.log } : {}),
     ...(input.sha256 ? { sha256: input.sha256 } : {}),
   };
-  return { app: createApp(deps), deps, nodes, breakers, balancer, ledger };
+  const jobWorker = input.jobs ? composeJobs(input, input.jobs, deps) : null;
+  return { app: createApp(deps), deps, nodes, breakers, balancer, ledger, jobWorker };
+}
+
+/** The jobs API's service (set on `deps.jobs`) and its feeder, over the same node table, breakers and ledger. */
+function composeJobs(input: ComposeInput, j: NonNullable<ComposeInput["jobs"]>, deps: ProxyDeps): JobWorker {
+  const config = { ...defaultJobsConfig(input.config.requestTimeoutMs), ...j.config };
+  const worker = new JobWorker({
+    jobs: j.store,
+    results: j.results,
+    stores: deps.stores,
+    ledger: deps.ledger,
+    nodes: deps.nodes,
+    breakers: deps.breakers,
+    balancer: deps.balancer,
+    transport: deps.transport,
+    adapter: deps.adapter,
+    config,
+    tokensPerSecond: input.config.tokensPerSecond,
+    maxResponseBytes: input.config.maxResponseBytes,
+    requestTimeoutMs: input.config.requestTimeoutMs,
+    scheduler: j.scheduler,
+    now: deps.now ?? Date.now,
+    metrics: deps.metrics,
+    ...(j.refreshHealth ? { refreshHealth: j.refreshHealth } : {}),
+    ...(j.fetch ? { fetch: j.fetch } : {}),
+    ...(input.log ? { log: input.log } : {}),
+  });
+  const service: JobsService = { store: j.store, results: j.results, config, wake: () => void worker.tick() };
+  deps.jobs = service;
+  return worker;
 }

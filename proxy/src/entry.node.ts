@@ -3,10 +3,12 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { z } from "zod";
+import { DiskResultStore } from "./adapters/node/disk-results.ts";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
 import { UndiciTransport } from "./adapters/node/undici-transport.ts";
 import { createSqliteStores, openSqlite } from "./adapters/sqlite/index.ts";
+import { SqliteJobStore } from "./adapters/sqlite/jobs.ts";
 import { ensureDefaultPlans, ensureDemoCustomer } from "./bootstrap.ts";
 import { composeProxy, defaultProxyConfig } from "./compose.ts";
 import { createClientIpResolver, LOOPBACK_CIDRS } from "./core/rate-limit/client-ip.ts";
@@ -31,6 +33,11 @@ const envSchema = z.object({
   IP_BURST: z.coerce.number().int().positive().default(10),
   PLAN_TIME_ZONE: z.string().default("UTC"),
   SQLITE_SYNCHRONOUS: z.enum(["NORMAL", "FULL"]).default("NORMAL"),
+  // Batch jobs (proxy/src/jobs/README.md): retention of finished jobs, feeder capacity, callbacks to http:// URLs.
+  JOBS_RETENTION_HOURS: z.coerce.number().positive().default(168),
+  JOBS_BATCH_SLOTS_PER_NODE: z.coerce.number().int().min(0).default(4),
+  JOBS_HEADROOM_SLOTS: z.coerce.number().int().min(0).default(2),
+  JOBS_ALLOW_HTTP_CALLBACKS: z.enum(["true", "false"]).default("false"),
 });
 const parsed = envSchema.safeParse(process.env);
 if (!parsed.success) {
@@ -55,7 +62,12 @@ for (const url of list(env.GPU_NODES)) await stores.nodes.add({ url: url.replace
 const storedNodes = await stores.nodes.list();
 let voices: VoiceInfo[] = [];
 const transport = new UndiciTransport();
-const { app, nodes, breakers, ledger } = composeProxy({
+// The batch queue lives in the same database; this process is its only worker, so leases of a previous run (killed
+// mid-item) are released now and those items run again (charged once: the ledger keys them by item).
+const jobStore = new SqliteJobStore(db, { retentionMs: env.JOBS_RETENTION_HOURS * 3_600_000 });
+const releasedItems = await jobStore.releaseAllLeases();
+if (releasedItems > 0) console.log(`jobs: ${releasedItems} items of an earlier run are queued again`);
+const { app, nodes, breakers, ledger, jobWorker } = composeProxy({
   stores,
   nodes: storedNodes.map((n) => ({ id: n.id, url: n.url, pool: n.pool })),
   transport,
@@ -72,6 +84,22 @@ const { app, nodes, breakers, ledger } = composeProxy({
   clientIp: createClientIpResolver({ trustedProxies: list(env.TRUSTED_PROXIES) }),
   log: (line) => console.error(JSON.stringify(line)),
   sha256: nodeSha256Hex,
+  jobs: {
+    store: jobStore,
+    results: new DiskResultStore(join(env.DATA_DIR, "job-results")),
+    config: {
+      retentionMs: env.JOBS_RETENTION_HOURS * 3_600_000,
+      allowHttpCallbacks: env.JOBS_ALLOW_HTTP_CALLBACKS === "true",
+      capacity: {
+        headroomSlots: env.JOBS_HEADROOM_SLOTS,
+        maxPerNode: env.JOBS_BATCH_SLOTS_PER_NODE,
+        staleAfterMs: 15_000,
+      },
+    },
+    scheduler: timerScheduler,
+    refreshHealth: () => health.checkAll(),
+    fetch: (url, init) => fetch(url, init),
+  },
 });
 for (const n of storedNodes) if (n.state === "draining") nodes.setDraining(n.id, true);
 
@@ -83,6 +111,7 @@ const health = new HealthChecker({
   now: Date.now,
 });
 health.start();
+jobWorker?.start();
 async function refreshVoices(): Promise<void> {
   for (const n of nodes.list()) {
     const info = await fetch(`${n.url}/info`, { signal: AbortSignal.timeout(2000) })
@@ -123,6 +152,7 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (
 const shutdown = async () => {
   server.close();
   health.stop();
+  await jobWorker?.stop(5_000);
   await ledger.close();
   await transport.close();
   db.$client.close();

@@ -15,14 +15,24 @@ export const PROXY_ERROR_STATUS = {
   ADMIN_TOKEN_REQUIRED: 401,
   CUSTOMER_SUSPENDED: 403,
   PLAN_REQUIRED: 403,
+  /** the jobs API is for batch-plan keys */
+  BATCH_PLAN_REQUIRED: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  /** a job item's audio before the item is done */
+  ITEM_NOT_READY: 409,
+  /** a whole-job download before every item is done */
+  JOB_NOT_COMPLETE: 409,
+  /** a whole-job WAV over the format's 4 GiB */
+  JOB_AUDIO_TOO_LARGE: 409,
   IDEMPOTENCY_KEY_IN_USE: 409,
   IDEMPOTENCY_KEY_REUSED: 422,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   TOO_MANY_IN_FLIGHT: 429,
+  /** over the plan's job quota (items per job, characters per job, active jobs or items) */
+  JOB_QUOTA_EXCEEDED: 429,
   CLIENT_CLOSED: 499,
   INTERNAL: 500,
   UPSTREAM_INVALID_RESPONSE: 502,

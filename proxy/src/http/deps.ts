@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { ConcurrencyLimiter, RateLimiter, RateLimitPolicy } from "../core/rate-limit/port.ts";
 import type { LoadBalancer, NodeTable } from "../core/routing/balancer.ts";
 import type { CircuitBreakers } from "../core/routing/breaker.ts";
+import type { JobsService } from "../jobs/service.ts";
 import type { KeyContext, Stores, UsageLedger } from "../store/ports.ts";
 import type { UpstreamAdapter } from "../upstream/adapters.ts";
 import type { UpstreamTransport } from "../upstream/transport.ts";
@@ -63,6 +64,8 @@ export interface ProxyDeps {
    */
   sha256?: (text: string) => string | Promise<string>;
   log?: (line: Record<string, unknown>) => void;
+  /** the batch plan's jobs API (absent: no /v1/jobs routes) */
+  jobs?: JobsService;
 }
 
 export type ProxyEnv = {

@@ -18,7 +18,7 @@ import {
   type ResultStore,
   type RetryOutcome,
 } from "./ports.ts";
-import { buildJobRows, countItems, exhaustedError, type JobStoreOptions } from "./rows.ts";
+import { buildJobRows, countItems, exhaustedError, type JobStoreOptions, totalItems } from "./rows.ts";
 
 export class InMemoryJobStore implements JobStore {
   readonly #jobs = new Map<string, Job>();
@@ -40,7 +40,8 @@ export class InMemoryJobStore implements JobStore {
   }
 
   #withCounts(job: Job): JobWithCounts {
-    return { job: { ...job }, counts: countItems(this.#items.get(job.id) ?? []) };
+    const items = this.#items.get(job.id) ?? [];
+    return { job: { ...job }, counts: countItems(items), totals: totalItems(items) };
   }
 
   async get(jobId: string): Promise<JobWithCounts | null> {

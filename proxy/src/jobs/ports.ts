@@ -14,6 +14,14 @@ import type { ItemCounts, Job, JobItem, NewJob } from "./model.ts";
 export interface JobWithCounts {
   job: Job;
   counts: ItemCounts;
+  /** sums over the job's done items (what it was charged) */
+  totals: JobTotals;
+}
+
+export interface JobTotals {
+  audioMs: number;
+  tokens: number;
+  amountMicros: number;
 }
 
 /** An item handed to a worker, with the lease that every later transition must present. */

@@ -154,6 +154,7 @@ export function runJobStoreContract({ name, make }: JobStoreContractOptions): vo
       ).toBe(false);
       const got = await jobs.get(job.id);
       expect(got?.counts).toMatchObject({ done: 2, queued: 0, running: 0, finishing: 0 });
+      expect(got?.totals).toEqual({ audioMs: 1510, tokens: 76, amountMicros: 988 });
       expect(got?.job.finishedAt).toBe(clock.now());
       expect(got?.job.expiresAt).toBe(clock.now() + RETENTION_MS);
       expect(got && jobStatus(got.job, got.counts)).toBe("succeeded");

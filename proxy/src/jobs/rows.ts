@@ -1,7 +1,7 @@
 /** What every job store does the same way: build the rows of a new job, count states, word a dead letter. */
 import type { Clock } from "../store/ports.ts";
 import { derivedSeed, emptyCounts, type ItemCounts, type Job, type JobItem, type NewJob, newJobId } from "./model.ts";
-import type { ItemError } from "./ports.ts";
+import type { ItemError, JobTotals } from "./ports.ts";
 
 export interface JobStoreOptions {
   clock?: Clock;
@@ -60,6 +60,17 @@ export function buildJobRows(input: NewJob, now: number): { job: Job; items: Job
     }),
   );
   return { job, items };
+}
+
+export function totalItems(items: readonly JobItem[]): JobTotals {
+  const totals = { audioMs: 0, tokens: 0, amountMicros: 0 };
+  for (const item of items) {
+    if (item.state !== "done") continue;
+    totals.audioMs += item.audioMs ?? 0;
+    totals.tokens += item.tokens ?? 0;
+    totals.amountMicros += item.amountMicros ?? 0;
+  }
+  return totals;
 }
 
 export function countItems(items: readonly Pick<JobItem, "state">[]): ItemCounts {

@@ -5,7 +5,8 @@ import type { SpeechRequest, UpstreamAdapter } from "../upstream/adapters.ts";
 import { TransportError, type UpstreamResponse, type UpstreamTransport } from "../upstream/transport.ts";
 
 export interface ForwardDeps {
-  balancer: LoadBalancer;
+  /** the proxy's balancer, or a view of it (the batch feeder lets only nodes with spare capacity be chosen) */
+  balancer: Pick<LoadBalancer, "acquire">;
   transport: UpstreamTransport;
   adapter: UpstreamAdapter;
   now: () => number;

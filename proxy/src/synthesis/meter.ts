@@ -10,7 +10,8 @@ export interface MeterInput {
   at: number;
   wav: WavMeasure;
   inputChars: number;
-  nodeId: string;
+  /** null when the audio was stored by an earlier run of a batch item (that run's node is not known) */
+  nodeId: string | null;
   priority: "interactive" | "batch";
 }
 

@@ -58,20 +58,27 @@ export class SqliteJobStore implements JobStore {
     return job;
   }
 
-  #counts(jobId: string): ItemCounts {
+  #withCounts(job: Job): JobWithCounts {
     const rows = this.db
-      .select({ state: jobItems.state, n: count() })
+      .select({
+        state: jobItems.state,
+        n: count(),
+        audioMs: sql<number>`coalesce(sum(${jobItems.audioMs}), 0)`.mapWith(Number),
+        tokens: sql<number>`coalesce(sum(${jobItems.tokens}), 0)`.mapWith(Number),
+        amountMicros: sql<number>`coalesce(sum(${jobItems.amountMicros}), 0)`.mapWith(Number),
+      })
       .from(jobItems)
-      .where(eq(jobItems.jobId, jobId))
+      .where(eq(jobItems.jobId, job.id))
       .groupBy(jobItems.state)
       .all();
     const counts = countItems([]);
-    for (const r of rows) counts[r.state] = r.n;
-    return counts;
-  }
-
-  #withCounts(job: Job): JobWithCounts {
-    return { job, counts: this.#counts(job.id) };
+    const totals = { audioMs: 0, tokens: 0, amountMicros: 0 };
+    for (const r of rows) {
+      counts[r.state] = r.n;
+      if (r.state === "done")
+        Object.assign(totals, { audioMs: r.audioMs, tokens: r.tokens, amountMicros: r.amountMicros });
+    }
+    return { job, counts, totals };
   }
 
   async get(jobId: string): Promise<JobWithCounts | null> {

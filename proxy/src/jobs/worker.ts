@@ -1,0 +1,400 @@
+/**
+ * The batch feeder: takes due items from the durable queue and synthesises them on nodes with spare capacity only
+ * (./capacity.ts), at `priority: "batch"`, so interactive requests never wait behind them. Runtime-neutral: timers
+ * come from a `Scheduler`; on Node it runs in the proxy process (entry.node.ts), sharing the node table, breakers
+ * and in-flight counts of interactive traffic.
+ *
+ * One item, at least once, idempotently:
+ *   claim (lease) → synthesise (or reuse audio an earlier run stored) → store the audio → beginFinish (a cancel
+ *   before this point wins: nothing is charged) → meter at the batch price under the item's own request id (durable;
+ *   the ledger ignores a repeat) → complete.
+ * A worker that dies anywhere leaves the item leased; the lease runs out (or the next start releases it) and the item
+ * runs again under the same request id and result key, so it is charged once and stored once.
+ */
+import { isPeak } from "../../../billing/src/rating/peak.ts";
+import { isProxyError, type ProxyErrorCode } from "../core/errors.ts";
+import type { AcquireOptions, LoadBalancer, NodeTable, UpstreamLease } from "../core/routing/balancer.ts";
+import type { CircuitBreakers } from "../core/routing/breaker.ts";
+import type { Scheduler } from "../core/routing/health.ts";
+import type { ProxyMetrics } from "../http/deps.ts";
+import { measureWav, type WavMeasure } from "../metering/wav.ts";
+import type { KeyContext, Stores, UsageLedger } from "../store/ports.ts";
+import { forwardSpeech } from "../synthesis/forward.ts";
+import { meterAndRecord } from "../synthesis/meter.ts";
+import type { UpstreamAdapter } from "../upstream/adapters.ts";
+import type { UpstreamTransport } from "../upstream/transport.ts";
+import { deliverDueCallbacks } from "./callbacks.ts";
+import { BatchInFlight, batchSlots } from "./capacity.ts";
+import { backoffMs, type JobsConfig } from "./config.ts";
+import { itemRequestId, itemResultKey, type Job, jobResultPrefix } from "./model.ts";
+import type { ClaimedItem, JobStore, ResultStore } from "./ports.ts";
+import { pcmFormatOf } from "./wav.ts";
+
+export interface JobWorkerDeps {
+  jobs: JobStore;
+  results: ResultStore;
+  stores: Pick<Stores, "customers" | "keys" | "plans">;
+  /** the group-committed ledger: an append resolves once durable */
+  ledger: UsageLedger;
+  nodes: NodeTable;
+  breakers: CircuitBreakers;
+  balancer: LoadBalancer;
+  transport: UpstreamTransport;
+  adapter: UpstreamAdapter;
+  config: JobsConfig;
+  tokensPerSecond: number;
+  maxResponseBytes: number;
+  requestTimeoutMs: number;
+  scheduler: Scheduler;
+  now: () => number;
+  /** re-reads every node's /healthz (the health checker's checkAll); called while work is queued */
+  refreshHealth?: () => Promise<unknown>;
+  /** for callbacks */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  metrics?: Pick<ProxyMetrics, "metered">;
+  random?: () => number;
+  log?: (line: Record<string, unknown>) => void;
+}
+
+/** Node answers about the request itself: no retry can succeed. */
+const REFUSED: ReadonlySet<ProxyErrorCode> = new Set([
+  "INVALID_REQUEST",
+  "EMPTY_TEXT",
+  "TEXT_TOO_LONG",
+  "UNKNOWN_VOICE",
+  "UNKNOWN_EMOTION",
+]);
+
+const AUTH_TTL_MS = 5_000;
+
+export class JobWorker {
+  readonly #d: JobWorkerDeps;
+  readonly #inFlight = new BatchInFlight();
+  /** items claimed whose node is not chosen yet: they count against the capacity of the next round */
+  #pending = 0;
+  readonly #running = new Set<Promise<void>>();
+  readonly #auth = new Map<string, { at: number; value: KeyContext | null }>();
+  #peak: { at: number; plans: string[] } | null = null;
+  #stops: (() => void)[] = [];
+  #ticking = false;
+  #lastRefresh = 0;
+  #stopped = false;
+
+  constructor(deps: JobWorkerDeps) {
+    this.#d = deps;
+  }
+
+  /** Starts the feeder, the callback sender and the retention purge. */
+  start(): void {
+    if (this.#stops.length > 0) return;
+    this.#stopped = false;
+    const { scheduler, config } = this.#d;
+    this.#stops.push(scheduler.every(config.pollMs, () => void this.tick()));
+    this.#stops.push(scheduler.every(1_000, () => void this.#safely("callbacks", () => this.deliverCallbacks())));
+    this.#stops.push(scheduler.every(config.purgeEveryMs, () => void this.#safely("purge", () => this.purgeExpired())));
+  }
+
+  /**
+   * Stops taking work and waits up to `graceMs` for the items in flight. Items still running then keep their leases:
+   * the next start releases them (or their leases run out) and they run again, charged once.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.#stopped = true;
+    for (const stop of this.#stops.splice(0)) stop();
+    let cancel = () => {};
+    const timeout = new Promise<void>((resolve) => {
+      cancel = this.#d.scheduler.after(graceMs, resolve);
+    });
+    await Promise.race([Promise.allSettled([...this.#running]), timeout]);
+    cancel();
+  }
+
+  /** Batch items in flight to nodes now. */
+  inFlight(): number {
+    return this.#inFlight.total();
+  }
+
+  /** Work in progress, for tests: resolves once every item started so far has settled. */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  }
+
+  /** One scheduling round: how many items the nodes can take, claim that many, start them. */
+  async tick(): Promise<number> {
+    if (this.#ticking || this.#stopped) return 0;
+    this.#ticking = true;
+    try {
+      const now = this.#d.now();
+      const slots = this.#slotsByPool(now);
+      let total = 0;
+      for (const n of slots.values()) total += n;
+      const limit = total - this.#pending;
+      if (limit <= 0) {
+        this.#maybeRefresh(now);
+        return 0;
+      }
+      const claimed = await this.#d.jobs.claim({
+        limit,
+        leaseMs: this.#d.config.leaseMs,
+        pools: [...slots.entries()].filter(([, n]) => n > 0).map(([pool]) => pool),
+        holdOffPeakForPlans: await this.#plansAtPeak(now),
+      });
+      if (claimed.length > 0) this.#maybeRefresh(now);
+      for (const item of claimed) this.#start(item);
+      return claimed.length;
+    } catch (e) {
+      this.#d.log?.({ level: "error", msg: "jobs: scheduling round failed", error: String(e) });
+      return 0;
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  #slotsByPool(now: number): Map<string, number> {
+    const slots = new Map<string, number>();
+    for (const node of this.#d.nodes.list()) {
+      const n = batchSlots(node, this.#d.breakers.canRoute(node.id), this.#inFlight, now, this.#d.config.capacity);
+      slots.set(node.pool, (slots.get(node.pool) ?? 0) + n);
+    }
+    return slots;
+  }
+
+  /** Node reports drive capacity: while batch work runs they are re-read often (not on every round). */
+  #maybeRefresh(now: number): void {
+    const refresh = this.#d.refreshHealth;
+    if (!refresh || now - this.#lastRefresh < this.#d.config.healthRefreshMs) return;
+    if (this.#inFlight.total() === 0 && this.#pending === 0) {
+      // Idle feeder: refresh only when something is queued (checked cheaply next to the claim).
+      void this.#d.jobs.nextDueAt().then((at) => {
+        if (at !== null && at <= this.#d.now()) {
+          this.#lastRefresh = this.#d.now();
+          void refresh().catch(() => {});
+        }
+      });
+      return;
+    }
+    this.#lastRefresh = now;
+    void refresh().catch(() => {});
+  }
+
+  /** Plans whose peak window is open now: their off-peak-preferring jobs wait. */
+  async #plansAtPeak(now: number): Promise<string[]> {
+    if (this.#peak && now - this.#peak.at < this.#d.config.peakRecheckMs) return this.#peak.plans;
+    const plans: string[] = [];
+    for (const plan of await this.#d.stores.plans.listPlans()) {
+      const version = await this.#d.stores.plans.versionAt(plan.id, now);
+      if (version && isPeak(now, plan.timeZone, version.peakWindows)) plans.push(plan.id);
+    }
+    this.#peak = { at: now, plans };
+    return plans;
+  }
+
+  #start(claimed: ClaimedItem): void {
+    this.#pending++;
+    let counted = true;
+    const uncount = () => {
+      if (counted) this.#pending--;
+      counted = false;
+    };
+    const run = this.#process(claimed, uncount)
+      .catch((e) => this.#d.log?.({ level: "error", msg: "jobs: item failed", item: key(claimed), error: String(e) }))
+      .finally(() => {
+        uncount();
+        this.#running.delete(run);
+      });
+    this.#running.add(run);
+  }
+
+  async #process(claimed: ClaimedItem, chosen: () => void): Promise<void> {
+    const { job, item, leaseToken } = claimed;
+    const { jobs, results } = this.#d;
+    const auth = await this.#authFor(job);
+    if (!auth) {
+      chosen();
+      await jobs.fail(job.id, item.n, leaseToken, { code: "CUSTOMER_NOT_FOUND", message: "the job's key is gone" });
+      return;
+    }
+    if (auth.customer.status === "suspended") {
+      // Not the item's fault: it waits, without spending attempts, until the customer is restored.
+      chosen();
+      await jobs.release(job.id, item.n, leaseToken, this.#d.now() + 60_000);
+      return;
+    }
+    const resultKey = itemResultKey(job.id, item.n);
+    try {
+      // An earlier run may have stored the audio and died before finishing: meter that audio, don't synthesise again.
+      let audio = item.attempts > 1 || item.state === "finishing" ? await this.#stored(resultKey) : null;
+      let nodeId: string | null = null;
+      if (audio) chosen();
+      else {
+        const forwarded = await this.#synthesize(claimed, chosen);
+        audio = { bytes: forwarded.response.body, wav: forwarded.wav };
+        nodeId = forwarded.nodeId;
+        await results.put(resultKey, audio.bytes);
+      }
+      const finish = await jobs.beginFinish(job.id, item.n, leaseToken);
+      if (finish === "cancelled") {
+        await results.delete(resultKey);
+        return;
+      }
+      if (finish === "lost") return;
+      const { event } = await meterAndRecord(
+        { plans: this.#d.stores.plans, ledger: this.#d.ledger, tokensPerSecond: this.#d.tokensPerSecond },
+        {
+          requestId: itemRequestId(job.id, item.n),
+          auth,
+          at: this.#d.now(),
+          wav: audio.wav,
+          inputChars: [...item.text].length,
+          nodeId,
+          priority: "batch",
+        },
+      );
+      this.#d.metrics?.metered(event.tokens, event.amountMicros, event.currency);
+      await jobs.complete(job.id, item.n, leaseToken, {
+        audioMs: event.audioMs,
+        tokens: event.tokens,
+        amountMicros: event.amountMicros,
+        pcmBytes: audio.wav.dataBytes,
+        pcmFormat: pcmFormatOf(audio.wav),
+      });
+    } catch (e) {
+      chosen();
+      await this.#failed(claimed, e);
+    }
+  }
+
+  async #stored(resultKey: string): Promise<{ bytes: Uint8Array; wav: WavMeasure } | null> {
+    const bytes = await this.#d.results.get(resultKey);
+    if (!bytes) return null;
+    const measured = measureWav(bytes);
+    return measured.ok ? { bytes, wav: measured.wav } : null;
+  }
+
+  #synthesize({ job, item }: ClaimedItem, chosen: () => void) {
+    const d = this.#d;
+    const now = d.now();
+    return forwardSpeech(
+      {
+        balancer: { acquire: (options) => this.#acquire(options, chosen) },
+        transport: d.transport,
+        adapter: d.adapter,
+        now: d.now,
+        maxResponseBytes: d.maxResponseBytes,
+        noCapacityRetryAfterSeconds: 1,
+      },
+      {
+        requestId: itemRequestId(job.id, item.n),
+        text: item.text,
+        voice: item.voice,
+        ...(item.emotion !== null ? { emotion: item.emotion } : {}),
+        ...(item.emotionVector !== null ? { emotionVector: item.emotionVector } : {}),
+        ...(item.emotionAlpha !== null ? { emotionAlpha: item.emotionAlpha } : {}),
+        speed: item.speed,
+        seed: item.seed,
+        priority: "batch",
+        deadlineMs: d.requestTimeoutMs,
+      },
+      job.pool,
+      now + d.requestTimeoutMs,
+    );
+  }
+
+  /** The balancer, restricted to nodes with batch slots left; the lease counts as batch in flight. */
+  #acquire(options: AcquireOptions, chosen: () => void): UpstreamLease | null {
+    const now = this.#d.now();
+    const exclude = new Set(options.exclude ?? []);
+    for (const node of this.#d.nodes.list()) {
+      const routable = this.#d.breakers.canRoute(node.id);
+      if (batchSlots(node, routable, this.#inFlight, now, this.#d.config.capacity) <= 0) exclude.add(node.id);
+    }
+    chosen();
+    const lease = this.#d.balancer.acquire({ pool: options.pool, exclude });
+    if (!lease) return null;
+    this.#inFlight.add(lease.node.id, 1);
+    let released = false;
+    return {
+      node: lease.node,
+      probe: lease.probe,
+      done: (outcome) => {
+        if (!released) this.#inFlight.add(lease.node.id, -1);
+        released = true;
+        lease.done(outcome);
+      },
+    };
+  }
+
+  async #failed({ job, item, leaseToken }: ClaimedItem, e: unknown): Promise<void> {
+    const { jobs, config } = this.#d;
+    const now = this.#d.now();
+    const error = isProxyError(e)
+      ? { code: e.code, message: e.message }
+      : { code: "INTERNAL", message: e instanceof Error ? e.message : String(e) };
+    if (isProxyError(e) && e.code === "NO_CAPACITY") {
+      // No node could take it after all (capacity changed since the claim): back in line, no attempt spent.
+      const retryAfterMs = Math.max(config.pollMs, (e.options.retryAfterSeconds ?? 0) * 1000);
+      await jobs.release(job.id, item.n, leaseToken, now + Math.min(retryAfterMs, 5_000));
+      return;
+    }
+    if (isProxyError(e) && REFUSED.has(e.code) && item.state !== "finishing") {
+      await jobs.fail(job.id, item.n, leaseToken, error);
+      return;
+    }
+    const retryAt = now + backoffMs(config, item.attempts, this.#d.random ?? Math.random);
+    const outcome = await jobs.retry(job.id, item.n, leaseToken, error, retryAt);
+    this.#d.log?.({ level: "warn", msg: "jobs: item attempt failed", item: `${job.id}.${item.n}`, ...error, outcome });
+  }
+
+  /** The key, customer and plan the job is charged under (the plan it was accepted on, at the batch price). */
+  async #authFor(job: Job): Promise<KeyContext | null> {
+    const now = this.#d.now();
+    const cached = this.#auth.get(job.id);
+    if (cached && now - cached.at < AUTH_TTL_MS) return cached.value;
+    const { customers, keys, plans } = this.#d.stores;
+    const [customer, plan, customerKeys] = await Promise.all([
+      customers.getCustomer(job.customerId),
+      plans.getPlan(job.planId),
+      keys.listForCustomer(job.customerId),
+    ]);
+    const key = customerKeys.find((k) => k.id === job.apiKeyId);
+    const value = customer && plan && key ? { customer, key, plan: { ...plan, kind: "batch" as const } } : null;
+    if (this.#auth.size > 10_000) this.#auth.clear();
+    this.#auth.set(job.id, { at: now, value });
+    return value;
+  }
+
+  /** Sends the callbacks that are due. */
+  async deliverCallbacks(): Promise<number> {
+    const fetchFn = this.#d.fetch;
+    if (!fetchFn) return 0;
+    return deliverDueCallbacks({
+      jobs: this.#d.jobs,
+      fetch: fetchFn,
+      config: this.#d.config,
+      now: this.#d.now,
+      currencyOf: async (job) => (await this.#d.stores.plans.getPlan(job.planId))?.currency ?? "USD",
+      ...(this.#d.random ? { random: this.#d.random } : {}),
+      ...(this.#d.log ? { log: this.#d.log } : {}),
+    });
+  }
+
+  /** Deletes jobs past their retention, audio first. */
+  async purgeExpired(): Promise<number> {
+    let purged = 0;
+    for (const job of await this.#d.jobs.expired(100)) {
+      await this.#d.results.deletePrefix(jobResultPrefix(job.id));
+      if (await this.#d.jobs.delete(job.id)) purged++;
+    }
+    return purged;
+  }
+
+  async #safely(what: string, task: () => Promise<unknown>): Promise<void> {
+    try {
+      await task();
+    } catch (e) {
+      this.#d.log?.({ level: "error", msg: `jobs: ${what} failed`, error: String(e) });
+    }
+  }
+}
+
+const key = ({ job, item }: ClaimedItem) => `${job.id}.${item.n}`;
