@@ -199,7 +199,7 @@ export async function runMeasurement(cfg: RunConfig, signal?: AbortSignal): Prom
                 windowMs,
                 shouldStop,
               });
-          return { step, stable: stopper.stable() };
+          return { step, stable: stopper.stable(step.windows) };
         };
         search = await searchCapacity(probe, {
           slo: cfg.slo,

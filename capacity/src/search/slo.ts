@@ -50,10 +50,17 @@ export interface Stability {
 
 export const DEFAULT_STABILITY: Stability = { windows: 3, tolerance: 0.1 };
 
-/** True when the last `windows` windows agree on throughput and on the SLO percentile. */
+/**
+ * True when the last `windows` windows agree on throughput, and their SLO percentile either agrees too
+ * (perf_analyzer's test) or does not grow across them by more than the tolerance: a few requests per window make
+ * a percentile noisy, while a queue that keeps growing makes it climb window after window. A window in which
+ * nothing completed says nothing about latency, so a measurement is stable only once that many windows hold
+ * responses.
+ */
 export function isStable(ws: readonly WindowSummary[], slo: Slo, s: Stability): boolean {
   if (ws.length < s.windows) return false;
   const last = ws.slice(-s.windows);
+  if (last.some((w) => w.ok + w.failures.total === 0)) return false;
   // Small absolute differences agree even when their ratio is large: one request more or less per window, 1 ms.
   const within = (xs: number[], slack: number) => {
     const min = Math.min(...xs);
@@ -61,14 +68,8 @@ export function isStable(ws: readonly WindowSummary[], slo: Slo, s: Stability): 
     return max - min <= slack || (min > 0 && max / min - 1 <= s.tolerance);
   };
   const perWindow = 1 / Math.max(1e-3, Math.min(...last.map((w) => w.durationS)));
-  return (
-    within(
-      last.map((w) => w.rps),
-      perWindow,
-    ) &&
-    within(
-      last.map((w) => sloValue(w, slo)),
-      1,
-    )
-  );
+  const latency = last.map((w) => sloValue(w, slo));
+  const notGrowing = (latency[latency.length - 1] ?? 0) <= (latency[0] ?? 0) * (1 + s.tolerance) + 1;
+  const rps = last.map((w) => w.rps);
+  return within(rps, perWindow) && (within(latency, 1) || notGrowing);
 }

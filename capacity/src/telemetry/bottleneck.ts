@@ -33,11 +33,14 @@ export const LOW = 70;
 export function classifyBottleneck(f: SpanFigures, slow: boolean): BottleneckResult {
   const pct = (x: number | null) => (x === null ? "n/a" : `${x.toFixed(0)} %`);
   if (f.smPercent === null) {
-    const busy = f.engineBusy === null ? "not measured" : `${(f.engineBusy * 100).toFixed(0)} %`;
+    const busy =
+      f.engineBusy === null
+        ? "the gpu-node's engine busy share was not measured either (no node /metrics)"
+        : `the gpu-node's engine was busy ${(f.engineBusy * 100).toFixed(0)} % of the time (share of wall time in ONNX graph calls, the nearest CPU analogue of SM %)`;
     return {
       verdict: "no-gpu-data",
       rule: BOTTLENECK_RULE,
-      reason: `no GPU was measured (nvidia-smi absent or silent), so the rule's inputs are missing; the gpu-node's engine was busy ${busy} of the time (share of wall time in ONNX graph calls, the nearest CPU analogue of SM %)`,
+      reason: `no GPU was measured (nvidia-smi absent or silent), so the rule's inputs are missing; ${busy}`,
     };
   }
   const mem = Math.max(f.memPercent ?? 0, f.memoryUsedPercent ?? 0);
