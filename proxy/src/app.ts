@@ -7,9 +7,11 @@ import { adminAuth, apiKeyAuth, ipRateLimit, keyLimits, requestId } from "./http
 import { takeResponseHeaders } from "./http/response-headers.ts";
 import { registerAccountRoutes } from "./http/routes/account.ts";
 import { registerAdminRoutes } from "./http/routes/admin.ts";
+import { registerBillingAdminRoutes, registerBillingRoutes } from "./http/routes/billing.ts";
 import { registerDocsRoutes } from "./http/routes/docs.ts";
 import { registerJobRoutes } from "./http/routes/jobs.ts";
 import { registerSpeechRoutes } from "./http/routes/speech.ts";
+import { registerStripeWebhookRoute } from "./http/routes/stripe-webhook.ts";
 
 /**
  * The metered proxy. One app for every runtime: the Node entry and the Workers entry only build `deps`.
@@ -39,6 +41,8 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
   });
   // The API reference: public, outside /v1 and /admin (no key, no rate limit).
   registerDocsRoutes(app, deps);
+  // Stripe → us: public, authenticated by its signature (no key, no rate limit: Stripe retries).
+  registerStripeWebhookRoute(app, deps);
 
   app.use("/v1/*", ipRateLimit(deps), apiKeyAuth(deps), keyLimits(deps));
   // Before the 64 KiB cap: a job (many items, or one long text) has its own, larger one.
@@ -46,8 +50,11 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
   app.use("/v1/*", limitBody);
   registerSpeechRoutes(app, deps);
   registerAccountRoutes(app, deps);
+  registerBillingRoutes(app, deps);
 
   app.use("/admin/*", adminAuth(deps), limitBody);
+  // Before the admin routes: its price and customer hooks wrap theirs.
+  registerBillingAdminRoutes(app, deps);
   registerAdminRoutes(app, deps);
 
   app.notFound((c) => {

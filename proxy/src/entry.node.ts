@@ -3,10 +3,12 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { z } from "zod";
+import { createBillingService, parseBillingEnv } from "../../billing/src/config.ts";
 import { DiskResultStore } from "./adapters/node/disk-results.ts";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
 import { UndiciTransport } from "./adapters/node/undici-transport.ts";
+import { createSqliteBillingStores } from "./adapters/sqlite/billing/index.ts";
 import { createSqliteStores, openSqlite } from "./adapters/sqlite/index.ts";
 import { SqliteJobStore } from "./adapters/sqlite/jobs.ts";
 import { ensureDefaultPlans, ensureDemoCustomer } from "./bootstrap.ts";
@@ -45,6 +47,13 @@ if (!parsed.success) {
   process.exit(2);
 }
 const env = parsed.data;
+let billingEnv: ReturnType<typeof parseBillingEnv>;
+try {
+  billingEnv = parseBillingEnv(process.env);
+} catch (e) {
+  console.error(String(e instanceof Error ? e.message : e));
+  process.exit(2);
+}
 
 mkdirSync(env.DATA_DIR, { recursive: true });
 const db = openSqlite(join(env.DATA_DIR, "proxy.db"), { synchronous: env.SQLITE_SYNCHRONOUS });
@@ -67,7 +76,7 @@ const transport = new UndiciTransport();
 const jobStore = new SqliteJobStore(db, { retentionMs: env.JOBS_RETENTION_HOURS * 3_600_000 });
 const releasedItems = await jobStore.releaseAllLeases();
 if (releasedItems > 0) console.log(`jobs: ${releasedItems} items of an earlier run are queued again`);
-const { app, nodes, breakers, ledger, jobWorker } = composeProxy({
+const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   stores,
   nodes: storedNodes.map((n) => ({ id: n.id, url: n.url, pool: n.pool })),
   transport,
@@ -102,6 +111,14 @@ const { app, nodes, breakers, ledger, jobWorker } = composeProxy({
   },
 });
 for (const n of storedNodes) if (n.state === "draining") nodes.setDraining(n.id, true);
+// Billing over the app's stores, so its writes (suspensions, Stripe ids) go through the stores requests read.
+deps.billing = createBillingService(billingEnv, {
+  customers: deps.stores.customers,
+  plans: deps.stores.plans,
+  billing: createSqliteBillingStores(db),
+  clock: { now: Date.now },
+  log: (line) => console.error(JSON.stringify({ component: "billing", ...line })),
+});
 
 const health = new HealthChecker({
   table: nodes,
@@ -111,6 +128,19 @@ const health = new HealthChecker({
   now: Date.now,
 });
 health.start();
+// Billing's scheduled run: suspend past the grace period, enterprise subscriptions, the previous month's invoices.
+const billing = deps.billing;
+if (billing && billingEnv.BILLING_SCHEDULE_MINUTES > 0) {
+  const runBilling = () =>
+    billing
+      .runScheduled()
+      .catch((e: unknown) => console.error(JSON.stringify({ component: "billing", level: "error", error: String(e) })));
+  setInterval(runBilling, billingEnv.BILLING_SCHEDULE_MINUTES * 60_000).unref();
+  setTimeout(runBilling, 10_000).unref();
+}
+console.log(
+  `billing: Stripe ${billing?.stripeConfigured ? "configured" : "not configured (set STRIPE_SECRET_KEY)"}; webhooks ${billingEnv.STRIPE_WEBHOOK_SECRET ? "on" : "off (set STRIPE_WEBHOOK_SECRET)"}`,
+);
 jobWorker?.start();
 async function refreshVoices(): Promise<void> {
   for (const n of nodes.list()) {

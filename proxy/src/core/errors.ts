@@ -5,6 +5,8 @@
 export const PROXY_ERROR_STATUS = {
   INVALID_JSON: 400,
   INVALID_REQUEST: 400,
+  /** a Stripe webhook whose Stripe-Signature is missing, forged, or older than the tolerance */
+  STRIPE_SIGNATURE_INVALID: 400,
   EMPTY_TEXT: 400,
   TEXT_TOO_LONG: 400,
   UNKNOWN_VOICE: 400,
@@ -40,6 +42,8 @@ export const PROXY_ERROR_STATUS = {
   NO_CAPACITY: 503,
   UPSTREAM_TIMEOUT: 504,
   BILLING_NOT_CONFIGURED: 501,
+  /** Stripe answered with an error or could not be reached */
+  BILLING_UNAVAILABLE: 502,
 } as const;
 
 export type ProxyErrorCode = keyof typeof PROXY_ERROR_STATUS;

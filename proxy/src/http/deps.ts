@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import type { BillingService } from "../../../billing/src/service.ts";
 import type { ConcurrencyLimiter, RateLimiter, RateLimitPolicy } from "../core/rate-limit/port.ts";
 import type { LoadBalancer, NodeTable } from "../core/routing/balancer.ts";
 import type { CircuitBreakers } from "../core/routing/breaker.ts";
@@ -58,6 +59,8 @@ export interface ProxyDeps {
   }) => string | undefined;
   now?: () => number;
   newRequestId?: () => string;
+  /** Stripe invoices, webhooks and the billing portal; absent: those routes answer 501 BILLING_NOT_CONFIGURED. */
+  billing?: BillingService | null;
   /**
    * Lowercase hex SHA-256 of an API key or token. Default: Web Crypto (`crypto.subtle`, async, on every runtime); the
    * Node entry passes node:crypto's synchronous hash, which is several times cheaper per request.

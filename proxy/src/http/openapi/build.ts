@@ -204,6 +204,7 @@ export function openApiDocument(config: Partial<Pick<ProxyConfig, keyof Document
       { name: "Admin: plans", description: "Plans and their versioned prices." },
       { name: "Admin: nodes", description: "GPU nodes and their routing pools." },
       { name: "Admin: usage", description: "Usage across customers." },
+      { name: "Billing", description: "Stripe: the customer portal, webhooks, invoicing and reconciliation." },
       { name: "Operations", description: "Health and metrics." },
       { name: "Documentation", description: "This reference." },
     ],

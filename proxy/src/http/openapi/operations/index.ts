@@ -3,6 +3,7 @@ import { accountOperations } from "./account.ts";
 import { adminCustomerOperations } from "./admin-customers.ts";
 import { adminNodeOperations } from "./admin-nodes.ts";
 import { adminPlanOperations } from "./admin-plans.ts";
+import { billingOperations } from "./billing.ts";
 import { publicOperations } from "./public.ts";
 import { speechOperations } from "./speech.ts";
 
@@ -14,6 +15,7 @@ export function allOperations(limits: DocumentLimits): OperationSpec[] {
     ...adminCustomerOperations(limits),
     ...adminPlanOperations(limits),
     ...adminNodeOperations(limits),
+    ...billingOperations(limits),
     ...publicOperations(limits),
   ];
 }
