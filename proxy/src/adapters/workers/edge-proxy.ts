@@ -4,7 +4,7 @@ import type { BreakerOptions } from "../../core/routing/breaker.ts";
 import { gpuNodeAdapter } from "../../upstream/adapters.ts";
 import { createD1Stores, openD1 } from "./d1/index.ts";
 import { DurableConcurrencyLimiter, DurableRateLimiter } from "./durable-limiters.ts";
-import { nodeHealthStub, parseWorkerConfig, type WorkerBindings } from "./env.ts";
+import { log, nodeHealthStub, parseWorkerConfig, type WorkerBindings } from "./env.ts";
 import { FetchTransport } from "./fetch-transport.ts";
 import { createIsolateMetrics } from "./metrics.ts";
 import { type NodeHealthClient, SharedRouting } from "./shared-routing.ts";
@@ -28,7 +28,6 @@ const LEASE_MARGIN_MS = 30_000;
  */
 export function createEdgeProxy(env: WorkerBindings, options: EdgeProxyOptions = {}) {
   const config = parseWorkerConfig(env);
-  const log = (line: Record<string, unknown>) => console.error(JSON.stringify(line));
   const stores = createD1Stores(openD1(env.DB));
   const routing = new SharedRouting({
     client: options.nodeHealth ?? (() => nodeHealthStub(env)),

@@ -63,5 +63,13 @@ const nodeHealthConfigSchema = workerConfigSchema.omit({ ADMIN_TOKEN: true });
 export type NodeHealthConfig = z.infer<typeof nodeHealthConfigSchema>;
 export const parseNodeHealthConfig = (env: WorkerBindings): NodeHealthConfig => parse(nodeHealthConfigSchema, env);
 
+/** Structured logs, one JSON line each, on the console method of their level (Workers Logs keeps the level). */
+export function log(line: Record<string, unknown>): void {
+  const text = JSON.stringify(line);
+  if (line.level === "error") console.error(text);
+  else if (line.level === "warn") console.warn(text);
+  else console.log(text);
+}
+
 /** The one node-health object: node health and breaker state are global, like the node list in D1. */
 export const nodeHealthStub = (env: WorkerBindings) => env.NODE_HEALTH.get(env.NODE_HEALTH.idFromName("global"));

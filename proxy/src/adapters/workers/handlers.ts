@@ -1,8 +1,6 @@
 import { createD1Stores, openD1 } from "./d1/index.ts";
-import { type BadEnvironmentError, nodeHealthStub, type WorkerBindings } from "./env.ts";
+import { type BadEnvironmentError, log, nodeHealthStub, type WorkerBindings } from "./env.ts";
 import { consumeUsageBatch } from "./usage-queue.ts";
-
-const log = (line: Record<string, unknown>) => console.error(JSON.stringify(line));
 
 /** A deployment whose configuration is broken answers so, with a stable code, instead of half-working. */
 export function badEnvironment(error: BadEnvironmentError): Response {

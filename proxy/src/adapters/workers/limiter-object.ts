@@ -20,8 +20,10 @@ const LEASE = "lease:";
  * read-decide-write below is atomic and the limit is exact across the whole deployment (it does not multiply by
  * isolates or locations).
  *
- * State lives in the object's SQLite storage through the synchronous KV API: the output gate releases an answer only
- * once the state it depends on is durable, so an object that restarts never forgets units it already handed out.
+ * The state is kept in memory (the decision needs no storage read) and written through to the object's SQLite
+ * storage, so an object that is evicted and restarted resumes with it. Writes are `allowUnconfirmed`: an answer does
+ * not wait for its write to be replicated (it would add that wait to every request, twice); the price is that a
+ * machine crash can forget the last few milliseconds of decisions, which fails open by those units only.
  * In-flight slots are leases with an expiry: an isolate that dies mid-request cannot leak a slot for ever.
  */
 export class LimiterObject extends DurableObject<unknown> {
@@ -61,14 +63,14 @@ export class LimiterObject extends DurableObject<unknown> {
     const leaseId = crypto.randomUUID();
     const expiresAt = at + ttlMs;
     this.#leases.set(leaseId, expiresAt);
-    this.ctx.storage.kv.put(LEASE + leaseId, expiresAt);
+    void this.ctx.storage.put(LEASE + leaseId, expiresAt, UNCONFIRMED);
     if (now === undefined) this.#armCleanup(expiresAt);
     return { allowed: true, inFlight: this.#leases.size, limit: max, leaseId };
   }
 
   /** Gives a slot back; releasing an unknown or already released lease does nothing. */
   release(leaseId: string): void {
-    if (this.#leases.delete(leaseId)) this.ctx.storage.kv.delete(LEASE + leaseId);
+    if (this.#leases.delete(leaseId)) void this.ctx.storage.delete(LEASE + leaseId, UNCONFIRMED);
   }
 
   /** Drops a full bucket and expired leases, so an idle key leaves no stored state behind. */
@@ -78,7 +80,7 @@ export class LimiterObject extends DurableObject<unknown> {
     this.#expireLeases(now);
     if (this.#tat !== undefined && this.#tat <= now) {
       this.#tat = undefined;
-      this.ctx.storage.kv.delete(TAT);
+      void this.ctx.storage.delete(TAT, UNCONFIRMED);
     }
     const pending = [...this.#leases.values(), ...(this.#tat === undefined ? [] : [this.#tat])];
     if (pending.length > 0) this.#armCleanup(Math.min(...pending));
@@ -88,7 +90,7 @@ export class LimiterObject extends DurableObject<unknown> {
     for (const [id, expiresAt] of this.#leases) {
       if (expiresAt > now) continue;
       this.#leases.delete(id);
-      this.ctx.storage.kv.delete(LEASE + id);
+      void this.ctx.storage.delete(LEASE + id, UNCONFIRMED);
     }
   }
 
