@@ -17,7 +17,7 @@ import { createClientIpResolver, LOOPBACK_CIDRS } from "./core/rate-limit/client
 import { InMemoryConcurrencyLimiter, InMemoryRateLimiter } from "./core/rate-limit/gcra.ts";
 import { HealthChecker, timerScheduler } from "./core/routing/health.ts";
 import type { VoiceInfo } from "./http/deps.ts";
-import { gpuNodeAdapter } from "./upstream/adapters.ts";
+import { gpuNodeAdapter, openAiAdapter } from "./upstream/adapters.ts";
 
 const list = (s: string) =>
   s
@@ -30,6 +30,14 @@ const envSchema = z.object({
   DATA_DIR: z.string().default("data"),
   ADMIN_TOKEN: z.string().min(16).optional(),
   GPU_NODES: z.string().default("http://127.0.0.1:8001"),
+  /** what the nodes speak: our gpu-node (POST /synthesize) or an OpenAI-compatible speech server (/v1/audio/speech) */
+  UPSTREAM_API: z.enum(["gpu-node", "openai"]).default("gpu-node"),
+  /** with UPSTREAM_API=openai: the model to ask for, and the voices offered (GET /v1/voices lists them in order) */
+  OPENAI_MODEL: z.string().min(1).default("tts-1"),
+  OPENAI_VOICES: z.string().min(1).default("alloy,echo,fable,onyx,nova,shimmer"),
+  /** 1 s of audio = this many tokens */
+  TOKENS_PER_SECOND: z.coerce.number().positive().default(50),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   TRUSTED_PROXIES: z.string().default(LOOPBACK_CIDRS.join(",")),
   IP_RATE_PER_SECOND: z.coerce.number().positive().default(5),
   IP_BURST: z.coerce.number().int().positive().default(10),
@@ -69,7 +77,13 @@ if (!adminToken) {
 // Nodes: the configured ones plus those added through the admin API (kept in the database).
 for (const url of list(env.GPU_NODES)) await stores.nodes.add({ url: url.replace(/\/+$/, "") });
 const storedNodes = await stores.nodes.list();
-let voices: VoiceInfo[] = [];
+// gpu-nodes list their voices on /info (refreshed below); an OpenAI-compatible server's come from OPENAI_VOICES.
+let voices: VoiceInfo[] =
+  env.UPSTREAM_API === "openai"
+    ? list(env.OPENAI_VOICES).map((name, id) => ({ id, name, description: `${env.OPENAI_MODEL} voice` }))
+    : [];
+const adapter =
+  env.UPSTREAM_API === "openai" ? openAiAdapter(env.OPENAI_MODEL, list(env.OPENAI_VOICES)) : gpuNodeAdapter;
 const transport = new UndiciTransport();
 // The batch queue lives in the same database; this process is its only worker, so leases of a previous run (killed
 // mid-item) are released now and those items run again (charged once: the ledger keys them by item).
@@ -80,12 +94,14 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   stores,
   nodes: storedNodes.map((n) => ({ id: n.id, url: n.url, pool: n.pool })),
   transport,
-  adapter: gpuNodeAdapter,
+  adapter,
   rateLimiter: new InMemoryRateLimiter(),
   concurrency: new InMemoryConcurrencyLimiter(),
   config: {
     ...defaultProxyConfig(adminToken),
     ipPolicy: { ratePerSecond: env.IP_RATE_PER_SECOND, burst: env.IP_BURST },
+    tokensPerSecond: env.TOKENS_PER_SECOND,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
   },
   voices: () => voices,
   metrics: createPromMetrics,
@@ -143,6 +159,7 @@ console.log(
 );
 jobWorker?.start();
 async function refreshVoices(): Promise<void> {
+  if (env.UPSTREAM_API !== "gpu-node") return;
   for (const n of nodes.list()) {
     const info = await fetch(`${n.url}/info`, { signal: AbortSignal.timeout(2000) })
       .then((r) => (r.ok ? (r.json() as Promise<{ voices?: VoiceInfo[] }>) : null))

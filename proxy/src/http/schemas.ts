@@ -50,6 +50,8 @@ export const planBodySchema = z.object({
 });
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/);
+/** a window may end at midnight: "24:00" */
+const hhmmEnd = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/);
 const microInt = z.number().int().nonnegative();
 
 export const priceVersionBodySchema = z.object({
@@ -57,7 +59,7 @@ export const priceVersionBodySchema = z.object({
   effective_from: z.number().int().positive().optional(),
   unit_price_micros_per_1k_tokens: microInt,
   peak_windows: z
-    .array(z.object({ days: z.array(z.number().int().min(0).max(6)).min(1), start: hhmm, end: hhmm }))
+    .array(z.object({ days: z.array(z.number().int().min(0).max(6)).min(1), start: hhmm, end: hhmmEnd }))
     .default([]),
   peak_multiplier_bp: microInt.default(10_000),
   batch_discount_bp: microInt.max(10_000).default(0),

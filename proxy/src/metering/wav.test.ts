@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { measureWav } from "./wav.ts";
+import { measureWav, withExactSizes } from "./wav.ts";
 
 /** a PCM WAV with `frames` frames, built by hand so the test does not trust any WAV library */
 function wav(frames: number, { rate = 22050, channels = 1, bits = 16, extraChunk = false } = {}): Uint8Array {
@@ -37,7 +37,15 @@ describe("measureWav", () => {
     const r = measureWav(wav(22050 * 2));
     expect(r).toEqual({
       ok: true,
-      wav: { sampleRate: 22050, channels: 1, bitsPerSample: 16, dataBytes: 88200, durationMs: 2000 },
+      wav: {
+        sampleRate: 22050,
+        channels: 1,
+        bitsPerSample: 16,
+        dataBytes: 88200,
+        durationMs: 2000,
+        dataOffset: 44,
+        streamed: false,
+      },
     });
   });
 
@@ -73,5 +81,31 @@ describe("measureWav", () => {
     ],
   ])("rejects %s", (_, bytes) => {
     expect(measureWav(bytes).ok).toBe(false);
+  });
+
+  it.each([
+    ["0xFFFFFFFF", 0xffffffff],
+    ["0", 0],
+  ])("measures a streamed WAV (data size %s) from what follows the header, and writes the real sizes in", (_, mark) => {
+    const b = wav(22050);
+    const v = new DataView(b.buffer);
+    v.setUint32(4, mark, true);
+    v.setUint32(40, mark, true);
+    const r = measureWav(b);
+    if (!r.ok) throw new Error(r.reason);
+    expect([r.wav.streamed, r.wav.dataBytes, r.wav.durationMs]).toEqual([true, 44100, 1000]);
+    const fixed = withExactSizes(b, r.wav);
+    expect(new DataView(fixed.buffer).getUint32(40, true)).toBe(44100);
+    expect(new DataView(fixed.buffer).getUint32(4, true)).toBe(fixed.byteLength - 8);
+    expect(measureWav(fixed)).toMatchObject({ ok: true, wav: { streamed: false, dataBytes: 44100 } });
+    // a streamed body cut mid-frame is still refused
+    expect(measureWav(b.subarray(0, 44 + 101)).ok).toBe(false);
+  });
+
+  it("a complete header is relayed untouched", () => {
+    const b = wav(100);
+    const r = measureWav(b);
+    if (!r.ok) throw new Error(r.reason);
+    expect(withExactSizes(b, r.wav)).toBe(b);
   });
 });

@@ -9,7 +9,17 @@ export interface WavMeasure {
   bitsPerSample: number;
   dataBytes: number;
   durationMs: number;
+  /** where the samples start */
+  dataOffset: number;
+  /**
+   * The header did not know the length (a streamed WAV: data size 0xFFFFFFFF, or 0 with samples after it, as
+   * OpenAI-compatible servers write when they stream): `dataBytes` is what actually followed the header.
+   */
+  streamed: boolean;
 }
+
+/** What streaming writers put in the data size when they do not know it yet. */
+const UNKNOWN_SIZES = new Set([0xffffffff, 0]);
 
 export type WavResult = { ok: true; wav: WavMeasure } | { ok: false; reason: string };
 
@@ -40,22 +50,43 @@ export function measureWav(bytes: Uint8Array): WavResult {
       if (fmt.channels < 1 || fmt.sampleRate < 1 || fmt.bitsPerSample % 8 !== 0 || fmt.bitsPerSample === 0) {
         return { ok: false, reason: "invalid fmt parameters" };
       }
-      if (body + size > bytes.byteLength) return { ok: false, reason: "data chunk longer than the body (truncated)" };
+      const rest = bytes.byteLength - body;
+      // A streamed header: the samples are everything after it (the last chunk of such a file).
+      const streamed = UNKNOWN_SIZES.has(size) && rest > 0 && size !== rest;
+      const dataBytes = streamed ? rest : size;
+      if (!streamed && body + size > bytes.byteLength) {
+        return { ok: false, reason: "data chunk longer than the body (truncated)" };
+      }
       const frameBytes = fmt.channels * (fmt.bitsPerSample / 8);
-      if (size % frameBytes !== 0) return { ok: false, reason: "data length is not a whole number of frames" };
-      const frames = size / frameBytes;
+      if (dataBytes % frameBytes !== 0) return { ok: false, reason: "data length is not a whole number of frames" };
+      const frames = dataBytes / frameBytes;
       return {
         ok: true,
         wav: {
           sampleRate: fmt.sampleRate,
           channels: fmt.channels,
           bitsPerSample: fmt.bitsPerSample,
-          dataBytes: size,
+          dataBytes,
           durationMs: (frames * 1000) / fmt.sampleRate,
+          dataOffset: body,
+          streamed,
         },
       };
     }
     offset = body + size + (size % 2); // chunks are word-aligned
   }
   return { ok: false, reason: "no data chunk" };
+}
+
+/**
+ * The same audio with the RIFF and data sizes written in, for a streamed WAV (players and our own reader want real
+ * sizes). Returns the input itself when the header was already complete.
+ */
+export function withExactSizes(bytes: Uint8Array, wav: WavMeasure): Uint8Array {
+  if (!wav.streamed) return bytes;
+  const out = bytes.slice(0, wav.dataOffset + wav.dataBytes);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setUint32(4, out.byteLength - 8, true);
+  view.setUint32(wav.dataOffset - 4, wav.dataBytes, true);
+  return out;
 }

@@ -1,6 +1,6 @@
 import { ProxyError } from "../core/errors.ts";
 import type { LoadBalancer, UpstreamOutcome } from "../core/routing/balancer.ts";
-import { measureWav, type WavMeasure } from "../metering/wav.ts";
+import { measureWav, type WavMeasure, withExactSizes } from "../metering/wav.ts";
 import type { SpeechRequest, UpstreamAdapter } from "../upstream/adapters.ts";
 import { TransportError, type UpstreamResponse, type UpstreamTransport } from "../upstream/transport.ts";
 
@@ -75,7 +75,13 @@ export async function forwardSpeech(
       if (response.status === 200) {
         const measured = verifyAudio(lease.node.id, response);
         outcome = "success";
-        return { nodeId: lease.node.id, response, wav: measured };
+        // A streamed WAV (OpenAI-compatible servers) gets its real sizes written in before it is relayed.
+        const body = withExactSizes(response.body, measured);
+        return {
+          nodeId: lease.node.id,
+          response: body === response.body ? response : { ...response, body },
+          wav: measured,
+        };
       }
       if (response.status === 503) {
         // The node's backpressure: it did no work, so another node may take it. Not the node's fault either.

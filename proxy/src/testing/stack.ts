@@ -13,7 +13,7 @@ import { InMemoryConcurrencyLimiter, InMemoryRateLimiter } from "../core/rate-li
 import type { ProxyConfig } from "../http/deps.ts";
 import { createMemoryStores } from "../store/memory/index.ts";
 import type { Stores } from "../store/ports.ts";
-import { gpuNodeAdapter } from "../upstream/adapters.ts";
+import { gpuNodeAdapter, type UpstreamAdapter } from "../upstream/adapters.ts";
 import type { UpstreamTransport } from "../upstream/transport.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -42,18 +42,23 @@ export function silentWav(ms: number): Uint8Array {
   return buf;
 }
 
-export type StubBehaviour = "ok" | "garbage" | "lying" | "error500" | "busy503";
+/**
+ * - ok: the WAV; garbage: 200 with bytes that are no WAV; lying: a WAV whose x-audio-duration-ms claims 3× its length;
+ * - error500 / busy503: the node's own error, its backpressure (503 + Retry-After);
+ * - truncate: the headers and half the WAV, then the connection is cut (a node dying mid-answer).
+ */
+export type StubBehaviour = "ok" | "garbage" | "lying" | "error500" | "busy503" | "truncate";
 
 /** A stand-in GPU node on 127.0.0.1 whose behaviour a test can switch; counts what it served. */
-export async function startStubNode(audioMs = 2000, delayMs = 0) {
-  const state = { behaviour: "ok" as StubBehaviour, served: 0, lastBody: null as unknown };
+export async function startStubNode(audioMs = 2000, initialDelayMs = 0) {
+  const state = { behaviour: "ok" as StubBehaviour, served: 0, lastBody: null as unknown, delayMs: initialDelayMs };
   const app = new Hono();
   app.get("/healthz", (c) => c.json({ queue_depth: 0, in_flight: 0, free_slots: 8, ready: true }));
   app.get("/info", (c) => c.json({ voices: [{ id: 0, name: "alice", description: "stub" }] }));
   app.post("/synthesize", async (c) => {
     state.served++;
     state.lastBody = await c.req.json();
-    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
     const wav = silentWav(audioMs);
     switch (state.behaviour) {
       case "garbage":
@@ -67,12 +72,50 @@ export async function startStubNode(audioMs = 2000, delayMs = 0) {
         return c.json({ error: { code: "INTERNAL", message: "boom" } }, 500);
       case "busy503":
         return c.json({ error: { code: "QUEUE_FULL", message: "full" } }, 503, { "retry-after": "3" });
+      case "truncate": {
+        const half = wav.subarray(0, wav.byteLength >> 1);
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(half);
+            setTimeout(() => controller.error(new Error("node died")), 20);
+          },
+        });
+        return c.body(body, 200, { "content-type": "audio/wav", "content-length": String(wav.byteLength) });
+      }
       default:
         return c.body(wav as Uint8Array<ArrayBuffer>, 200, {
           "content-type": "audio/wav",
           "x-audio-duration-ms": audioMs.toFixed(1),
         });
     }
+  });
+  const server = await listen(app.fetch);
+  return { ...server, state };
+}
+
+/**
+ * A stand-in OpenAI-compatible speech server: POST /v1/audio/speech answers a WAV streamed the way such servers do
+ * (chunked, RIFF and data sizes 0xFFFFFFFF), and nothing else: no /info, no duration header.
+ */
+export async function startStubOpenAiServer(audioMs = 1000) {
+  const state = { served: 0, lastBody: null as unknown, lastAuthorization: null as string | null };
+  const app = new Hono();
+  app.get("/healthz", (c) => c.json({ queue_depth: 0, in_flight: 0, free_slots: 8, ready: true }));
+  app.post("/v1/audio/speech", async (c) => {
+    state.served++;
+    state.lastBody = await c.req.json();
+    state.lastAuthorization = c.req.header("authorization") ?? null;
+    const wav = silentWav(audioMs);
+    const view = new DataView(wav.buffer, wav.byteOffset, wav.byteLength);
+    view.setUint32(4, 0xffffffff, true);
+    view.setUint32(40, 0xffffffff, true);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let at = 0; at < wav.byteLength; at += 4096) controller.enqueue(wav.slice(at, at + 4096));
+        controller.close();
+      },
+    });
+    return c.body(body, 200, { "content-type": "audio/wav" });
   });
   const server = await listen(app.fetch);
   return { ...server, state };
@@ -101,23 +144,29 @@ export async function startProxy(
     config?: Partial<ProxyConfig>;
     stores?: Stores;
     voices?: { id: number; name: string; description: string }[];
+    /** default our gpu-node's */
+    adapter?: UpstreamAdapter;
+    /** default loopback: the test client may speak for others in X-Forwarded-For */
+    trustedProxies?: string[];
   } = {},
 ) {
   const stores = options.stores ?? createMemoryStores();
   await ensureDefaultPlans(stores);
+  // Registered like the Node entry registers GPU_NODES, so the admin API lists, drains and removes them.
+  for (const [i, url] of nodeUrls.entries()) await stores.nodes.add({ id: `node${i}`, url });
   const transport = new UndiciTransport();
   const composed = composeProxy({
     stores,
     nodes: nodeUrls.map((url, i) => ({ id: `node${i}`, url })),
     transport,
-    adapter: gpuNodeAdapter,
+    adapter: options.adapter ?? gpuNodeAdapter,
     rateLimiter: new InMemoryRateLimiter(),
     concurrency: new InMemoryConcurrencyLimiter(),
     config: { ...defaultProxyConfig(ADMIN_TOKEN), ...options.config },
     voices: () => options.voices ?? [{ id: 0, name: "alice", description: "stub" }],
     metrics: createPromMetrics,
     remoteAddress: (c) => getConnInfo(c).remote.address,
-    clientIp: createClientIpResolver({ trustedProxies: [...LOOPBACK_CIDRS] }),
+    clientIp: createClientIpResolver({ trustedProxies: options.trustedProxies ?? [...LOOPBACK_CIDRS] }),
     breaker: { consecutiveFailures: 3, baseOpenMs: 60_000, maxEjectionPercent: 50 },
     sha256: nodeSha256Hex,
   });

@@ -31,10 +31,14 @@ export const HEADERS = {
   "X-Tokens": header("Tokens metered for this audio (by default 50 per second of audio).", { type: "integer" }),
   "X-Amount-Micros": header("The charge, in integer micro-units of `X-Currency`.", { type: "integer" }),
   "X-Currency": header("ISO 4217 currency of the plan.", { type: "string", minLength: 3, maxLength: 3 }),
-  "X-Price-Multiplier": header("The price multiplier applied (peak surcharge, batch discount), e.g. `1.5000`.", {
-    type: "string",
-    pattern: "^\\d+\\.\\d{4}$",
-  }),
+  "X-Price-Multiplier": header(
+    "The peak multiplier applied, e.g. `1.5000` in a peak window of a basic plan; `1.0000` off-peak and on batch " +
+      "plans (never surcharged; their discount is in `X-Amount-Micros`).",
+    {
+      type: "string",
+      pattern: "^\\d+\\.\\d{4}$",
+    },
+  ),
   "X-Peak": header("Whether the request fell in a peak window of the plan.", {
     type: "string",
     enum: ["true", "false"],

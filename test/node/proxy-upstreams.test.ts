@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import { measureWav } from "../../proxy/src/metering/wav.ts";
+import { startProxy, startStubNode, startStubOpenAiServer } from "../../proxy/src/testing/stack.ts";
+import { openAiAdapter } from "../../proxy/src/upstream/adapters.ts";
+import { ARTICLE, billed, GENEROUS_IP, putPlan, tts } from "./proxy-helpers.ts";
+
+describe("upstream adapters", () => {
+  it("an OpenAI-compatible speech server: its request shape, its streamed WAV measured, sized and billed", async () => {
+    const server = await startStubOpenAiServer(1500);
+    const voices = ["alloy", "nova"];
+    const proxy = await startProxy([server.url], {
+      config: GENEROUS_IP,
+      adapter: openAiAdapter("tts-1-hd", voices),
+      voices: voices.map((name, id) => ({ id, name, description: "openai" })),
+    });
+    try {
+      await putPlan(proxy, "basic");
+      const c = await proxy.newCustomer();
+      const r = await tts(proxy, c.key, { text: "Hello there", voice: "nova", emotion: "sad", speed: 1.25 });
+      expect(r.status).toBe(200);
+      expect(server.state.lastBody).toEqual({
+        model: "tts-1-hd",
+        input: "Hello there",
+        voice: "nova",
+        speed: 1.25,
+        response_format: "wav",
+        instructions: "Speak in a sad tone.",
+      });
+      // The server streamed sizes it did not know (0xFFFFFFFF); the customer gets real ones.
+      const measured = measureWav(r.bytes);
+      if (!measured.ok) throw new Error(measured.reason);
+      expect([measured.wav.streamed, measured.wav.durationMs]).toEqual([false, 1500]);
+      expect(r.headers.get("x-tokens")).toBe("75");
+      expect(await billed(proxy, c.id)).toMatchObject({ events: 1, tokens: 75 });
+    } finally {
+      await proxy.close();
+      await server.close();
+    }
+  });
+});
+
+describe("deadlines and retries", () => {
+  it("a node slower than the request deadline gets 504 UPSTREAM_TIMEOUT at the deadline, and no charge", async () => {
+    const slow = await startStubNode(1000, 3_000);
+    const proxy = await startProxy([slow.url], { config: { ...GENEROUS_IP, requestTimeoutMs: 400 } });
+    try {
+      await putPlan(proxy, "basic");
+      const c = await proxy.newCustomer();
+      const started = Date.now();
+      const r = await tts(proxy, c.key);
+      const took = Date.now() - started;
+      expect([r.status, r.json?.error.code]).toEqual([504, "UPSTREAM_TIMEOUT"]);
+      expect(took).toBeGreaterThanOrEqual(380);
+      expect(took).toBeLessThan(2_500);
+      // the node was told the deadline too, so it can drop the work
+      expect((slow.state.lastBody as { deadline_ms: number }).deadline_ms).toBeLessThanOrEqual(400);
+      expect((await billed(proxy, c.id)).events).toBe(0);
+    } finally {
+      await proxy.close();
+      await slow.close();
+    }
+  });
+
+  it("a node that dies after its first response byte is not retried elsewhere (it may have done the work): 502", async () => {
+    const dying = await startStubNode(1000);
+    const healthy = await startStubNode(1000);
+    dying.state.behaviour = "truncate";
+    const proxy = await startProxy([dying.url, healthy.url], { config: GENEROUS_IP });
+    try {
+      await putPlan(proxy, "basic");
+      const c = await proxy.newCustomer();
+      // Both nodes are equally idle, so the first choice is random: drain the healthy one until the dying one is hit.
+      proxy.nodes.setDraining("node1", true);
+      const r = await tts(proxy, c.key);
+      expect([r.status, r.json?.error.code]).toEqual([502, "UPSTREAM_FAILED"]);
+      proxy.nodes.setDraining("node1", false);
+      expect(dying.state.served).toBe(1);
+      expect(healthy.state.served).toBe(0);
+      expect((await billed(proxy, c.id)).events).toBe(0);
+    } finally {
+      await proxy.close();
+      await dying.close();
+      await healthy.close();
+    }
+  });
+
+  it("a refused connection is retried once on another node: the client never sees the dead node", async () => {
+    const gone = await startStubNode();
+    const goneUrl = gone.url;
+    await gone.close();
+    const healthy = await startStubNode(1000);
+    const proxy = await startProxy([goneUrl, healthy.url], {
+      config: GENEROUS_IP,
+    });
+    try {
+      await putPlan(proxy, "basic");
+      const c = await proxy.newCustomer();
+      for (let i = 0; i < 6; i++) expect((await tts(proxy, c.key, ARTICLE)).status).toBe(200);
+      expect(healthy.state.served).toBe(6);
+      // and its breaker saw the failures: visible on the admin API
+      const listed = (await proxy.admin("GET", "/admin/nodes")).json.nodes as {
+        id: string;
+        breaker: { totalFailures: number; state: string } | null;
+      }[];
+      const dead = listed.find((n) => n.id === "node0");
+      expect(dead?.breaker?.totalFailures).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+      await healthy.close();
+    }
+  });
+});
