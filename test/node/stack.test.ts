@@ -35,6 +35,8 @@ describe("the stack: proxy → real gpu-node (tiny model, random weights) over H
       }),
     });
     expect(res.status).toBe(200);
+    // the tiny model has random weights, and the customer is told so
+    expect(res.headers.get("x-model-random-weights")).toBe("true");
     const measured = measureWav(new Uint8Array(await res.arrayBuffer()));
     if (!measured.ok) throw new Error(measured.reason);
     expect(Number(res.headers.get("x-audio-duration-ms"))).toBe(Math.round(measured.wav.durationMs));

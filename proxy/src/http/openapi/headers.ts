@@ -46,6 +46,11 @@ export const HEADERS = {
   "X-Audio-Duration-Ms": header("Duration of the returned audio as measured by the proxy, in milliseconds.", {
     type: "integer",
   }),
+  "X-Model-Random-Weights": header(
+    "`true` when the GPU node serves a model with random weights (a test model: the audio is noise). Relayed from " +
+      "the node; absent for real weights.",
+    { type: "string", enum: ["true"] },
+  ),
   "Idempotent-Replayed": header("`true` when this is the stored response of an earlier request with the same key.", {
     type: "string",
     enum: ["true"],
@@ -66,6 +71,7 @@ export const METERING_HEADERS: HeaderName[] = [
   "X-Price-Multiplier",
   "X-Peak",
   "X-Audio-Duration-Ms",
+  "X-Model-Random-Weights",
   "Idempotent-Replayed",
 ];
 

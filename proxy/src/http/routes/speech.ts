@@ -152,6 +152,9 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
       "x-price-multiplier": (event.multiplierBp / 10_000).toFixed(4),
       "x-peak": String(event.peak),
     };
+    // A node serving a random-weight model says so on every answer; so does the proxy (its audio is noise).
+    const randomWeights = forwarded.response.headers["x-model-random-weights"];
+    if (randomWeights !== undefined) headers["x-model-random-weights"] = randomWeights;
     if (idempotencyKey !== undefined) {
       await deps.stores.idempotency.complete(auth.customer.id, idempotencyKey, requestId, {
         status: 200,
