@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
@@ -43,6 +44,21 @@ export default defineConfig({
                 HEALTH_INTERVAL_MS: "3600000",
                 ROUTING_TTL_MS: "0",
               },
+              // LimiterObject from a Worker of its own (test/workers/limiter-worker/): plain workerd RPC, without the
+              // pool's per-call shim around the main Worker's Durable Objects.
+              durableObjects: {
+                LIMITER: { className: "LimiterObject", scriptName: "limiter-objects", useSQLite: true },
+              },
+              workers: [
+                {
+                  name: "limiter-objects",
+                  modules: [
+                    { type: "ESModule", path: "index.js", contents: readFileSync(inject("limiterScript"), "utf8") },
+                  ],
+                  compatibilityDate: "2026-04-01",
+                  durableObjects: { LIMITER: { className: "LimiterObject", useSQLite: true } },
+                },
+              ],
             },
           })),
         ],

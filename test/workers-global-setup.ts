@@ -1,8 +1,13 @@
 /**
  * Runs in Node before the workerd tests (test/workers/): a real gpu-node (the committed tiny model, random weights)
- * on 127.0.0.1 port 0, and a port nothing listens on, handed to the Worker as bindings (vitest.config.ts).
+ * on 127.0.0.1 port 0, a port nothing listens on, and LimiterObject bundled by wrangler as a Worker of its own
+ * (test/workers/limiter-worker/), all handed to the pool (vitest.config.ts).
  */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { spawnService } from "../proxy/src/testing/stack.ts";
 
@@ -10,6 +15,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     gpuNodeUrl: string;
     deadNodeUrl: string;
+    /** the bundled limiter Worker (ES module) */
+    limiterScript: string;
   }
 }
 
@@ -22,7 +29,28 @@ async function closedPort(): Promise<number> {
   return address.port;
 }
 
+/** `wrangler deploy --dry-run`: the same bundler (and the same offline settings) as a deployment. */
+function bundleLimiterWorker(outdir: string): string {
+  execFileSync(
+    join("node_modules", ".bin", "wrangler"),
+    ["deploy", "--dry-run", "--config", "test/workers/limiter-worker/wrangler.toml", "--outdir", outdir],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        CI: "true",
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+        XDG_CONFIG_HOME: join(outdir, "xdg"),
+      },
+    },
+  );
+  return join(outdir, "index.js");
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const outdir = mkdtempSync(join(tmpdir(), "limiter-worker-"));
+  project.provide("limiterScript", bundleLimiterWorker(outdir));
   const node = await spawnService("gpu-node/src/entry.node.ts", {
     GPU_NODE_PORT: "0",
     GPU_NODE_INTRA_OP_THREADS: "1",
@@ -34,5 +62,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const exited = new Promise((resolve) => node.child.once("exit", resolve));
     node.child.kill("SIGTERM");
     await exited;
+    rmSync(outdir, { recursive: true, force: true });
   };
 }
