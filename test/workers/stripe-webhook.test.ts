@@ -4,8 +4,10 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { BillingService } from "../../billing/src/service.ts";
 import { createD1BillingStores } from "../../proxy/src/adapters/workers/d1/billing/index.ts";
 import { createD1Stores, openD1 } from "../../proxy/src/adapters/workers/d1/index.ts";
+import { createEdgeProxy } from "../../proxy/src/adapters/workers/edge-proxy.ts";
 import { ManualClock } from "../../proxy/src/store/testing/harness.ts";
 import { emptyDatabase } from "./d1.ts";
+import { isolate, request, self } from "./helpers.ts";
 
 const SECRET = "whsec_edge_test_secret";
 const crypto = Stripe.createSubtleCryptoProvider();
@@ -121,5 +123,30 @@ describe("Stripe webhook verification in workerd, on D1", () => {
     // 299 s old is still inside the tolerance.
     const recent = await signed(invoiceFailed("evt_5", "cus_StripeEdge", "cus_edge"), { timestamp: now - 299 });
     expect((await service.handleWebhook(recent.payload, recent.header)).status).toBe(200);
+  });
+
+  it("POST /stripe/webhook on the Worker: raw-body signature, 200 once, duplicate after, 400 when forged, 501 without a secret", async () => {
+    const worker = isolate(createEdgeProxy({ ...env, STRIPE_WEBHOOK_SECRET: SECRET }));
+    const post = (payload: string, signature: string | null, target = worker) =>
+      target(
+        request("/stripe/webhook", {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(signature ? { "stripe-signature": signature } : {}) },
+          body: payload,
+        }),
+      );
+    const { payload, header } = await signed(invoiceFailed("evt_http", "cus_StripeEdge", "cus_edge"));
+    const first = await post(payload, header);
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ received: true, event_id: "evt_http", type: "invoice.payment_failed" });
+    expect(await (await post(payload, header)).json()).toMatchObject({ duplicate: true });
+
+    const forged = await post(payload.replace("cus_edge", "cus_x"), header);
+    expect(forged.status).toBe(400);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe("STRIPE_SIGNATURE_INVALID");
+    // The deployed Worker of these tests has no STRIPE_WEBHOOK_SECRET: the endpoint says so.
+    const unconfigured = await post(payload, header, self);
+    expect(unconfigured.status).toBe(501);
+    expect(((await unconfigured.json()) as { error: { code: string } }).error.code).toBe("BILLING_NOT_CONFIGURED");
   });
 });

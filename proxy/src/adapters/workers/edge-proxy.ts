@@ -2,6 +2,7 @@ import { composeProxy, defaultProxyConfig } from "../../compose.ts";
 import { createClientIpResolver } from "../../core/rate-limit/client-ip.ts";
 import type { BreakerOptions } from "../../core/routing/breaker.ts";
 import { gpuNodeAdapter } from "../../upstream/adapters.ts";
+import { createEdgeBilling } from "./billing.ts";
 import { createD1Stores, openD1 } from "./d1/index.ts";
 import { DurableConcurrencyLimiter, DurableRateLimiter } from "./durable-limiters.ts";
 import { log, nodeHealthStub, parseWorkerConfig, type WorkerBindings } from "./env.ts";
@@ -28,7 +29,8 @@ const LEASE_MARGIN_MS = 30_000;
  */
 export function createEdgeProxy(env: WorkerBindings, options: EdgeProxyOptions = {}) {
   const config = parseWorkerConfig(env);
-  const stores = createD1Stores(openD1(env.DB));
+  const db = openD1(env.DB);
+  const stores = createD1Stores(db);
   const routing = new SharedRouting({
     client: options.nodeHealth ?? (() => nodeHealthStub(env)),
     ttlMs: config.ROUTING_TTL_MS,
@@ -61,6 +63,8 @@ export function createEdgeProxy(env: WorkerBindings, options: EdgeProxyOptions =
     log,
   });
   routing.attach(composed);
+  // Billing over the app's stores (read-cached), so its writes (suspensions, Stripe ids) reach what requests read.
+  composed.deps.billing = createEdgeBilling(env, db, composed.deps.stores);
   return {
     ...composed,
     routing,

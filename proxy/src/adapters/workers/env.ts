@@ -26,6 +26,11 @@ export interface WorkerBindings {
   HEALTH_INTERVAL_MS?: string;
   /** how stale an isolate's copy of node health and breaker state may get before it is refreshed */
   ROUTING_TTL_MS?: string;
+  /** billing (billing/src/config.ts): secrets STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, vars BILLING_* */
+  STRIPE_SECRET_KEY?: string;
+  STRIPE_WEBHOOK_SECRET?: string;
+  STRIPE_API_BASE?: string;
+  STRIPE_PORTAL_RETURN_URL?: string;
 }
 
 const list = (s: string) =>

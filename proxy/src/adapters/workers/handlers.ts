@@ -1,3 +1,4 @@
+import { createEdgeBilling } from "./billing.ts";
 import { createD1Stores, openD1 } from "./d1/index.ts";
 import { type BadEnvironmentError, log, nodeHealthStub, type WorkerBindings } from "./env.ts";
 import { consumeUsageBatch } from "./usage-queue.ts";
@@ -17,10 +18,15 @@ export async function handleUsageBatch(batch: MessageBatch<unknown>, env: Worker
   if (summary.retried > 0 || summary.deadLettered > 0) log({ level: "warn", msg: "usage batch", ...summary });
 }
 
-/** The cron trigger: a health round on every node, and expired idempotency keys purged. */
+/**
+ * The cron trigger: a health round on every node, expired idempotency keys purged, and billing's scheduled run
+ * (suspensions past the grace period, enterprise subscriptions, the previous month's invoices once it closed).
+ */
 export async function handleScheduled(env: WorkerBindings): Promise<void> {
+  const db = openD1(env.DB);
+  const stores = createD1Stores(db);
   const { results } = await nodeHealthStub(env).checkNow();
-  const purged = await createD1Stores(openD1(env.DB)).idempotency.purgeExpired();
+  const purged = await stores.idempotency.purgeExpired();
   const down = results.filter((r) => !r.ok).map((r) => r.nodeId);
   log({
     level: down.length > 0 ? "warn" : "info",
@@ -28,5 +34,13 @@ export async function handleScheduled(env: WorkerBindings): Promise<void> {
     nodes: results.length,
     down,
     purged_idempotency: purged,
+  });
+  const billing = await createEdgeBilling(env, db, stores).runScheduled();
+  log({
+    level: "info",
+    msg: "cron billing",
+    suspended: billing.suspended,
+    subscriptions: billing.subscriptions.length,
+    periods: billing.reports.map((r) => ({ period: r.period, ok: r.ok, customers: r.customers.length })),
   });
 }
