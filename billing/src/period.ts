@@ -101,15 +101,23 @@ export interface PeriodBounds {
   toMs: number;
 }
 
+const boundsCache = new Map<string, PeriodBounds>();
+
 /** [local midnight of the 1st, local midnight of the next 1st) in `timeZone`. Throws RangeError on an unknown zone. */
 export function periodBounds(period: Period, timeZone: string): PeriodBounds {
+  const key = `${period.id}|${timeZone}`;
+  const cached = boundsCache.get(key);
+  if (cached) return { ...cached, period };
   const next = nextPeriod(period);
-  return {
+  const bounds = {
     period,
     timeZone,
     fromMs: instantOfWallClock(Date.UTC(period.year, period.month - 1, 1), timeZone),
     toMs: instantOfWallClock(Date.UTC(next.year, next.month - 1, 1), timeZone),
   };
+  if (boundsCache.size > 10_000) boundsCache.clear();
+  boundsCache.set(key, bounds);
+  return { ...bounds };
 }
 
 /** The period an instant falls in, in `timeZone`. */

@@ -94,18 +94,81 @@ export async function planCustomerPeriod({
   customer,
   period,
 }: PlanInputs): Promise<NewInvoiceSync> {
-  const plan = book.plan(customer.planId);
-  if (!plan) throw new Error(`customer ${customer.id} is on unknown plan ${customer.planId}`);
+  const plan = planOf(book, customer);
   const bounds = periodBounds(period, plan.timeZone);
   const agg = new CustomerPeriodAggregator(book, { customerId: customer.id, fromMs: bounds.fromMs, toMs: bounds.toMs });
   for await (const batch of usage.scan({ customerId: customer.id, fromMs: bounds.fromMs, toMs: bounds.toMs })) {
     for (const e of batch) agg.add(e);
   }
-  const used: AggregatedUsage = agg.result();
+  return finishPlan({
+    book,
+    customer,
+    period,
+    used: agg.result(),
+    previous: await syncs.latestBefore(customer.id, period.id),
+  });
+}
+
+/**
+ * `planCustomerPeriod` for many customers with one pass over the period's usage (`UsageSource.scanPeriod`), or one
+ * scan per customer where the source has no bulk read. Same plans either way.
+ */
+export async function planPeriod(inputs: Omit<PlanInputs, "customer"> & { customers: readonly Customer[] }) {
+  const { book, usage, syncs, period, customers } = inputs;
+  const plans = new Map<string, NewInvoiceSync>();
+  const scanPeriod = usage.scanPeriod?.bind(usage);
+  if (!scanPeriod) {
+    for (const customer of customers) plans.set(customer.id, await planCustomerPeriod({ ...inputs, customer }));
+    return plans;
+  }
+  const aggs = new Map<string, { agg: CustomerPeriodAggregator; fromMs: number; toMs: number }>();
+  let fromMs = Number.POSITIVE_INFINITY;
+  let toMs = Number.NEGATIVE_INFINITY;
+  for (const customer of customers) {
+    const bounds = periodBounds(period, planOf(book, customer).timeZone);
+    aggs.set(customer.id, {
+      agg: new CustomerPeriodAggregator(book, { customerId: customer.id, ...bounds }),
+      ...bounds,
+    });
+    fromMs = Math.min(fromMs, bounds.fromMs);
+    toMs = Math.max(toMs, bounds.toMs);
+  }
+  if (aggs.size === 0) return plans;
+  for await (const batch of scanPeriod({ fromMs, toMs })) {
+    for (const e of batch) {
+      const a = aggs.get(e.customerId);
+      // Plans in different zones have different months: each customer takes the events of its own.
+      if (a && e.occurredAt >= a.fromMs && e.occurredAt < a.toMs) a.agg.add(e);
+    }
+  }
+  for (const customer of customers) {
+    const a = aggs.get(customer.id) as { agg: CustomerPeriodAggregator };
+    const previous = await syncs.latestBefore(customer.id, period.id);
+    plans.set(customer.id, finishPlan({ book, customer, period, used: a.agg.result(), previous }));
+  }
+  return plans;
+}
+
+function planOf(book: PriceBook, customer: Customer): Plan {
+  const plan = book.plan(customer.planId);
+  if (!plan) throw new Error(`customer ${customer.id} is on unknown plan ${customer.planId}`);
+  return plan;
+}
+
+/** The frozen plan of an aggregated period: carry-in from the previous period, apportioning, carry-out. */
+function finishPlan(input: {
+  book: PriceBook;
+  customer: Customer;
+  period: Period;
+  used: AggregatedUsage;
+  previous: InvoiceSync | null;
+}): NewInvoiceSync {
+  const { book, customer, period, used, previous } = input;
+  const plan = planOf(book, customer);
+  const bounds = periodBounds(period, plan.timeZone);
   const currency = used.currency ?? plan.currency;
   const drift = [...used.drift];
 
-  const previous = await syncs.latestBefore(customer.id, period.id);
   let carryIn = 0;
   if (previous && previous.carryOutMicros > 0) {
     if (previous.currency === null || previous.currency === currency) carryIn = previous.carryOutMicros;
@@ -119,7 +182,6 @@ export async function planCustomerPeriod({
   }
   // A carry must be below one step of the currency (a foreign one is dropped above, so this holds).
   if (carryIn >= currencyRules(currency).microsPerStep) carryIn = 0;
-
   const base = {
     customerId: customer.id,
     period: period.id,

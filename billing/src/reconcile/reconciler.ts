@@ -3,11 +3,11 @@ import { aggregateUsage, type Drift } from "../aggregate.ts";
 import { currencyRules } from "../money.ts";
 import { type Period, periodBounds } from "../period.ts";
 import { PriceBook } from "../price-book.ts";
-import type { BillingStores, InvoiceSync } from "../store/ports.ts";
+import type { BillingStores, InvoiceSync, NewInvoiceSync } from "../store/ports.ts";
 import type { StripeGateway, StripeInvoice } from "../stripe/port.ts";
 import { CatalogSync } from "./catalog-sync.ts";
 import { billingKey, type IdempotencyKeys, idempotencyKeys } from "./keys.ts";
-import { type InvoicePlan, lineMetadata, type PlannedLine, planCustomerPeriod } from "./plan.ts";
+import { type InvoicePlan, lineMetadata, type PlannedLine, planCustomerPeriod, planPeriod } from "./plan.ts";
 import { type CustomerReport, customerReport, type PeriodReport, periodReport } from "./report.ts";
 
 export interface ReconcilerConfig {
@@ -73,15 +73,55 @@ export class Reconciler {
     const book = await PriceBook.load(this.d.plans);
     const mirrorFailures = await this.catalog.mirrorAll(book);
     for (const f of mirrorFailures) this.#log({ level: "warn", msg: "price version not mirrored", ...f });
+    const customers: Customer[] = [];
+    for await (const customer of this.#customers(options.customerIds)) customers.push(customer);
+    const planned = await this.#planAll(customers, period, book);
     const reports: CustomerReport[] = [];
-    for await (const customer of this.#customers(options.customerIds)) {
-      reports.push(await this.reconcileCustomer(customer, period, book));
+    for (const customer of customers) {
+      reports.push(await this.reconcileCustomer(customer, period, book, planned.get(customer.id)));
     }
     return periodReport(period, this.d.clock.now(), reports);
   }
 
+  /**
+   * Plans, in one pass over the period's usage, every customer that has no plan yet and whose period has closed;
+   * a customer that cannot be planned this way is left to `reconcileCustomer` (which reports why).
+   */
+  async #planAll(
+    customers: readonly Customer[],
+    period: Period,
+    book: PriceBook,
+  ): Promise<Map<string, NewInvoiceSync>> {
+    const due: Customer[] = [];
+    for (const c of customers) {
+      const plan = book.plan(c.planId);
+      if (!plan || (await this.d.billing.syncs.get(c.id, period.id))) continue;
+      if (this.d.clock.now() < periodBounds(period, plan.timeZone).toMs + this.config.settleMs) continue;
+      if (await this.d.billing.syncs.hasAfter(c.id, period.id)) continue;
+      due.push(c);
+    }
+    if (due.length === 0) return new Map();
+    try {
+      return await planPeriod({
+        book,
+        usage: this.d.billing.usage,
+        syncs: this.d.billing.syncs,
+        customers: due,
+        period,
+      });
+    } catch (e) {
+      this.#log({ level: "warn", msg: "bulk planning failed; planning customer by customer", error: String(e) });
+      return new Map();
+    }
+  }
+
   /** One customer's period: plan it if needed, then drive its sync row to a final state. Never throws. */
-  async reconcileCustomer(customer: Customer, period: Period, book: PriceBook): Promise<CustomerReport> {
+  async reconcileCustomer(
+    customer: Customer,
+    period: Period,
+    book: PriceBook,
+    preplanned?: NewInvoiceSync,
+  ): Promise<CustomerReport> {
     let sync: InvoiceSync | null = null;
     try {
       const plan = book.plan(customer.planId);
@@ -103,13 +143,15 @@ export class Reconciler {
             drift: [drift],
           });
         }
-        const planned = await planCustomerPeriod({
-          book,
-          usage: this.d.billing.usage,
-          syncs: this.d.billing.syncs,
-          customer,
-          period,
-        });
+        const planned =
+          preplanned ??
+          (await planCustomerPeriod({
+            book,
+            usage: this.d.billing.usage,
+            syncs: this.d.billing.syncs,
+            customer,
+            period,
+          }));
         sync = await this.d.billing.syncs.create(planned);
       }
       sync = await this.#drive(customer, sync, book);

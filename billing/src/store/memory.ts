@@ -59,6 +59,22 @@ export class InMemoryUsageSource implements UsageSource {
     if (batch.length > 0) yield batch;
   }
 
+  async *scanPeriod(query: { fromMs: number; toMs: number; batchSize?: number }) {
+    const size = Math.max(1, query.batchSize ?? 5_000);
+    let batch: BillableEvent[] = [];
+    for (const list of this.#byCustomer.values()) {
+      for (const e of list) {
+        if (e.occurredAt < query.fromMs || e.occurredAt >= query.toMs) continue;
+        batch.push(e);
+        if (batch.length >= size) {
+          yield batch;
+          batch = [];
+        }
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
   async customersWithUsage(query: { fromMs: number; toMs: number }): Promise<string[]> {
     return [...this.#byCustomer.entries()]
       .filter(([, list]) => list.some((e) => e.occurredAt >= query.fromMs && e.occurredAt < query.toMs))

@@ -30,6 +30,12 @@ export interface UsageSource {
   scan(query: { customerId: string; fromMs: number; toMs: number; batchSize?: number }): AsyncIterable<BillableEvent[]>;
   /** Ids of the customers with at least one event in [fromMs, toMs), ascending. */
   customersWithUsage(query: { fromMs: number; toMs: number }): Promise<string[]>;
+  /**
+   * Optional bulk read for invoicing many customers at once: every event (all customers) with
+   * `fromMs ≤ occurredAt < toMs`, each exactly once, in any order (ledger order where that is cheapest: one
+   * sequential pass instead of a seek per customer). Billing falls back to `scan` per customer without it.
+   */
+  scanPeriod?(query: { fromMs: number; toMs: number; batchSize?: number }): AsyncIterable<BillableEvent[]>;
 }
 
 // ─── invoice sync state ─────────────────────────────────────────────────────────────────────────────────────────────

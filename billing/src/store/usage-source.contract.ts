@@ -67,6 +67,28 @@ export function runUsageSourceContract({ name, make }: BillingContractOptions): 
       expect(times).toEqual([...times].sort((a, b) => a - b));
     });
 
+    it("scanPeriod (where implemented) yields every customer's events in range, each exactly once", async () => {
+      const scanPeriod = h.billing.usage.scanPeriod?.bind(h.billing.usage);
+      if (!scanPeriod) return;
+      const events = Array.from({ length: 40 }, (_, i) =>
+        event(i % 3 === 0 ? "cus_b" : "cus_a", `p${i}`, t0 + ((i * 37) % 50), i),
+      );
+      await h.addUsage(events);
+      const seen: string[] = [];
+      for await (const batch of scanPeriod({ fromMs: t0 + 10, toMs: t0 + 40, batchSize: 6 })) {
+        expect(batch.length).toBeLessThanOrEqual(6);
+        for (const e of batch) seen.push(`${e.customerId}:${e.tokens}`);
+      }
+      const expected = events
+        .filter((e) => e.occurredAt >= t0 + 10 && e.occurredAt < t0 + 40)
+        .map((e) => `${e.customerId}:${e.tokens}`);
+      expect(seen.sort()).toEqual(expected.sort());
+      expect(expected.length).toBeGreaterThan(10);
+      const none = [];
+      for await (const batch of scanPeriod({ fromMs: t0 + 1_000, toMs: t0 + 2_000 })) none.push(...batch);
+      expect(none).toEqual([]);
+    });
+
     it("lists the customers with usage in a range", async () => {
       await h.addUsage([event("cus_b", "r1", t0 + 5), event("cus_a", "r2", t0 + 50)]);
       expect(await h.billing.usage.customersWithUsage({ fromMs: t0, toMs: t0 + 100 })).toEqual(["cus_a", "cus_b"]);

@@ -70,7 +70,7 @@ export class WebhookHandler {
         this.d.clock.now(),
       );
     } catch (e) {
-      const reason = e instanceof Error ? e.message.split("\n")[0] : String(e);
+      const reason = (e instanceof Error ? (e.message.split("\n")[0] ?? "") : String(e)).trim();
       this.d.log?.({ level: "warn", msg: "stripe webhook rejected: bad signature", reason });
       throw new BillingError("STRIPE_SIGNATURE_INVALID", `Stripe-Signature verification failed: ${reason}`);
     }
