@@ -70,7 +70,9 @@ export function composeProxy(input: ComposeInput) {
   const nodes = new NodeTable(input.nodes);
   const breakers = new CircuitBreakers({ now, ...input.breaker });
   const balancer = new LoadBalancer({ table: nodes, breakers });
-  const ledger = new GroupCommitLedger(input.stores.ledger, { maxBatch: 512, maxDelayMs: 1, ...input.groupCommit });
+  // maxDelayMs 0: a commit at the end of each event-loop turn, holding every row that turn produced. No timer to wait
+  // for at low load, one transaction per turn at high load.
+  const ledger = new GroupCommitLedger(input.stores.ledger, { maxBatch: 512, maxDelayMs: 0, ...input.groupCommit });
   // Keys and prices are read on every request: cached briefly, and cleared by every write through `stores`.
   const stores = withReadCache(input.stores, {
     now,

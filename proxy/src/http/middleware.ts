@@ -19,8 +19,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
  * one go. Headers set on a finished response would make the runtime rebuild it, on every request.
  */
 export function requestId(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
-  const make = deps.newRequestId ?? (() => `req_${crypto.randomUUID().replaceAll("-", "")}`);
   const now = deps.now ?? Date.now;
+  const make = deps.newRequestId ?? (() => newRequestId(now()));
   return async function requestIdMiddleware(c, next) {
     const id = make();
     const headers: Record<string, string> = { "x-request-id": id };
@@ -33,6 +33,15 @@ export function requestId(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
     // Responses built without them (admin, docs, metrics): the slow path, off the metered hot path.
     if (c.get("responseHeadersApplied") !== true) applyResponseHeaders(c.res.headers, headers);
   };
+}
+
+/**
+ * `req_` + 32 hex digits: the time in ms (12 digits), then 80 random bits. Ids of later requests sort later, so the
+ * ledger's unique index on request_id takes each new row at its end instead of at a random page (as with a UUIDv4).
+ */
+export function newRequestId(atMs: number): string {
+  const random = crypto.randomUUID().replaceAll("-", "").slice(12);
+  return `req_${Math.max(0, Math.floor(atMs)).toString(16).padStart(12, "0").slice(-12)}${random}`;
 }
 
 /** Adds one policy's `RateLimit-Policy` and `RateLimit` members to the response headers. */

@@ -1,3 +1,5 @@
+import { readFile } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { beforeEach, describe, expect, it } from "vitest";
 import { GroupCommitClosedError, GroupCommitLedger } from "./group-commit.ts";
 import { createMemoryStores } from "./memory/index.ts";
@@ -89,6 +91,34 @@ describe("GroupCommitLedger", () => {
     const ledger = new GroupCommitLedger(observed, { maxBatch: 10_000, maxDelayMs: 0 });
     await Promise.all(events(300).map((e) => ledger.append([e])));
     expect(observed.transactions).toBe(1);
+  });
+
+  it("with maxDelayMs 0 a lone append commits at the end of its event-loop turn, before any timer", async () => {
+    const observed = new ObservedLedger(stores.ledger);
+    const ledger = new GroupCommitLedger(observed, { maxBatch: 10_000, maxDelayMs: 0 });
+    const order: string[] = [];
+    await new Promise<void>((resolve) => {
+      // In an I/O callback, as a request handler is: setImmediate runs before a 0 ms timer.
+      readFile(fileURLToPath(import.meta.url), () => {
+        void ledger.append(events(1, "lone")).then(() => order.push("committed"));
+        setTimeout(() => {
+          order.push("timer");
+          resolve();
+        }, 0);
+      });
+    });
+    expect(order).toEqual(["committed", "timer"]);
+    // appends from several callbacks of one turn still share a transaction
+    const before = observed.transactions;
+    await Promise.all(
+      [0, 1, 2].map(
+        (i) =>
+          new Promise<void>((resolve) => {
+            queueMicrotask(() => void ledger.append(events(1, `turn${i}`)).then(() => resolve()));
+          }),
+      ),
+    );
+    expect(observed.transactions - before).toBe(1);
   });
 
   it("flushes at maxBatch without waiting for the delay", async () => {

@@ -8,7 +8,7 @@
  * machine loses power before the next checkpoint; `synchronous=FULL` (see `openSqlite`) fsyncs every commit and
  * survives power loss, at a cost that group commit amortises over the batch.
  *
- * Runtime-agnostic: only Promise and setTimeout.
+ * Runtime-agnostic: only Promise, setTimeout and, where the runtime has it, setImmediate.
  */
 import type { AppendOutcome, DailyUsage, UsageEvent, UsageLedger, UsageTotals } from "./ports.ts";
 import { InvalidUsageEventError, usageEventProblem } from "./validation.ts";
@@ -17,8 +17,9 @@ export interface GroupCommitOptions {
   /** Flush as soon as this many events are waiting. */
   maxBatch?: number;
   /**
-   * Longest wait for more events before a flush. 0 flushes on the next macrotask turn, which still groups every append
-   * made in the same turn (a burst of requests resolving together).
+   * Longest wait for more events before a flush. 0 flushes at the end of the current event-loop turn (setImmediate
+   * where the runtime has it, else the next timer tick): every append made while the turn handled its ready sockets
+   * goes into one transaction, and a lone request waits for nothing but its own commit.
    */
   maxDelayMs?: number;
 }
@@ -53,7 +54,9 @@ export class GroupCommitLedger implements UsageLedger {
   readonly #maxDelayMs: number;
   #waiting: Waiter[] = [];
   #waitingEvents = 0;
-  #timer: ReturnType<typeof setTimeout> | null = null;
+  /** cancels the pending flush, if one is scheduled */
+  #timer: (() => void) | null = null;
+  readonly #schedule: (task: () => void) => () => void;
   /** The batch being committed; one at a time, so transactions never overlap and the next batch grows meanwhile. */
   #draining: Promise<void> | null = null;
   #closed = false;
@@ -66,6 +69,16 @@ export class GroupCommitLedger implements UsageLedger {
     this.#inner = inner;
     this.#maxBatch = maxBatch;
     this.#maxDelayMs = maxDelayMs;
+    const immediate = maxDelayMs === 0 ? globalThis.setImmediate : undefined;
+    this.#schedule = immediate
+      ? (task) => {
+          const handle = immediate(task);
+          return () => clearImmediate(handle);
+        }
+      : (task) => {
+          const handle = setTimeout(task, this.#maxDelayMs);
+          return () => clearTimeout(handle);
+        };
   }
 
   /** Resolves after the transaction holding these events committed; rejects if it failed (then none was written). */
@@ -82,7 +95,7 @@ export class GroupCommitLedger implements UsageLedger {
       this.#waitingEvents += events.length;
       if (this.#waitingEvents >= this.#maxBatch) this.#flushNow();
       // While a batch commits, no timer: the drain takes whatever is waiting when it ends.
-      else if (this.#draining === null) this.#timer ??= setTimeout(this.#onTimer, this.#maxDelayMs);
+      else if (this.#draining === null) this.#timer ??= this.#schedule(this.#onTimer);
     });
   }
 
@@ -120,7 +133,7 @@ export class GroupCommitLedger implements UsageLedger {
   #flushNow(): void {
     if (this.#draining !== null || this.#waiting.length === 0) return;
     if (this.#timer !== null) {
-      clearTimeout(this.#timer);
+      this.#timer();
       this.#timer = null;
     }
     this.#draining = this.#commitBatch().finally(() => {

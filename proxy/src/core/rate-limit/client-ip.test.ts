@@ -147,6 +147,30 @@ describe("createClientIpResolver", () => {
     expect(origin({ remoteAddress: "10.0.0.3", headers: h })).toBe("1.2.3.4");
   });
 
+  test("answers are remembered per peer and header values, never per peer alone", () => {
+    const resolve = createClientIpResolver({ trustedProxies: ["10.0.0.0/8"], trustCfConnectingIp: true });
+    for (let round = 0; round < 3; round++) {
+      expect(resolve({ remoteAddress: "10.0.0.2", headers: headers({ "x-forwarded-for": "1.1.1.1" }) })).toBe(
+        "1.1.1.1",
+      );
+      expect(resolve({ remoteAddress: "10.0.0.2", headers: headers({ "x-forwarded-for": "2.2.2.2" }) })).toBe(
+        "2.2.2.2",
+      );
+      expect(resolve({ remoteAddress: "10.0.0.2", headers: headers({ "cf-connecting-ip": "3.3.3.3" }) })).toBe(
+        "3.3.3.3",
+      );
+      expect(resolve({ remoteAddress: "10.0.0.2", headers: headers({}) })).toBe("10.0.0.2");
+      expect(resolve({ remoteAddress: "203.0.113.9", headers: headers({ "x-forwarded-for": "1.1.1.1" }) })).toBe(
+        "203.0.113.9",
+      );
+    }
+    // past the memo's size it starts over and still answers right
+    for (let i = 0; i < 10_050; i++) {
+      const ip = `198.18.${(i >> 8) & 255}.${i & 255}`;
+      expect(resolve({ remoteAddress: "10.0.0.2", headers: headers({ "x-forwarded-for": ip }) })).toBe(ip);
+    }
+  });
+
   test("a bad trusted-proxy list fails at build time", () => {
     expect(() => createClientIpResolver({ trustedProxies: ["10.0.0.0/40"] })).toThrow(RangeError);
   });

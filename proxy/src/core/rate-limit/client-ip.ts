@@ -172,11 +172,24 @@ export function createClientIpResolver({ trustedProxies = [], trustCfConnectingI
   const trusted = trustedProxies.map(parseCidr);
   const isTrusted = (ip: IpAddress) => trusted.some((c) => cidrContains(c, ip));
 
+  // The answer depends only on the peer and two headers: memoised, since the same clients (and the same proxy hops)
+  // come back request after request. Bounded: a flood of distinct addresses only empties it.
+  const memo = new Map<string, string | undefined>();
   return function clientIp({ remoteAddress, headers }: ClientIpInput): string | undefined {
+    const xff = headers.get("x-forwarded-for");
+    const cf = trustCfConnectingIp ? headers.get("cf-connecting-ip") : null;
+    const key = `${remoteAddress ?? ""}\n${xff ?? ""}\n${cf ?? ""}`;
+    if (memo.has(key)) return memo.get(key);
+    const ip = resolve(remoteAddress, xff, cf);
+    if (memo.size >= MEMO_SIZE) memo.clear();
+    memo.set(key, ip);
+    return ip;
+  };
+
+  function resolve(remoteAddress: string | undefined, xff: string | null, cf: string | null): string | undefined {
     const peer = remoteAddress === undefined ? null : parseIp(remoteAddress);
     const peerTrusted = peer !== null && isTrusted(peer);
     if (trustCfConnectingIp && (remoteAddress === undefined || peerTrusted)) {
-      const cf = headers.get("cf-connecting-ip");
       const ip = cf === null ? null : parseIp(cf);
       if (ip) return formatIp(ip);
     }
@@ -184,7 +197,7 @@ export function createClientIpResolver({ trustedProxies = [], trustCfConnectingI
     if (!peerTrusted) return formatIp(peer);
 
     // Headers.get joins repeated fields with ", ", so several XFF lines read as one list.
-    const hops = (headers.get("x-forwarded-for") ?? "").split(",").filter((h) => h.trim() !== "");
+    const hops = (xff ?? "").split(",").filter((h) => h.trim() !== "");
     let nearest = peer;
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = parseIp(hops[i] ?? "");
@@ -195,14 +208,28 @@ export function createClientIpResolver({ trustedProxies = [], trustCfConnectingI
     }
     // Every hop is ours (e.g. an internal health checker): the leftmost one is the origin.
     return formatIp(nearest);
-  };
+  }
 }
+
+const MEMO_SIZE = 10_000;
+const rateLimitKeys = new Map<string, string>();
 
 /**
  * The rate-limit bucket for an address. IPv6 clients are keyed by their /64 by default: one subscriber usually owns
  * a whole /64 and can rotate addresses inside it at will, so per-address limits would not limit anyone.
  */
 export function ipRateLimitKey(ip: string, ipv6PrefixLength = 64): string {
+  const memoKey = `${ipv6PrefixLength}/${ip}`;
+  let key = rateLimitKeys.get(memoKey);
+  if (key === undefined) {
+    key = rateLimitKeyOf(ip, ipv6PrefixLength);
+    if (rateLimitKeys.size >= MEMO_SIZE) rateLimitKeys.clear();
+    rateLimitKeys.set(memoKey, key);
+  }
+  return key;
+}
+
+function rateLimitKeyOf(ip: string, ipv6PrefixLength: number): string {
   const parsed = parseIp(ip);
   if (!parsed) return `ip:${ip}`;
   if (parsed.version === 4) return `ip:${formatIp(parsed)}`;
