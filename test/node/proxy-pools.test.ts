@@ -167,6 +167,13 @@ describe("draining a node", () => {
     for (let i = 0; i < 20; i++) expect((await tts(proxy, customer.key)).status).toBe(200);
     expect(b.state.served).toBe(before.b);
     expect(a.state.served - before.a).toBe(20);
+
+    // and back into service
+    const activated = await proxy.admin("POST", `/admin/nodes/${bId}/activate`);
+    expect((activated.json.node as { state: string }).state).toBe("active");
+    const again = b.state.served;
+    for (let i = 0; i < 30; i++) expect((await tts(proxy, customer.key)).status).toBe(200);
+    expect(b.state.served).toBeGreaterThan(again);
   });
 
   it("draining a dedicated pool's only node leaves its customer with 503 NO_CAPACITY, not the shared pool", async () => {

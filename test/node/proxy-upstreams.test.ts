@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { HealthChecker, timerScheduler } from "../../proxy/src/core/routing/health.ts";
 import { measureWav } from "../../proxy/src/metering/wav.ts";
 import { startProxy, startStubNode, startStubOpenAiServer } from "../../proxy/src/testing/stack.ts";
 import { openAiAdapter } from "../../proxy/src/upstream/adapters.ts";
@@ -107,6 +108,50 @@ describe("deadlines and retries", () => {
     } finally {
       await proxy.close();
       await healthy.close();
+    }
+  });
+});
+
+describe("active health checks over HTTP", () => {
+  it("the queue depth nodes report steers new requests; a node failing /healthz is taken out, then back", async () => {
+    const busy = await startStubNode(1000);
+    const idle = await startStubNode(1000);
+    const proxy = await startProxy([busy.url, idle.url], { config: GENEROUS_IP });
+    const health = new HealthChecker({
+      table: proxy.nodes,
+      breakers: proxy.breakers,
+      fetch: (url, init) => fetch(url, init),
+      scheduler: timerScheduler,
+      now: Date.now,
+      unhealthyThreshold: 2,
+    });
+    try {
+      await putPlan(proxy, "basic");
+      const c = await proxy.newCustomer();
+      busy.state.queueDepth = 40; // work other proxies gave it
+      await health.checkAll();
+      expect(proxy.nodes.get("node0")?.queueDepth).toBe(40);
+      for (let i = 0; i < 20; i++) expect((await tts(proxy, c.key)).status).toBe(200);
+      expect([busy.state.served, idle.state.served]).toEqual([0, 20]);
+
+      busy.state.queueDepth = 0;
+      idle.state.healthy = false;
+      await health.checkAll();
+      await health.checkAll();
+      expect(proxy.nodes.get("node1")?.up).toBe(false);
+      for (let i = 0; i < 10; i++) expect((await tts(proxy, c.key)).status).toBe(200);
+      expect([busy.state.served, idle.state.served]).toEqual([10, 20]);
+
+      idle.state.healthy = true;
+      await health.checkAll();
+      expect(proxy.nodes.get("node1")?.up).toBe(true);
+      const health2 = (await (await fetch(`${proxy.url}/healthz`)).json()) as { routable_nodes: number };
+      expect(health2.routable_nodes).toBe(2);
+    } finally {
+      health.stop();
+      await proxy.close();
+      await busy.close();
+      await idle.close();
     }
   });
 });

@@ -51,9 +51,21 @@ export type StubBehaviour = "ok" | "garbage" | "lying" | "error500" | "busy503" 
 
 /** A stand-in GPU node on 127.0.0.1 whose behaviour a test can switch; counts what it served. */
 export async function startStubNode(audioMs = 2000, initialDelayMs = 0) {
-  const state = { behaviour: "ok" as StubBehaviour, served: 0, lastBody: null as unknown, delayMs: initialDelayMs };
+  const state = {
+    behaviour: "ok" as StubBehaviour,
+    served: 0,
+    lastBody: null as unknown,
+    delayMs: initialDelayMs,
+    /** what /healthz reports; `healthy: false` answers 500 */
+    queueDepth: 0,
+    healthy: true,
+  };
   const app = new Hono();
-  app.get("/healthz", (c) => c.json({ queue_depth: 0, in_flight: 0, free_slots: 8, ready: true }));
+  app.get("/healthz", (c) =>
+    state.healthy
+      ? c.json({ queue_depth: state.queueDepth, in_flight: 0, free_slots: 8, ready: true })
+      : c.json({ error: { code: "INTERNAL", message: "sick" } }, 500),
+  );
   app.get("/info", (c) => c.json({ voices: [{ id: 0, name: "alice", description: "stub" }] }));
   app.post("/synthesize", async (c) => {
     state.served++;

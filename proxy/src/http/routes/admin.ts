@@ -127,6 +127,12 @@ export function registerAdminRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void 
     deps.nodes.setDraining(node.id, true);
     return c.json({ node });
   });
+  app.post("/admin/nodes/:id/activate", async (c) => {
+    const node = await stores.nodes.setState(param(c.req.param("id")), "active");
+    if (!node) throw notFound("node");
+    deps.nodes.setDraining(node.id, false);
+    return c.json({ node });
+  });
   app.delete("/admin/nodes/:id", async (c) => {
     const id = param(c.req.param("id"));
     if (!(await stores.nodes.remove(id))) throw notFound("node");

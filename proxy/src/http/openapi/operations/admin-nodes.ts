@@ -53,6 +53,16 @@ export function adminNodeOperations(_limits: DocumentLimits): OperationSpec[] {
       errors: ["NOT_FOUND"],
     },
     {
+      method: "post",
+      path: "/admin/nodes/{id}/activate",
+      operationId: "activateNode",
+      tag: "Admin: nodes",
+      summary: "Put a drained GPU node back into service",
+      access: "admin",
+      ok: { status: 200, description: "The active node.", content: json(obj({ node: ref("Node") })) },
+      errors: ["NOT_FOUND"],
+    },
+    {
       method: "delete",
       path: "/admin/nodes/{id}",
       operationId: "removeNode",
