@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createSqliteBillingStores } from "../../../proxy/src/adapters/sqlite/billing/index.ts";
+import { createSqliteBillingStores, tuneForBulkReads } from "../../../proxy/src/adapters/sqlite/billing/index.ts";
 import { createSqliteStores, openSqlite } from "../../../proxy/src/adapters/sqlite/index.ts";
 import { systemClock } from "../../../proxy/src/store/ports.ts";
 import { createBillingService, parseBillingEnv } from "../config.ts";
@@ -77,6 +77,7 @@ if (!existsSync(dbPath)) fail(`no database at ${dbPath} (start the proxy once, o
 if (!args.values["report-only"] && !env.STRIPE_SECRET_KEY) fail("STRIPE_SECRET_KEY is not set");
 
 const db = openSqlite(dbPath);
+tuneForBulkReads(db);
 const stores = createSqliteStores(db);
 const billing = createBillingService(env, {
   customers: stores.customers,
