@@ -85,6 +85,24 @@ describe("LoadBalancer", () => {
     expect(table.list().map((n) => n.localInFlight)).toEqual([0, 0]);
   });
 
+  test("outstanding work is compared per unit of weight", () => {
+    const { balancer, load } = setup([
+      { id: "small", url: "http://small:8001" },
+      { id: "big", url: "http://big:8001", weight: 4 },
+    ]);
+    load("small", 2); // 2 per unit
+    load("big", 4); // 1 per unit: the big node is the less loaded one
+    for (let i = 0; i < 50; i++) {
+      const lease = balancer.acquire({ pool: "shared" });
+      expect(lease?.node.id).toBe("big");
+      lease?.done("success");
+    }
+    // held leases count too: the big node takes 4 more before it is as loaded as the small one
+    const held = Array.from({ length: 8 }, () => balancer.acquire({ pool: "shared" }));
+    expect(held.filter((l) => l?.node.id === "big").length).toBeGreaterThanOrEqual(4);
+    expect(held.some((l) => l?.node.id === "small")).toBe(true);
+  });
+
   test("routes only within the requested pool", () => {
     const { balancer } = setup([
       { id: "s1", url: "http://s1", pool: "shared" },

@@ -6,7 +6,8 @@ import type { BreakerPermit, CircuitBreakers } from "./breaker.ts";
  * minimum, it does not send every proxy instance's next request to the same node between two health reports.
  *
  * A node's outstanding work = requests this proxy has in flight to it + the queue depth it last reported on
- * /healthz (work other proxy instances gave it).
+ * /healthz (work other proxy instances gave it), divided by its weight (a node of weight 2 — a bigger GPU, or two —
+ * is as loaded with 8 requests as a node of weight 1 with 4).
  */
 
 export interface NodeConfig {
@@ -15,6 +16,8 @@ export interface NodeConfig {
   url: string;
   /** routing pool: "shared", or an enterprise customer's dedicated pool */
   pool?: string;
+  /** relative capacity (default 1): outstanding work is compared per unit of weight */
+  weight?: number;
 }
 
 /** What a node said on its last /healthz. */
@@ -30,6 +33,8 @@ export interface NodeView {
   id: string;
   url: string;
   pool: string;
+  /** relative capacity (1 when not given) */
+  weight?: number;
   /** false once the health checker marked it down (nodes start up, so routing works before the first check) */
   up: boolean;
   /** from the node's /healthz `ready` */
@@ -60,17 +65,20 @@ export class NodeTable {
     for (const n of nodes) this.upsert(n);
   }
 
-  upsert({ id, url, pool = "shared" }: NodeConfig): void {
+  upsert({ id, url, pool = "shared", weight = 1 }: NodeConfig): void {
+    const w = Number.isFinite(weight) && weight > 0 ? weight : 1;
     const existing = this.#nodes.get(id);
     if (existing) {
       existing.url = url;
       existing.pool = pool;
+      existing.weight = w;
       return;
     }
     this.#nodes.set(id, {
       id,
       url,
       pool,
+      weight: w,
       up: true,
       ready: true,
       draining: false,
@@ -121,8 +129,8 @@ export class NodeTable {
   }
 }
 
-/** A node's outstanding work, as the balancer compares it. */
-export const outstanding = (n: Readonly<NodeView>): number => n.localInFlight + n.queueDepth;
+/** A node's outstanding work, as the balancer compares it: per unit of weight. */
+export const outstanding = (n: Readonly<NodeView>): number => (n.localInFlight + n.queueDepth) / (n.weight ?? 1);
 
 /**
  * Power-of-two-choices over `items`: two distinct random picks, the one with the lower `load` wins (ties: the first

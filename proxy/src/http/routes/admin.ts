@@ -107,7 +107,7 @@ export function registerAdminRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void 
     const body = await readJson(c, nodeBodySchema, max);
     const r = await stores.nodes.add({ url: body.url.replace(/\/+$/, ""), pool: body.pool, weight: body.weight });
     if (!r.ok) throw new ProxyError(r.error === "invalid" ? "INVALID_REQUEST" : "CONFLICT", r.message);
-    deps.nodes.upsert({ id: r.value.id, url: r.value.url, pool: r.value.pool });
+    deps.nodes.upsert({ id: r.value.id, url: r.value.url, pool: r.value.pool, weight: r.value.weight });
     deps.breakers.addNode(r.value.id, r.value.pool);
     return c.json({ node: r.value }, 201);
   });
