@@ -36,6 +36,8 @@ export default defineConfig({
                 ADMIN_TOKEN: "test-admin-token-0123456789",
                 GPU_NODE_URL: inject("gpuNodeUrl"),
                 DEAD_NODE_URL: inject("deadNodeUrl"),
+                STRIPE_TEST_API_BASE: inject("stripeApiBase"),
+                STRIPE_TEST_SECRET_KEY: inject("stripeSecretKey"),
                 GPU_NODES: inject("gpuNodeUrl"),
                 // Tests that are about the per-IP limit build their own isolates with a tight one.
                 IP_RATE_PER_SECOND: "1000000",

@@ -1,7 +1,7 @@
 /**
  * Runs in Node before the workerd tests (test/workers/): a real gpu-node (the committed tiny model, random weights)
- * on 127.0.0.1 port 0, a port nothing listens on, and LimiterObject bundled by wrangler as a Worker of its own
- * (test/workers/limiter-worker/), all handed to the pool (vitest.config.ts).
+ * on 127.0.0.1 port 0, a port nothing listens on, billing's local Stripe-compatible test server, and LimiterObject
+ * bundled by wrangler as a Worker of its own (test/workers/limiter-worker/), all handed to the pool (vitest.config.ts).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { startStripeTestServer, TEST_SECRET_KEY } from "../billing/testing/stripe-server/index.ts";
 import { spawnService } from "../proxy/src/testing/stack.ts";
 
 declare module "vitest" {
@@ -17,6 +18,9 @@ declare module "vitest" {
     deadNodeUrl: string;
     /** the bundled limiter Worker (ES module) */
     limiterScript: string;
+    /** billing/testing/stripe-server on 127.0.0.1, and the key it expects */
+    stripeApiBase: string;
+    stripeSecretKey: string;
   }
 }
 
@@ -51,6 +55,9 @@ function bundleLimiterWorker(outdir: string): string {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const outdir = mkdtempSync(join(tmpdir(), "limiter-worker-"));
   project.provide("limiterScript", bundleLimiterWorker(outdir));
+  const stripe = await startStripeTestServer();
+  project.provide("stripeApiBase", stripe.url);
+  project.provide("stripeSecretKey", TEST_SECRET_KEY);
   const node = await spawnService("gpu-node/src/entry.node.ts", {
     GPU_NODE_PORT: "0",
     GPU_NODE_INTRA_OP_THREADS: "1",
@@ -63,5 +70,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     node.child.kill("SIGTERM");
     await exited;
     rmSync(outdir, { recursive: true, force: true });
+    await stripe.close();
   };
 }

@@ -10,6 +10,9 @@ declare global {
       GPU_NODE_URL: string;
       /** a port on 127.0.0.1 nothing listens on */
       DEAD_NODE_URL: string;
+      /** billing/testing/stripe-server, started by test/workers-global-setup.ts */
+      STRIPE_TEST_API_BASE: string;
+      STRIPE_TEST_SECRET_KEY: string;
     }
   }
 }
