@@ -90,9 +90,11 @@ const transport = new UndiciTransport();
 const jobStore = new SqliteJobStore(db, { retentionMs: env.JOBS_RETENTION_HOURS * 3_600_000 });
 const releasedItems = await jobStore.releaseAllLeases();
 if (releasedItems > 0) console.log(`jobs: ${releasedItems} items of an earlier run are queued again`);
+const jobResults = new DiskResultStore(join(env.DATA_DIR, "job-results"));
+await jobResults.clearTemporaries();
 const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   stores,
-  nodes: storedNodes.map((n) => ({ id: n.id, url: n.url, pool: n.pool, weight: n.weight })),
+  nodes: storedNodes.map((n) => ({ id: n.id, url: n.url, pool: n.pool })),
   transport,
   adapter,
   rateLimiter: new InMemoryRateLimiter(),
@@ -111,7 +113,7 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   sha256: nodeSha256Hex,
   jobs: {
     store: jobStore,
-    results: new DiskResultStore(join(env.DATA_DIR, "job-results")),
+    results: jobResults,
     config: {
       retentionMs: env.JOBS_RETENTION_HOURS * 3_600_000,
       allowHttpCallbacks: env.JOBS_ALLOW_HTTP_CALLBACKS === "true",

@@ -50,9 +50,25 @@ describe("batchSlots", () => {
     f.add("n1", 1);
     n.localInFlight = 2;
     expect(batchSlots(n, true, f, NOW, options)).toBe(2);
-    // The next report counts those 2 as busy: 6 free; the 2 are ours, so 4 slots are still batch's in total.
-    Object.assign(n, { freeSlots: 6, lastReportMs: NOW });
+    // The next report counts those 2 as busy: 6 free, 2 in flight; the 2 are ours, so batch may still have 4 in all.
+    Object.assign(n, { freeSlots: 6, remoteInFlight: 2, lastReportMs: NOW });
     expect(batchSlots(n, true, f, NOW, options)).toBe(2);
+  });
+
+  it("leaves room for interactive work of other proxies that the report shows", () => {
+    // 8 slots: 5 in flight at the report, none of them this proxy's batch work → interactive from elsewhere.
+    expect(batchSlots(node({ freeSlots: 3, remoteInFlight: 5 }), true, new BatchInFlight(), NOW, options)).toBe(1);
+  });
+
+  it("keeps room for the recent interactive peak for the window, then gives it back", () => {
+    const f = new BatchInFlight();
+    const n = node();
+    n.localInFlight = 5;
+    expect(batchSlots(n, true, f, NOW, options)).toBe(1); // 8 − 2 headroom − 5
+    n.localInFlight = 0; // a gap between interactive requests: the burst may come back
+    expect(batchSlots(n, true, f, NOW + 1_000, options)).toBe(1);
+    expect(batchSlots({ ...n, lastReportMs: NOW + 9_000 }, true, f, NOW + 9_000, options)).toBe(1);
+    expect(batchSlots({ ...n, lastReportMs: NOW + 12_000 }, true, f, NOW + 12_000, options)).toBe(4);
   });
 
   it("yields slots to interactive requests sent since the report", () => {

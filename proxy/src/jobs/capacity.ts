@@ -1,64 +1,109 @@
 /**
  * How many batch items each node may take right now: batch work only fills capacity that interactive traffic leaves
- * idle, judged from the node's own /healthz report (queue depth, free slots) and what this proxy sent it since.
+ * idle, judged from the node's own /healthz report (queue depth, in flight, free slots) and what this proxy sent it
+ * since.
  *
  * A node gets no batch work at all unless it is routable (up, ready, not draining, breaker closed) and its report is
  * fresh, and none while anything waits in its queue: a queue means its slots are taken, and interactive work is first
- * in line. Otherwise its batch slots are
+ * in line there. Otherwise
  *
- *   min(maxPerNode, freeSlots + B₀ − headroom − max(0, I − I₀)) − B
+ *   size        = in_flight + free_slots                      (the node's slots, from its report)
+ *   others      = max(0, in_flight − B' − I')                  (work on it that is not this proxy's)
+ *   batch slots = min(maxPerNode, size − headroom − Î − Ô) − B
  *
- * where B and I are the batch and interactive requests this proxy has in flight to it now, and B₀, I₀ the same when
- * the report was taken: the report counted B₀ as busy (they may be returned to batch) and the interactive requests
- * sent since then take slots the report still called free. `headroom` slots always stay free for interactive
- * arrivals, so a new interactive request never queues behind batch work on a node that has spare capacity.
+ * where B and I are the batch and interactive requests this proxy has in flight to the node now, B' and I' their
+ * highest counts of the last `reportWindowMs` (so a report taken a moment ago is not mistaken for other proxies' work),
+ * and Î and Ô the highest I and `others` of the last `interactiveWindowMs`. Batch work cannot be called back once a
+ * node runs it, so it leaves room for as much interactive work as the node had lately, plus `headroom` slots for
+ * arrivals beyond that: interactive bursts no larger than what was seen find a free slot without waiting behind batch.
  */
 import type { NodeView } from "../core/routing/balancer.ts";
 
 export interface CapacityOptions {
-  /** slots of every node that batch work leaves free for interactive requests */
+  /** slots of every node that batch work leaves free on top of recent interactive demand */
   headroomSlots: number;
   /** most batch items in flight to one node */
   maxPerNode: number;
   /** a report older than this says nothing about the node's load now: no batch work goes there */
   staleAfterMs: number;
+  /** how far back interactive demand is remembered (default 10 s) */
+  interactiveWindowMs?: number;
+  /** how far back this proxy's own counts are taken when reading a report (default 2 s) */
+  reportWindowMs?: number;
 }
 
-/** Batch requests in flight per node, and the counts at each node's last report. */
+const BUCKETS = 10;
+
+/** The maximum of the values recorded in the last `windowMs` (ten buckets: up to a tenth of the window coarse). */
+export class WindowMax {
+  readonly #width: number;
+  readonly #peaks: { bucket: number; value: number }[] = [];
+
+  constructor(windowMs: number) {
+    this.#width = Math.max(1, windowMs / BUCKETS);
+  }
+
+  record(value: number, nowMs: number): number {
+    const bucket = Math.floor(nowMs / this.#width);
+    const last = this.#peaks.at(-1);
+    if (last?.bucket === bucket) last.value = Math.max(last.value, value);
+    else this.#peaks.push({ bucket, value });
+    while ((this.#peaks[0]?.bucket ?? bucket) <= bucket - BUCKETS) this.#peaks.shift();
+    let max = 0;
+    for (const p of this.#peaks) max = Math.max(max, p.value);
+    return max;
+  }
+}
+
+interface NodeState {
+  batch: number;
+  interactivePeak: WindowMax;
+  othersPeak: WindowMax;
+  recentBatch: WindowMax;
+  recentInteractive: WindowMax;
+}
+
+/** Batch requests in flight per node, and the recent peaks the capacity rule reads. */
 export class BatchInFlight {
-  readonly #now = new Map<string, number>();
-  readonly #atReport = new Map<string, { reportMs: number; batch: number; interactive: number }>();
+  readonly #nodes = new Map<string, NodeState>();
+
+  constructor(private readonly windows: { interactiveMs?: number; reportMs?: number } = {}) {}
+
+  /** @internal */
+  state(nodeId: string): NodeState {
+    let s = this.#nodes.get(nodeId);
+    if (!s) {
+      const long = this.windows.interactiveMs ?? 10_000;
+      const short = this.windows.reportMs ?? 2_000;
+      s = {
+        batch: 0,
+        interactivePeak: new WindowMax(long),
+        othersPeak: new WindowMax(long),
+        recentBatch: new WindowMax(short),
+        recentInteractive: new WindowMax(short),
+      };
+      this.#nodes.set(nodeId, s);
+    }
+    return s;
+  }
 
   get(nodeId: string): number {
-    return this.#now.get(nodeId) ?? 0;
+    return this.#nodes.get(nodeId)?.batch ?? 0;
   }
 
   add(nodeId: string, delta: 1 | -1): void {
-    this.#now.set(nodeId, Math.max(0, this.get(nodeId) + delta));
+    const s = this.state(nodeId);
+    s.batch = Math.max(0, s.batch + delta);
   }
 
   total(): number {
     let sum = 0;
-    for (const v of this.#now.values()) sum += v;
+    for (const s of this.#nodes.values()) sum += s.batch;
     return sum;
-  }
-
-  /** Remembers the in-flight counts when a node's report is first seen (called on every scheduling round). */
-  observe(node: Readonly<NodeView>): { batch: number; interactive: number } {
-    const batch = this.get(node.id);
-    const interactive = Math.max(0, node.localInFlight - batch);
-    if (node.lastReportMs === null) return { batch, interactive };
-    const seen = this.#atReport.get(node.id);
-    if (seen?.reportMs !== node.lastReportMs) {
-      const snapshot = { reportMs: node.lastReportMs, batch, interactive };
-      this.#atReport.set(node.id, snapshot);
-      return snapshot;
-    }
-    return seen;
   }
 }
 
-/** Batch slots of one node now (see the module comment). */
+/** Batch slots of one node now (see the module comment). Also records what it saw, so call it every round. */
 export function batchSlots(
   node: Readonly<NodeView>,
   routable: boolean,
@@ -66,13 +111,15 @@ export function batchSlots(
   nowMs: number,
   options: CapacityOptions,
 ): number {
-  const atReport = inFlight.observe(node);
-  if (!routable || !node.up || !node.ready || node.draining) return 0;
-  if (node.lastReportMs === null || nowMs - node.lastReportMs > options.staleAfterMs) return 0;
-  if (node.queueDepth > 0) return 0;
-  const batch = inFlight.get(node.id);
+  const s = inFlight.state(node.id);
+  const batch = s.batch;
   const interactive = Math.max(0, node.localInFlight - batch);
-  const newInteractive = Math.max(0, interactive - atReport.interactive);
-  const usable = node.freeSlots + atReport.batch - options.headroomSlots - newInteractive;
-  return Math.max(0, Math.min(options.maxPerNode, usable) - batch);
+  const recentBatch = s.recentBatch.record(batch, nowMs);
+  const recentInteractive = s.recentInteractive.record(interactive, nowMs);
+  const fresh = node.lastReportMs !== null && nowMs - node.lastReportMs <= options.staleAfterMs;
+  const others = fresh ? Math.max(0, node.remoteInFlight - recentBatch - recentInteractive) : 0;
+  const reserved = s.interactivePeak.record(interactive, nowMs) + s.othersPeak.record(others, nowMs);
+  if (!routable || !node.up || !node.ready || node.draining || !fresh || node.queueDepth > 0) return 0;
+  const size = node.remoteInFlight + node.freeSlots;
+  return Math.max(0, Math.min(options.maxPerNode, size - options.headroomSlots - reserved) - batch);
 }

@@ -69,7 +69,7 @@ const AUTH_TTL_MS = 5_000;
 
 export class JobWorker {
   readonly #d: JobWorkerDeps;
-  readonly #inFlight = new BatchInFlight();
+  readonly #inFlight: BatchInFlight;
   /** items claimed whose node is not chosen yet: they count against the capacity of the next round */
   #pending = 0;
   readonly #running = new Set<Promise<void>>();
@@ -82,6 +82,11 @@ export class JobWorker {
 
   constructor(deps: JobWorkerDeps) {
     this.#d = deps;
+    const { interactiveWindowMs, reportWindowMs } = deps.config.capacity;
+    this.#inFlight = new BatchInFlight({
+      ...(interactiveWindowMs !== undefined ? { interactiveMs: interactiveWindowMs } : {}),
+      ...(reportWindowMs !== undefined ? { reportMs: reportWindowMs } : {}),
+    });
   }
 
   /** Starts the feeder, the callback sender and the retention purge. */
@@ -201,6 +206,8 @@ export class JobWorker {
       .finally(() => {
         uncount();
         this.#running.delete(run);
+        // A slot came free: fill it now rather than at the next round.
+        if (!this.#stopped) void this.tick();
       });
     this.#running.add(run);
   }

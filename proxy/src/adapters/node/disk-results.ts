@@ -1,7 +1,8 @@
 /**
  * Job audio on disk (Node): one file per key under a root folder, e.g. `DATA_DIR/job-results/<job id>/<n>.wav`.
- * A put writes a temporary file, fsyncs it, renames it into place and fsyncs the folder, so a reader (or a process
- * restarted after kill -9 or a power cut) sees either the whole object or none.
+ * A put writes a temporary file (in `<root>/~tmp`, a name no key can have), fsyncs it, renames it into place and
+ * fsyncs the folder, so a reader (or a process restarted after kill -9 or a power cut) sees either the whole object
+ * or none. What a killed process left in `~tmp` is removed by `clearTemporaries()` at the next start.
  */
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -19,7 +20,27 @@ async function fsyncPath(path: string, flags: "r" | "r+"): Promise<void> {
 }
 
 export class DiskResultStore implements ResultStore {
-  constructor(private readonly root: string) {}
+  /** folders known to exist (a job's folder is made once, not on every put) */
+  readonly #folders = new Set<string>();
+
+  readonly #temp: string;
+
+  constructor(private readonly root: string) {
+    this.#temp = join(root, "~tmp");
+  }
+
+  /** Removes the temporary files of writes that never finished (call at start, as the store's only writer). */
+  async clearTemporaries(): Promise<void> {
+    await rm(this.#temp, { recursive: true, force: true });
+    this.#folders.delete(this.#temp);
+  }
+
+  async #folder(dir: string): Promise<void> {
+    if (this.#folders.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    if (this.#folders.size > 10_000) this.#folders.clear();
+    this.#folders.add(dir);
+  }
 
   #path(key: string): string {
     assertResultKey(key);
@@ -29,8 +50,8 @@ export class DiskResultStore implements ResultStore {
   async put(key: string, body: Uint8Array): Promise<void> {
     const path = this.#path(key);
     const dir = dirname(path);
-    await mkdir(dir, { recursive: true });
-    const temp = `${path}.${crypto.randomUUID()}.tmp`;
+    await Promise.all([this.#folder(dir), this.#folder(this.#temp)]);
+    const temp = join(this.#temp, crypto.randomUUID());
     const handle = await open(temp, "w");
     try {
       await handle.writeFile(body);
@@ -62,13 +83,14 @@ export class DiskResultStore implements ResultStore {
     let files: string[];
     try {
       files = (await readdir(dir, { recursive: true, withFileTypes: true }))
-        .filter((e) => e.isFile() && !e.name.endsWith(".tmp"))
+        .filter((e) => e.isFile())
         .map((e) => e.name);
     } catch (e) {
       if (isMissing(e)) return 0;
       throw e;
     }
     await rm(dir, { recursive: true, force: true });
+    this.#folders.delete(dir);
     return files.length;
   }
 }

@@ -20,19 +20,17 @@ import type {
 } from "../../jobs/ports.ts";
 import { buildJobRows, countItems, exhaustedError, type JobStoreOptions } from "../../jobs/rows.ts";
 import { type Clock, systemClock } from "../../store/ports.ts";
+import { ACTIVE, prepareJobStatements, type Statement } from "./job-statements.ts";
 import type { SqliteDb } from "./open.ts";
 
-/** Written exactly as in the partial index `job_items_due_idx`, so SQLite can use it (a bound list would not match). */
-const ACTIVE = sql`${jobItems.state} in ('queued', 'running', 'finishing')`;
 const INSERT_CHUNK = 500;
 
 const itemKey = (jobId: string, n: number) => and(eq(jobItems.jobId, jobId), eq(jobItems.n, n));
-const leased = (jobId: string, n: number, leaseToken: string) =>
-  and(itemKey(jobId, n), eq(jobItems.leaseToken, leaseToken));
 
 export class SqliteJobStore implements JobStore {
   readonly #clock: Clock;
   readonly #retentionMs: number;
+  readonly #sql: ReturnType<typeof prepareJobStatements>;
 
   constructor(
     private readonly db: SqliteDb,
@@ -40,6 +38,7 @@ export class SqliteJobStore implements JobStore {
   ) {
     this.#clock = options.clock ?? systemClock;
     this.#retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
+    this.#sql = prepareJobStatements(db);
   }
 
   async create(input: NewJob): Promise<Job> {
@@ -129,197 +128,67 @@ export class SqliteJobStore implements JobStore {
   async claim(options: ClaimOptions): Promise<ClaimedItem[]> {
     if (options.limit <= 0 || options.pools.length === 0) return [];
     const now = this.#clock.now();
-    const hold = options.holdOffPeakForPlans ?? [];
-    return this.db.transaction(
-      (tx) => {
-        const due = tx
-          .select({ item: jobItems, job: jobs })
-          .from(jobItems)
-          .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
-          .where(
-            and(
-              ACTIVE,
-              lte(jobItems.availableAt, now),
-              inArray(jobs.pool, [...options.pools]),
-              hold.length > 0 ? sql`not (${jobs.preferOffPeak} and ${inArray(jobs.planId, [...hold])})` : undefined,
-            ),
-          )
-          .orderBy(asc(jobItems.availableAt), asc(jobItems.jobId), asc(jobItems.n))
-          .limit(options.limit)
-          .all();
-        return due.map(({ item, job }) => {
-          const leaseToken = crypto.randomUUID();
-          const finishing = item.state === "finishing";
-          const set = {
-            leaseToken,
-            availableAt: now + options.leaseMs,
-            ...(finishing ? {} : { state: "running" as const, attempts: item.attempts + 1 }),
-          };
-          tx.update(jobItems).set(set).where(itemKey(item.jobId, item.n)).run();
-          return { job, item: { ...item, ...set }, leaseToken };
-        });
-      },
-      { behavior: "immediate" },
-    );
+    const params = {
+      now,
+      limit: options.limit,
+      pools: JSON.stringify(options.pools),
+      hold: JSON.stringify(options.holdOffPeakForPlans ?? []),
+    };
+    return this.#sql.claim(params, options.leaseMs);
   }
 
   /** In a transaction that changed an item of `jobId`: the job is finished once nothing of it is left to run. */
-  #settle(tx: Pick<SqliteDb, "update">, jobId: string, now: number): void {
-    tx.update(jobs)
-      .set({
-        finishedAt: now,
-        expiresAt: now + this.#retentionMs,
-        callbackState: sql`case when ${jobs.callbackUrl} is not null then 'pending' end`,
-        callbackNextAt: sql`case when ${jobs.callbackUrl} is not null then ${now} end`,
-      })
-      .where(
-        and(
-          eq(jobs.id, jobId),
-          sql`${jobs.finishedAt} is null`,
-          sql`not exists (select 1 from ${jobItems} where ${jobItems.jobId} = ${jobId} and ${ACTIVE})`,
-        ),
-      )
-      .run();
+  #settle(jobId: string, now: number): void {
+    this.#sql.settle.run({ job: jobId, now, expires: now + this.#retentionMs });
   }
 
-  /** Applies `set` to the leased item if its state is one of `from`; settles the job when `final`. */
-  #transition(
-    jobId: string,
-    n: number,
-    leaseToken: string,
-    from: readonly ("running" | "finishing")[],
-    set: Partial<typeof jobItems.$inferInsert>,
-    final: boolean,
-  ): boolean {
-    const now = this.#clock.now();
-    return this.db.transaction(
-      (tx) => {
-        const { changes } = tx
-          .update(jobItems)
-          .set(set)
-          .where(and(leased(jobId, n, leaseToken), inArray(jobItems.state, [...from])))
-          .run();
-        if (changes === 1 && final) this.#settle(tx, jobId, now);
-        return changes === 1;
-      },
-      { behavior: "immediate" },
-    );
+  /** Runs `update` (an item statement) in a transaction; settles the job when `final` and it changed the item. */
+  #transition(update: Statement, params: Record<string, unknown>, final: boolean): boolean {
+    return this.#sql.transition(update, params, final ? (job) => this.#settle(job, this.#clock.now()) : null);
   }
 
   async beginFinish(jobId: string, n: number, leaseToken: string): Promise<FinishOutcome> {
-    return this.db.transaction(
-      (tx) => {
-        const item = tx
-          .select({ state: jobItems.state })
-          .from(jobItems)
-          .where(leased(jobId, n, leaseToken))
-          .get();
-        if (item?.state === "finishing") return "ok";
-        if (item?.state === "cancelled") return "cancelled";
-        if (item?.state !== "running") return "lost";
-        tx.update(jobItems)
-          .set({ state: "finishing" })
-          .where(leased(jobId, n, leaseToken))
-          .run();
-        return "ok";
-      },
-      { behavior: "immediate" },
-    );
+    const key = { job: jobId, n, token: leaseToken };
+    if (this.#sql.beginFinish.run(key).changes === 1) return "ok";
+    const item = this.#sql.leasedState.get(key) as { state: string } | undefined;
+    if (item?.state === "finishing") return "ok";
+    if (item?.state === "cancelled") return "cancelled";
+    return "lost";
   }
 
   async complete(jobId: string, n: number, leaseToken: string, result: ItemResult): Promise<boolean> {
     return this.#transition(
-      jobId,
-      n,
-      leaseToken,
-      ["finishing"],
-      {
-        state: "done",
-        leaseToken: null,
-        audioMs: result.audioMs,
-        tokens: result.tokens,
-        amountMicros: result.amountMicros,
-        pcmBytes: result.pcmBytes,
-        pcmFormat: result.pcmFormat,
-        completedAt: this.#clock.now(),
-        errorCode: null,
-        errorMessage: null,
-      },
+      this.#sql.complete,
+      { job: jobId, n, token: leaseToken, ...result, now: this.#clock.now() },
       true,
     );
   }
 
   async retry(jobId: string, n: number, leaseToken: string, error: ItemError, retryAt: number): Promise<RetryOutcome> {
-    const item = this.db
-      .select({ state: jobItems.state, attempts: jobItems.attempts, maxAttempts: jobItems.maxAttempts })
-      .from(jobItems)
-      .where(leased(jobId, n, leaseToken))
-      .get();
+    const key = { job: jobId, n, token: leaseToken };
+    const item = this.#sql.leasedState.get(key) as
+      | { state: string; attempts: number; max_attempts: number }
+      | undefined;
     if (!item || (item.state !== "running" && item.state !== "finishing")) return "lost";
-    const lastError = { leaseToken: null, errorCode: error.code, errorMessage: error.message };
-    if (item.state === "finishing") {
-      // Committed to being charged: retried until it is, whatever the attempts.
-      const ok = this.#transition(jobId, n, leaseToken, ["finishing"], { ...lastError, availableAt: retryAt }, false);
-      return ok ? "retrying" : "lost";
-    }
-    if (item.attempts >= item.maxAttempts) {
+    const last = { ...key, code: error.code, message: error.message, at: retryAt };
+    // A finishing item is committed to being charged: retried until it is, whatever the attempts.
+    if (item.state === "finishing")
+      return this.#transition(this.#sql.retryFinishing, last, false) ? "retrying" : "lost";
+    if (item.attempts >= item.max_attempts) {
       const dead = exhaustedError(item.attempts, error);
-      const ok = this.#transition(
-        jobId,
-        n,
-        leaseToken,
-        ["running"],
-        {
-          state: "failed",
-          leaseToken: null,
-          errorCode: dead.code,
-          errorMessage: dead.message,
-          completedAt: this.#clock.now(),
-        },
-        true,
-      );
-      return ok ? "dead" : "lost";
+      const params = { ...key, code: dead.code, message: dead.message, now: this.#clock.now() };
+      return this.#transition(this.#sql.fail, params, true) ? "dead" : "lost";
     }
-    const ok = this.#transition(
-      jobId,
-      n,
-      leaseToken,
-      ["running"],
-      { ...lastError, state: "queued", availableAt: retryAt },
-      false,
-    );
-    return ok ? "retrying" : "lost";
+    return this.#transition(this.#sql.retryRunning, last, false) ? "retrying" : "lost";
   }
 
   async fail(jobId: string, n: number, leaseToken: string, error: ItemError): Promise<boolean> {
-    return this.#transition(
-      jobId,
-      n,
-      leaseToken,
-      ["running"],
-      {
-        state: "failed",
-        leaseToken: null,
-        errorCode: error.code,
-        errorMessage: error.message,
-        completedAt: this.#clock.now(),
-      },
-      true,
-    );
+    const params = { job: jobId, n, token: leaseToken, code: error.code, message: error.message };
+    return this.#transition(this.#sql.fail, { ...params, now: this.#clock.now() }, true);
   }
 
   async release(jobId: string, n: number, leaseToken: string, availableAt: number): Promise<boolean> {
-    const { changes } = this.db
-      .update(jobItems)
-      .set({
-        state: sql`case when ${jobItems.state} = 'running' then 'queued' else ${jobItems.state} end`,
-        attempts: sql`case when ${jobItems.state} = 'running' then max(0, ${jobItems.attempts} - 1) else ${jobItems.attempts} end`,
-        leaseToken: null,
-        availableAt,
-      })
-      .where(and(leased(jobId, n, leaseToken), inArray(jobItems.state, ["running", "finishing"])))
-      .run();
-    return changes === 1;
+    return this.#sql.release.run({ job: jobId, n, token: leaseToken, at: availableAt }).changes === 1;
   }
 
   async cancel(jobId: string): Promise<JobWithCounts | null> {
@@ -338,7 +207,7 @@ export class SqliteJobStore implements JobStore {
           })
           .where(and(eq(jobItems.jobId, jobId), inArray(jobItems.state, ["queued", "running"])))
           .run();
-        this.#settle(tx, jobId, now);
+        this.#settle(jobId, now);
         return tx.select().from(jobs).where(eq(jobs.id, jobId)).get() ?? null;
       },
       { behavior: "immediate" },

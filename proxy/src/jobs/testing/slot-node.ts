@@ -35,8 +35,12 @@ export interface SlotNodeStats {
   /** interactive requests that had to wait for a slot, and the longest wait (ms) */
   interactiveQueued: number;
   interactiveMaxWaitMs: number;
+  /** batch requests that had to wait for a slot */
+  batchQueued: number;
   /** request ids served more than once (a re-run item) */
   repeats: number;
+  /** what was running when each interactive request had to wait */
+  queuedWhile: Record<Priority, number>[];
 }
 
 export async function startSlotNode(options: SlotNodeOptions = {}) {
@@ -62,7 +66,9 @@ export async function startSlotNode(options: SlotNodeOptions = {}) {
     peakRunning: { interactive: 0, batch: 0 },
     interactiveQueued: 0,
     interactiveMaxWaitMs: 0,
+    batchQueued: 0,
     repeats: 0,
+    queuedWhile: [],
   };
   const total = () => running.interactive + running.batch;
   const canStart = (p: Priority) =>
@@ -93,7 +99,10 @@ export async function startSlotNode(options: SlotNodeOptions = {}) {
       if (queue.length === 0 && canStart(priority)) return begin();
       if (queue.length >= o.maxQueue) return reject(new Error("full"));
       const since = performance.now();
-      if (priority === "interactive") stats.interactiveQueued++;
+      if (priority === "interactive") {
+        stats.interactiveQueued++;
+        stats.queuedWhile.push({ ...running });
+      } else stats.batchQueued++;
       queue.push({
         priority,
         since,
@@ -114,6 +123,9 @@ export async function startSlotNode(options: SlotNodeOptions = {}) {
       free_slots: o.slots - total(),
       ready: true,
     }),
+  );
+  app.get("/stats", (c) =>
+    c.json({ ...stats, queuedWhile: stats.queuedWhile.length, running, queue_depth: queue.length }),
   );
   app.get("/info", (c) => c.json({ voices: [{ id: 0, name: "alice", description: "slot node (silent audio)" }] }));
   app.post("/synthesize", async (c) => {
