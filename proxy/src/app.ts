@@ -43,6 +43,8 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
   registerDocsRoutes(app, deps);
   // Stripe → us: public, authenticated by its signature (no key, no rate limit: Stripe retries).
   registerStripeWebhookRoute(app, deps);
+  // Before the /v1 middleware: the portal admits suspended customers (it is where they pay).
+  registerBillingRoutes(app, deps);
 
   app.use("/v1/*", ipRateLimit(deps), apiKeyAuth(deps), keyLimits(deps));
   // Before the 64 KiB cap: a job (many items, or one long text) has its own, larger one.
@@ -50,7 +52,6 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
   app.use("/v1/*", limitBody);
   registerSpeechRoutes(app, deps);
   registerAccountRoutes(app, deps);
-  registerBillingRoutes(app, deps);
 
   app.use("/admin/*", adminAuth(deps), limitBody);
   // Before the admin routes: its price and customer hooks wrap theirs.

@@ -136,6 +136,15 @@ describe("billing routes on the proxy (real HTTP, SQLite, the SDK against the lo
     expect(p.stripe.state.customers.size).toBe(1);
   });
 
+  it("a suspended customer can still open the portal (it is where they pay); a bad key cannot", async () => {
+    const c = await p.newCustomer("basic");
+    await p.admin("POST", `/admin/customers/${c.id}/suspend`, { reason: "billing: payment overdue (in_x)" });
+    expect((await p.call("GET", "/v1/usage", { token: c.key })).status).toBe(403);
+    expect((await p.call("POST", "/v1/billing/portal", { token: c.key })).status).toBe(200);
+    const bad = await p.call("POST", "/v1/billing/portal", { token: "tts_live_nope" });
+    expect([bad.status, bad.json.error?.code]).toEqual([401, "INVALID_API_KEY"]);
+  });
+
   it("admin: a price version is checked (batch ≥ 30 % below list) and mirrored to new, immutable Stripe prices", async () => {
     const tooCheap = await p.admin("POST", "/admin/plans/batch/prices", {
       unit_price_micros_per_1k_tokens: 20_000,

@@ -1,11 +1,13 @@
-import type { Context, Hono } from "hono";
+import type { Context, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { isBillingError } from "../../../../billing/src/errors.ts";
 import { currencyRules } from "../../../../billing/src/money.ts";
 import { PRICE_ROLES } from "../../../../billing/src/reconcile/catalog-sync.ts";
 import type { BillingService } from "../../../../billing/src/service.ts";
 import { ProxyError } from "../../core/errors.ts";
+import { sha256Hex, timingSafeEqualHex } from "../../store/crypto.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
+import { ipRateLimit } from "../middleware.ts";
 import { readJson } from "../read-json.ts";
 import { rawBody } from "./raw-body.ts";
 
@@ -41,8 +43,34 @@ export async function billing<T>(deps: ProxyDeps, call: (b: BillingService) => P
   }
 }
 
-/** `POST /v1/billing/portal`: a Stripe billing portal session URL for the caller's customer. */
+/**
+ * `Authorization: Bearer <key>` or `x-api-key`, as `apiKeyAuth`, except that a suspended customer is let through:
+ * the billing portal is where a customer suspended for an unpaid invoice pays it.
+ */
+function portalKeyAuth(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
+  const sha256 = deps.sha256 ?? sha256Hex;
+  return async function portalKeyAuthMiddleware(c, next) {
+    const m = /^Bearer\s+(.+)$/i.exec(c.req.header("authorization") ?? "");
+    const key = c.req.header("x-api-key")?.trim() ?? m?.[1]?.trim();
+    if (!key) {
+      throw new ProxyError("MISSING_API_KEY", "send your API key as 'Authorization: Bearer <key>' or 'x-api-key'");
+    }
+    const hash = await sha256(key);
+    const found = await deps.stores.keys.findActiveByHash(hash);
+    if (!found || !timingSafeEqualHex(found.key.hash, hash)) {
+      throw new ProxyError("INVALID_API_KEY", "the API key is unknown or revoked");
+    }
+    c.set("auth", found);
+    await next();
+  };
+}
+
+/**
+ * `POST /v1/billing/portal`: a Stripe billing portal session URL for the caller's customer. Register before the
+ * `/v1/*` middleware: it has the per-IP limit and its own key check, which admits suspended customers.
+ */
 export function registerBillingRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void {
+  app.use("/v1/billing/portal", ipRateLimit(deps), portalKeyAuth(deps));
   app.post("/v1/billing/portal", async (c) => {
     const { customer } = c.get("auth");
     const session = await billing(deps, (b) => b.portalSession(customer));

@@ -42,7 +42,8 @@ export function billingOperations(_limits: DocumentLimits): OperationSpec[] {
       summary: "A Stripe billing portal session for the caller's customer",
       description:
         "Returns a short-lived URL of Stripe's customer portal (invoices, payment methods). The customer's Stripe " +
-        "customer is created on first need. 501 `BILLING_NOT_CONFIGURED` when the proxy has no Stripe key.",
+        "customer is created on first need. A suspended customer's key is accepted here (the portal is where an " +
+        "overdue invoice is paid). 501 `BILLING_NOT_CONFIGURED` when the proxy has no Stripe key.",
       access: "customer",
       ok: {
         status: 200,
