@@ -26,7 +26,9 @@ const { values } = parseArgs({
     size: { type: "string", default: "small" },
     levels: { type: "string", default: "1,4,8,16,32" },
     "max-batch": { type: "string", default: "32" },
-    "max-tokens": { type: "string", default: "60" },
+    // unset: every request is as long as the model says (random weights: semantic_tokens_per_text_token per text
+    // token, i.e. realistic durations of 2.4–3.4 s for these texts); a number caps every request (shorter audio)
+    "max-tokens": { type: "string" },
     threads: { type: "string", default: String(availableParallelism()) },
     out: { type: "string", default: "bench-out" },
     "flops-only": { type: "boolean" },
@@ -36,7 +38,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     `usage: npm run bench:gpu-node -- [--model DIR] [--size small] [--levels 1,4,8,16,32] [--max-batch 32]
-       [--max-tokens 60] [--threads N] [--out bench-out] [--flops-only]
+       [--max-tokens N] [--threads N] [--out bench-out] [--flops-only]
 The small model is generated into --model on first use (about a minute; needs /usr/bin/python3 with torch and onnx):
   /usr/bin/python3 gpu-node/tools/generate_model.py --size small --out gpu-node/models/small`,
   );
@@ -52,7 +54,7 @@ if (!existsSync(join(modelDir, "manifest.json"))) {
 const files = await readModelDir(modelDir);
 const levels = values.levels.split(",").map(Number);
 const threads = Number(values.threads);
-const maxTokens = Number(values["max-tokens"]);
+const maxTokens = values["max-tokens"] === undefined ? undefined : Number(values["max-tokens"]);
 const maxBatch = Number(values["max-batch"]);
 const TEXTS = [
   "欢迎使用IndexTTS2语音合成服务。",
@@ -66,7 +68,7 @@ const payload = (i: number) => ({
   speaker_id: i % 3,
   speed: 1.0,
   seed: i,
-  max_tokens: maxTokens,
+  ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
 });
 const load = () => loadavg().map((l) => Number(l.toFixed(2)));
 const loadAtStart = load();
@@ -184,7 +186,7 @@ const report = {
   command: `npm run bench:gpu-node -- ${process.argv.slice(2).join(" ")}`.trim(),
   model: { name: files.manifest.name, size: files.manifest.size, random_weights: files.manifest.random_weights },
   machine: { cpu: cpus()[0]?.model, cores: availableParallelism(), threads, loadAtStart, loadAtEnd, levelLoad },
-  payload: { texts: TEXTS, max_tokens: maxTokens },
+  payload: { texts: TEXTS, max_tokens: maxTokens ?? "model length (semantic_tokens_per_text_token)" },
   matmulPeak: { ...peak, scans: peaks },
   decode,
   results,
@@ -201,7 +203,7 @@ const stageTable = (name: string) => {
     .join(", ");
 };
 const lines = [
-  `Model: \`${files.manifest.name}\` (${files.manifest.random_weights ? "**random weights — audio is noise**" : "real weights"}); CPU ${report.machine.cpu} × ${report.machine.cores}; ${threads} intra-op threads; load average ${loadAtStart.join(", ")} at the start, ${loadAtEnd.join(", ")} at the end.`,
+  `Model: \`${files.manifest.name}\` (${files.manifest.random_weights ? "**random weights — audio is noise**" : "real weights"}); CPU ${report.machine.cpu} × ${report.machine.cores}; ${threads} intra-op threads; load average ${loadAtStart.join(", ")} at the start, ${loadAtEnd.join(", ")} at the end. Request length: ${maxTokens === undefined ? "the model's own (random weights: semantic_tokens_per_text_token)" : `capped at ${maxTokens} semantic tokens`}.`,
   "",
   "| mode | concurrency | requests | req/s | audio s/s | p50 ms | p95 ms | mean GPT batch | failures | load (1 min) |",
   "|---|---|---|---|---|---|---|---|---|---|",

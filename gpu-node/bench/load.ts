@@ -54,7 +54,8 @@ export async function runLevel(
   total: number,
   payload: (i: number) => object,
 ): Promise<LevelResult> {
-  const pool = new Pool(url, { connections: concurrency, keepAliveTimeout: 60_000 });
+  // no client-side timeouts: under load a request may legitimately wait minutes in the node's queue
+  const pool = new Pool(url, { connections: concurrency, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
   const latencies: number[] = [];
   const batches: number[] = [];
   let audioMs = 0;
