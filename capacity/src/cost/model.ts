@@ -9,9 +9,11 @@
  *
  * Prices: basic = cost × (1 + margin), with a peak multiplier = (ms per token at peak load) ÷ (ms per token off
  * peak), both measured; batch = basic less a discount of at least 30 %; enterprise = a dedicated GPU for a month
- * (its whole cost, idle time included, × (1 + margin)), with the tokens it can serve at the target utilisation
- * included and the basic price beyond them.
+ * (its whole cost, idle time included, × (1 + margin)), rounded up to a whole chargeable unit of the currency
+ * (Stripe bills a fee as it is), with the tokens it can serve at the target utilisation included and the basic
+ * price beyond them.
  */
+import { currencyRules } from "../../../billing/src/money.ts";
 import { Q } from "../core/rational.ts";
 
 export const TOKENS_PER_AUDIO_SECOND = 50;
@@ -75,6 +77,12 @@ const micros = (q: Q) => {
   const m = q.toMicros();
   if (m > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError("amount too large");
   return Number(m);
+};
+
+/** Up to the next multiple of `step` micros, in integers. */
+const roundUpToStep = (m: number, step: number) => {
+  const st = BigInt(step);
+  return Number(((BigInt(m) + st - 1n) / st) * st);
 };
 
 function priceSet(perToken: Q): PriceSet {
@@ -159,7 +167,10 @@ export function computeCost(i: CostInputs): CostResult {
     batch: { ...priceSet(batchPerToken), discountBp },
     enterprise: {
       monthlyCostMicros: micros(monthlyCost),
-      monthlyFeeMicros: micros(monthlyCost.mul(Q.of(1).add(i.margin))),
+      monthlyFeeMicros: roundUpToStep(
+        micros(monthlyCost.mul(Q.of(1).add(i.margin))),
+        currencyRules(i.currency).microsPerStep,
+      ),
       includedTokens: Number(includedTokens),
       overagePer1kMicros: micros(basicPerToken.mul(1000)),
     },

@@ -28,6 +28,8 @@ interface User {
   stopped: boolean;
   waiting: NodeJS.Timeout | null;
   busy: boolean;
+  onDone: (s: Sample) => void;
+  wake: () => void;
 }
 
 const SPAWN_TICK_MS = 10;
@@ -67,15 +69,23 @@ export function runClosed(o: ClosedRunOptions): Promise<StepSummary> {
       inFlight++;
       u.busy = true;
       o.recorder.sent(null, inFlight);
-      o.executor.send(o.pick(), performance.now(), (s: Sample) => {
-        inFlight--;
-        u.busy = false;
-        o.recorder.completed(s);
-        if (u.stopped || finishing) return retire(u);
-        const waitMs = between(o.rng, waitMin, waitMax) * 1000;
-        if (waitMs <= 0) loop(u);
-        else u.waiting = setTimeout(() => loop(u), waitMs);
-      });
+      o.executor.send(o.pick(), performance.now(), u.onDone);
+    };
+    // each user's completion callback and wake-up are made once, not per request
+    const completed = (u: User, s: Sample) => {
+      inFlight--;
+      u.busy = false;
+      o.recorder.completed(s);
+      if (u.stopped || finishing) return retire(u);
+      const waitMs = between(o.rng, waitMin, waitMax) * 1000;
+      if (waitMs <= 0) loop(u);
+      else u.waiting = setTimeout(u.wake, waitMs);
+    };
+    const newUser = (): User => {
+      const u = { stopped: false, waiting: null, busy: false } as User;
+      u.onDone = (s) => completed(u, s);
+      u.wake = () => loop(u);
+      return u;
     };
     const stopOne = (u: User) => {
       u.stopped = true;
@@ -93,7 +103,7 @@ export function runClosed(o: ClosedRunOptions): Promise<StepSummary> {
       while (credit >= 1 && live.length !== target) {
         credit -= 1;
         if (live.length < target) {
-          const u: User = { stopped: false, waiting: null, busy: false };
+          const u = newUser();
           users.add(u);
           loop(u);
         } else {

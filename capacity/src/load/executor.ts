@@ -36,11 +36,6 @@ export interface ExecutorOptions {
   timeoutMs: number;
 }
 
-const header = (h: Record<string, string | string[] | undefined>, name: string): string | undefined => {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-};
-
 function errorName(e: unknown): string {
   const code = (e as { code?: string }).code;
   if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return "timeout";
@@ -48,9 +43,77 @@ function errorName(e: unknown): string {
   return code ?? (e as Error).name ?? "error";
 }
 
+/** The value of a response header from undici's raw [name, value, name, value, ...] list (names any case). */
+function rawHeader(raw: Buffer[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const n = raw[i] as Buffer;
+    if (n.length === name.length && n.toString("latin1").toLowerCase() === name)
+      return (raw[i + 1] as Buffer).toString("latin1");
+  }
+  return undefined;
+}
+
+/**
+ * The undici handler of one request: a class, so each request allocates one small object and no closures. It uses
+ * undici's raw handler callbacks (onHeaders with the raw header list), which undici 7 still drives directly: the
+ * newer onResponse* callbacks go through a wrapper that parses every header into an object first, which costs more
+ * than the request's own bookkeeping, and only three headers are needed here.
+ */
+class Exchange {
+  private expected = -1;
+  private finished = false;
+
+  constructor(
+    private readonly s: Sample,
+    private readonly done: (s: Sample) => void,
+  ) {}
+
+  onConnect(): void {}
+
+  onHeaders(statusCode: number, raw: Buffer[]): boolean {
+    const s = this.s;
+    s.headersAt = performance.now();
+    s.status = statusCode;
+    const length = rawHeader(raw, "content-length");
+    if (length !== undefined) this.expected = Number(length);
+    if (statusCode === 200) {
+      s.audioMs = Number(rawHeader(raw, "x-audio-duration-ms") ?? 0) || 0;
+      const tokens = rawHeader(raw, "x-tokens");
+      s.tokens = tokens !== undefined && Number(tokens) >= 0 ? Number(tokens) : tokensFromAudioMs(s.audioMs);
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.s.bytes += chunk.byteLength;
+    return true;
+  }
+
+  onComplete(): void {
+    const s = this.s;
+    if (s.status !== 200) this.finish(`http_${s.status}`);
+    else if (this.expected >= 0 && s.bytes !== this.expected) this.finish("short_body");
+    else this.finish(null);
+  }
+
+  onError(err: Error): void {
+    this.finish(errorName(err));
+  }
+
+  finish(error: string | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.s.endAt = performance.now();
+    this.s.error = error;
+    this.done(this.s);
+  }
+}
+
 export class HttpExecutor {
   private readonly pool: Pool;
   private readonly headers: Record<string, string>;
+  /** request bodies as bytes, encoded once per payload */
+  private readonly bodies = new Map<string, Buffer>();
 
   constructor(private readonly options: ExecutorOptions) {
     this.pool = new Pool(options.origin, {
@@ -63,11 +126,10 @@ export class HttpExecutor {
   }
 
   send(payload: Payload, intendedAt: number, done: (s: Sample) => void): void {
-    const sentAt = performance.now();
     const s: Sample = {
       payload,
       intendedAt,
-      sentAt,
+      sentAt: performance.now(),
       headersAt: Number.NaN,
       endAt: 0,
       status: 0,
@@ -76,56 +138,27 @@ export class HttpExecutor {
       audioMs: 0,
       tokens: 0,
     };
-    let expected = -1;
-    let finished = false;
-    const finish = (error: string | null) => {
-      if (finished) return;
-      finished = true;
-      s.endAt = performance.now();
-      s.error = error;
-      done(s);
-    };
-    const handler: Dispatcher.DispatchHandler = {
-      // undici takes a handler for its current API only when it has onRequestStart
-      onRequestStart() {},
-      onResponseStart(_c, statusCode, headers) {
-        s.headersAt = performance.now();
-        s.status = statusCode;
-        const length = header(headers, "content-length");
-        if (length !== undefined) expected = Number(length);
-        if (statusCode === 200) {
-          s.audioMs = Number(header(headers, "x-audio-duration-ms") ?? 0) || 0;
-          const tokens = Number(header(headers, "x-tokens"));
-          s.tokens = Number.isFinite(tokens) && tokens >= 0 ? tokens : tokensFromAudioMs(s.audioMs);
-        }
-      },
-      onResponseData(_c, chunk) {
-        s.bytes += chunk.byteLength;
-      },
-      onResponseEnd() {
-        if (s.status !== 200) finish(`http_${s.status}`);
-        else if (expected >= 0 && s.bytes !== expected) finish("short_body");
-        else finish(null);
-      },
-      onResponseError(_c, err) {
-        finish(errorName(err));
-      },
-    };
+    let body = this.bodies.get(payload.body);
+    if (!body) {
+      body = Buffer.from(payload.body);
+      this.bodies.set(payload.body, body);
+    }
+    const exchange = new Exchange(s, done);
     try {
       this.pool.dispatch(
         {
           method: "POST",
           path: this.options.path,
           headers: this.headers,
-          body: payload.body,
+          body,
           headersTimeout: this.options.timeoutMs,
           bodyTimeout: this.options.timeoutMs,
         },
-        handler,
+        exchange as unknown as Dispatcher.DispatchHandler,
       );
     } catch (e) {
       // never call back synchronously: a closed-model user would loop on the stack
-      setImmediate(() => finish(errorName(e)));
+      setImmediate(() => exchange.finish(errorName(e)));
     }
   }
 
