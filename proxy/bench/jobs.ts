@@ -10,8 +10,8 @@
  * drift of the shared machine's load hits both alike. Reported: pooled p50/p95/p99 of A and B, p95(B)/p95(A), the batch
  * items done during B, the machine's load average. Target: p95(B) ≤ 1.15 × p95(A).
  *
- *   npm run bench:jobs -- [--rate 20] [--round-seconds 15] [--rounds 3] [--service-ms 100] [--contention 0.02]
- *                          [--slots 8] [--reserved 2] [--headroom 2] [--per-node 4] [--items 3000] [--json out.json]
+ *   npm run bench:jobs -- [--rate 20] [--round-seconds 10] [--rounds 6] [--service-ms 200] [--contention 0.02]
+ *                          [--slots 16] [--reserved 4] [--headroom 2] [--per-node 4] [--items 3000] [--json out.json]
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -26,12 +26,12 @@ import { OpenLoopClient, summarize, type Target } from "./open-loop.ts";
 const { values: args } = parseArgs({
   options: {
     rate: { type: "string", default: "20" },
-    "round-seconds": { type: "string", default: "15" },
-    rounds: { type: "string", default: "3" },
-    "service-ms": { type: "string", default: "100" },
+    "round-seconds": { type: "string", default: "10" },
+    rounds: { type: "string", default: "6" },
+    "service-ms": { type: "string", default: "200" },
     contention: { type: "string", default: "0.02" },
-    slots: { type: "string", default: "8" },
-    reserved: { type: "string", default: "2" },
+    slots: { type: "string", default: "16" },
+    reserved: { type: "string", default: "4" },
     headroom: { type: "string", default: "2" },
     "per-node": { type: "string", default: "4" },
     items: { type: "string", default: "3000" },
