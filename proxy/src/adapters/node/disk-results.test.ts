@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -21,7 +21,14 @@ describe("DiskResultStore", () => {
       await store.put("job_a/0.wav", new Uint8Array([1, 2]));
       await store.put("job_a/0.wav", new Uint8Array([3]));
       expect(readdirSync(join(dir, "root", "job_a"))).toEqual(["0.wav"]);
+      expect(readdirSync(join(dir, "root", "~tmp"))).toEqual([]);
       expect(readdirSync(dir)).toEqual(["root"]);
+      // A write that never finished (the process was killed) leaves a file in ~tmp; the next start clears it.
+      writeFileSync(join(dir, "root", "~tmp", "orphan"), "x");
+      await store.clearTemporaries();
+      expect(readdirSync(join(dir, "root")).sort()).toEqual(["job_a"]);
+      await store.put("job_a/1.wav", new Uint8Array([4]));
+      expect(await store.get("job_a/1.wav")).toEqual(new Uint8Array([4]));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
