@@ -13,6 +13,8 @@ declare global {
       /** billing/testing/stripe-server, started by test/workers-global-setup.ts */
       STRIPE_TEST_API_BASE: string;
       STRIPE_TEST_SECRET_KEY: string;
+      /** an R2 bucket for the ResultStore contract */
+      TEST_RESULTS: R2Bucket;
     }
   }
 }

@@ -1,0 +1,429 @@
+/**
+ * The batch queue on D1: the same rows and transitions as the SQLite store (`../../sqlite/jobs.ts`), each one
+ * statement or one `batch` (D1 runs a batch as one transaction). Where SQLite reads and writes inside an IMMEDIATE
+ * transaction, this store writes with the read's conditions in the WHERE clause (lease token, state), so a worker
+ * whose lease was taken over changes nothing, exactly as there.
+ */
+import { and, asc, count, desc, eq, getTableColumns, inArray, isNotNull, lt, lte, type SQL, sql } from "drizzle-orm";
+import { jobItems, jobs } from "../../../../../migrations/schema/index.ts";
+import { ACTIVE_ITEM_STATES, type ItemCounts, type Job, type JobItem, type NewJob } from "../../../jobs/model.ts";
+import type {
+  ActiveUsage,
+  CallbackDelivery,
+  ClaimedItem,
+  ClaimOptions,
+  FinishOutcome,
+  ItemError,
+  ItemResult,
+  JobStore,
+  JobWithCounts,
+  RetryOutcome,
+} from "../../../jobs/ports.ts";
+import { buildJobRows, countItems, exhaustedError, type JobStoreOptions } from "../../../jobs/rows.ts";
+import { type Clock, systemClock } from "../../../store/ports.ts";
+import { changes, type D1Db } from "./db.ts";
+
+/** Items per INSERT … SELECT over json_each: one bound JSON text, well under D1's 2 MB per value. */
+const INSERT_CHUNK = 500;
+const ITEM_COLUMNS = Object.entries(getTableColumns(jobItems));
+const q = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
+const INSERT_ITEMS = `insert into ${q("job_items")} (${ITEM_COLUMNS.map(([, c]) => q(c.name)).join(", ")})
+  select ${ITEM_COLUMNS.map(([f]) => `json_extract(value, '$.${f}')`).join(", ")} from json_each(?1)`;
+
+/** Written as in the partial index `job_items_due_idx`, so SQLite uses it. */
+const ACTIVE = sql`${jobItems.state} in ('queued', 'running', 'finishing')`;
+const leased = (jobId: string, n: number, token: string) =>
+  and(eq(jobItems.jobId, jobId), eq(jobItems.n, n), eq(jobItems.leaseToken, token));
+
+/** An item as its columns hold it (JSON text for the vector), for the json_each insert. */
+function driverRow(item: JobItem): Record<string, unknown> {
+  return { ...item, emotionVector: item.emotionVector === null ? null : JSON.stringify(item.emotionVector) };
+}
+
+export class D1JobStore implements JobStore {
+  readonly #clock: Clock;
+  readonly #retentionMs: number;
+
+  constructor(
+    private readonly db: D1Db,
+    options: JobStoreOptions = {},
+  ) {
+    this.#clock = options.clock ?? systemClock;
+    this.#retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
+  }
+
+  async create(input: NewJob): Promise<Job> {
+    const { job, items } = buildJobRows(input, this.#clock.now());
+    const d1 = this.db.$client;
+    const insertJob = this.db.insert(jobs).values(job);
+    const chunks: D1PreparedStatement[] = [];
+    for (let i = 0; i < items.length; i += INSERT_CHUNK) {
+      chunks.push(d1.prepare(INSERT_ITEMS).bind(JSON.stringify(items.slice(i, i + INSERT_CHUNK).map(driverRow))));
+    }
+    // One transaction: the job with every item, or nothing.
+    const { sql: jobSql, params } = insertJob.toSQL();
+    await d1.batch([d1.prepare(jobSql).bind(...params), ...chunks]);
+    return job;
+  }
+
+  async #withCounts(list: Job[]): Promise<JobWithCounts[]> {
+    if (list.length === 0) return [];
+    const rows = await this.db
+      .select({
+        jobId: jobItems.jobId,
+        state: jobItems.state,
+        n: count(),
+        audioMs: sql<number>`coalesce(sum(${jobItems.audioMs}), 0)`.mapWith(Number),
+        tokens: sql<number>`coalesce(sum(${jobItems.tokens}), 0)`.mapWith(Number),
+        amountMicros: sql<number>`coalesce(sum(${jobItems.amountMicros}), 0)`.mapWith(Number),
+      })
+      .from(jobItems)
+      .where(
+        inArray(
+          jobItems.jobId,
+          list.map((j) => j.id),
+        ),
+      )
+      .groupBy(jobItems.jobId, jobItems.state)
+      .all();
+    return list.map((job) => {
+      const counts = countItems([]);
+      const totals = { audioMs: 0, tokens: 0, amountMicros: 0 };
+      for (const r of rows) {
+        if (r.jobId !== job.id) continue;
+        counts[r.state] = r.n;
+        if (r.state === "done")
+          Object.assign(totals, { audioMs: r.audioMs, tokens: r.tokens, amountMicros: r.amountMicros });
+      }
+      return { job, counts, totals };
+    });
+  }
+
+  async get(jobId: string): Promise<JobWithCounts | null> {
+    const job = await this.db.select().from(jobs).where(eq(jobs.id, jobId)).get();
+    return job ? ((await this.#withCounts([job]))[0] ?? null) : null;
+  }
+
+  async list(customerId: string, options: { limit?: number; beforeId?: string } = {}): Promise<JobWithCounts[]> {
+    const found = await this.db
+      .select()
+      .from(jobs)
+      .where(
+        and(
+          eq(jobs.customerId, customerId),
+          options.beforeId === undefined ? undefined : lt(jobs.id, options.beforeId),
+        ),
+      )
+      .orderBy(desc(jobs.id))
+      .limit(options.limit ?? 100)
+      .all();
+    return this.#withCounts(found);
+  }
+
+  async items(jobId: string, options: { fromN?: number; limit?: number } = {}) {
+    return this.db
+      .select()
+      .from(jobItems)
+      .where(and(eq(jobItems.jobId, jobId), sql`${jobItems.n} >= ${options.fromN ?? 0}`))
+      .orderBy(asc(jobItems.n))
+      .limit(options.limit ?? -1)
+      .all();
+  }
+
+  async item(jobId: string, n: number) {
+    return (
+      (await this.db
+        .select()
+        .from(jobItems)
+        .where(and(eq(jobItems.jobId, jobId), eq(jobItems.n, n)))
+        .get()) ?? null
+    );
+  }
+
+  async activeUsage(customerId: string): Promise<ActiveUsage> {
+    const row = await this.db
+      .select({ jobs: sql<number>`count(distinct ${jobItems.jobId})`, items: count() })
+      .from(jobItems)
+      .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
+      .where(and(eq(jobs.customerId, customerId), inArray(jobItems.state, [...ACTIVE_ITEM_STATES])))
+      .get();
+    return { jobs: Number(row?.jobs ?? 0), items: Number(row?.items ?? 0) };
+  }
+
+  /** The due items in order, then their leases, in one batch: both see the same items, nothing can claim between. */
+  async claim(options: ClaimOptions): Promise<ClaimedItem[]> {
+    if (options.limit <= 0 || options.pools.length === 0) return [];
+    const now = this.#clock.now();
+    const until = now + options.leaseMs;
+    const due = and(
+      ACTIVE,
+      lte(jobItems.availableAt, now),
+      sql`${jobs.pool} in (select value from json_each(${JSON.stringify(options.pools)}))`,
+      sql`not (${jobs.preferOffPeak} and ${jobs.planId} in (select value from json_each(${JSON.stringify(options.holdOffPeakForPlans ?? [])})))`,
+    ) as SQL;
+    const dueKeys = this.db
+      .select({ jobId: jobItems.jobId, n: jobItems.n })
+      .from(jobItems)
+      .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
+      .where(due)
+      .orderBy(asc(jobItems.availableAt), asc(jobItems.jobId), asc(jobItems.n))
+      .limit(options.limit);
+    const [order, updated] = await this.db.batch([
+      this.db
+        .select({ item: jobItems, job: jobs })
+        .from(jobItems)
+        .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
+        .where(due)
+        .orderBy(asc(jobItems.availableAt), asc(jobItems.jobId), asc(jobItems.n))
+        .limit(options.limit),
+      this.db
+        .update(jobItems)
+        .set({
+          // One fresh token per row: every claimed item gets its own lease.
+          leaseToken: sql`lower(hex(randomblob(16)))`,
+          availableAt: until,
+          attempts: sql`${jobItems.attempts} + (${jobItems.state} <> 'finishing')`,
+          state: sql`case when ${jobItems.state} = 'finishing' then 'finishing' else 'running' end`,
+        })
+        .where(sql`(${jobItems.jobId}, ${jobItems.n}) in ${dueKeys}`)
+        .returning(),
+    ]);
+    const leasedNow = new Map(updated.map((i) => [`${i.jobId}/${i.n}`, i]));
+    return order.flatMap(({ item, job }) => {
+      const lease = leasedNow.get(`${item.jobId}/${item.n}`);
+      return lease?.leaseToken ? [{ job, item: lease, leaseToken: lease.leaseToken }] : [];
+    });
+  }
+
+  /** Finishes the job once nothing of it is left to run; a no-op otherwise, so it can follow any transition. */
+  #settle(jobId: string) {
+    const now = this.#clock.now();
+    return this.db
+      .update(jobs)
+      .set({
+        finishedAt: now,
+        expiresAt: now + this.#retentionMs,
+        callbackState: sql`case when ${jobs.callbackUrl} is not null then 'pending' end`,
+        callbackNextAt: sql`case when ${jobs.callbackUrl} is not null then ${now} end`,
+      })
+      .where(
+        and(
+          eq(jobs.id, jobId),
+          sql`${jobs.finishedAt} is null`,
+          sql`not exists (select 1 from ${jobItems} where ${jobItems.jobId} = ${jobId} and ${ACTIVE})`,
+        ),
+      );
+  }
+
+  /** An item update and the job's settle in one transaction; true when the update changed the item. */
+  async #transition(jobId: string, update: { run(): Promise<D1Result> } & Parameters<D1Db["batch"]>[0][number]) {
+    const [result] = await this.db.batch([update, this.#settle(jobId)]);
+    return changes(result as D1Result) === 1;
+  }
+
+  async beginFinish(jobId: string, n: number, leaseToken: string): Promise<FinishOutcome> {
+    const started = await this.db
+      .update(jobItems)
+      .set({ state: "finishing" })
+      .where(and(leased(jobId, n, leaseToken), eq(jobItems.state, "running")))
+      .run();
+    if (changes(started) === 1) return "ok";
+    const item = await this.db
+      .select({ state: jobItems.state })
+      .from(jobItems)
+      .where(leased(jobId, n, leaseToken))
+      .get();
+    if (item?.state === "finishing") return "ok";
+    if (item?.state === "cancelled") return "cancelled";
+    return "lost";
+  }
+
+  async complete(jobId: string, n: number, leaseToken: string, result: ItemResult): Promise<boolean> {
+    return this.#transition(
+      jobId,
+      this.db
+        .update(jobItems)
+        .set({
+          state: "done",
+          leaseToken: null,
+          audioMs: result.audioMs,
+          tokens: result.tokens,
+          amountMicros: result.amountMicros,
+          pcmBytes: result.pcmBytes,
+          pcmFormat: result.pcmFormat,
+          completedAt: this.#clock.now(),
+          errorCode: null,
+          errorMessage: null,
+        })
+        .where(and(leased(jobId, n, leaseToken), eq(jobItems.state, "finishing"))),
+    );
+  }
+
+  async retry(jobId: string, n: number, leaseToken: string, error: ItemError, retryAt: number): Promise<RetryOutcome> {
+    const item = await this.db
+      .select({ state: jobItems.state, attempts: jobItems.attempts, maxAttempts: jobItems.maxAttempts })
+      .from(jobItems)
+      .where(leased(jobId, n, leaseToken))
+      .get();
+    if (!item || (item.state !== "running" && item.state !== "finishing")) return "lost";
+    const last = { leaseToken: null, errorCode: error.code, errorMessage: error.message, availableAt: retryAt };
+    // A finishing item is committed to being charged: retried until it is, whatever the attempts.
+    if (item.state === "finishing") {
+      const kept = await this.db
+        .update(jobItems)
+        .set(last)
+        .where(and(leased(jobId, n, leaseToken), eq(jobItems.state, "finishing")))
+        .run();
+      return changes(kept) === 1 ? "retrying" : "lost";
+    }
+    if (item.attempts >= item.maxAttempts) {
+      const dead = exhaustedError(item.attempts, error);
+      return (await this.#failItem(jobId, n, leaseToken, dead)) ? "dead" : "lost";
+    }
+    const queued = await this.db
+      .update(jobItems)
+      .set({ ...last, state: "queued" })
+      .where(and(leased(jobId, n, leaseToken), eq(jobItems.state, "running")))
+      .run();
+    return changes(queued) === 1 ? "retrying" : "lost";
+  }
+
+  #failItem(jobId: string, n: number, leaseToken: string, error: ItemError): Promise<boolean> {
+    return this.#transition(
+      jobId,
+      this.db
+        .update(jobItems)
+        .set({
+          state: "failed",
+          leaseToken: null,
+          errorCode: error.code,
+          errorMessage: error.message,
+          completedAt: this.#clock.now(),
+        })
+        .where(and(leased(jobId, n, leaseToken), eq(jobItems.state, "running"))),
+    );
+  }
+
+  fail(jobId: string, n: number, leaseToken: string, error: ItemError): Promise<boolean> {
+    return this.#failItem(jobId, n, leaseToken, error);
+  }
+
+  async release(jobId: string, n: number, leaseToken: string, availableAt: number): Promise<boolean> {
+    const released = await this.db
+      .update(jobItems)
+      .set({
+        attempts: sql`case when ${jobItems.state} = 'running' then max(0, ${jobItems.attempts} - 1) else ${jobItems.attempts} end`,
+        state: sql`case when ${jobItems.state} = 'running' then 'queued' else ${jobItems.state} end`,
+        leaseToken: null,
+        availableAt,
+      })
+      .where(and(leased(jobId, n, leaseToken), inArray(jobItems.state, ["running", "finishing"])))
+      .run();
+    return changes(released) === 1;
+  }
+
+  async cancel(jobId: string): Promise<JobWithCounts | null> {
+    const now = this.#clock.now();
+    await this.db.batch([
+      this.db
+        .update(jobs)
+        .set({ cancelledAt: now })
+        .where(and(eq(jobs.id, jobId), sql`${jobs.finishedAt} is null`, sql`${jobs.cancelledAt} is null`)),
+      // Only when the statement above cancelled the job (same transaction). A running item keeps its lease: its
+      // worker learns of the cancel at beginFinish.
+      this.db
+        .update(jobItems)
+        .set({
+          state: "cancelled",
+          completedAt: now,
+          leaseToken: sql`case when ${jobItems.state} = 'running' then ${jobItems.leaseToken} end`,
+        })
+        .where(
+          and(
+            eq(jobItems.jobId, jobId),
+            inArray(jobItems.state, ["queued", "running"]),
+            sql`exists (select 1 from ${jobs} where ${jobs.id} = ${jobId} and ${jobs.cancelledAt} = ${now})`,
+          ),
+        ),
+      this.#settle(jobId),
+    ]);
+    return this.get(jobId);
+  }
+
+  async releaseAllLeases(): Promise<number> {
+    const released = await this.db
+      .update(jobItems)
+      .set({ leaseToken: null, availableAt: this.#clock.now() })
+      .where(inArray(jobItems.state, ["running", "finishing"]))
+      .run();
+    return changes(released);
+  }
+
+  async dueCallbacks(limit: number): Promise<JobWithCounts[]> {
+    const due = await this.db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.callbackState, "pending"), lte(jobs.callbackNextAt, this.#clock.now())))
+      .orderBy(asc(jobs.callbackNextAt))
+      .limit(limit)
+      .all();
+    return this.#withCounts(due);
+  }
+
+  async recordCallback(jobId: string, delivery: CallbackDelivery): Promise<void> {
+    const outcome: Partial<typeof jobs.$inferInsert> = delivery.delivered
+      ? { callbackState: "delivered" }
+      : delivery.giveUp
+        ? { callbackState: "failed" }
+        : { callbackNextAt: delivery.nextAt ?? this.#clock.now() };
+    await this.db
+      .update(jobs)
+      .set({
+        ...outcome,
+        callbackAttempts: sql`${jobs.callbackAttempts} + 1`,
+        callbackLastError: delivery.delivered ? null : (delivery.error ?? "failed"),
+      })
+      .where(and(eq(jobs.id, jobId), eq(jobs.callbackState, "pending")))
+      .run();
+  }
+
+  async expired(limit: number): Promise<Job[]> {
+    return this.db
+      .select()
+      .from(jobs)
+      .where(and(isNotNull(jobs.expiresAt), lte(jobs.expiresAt, this.#clock.now())))
+      .orderBy(asc(jobs.expiresAt))
+      .limit(limit)
+      .all();
+  }
+
+  async delete(jobId: string): Promise<boolean> {
+    const [, deleted] = await this.db.batch([
+      this.db.delete(jobItems).where(eq(jobItems.jobId, jobId)),
+      this.db.delete(jobs).where(eq(jobs.id, jobId)),
+    ]);
+    return changes(deleted) === 1;
+  }
+
+  async stats(): Promise<ItemCounts> {
+    const counts = countItems([]);
+    const rows = await this.db
+      .select({ state: jobItems.state, n: count() })
+      .from(jobItems)
+      .groupBy(jobItems.state)
+      .all();
+    for (const r of rows) counts[r.state] = r.n;
+    return counts;
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const row = await this.db
+      .select({ at: jobItems.availableAt })
+      .from(jobItems)
+      .where(ACTIVE)
+      .orderBy(asc(jobItems.availableAt))
+      .limit(1)
+      .get();
+    return row?.at ?? null;
+  }
+}
