@@ -141,6 +141,58 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
     expect(all.byteLength).toBe(44 + 3 * (one.byteLength - 44));
   });
 
+  it("creates one job per Idempotency-Key: a retried POST gets the same job, not a second one", async () => {
+    const { stack, customer } = await setup();
+    const post = (key: string, text: string) =>
+      fetch(`${stack.url}/v1/jobs`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${customer.key}`,
+          "content-type": "application/json",
+          "idempotency-key": key,
+        },
+        body: JSON.stringify({ items: [{ text }], callback_url: "http://127.0.0.1:9/hook" }),
+      });
+    const first = await post("book-42", "once");
+    expect(first.status).toBe(202);
+    const created = await json<JobJson>(first);
+    const [again, concurrent] = await Promise.all([post("book-42", "once"), post("book-42", "once")]);
+    for (const res of [again, concurrent]) {
+      expect(res.status).toBe(200);
+      expect(res.headers.get("idempotent-replayed")).toBe("true");
+      const body = await json<JobJson>(res);
+      expect(body.id).toBe(created.id);
+      expect(body.callback_secret).toBe(created.callback_secret);
+    }
+    const other = await json<JobJson>(await post("book-43", "once"));
+    expect(other.id).not.toBe(created.id);
+    // Another customer's same key is another job.
+    const someone = await stack.newCustomer("batch");
+    const theirs = await fetch(`${stack.url}/v1/jobs`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${someone.key}`,
+        "content-type": "application/json",
+        "idempotency-key": "book-42",
+      },
+      body: JSON.stringify({ items: [{ text: "once" }] }),
+    });
+    expect(theirs.status).toBe(202);
+    expect((await json<JobJson>(theirs)).id).not.toBe(created.id);
+    const list = await json<{ jobs: unknown[] }>(await call(stack, customer.key, "GET", "/v1/jobs"));
+    expect(list.jobs.length).toBe(2);
+    const bad = await fetch(`${stack.url}/v1/jobs`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${customer.key}`,
+        "content-type": "application/json",
+        "idempotency-key": "x y",
+      },
+      body: JSON.stringify({ items: [{ text: "once" }] }),
+    });
+    expect(bad.status).toBe(400);
+  });
+
   it("splits one long text into segments of at most segment_max_chars", async () => {
     const { stack, customer } = await setup();
     const sentence = "这是一个用于测试的句子，它会被切分成若干片段。";
@@ -297,17 +349,18 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
 
   it("retries failed attempts with backoff and charges each item once", async () => {
     const { stack, slot, customer } = await setup();
-    slot.control.failEvery = 2; // every second answer is a 500
+    // Every item's first attempt is a 500 (4 in a row: fewer than open the node's circuit breaker).
+    slot.control.failFirst = true;
     const created = await json<JobJson>(
       await call(stack, customer.key, "POST", "/v1/jobs", {
-        items: Array.from({ length: 10 }, (_, i) => ({ text: `r${i}` })),
+        items: Array.from({ length: 4 }, (_, i) => ({ text: `r${i}` })),
       }),
     );
     const job = await waitFor(stack, customer.key, created.id, finished);
     expect(job.status).toBe("succeeded");
-    expect(slot.stats.failed).toBeGreaterThan(0);
-    expect(job.items.some((i) => i.attempts > 1)).toBe(true);
-    expect((await usageRows(stack, customer.id)).events).toBe(10);
+    expect(slot.stats.failed).toBe(4);
+    expect(job.items.map((i) => i.attempts)).toEqual(Array(4).fill(2));
+    expect((await usageRows(stack, customer.id)).events).toBe(4);
   });
 
   it("dead-letters an item after max attempts with a clear error, and charges nothing for it", async () => {
@@ -395,7 +448,8 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
 
   it("holds off-peak jobs during the plan's peak window, and charges batch work no peak surcharge", async () => {
     const { stack, customer } = await setup();
-    // A price version of the batch plan whose peak window is the whole week, from now on.
+    // A price version of the batch plan whose peak window is the whole week, from now on (later than the first).
+    await new Promise((r) => setTimeout(r, 5));
     const version = await stack.stores.plans.addPriceVersion("batch", {
       unitPriceMicrosPer1kTokens: 20_000,
       peakWindows: [{ days: [0, 1, 2, 3, 4, 5, 6], start: "00:00", end: "24:00" }],

@@ -16,6 +16,7 @@ import { splitText } from "../../jobs/segment.ts";
 import type { JobsService } from "../../jobs/service.ts";
 import { itemView, jobView } from "../../jobs/view.ts";
 import { concatenatedWav, MAX_WAV_DATA_BYTES, parsePcmFormat, wavHeader } from "../../jobs/wav.ts";
+import { sha256Hex } from "../../store/crypto.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
 import { readJson } from "../read-json.ts";
 import { EMOTION_LABELS } from "../schemas.ts";
@@ -48,24 +49,45 @@ export function registerJobRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps, jobs: Jo
     if (active.items + items.length > quota.maxActiveItems) {
       throw over("unfinished items", quota.maxActiveItems, active.items + items.length);
     }
+    // Idempotency-Key: the job's id is derived from it, so a retried POST finds the job it created instead of a twin.
+    const idempotencyKey = c.req.header("idempotency-key");
+    let jobId: string | undefined;
+    if (idempotencyKey !== undefined) {
+      if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw new ProxyError("INVALID_REQUEST", "Idempotency-Key must be 1–255 printable ASCII characters");
+      }
+      jobId = `job_${(await (deps.sha256 ?? sha256Hex)(`${customer.id}\n${idempotencyKey}`)).slice(0, 32)}`;
+      const existing = await jobs.store.get(jobId);
+      if (existing) return replayed(c, existing, plan.currency);
+    }
     let callbackSecret: string | null = null;
     if (body.callback_url !== undefined) {
       const problem = callbackUrlProblem(body.callback_url, jobs.config.allowHttpCallbacks);
       if (problem) throw new ProxyError("INVALID_REQUEST", problem, { details: { field: "callback_url" } });
       callbackSecret = newCallbackSecret();
     }
-    const job = await jobs.store.create({
-      customerId: customer.id,
-      apiKeyId: key.id,
-      planId: plan.id,
-      pool: customer.dedicatedPool ?? "shared",
-      preferOffPeak: body.prefer_off_peak,
-      metadata: body.metadata ?? null,
-      callbackUrl: body.callback_url ?? null,
-      callbackSecret,
-      maxAttempts: jobs.config.maxAttempts,
-      items,
-    });
+    const job = await jobs.store
+      .create({
+        ...(jobId !== undefined ? { id: jobId } : {}),
+        customerId: customer.id,
+        apiKeyId: key.id,
+        planId: plan.id,
+        pool: customer.dedicatedPool ?? "shared",
+        preferOffPeak: body.prefer_off_peak,
+        metadata: body.metadata ?? null,
+        callbackUrl: body.callback_url ?? null,
+        callbackSecret,
+        maxAttempts: jobs.config.maxAttempts,
+        items,
+      })
+      .catch(async (e: unknown) => {
+        // Two concurrent retries with one key: the second finds the first's job.
+        const raced = jobId !== undefined ? await jobs.store.get(jobId) : null;
+        if (raced) return null;
+        throw e;
+      });
+    if (!job && jobId !== undefined) return replayed(c, await mustGet(jobs, jobId), plan.currency);
+    if (!job) throw new ProxyError("INTERNAL", "the job was not stored");
     jobs.wake?.();
     const created = await mustGet(jobs, job.id);
     c.header("location", `/v1/jobs/${job.id}`);
@@ -166,6 +188,21 @@ export function registerJobRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps, jobs: Jo
     await jobs.store.delete(job.job.id);
     return c.json({ id: job.job.id, object: "job", cancelled: false, deleted: true, deleted_at: now() });
   });
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The job an earlier POST with the same Idempotency-Key created (200, not 202: nothing new was queued). */
+function replayed(c: Context<ProxyEnv>, job: JobWithCounts, currency: string): Response {
+  c.header("location", `/v1/jobs/${job.job.id}`);
+  c.header("idempotent-replayed", "true");
+  return c.json(
+    {
+      ...jobView(job, currency),
+      ...(job.job.callbackSecret !== null ? { callback_secret: job.job.callbackSecret } : {}),
+    },
+    200,
+  );
 }
 
 function planGate(jobs: JobsService) {

@@ -8,7 +8,7 @@
  * - a request runs for `serviceMs × (1 + contention × (running − 1))`, the running count taken when it starts: a
  *   batched GPU step costs more with more rows (a modelled cost, stated in the benchmark).
  *
- * Faults can be switched on (`failEvery`: every n-th request answers 500) to drive retries.
+ * Faults can be switched on (`failEvery`, `failFirst`: answers 500) to drive retries.
  */
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
@@ -57,8 +57,12 @@ export async function startSlotNode(options: SlotNodeOptions = {}) {
   const running: Record<Priority, number> = { interactive: 0, batch: 0 };
   const queue: { priority: Priority; since: number; start: () => void }[] = [];
   const seen = new Set<string>();
-  /** failEvery: every n-th answer is a 500; reportQueueDepth: what /healthz claims (null: the truth) */
-  const control = { failEvery: 0, count: 0, reportQueueDepth: null as number | null };
+  /**
+   * failEvery: every n-th answer is a 500; failFirst: the first request of each request id is a 500 (its retry
+   * succeeds); reportQueueDepth: what /healthz claims (null: the truth)
+   */
+  const control = { failEvery: 0, failFirst: false, count: 0, reportQueueDepth: null as number | null };
+  const failedOnce = new Set<string>();
   const stats: SlotNodeStats = {
     served: { interactive: 0, batch: 0 },
     refused: 0,
@@ -139,7 +143,9 @@ export async function startSlotNode(options: SlotNodeOptions = {}) {
       return c.json({ error: { code: "QUEUE_FULL", message: "full" } }, 503, { "retry-after": "1" });
     }
     control.count++;
-    if (control.failEvery > 0 && control.count % control.failEvery === 0) {
+    const firstFailure = control.failFirst && !failedOnce.has(id);
+    if (firstFailure) failedOnce.add(id);
+    if (firstFailure || (control.failEvery > 0 && control.count % control.failEvery === 0)) {
       stats.failed++;
       return c.json({ error: { code: "INTERNAL", message: "injected failure" } }, 500);
     }
