@@ -6,8 +6,8 @@
  *
  *   npx tsx capacity/bench/generator-cost.ts [--connections 16,64] [--seconds 5] [--rounds 3]
  */
-import { execFileSync } from "node:child_process";
-import { parseArgs } from "node:util";
+import { execFile } from "node:child_process";
+import { parseArgs, promisify } from "node:util";
 import { log, machine, REPO, startServer } from "./common.ts";
 
 const { values } = parseArgs({
@@ -15,6 +15,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "16,64" },
     seconds: { type: "string", default: "5" },
     rounds: { type: "string", default: "3" },
+    together: { type: "boolean", default: false },
   },
 });
 
@@ -26,6 +27,7 @@ interface Run {
   cpuS: number;
 }
 
+const exec = promisify(execFile);
 const server = await startServer();
 try {
   log(`generator cost: ${machine()}`);
@@ -37,13 +39,20 @@ try {
     const ratios: number[] = [];
     const pair: Record<string, number> = {};
     for (let round = 0; round < Number(values.rounds); round++) {
-      for (const tool of round % 2 === 0 ? ["autocannon", "capacity"] : ["capacity", "autocannon"]) {
-        const out = execFileSync(
+      const order = round % 2 === 0 ? ["autocannon", "capacity"] : ["capacity", "autocannon"];
+      const one = async (tool: string): Promise<Run> => {
+        const { stdout } = await exec(
           process.execPath,
           ["--import", "tsx", "capacity/bench/load-child.ts", tool, server.ready, String(c), values.seconds],
           { cwd: REPO, encoding: "utf8" },
         );
-        const r = JSON.parse(out.trim().split("\n").pop() ?? "{}") as Run;
+        return JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as Run;
+      };
+      const runs: Run[] = [];
+      if (values.together) runs.push(...(await Promise.all(order.map(one))));
+      else for (const tool of order) runs.push(await one(tool));
+      for (const r of runs) {
+        const tool = r.tool;
         if (r.errors > 0) throw new Error(`${tool}: ${r.errors} errors`);
         const t = (totals[tool] ??= { requests: 0, cpuS: 0, wallS: 0 });
         t.requests += r.requests;

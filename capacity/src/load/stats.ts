@@ -128,6 +128,30 @@ export class Accumulator {
     this.fail("dropped", 0);
   }
 
+  /** Adds another accumulator's counts and histograms to this one (a window into its step). */
+  merge(o: Accumulator): void {
+    this.latency.add(o.latency);
+    this.ttfb.add(o.ttfb);
+    this.rtf.add(o.rtf);
+    this.lag.add(o.lag);
+    this.sent += o.sent;
+    this.ok += o.ok;
+    this.good += o.good;
+    this.audioMs += o.audioMs;
+    this.tokens += o.tokens;
+    this.inputChars += o.inputChars;
+    this.maxInFlight = Math.max(this.maxInFlight, o.maxInFlight);
+    const f = this.failures;
+    const g = o.failures;
+    f.total += g.total;
+    f.http429 += g.http429;
+    f.http5xx += g.http5xx;
+    f.http4xx += g.http4xx;
+    f.transport += g.transport;
+    f.dropped += g.dropped;
+    for (const [k, v] of Object.entries(g.byCause)) f.byCause[k] = (f.byCause[k] ?? 0) + v;
+  }
+
   private fail(cause: string, status: number): void {
     const f = this.failures;
     f.total++;
@@ -215,30 +239,31 @@ export class Recorder {
     this.load = load;
   }
 
+  // Each event goes into the current window only; a window is added to its step when it closes.
   sent(lagMs: number | null, inFlight: number): void {
-    this.step?.acc.sentOne(lagMs, inFlight);
     this.window?.acc.sentOne(lagMs, inFlight);
   }
 
   completed(s: Sample): void {
-    this.step?.acc.add(s);
     this.window?.acc.add(s);
   }
 
   dropped(): void {
-    this.step?.acc.drop();
     this.window?.acc.drop();
   }
 
   /**
-   * Starts the running step's statistics afresh (its windows are kept for the timeline): a probe calls this after
-   * its first window, so connection set-up and the level's transient do not count towards its verdict.
+   * Starts the running step's statistics afresh from the open window on (the closed windows are kept for the
+   * timeline): a probe calls this after its first window, so connection set-up and the level's transient do not
+   * count towards its verdict.
    */
   restartStepStats(): void {
     if (!this.step) return;
+    // windows are added to the step as they close, so the step now starts where the open window started
+    const since = this.window?.started ?? performance.now();
     this.step.acc = new Accumulator(this.options.goodMs);
-    this.step.started = performance.now();
-    this.step.startedAtMs = Date.now();
+    this.step.startedAtMs = Date.now() - (performance.now() - since);
+    this.step.started = since;
   }
 
   /** The windows of the running step so far (for stability checks while it runs). */
@@ -252,7 +277,9 @@ export class Recorder {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     const now = performance.now();
+    // the last, partial window: shown as a window when it is long enough to mean something, counted either way
     if (this.window && now - this.window.started >= 100) this.closeWindow();
+    else if (this.window) step.acc.merge(this.window.acc);
     this.window = null;
     this.step = null;
     const summary: StepSummary = {
@@ -275,6 +302,7 @@ export class Recorder {
     const step = this.step;
     if (!w || !step) return;
     const now = performance.now();
+    step.acc.merge(w.acc);
     const summary: WindowSummary = {
       ...w.acc.metrics((now - w.started) / 1000),
       phase: step.meta.phase,
