@@ -112,7 +112,8 @@ export async function startJobsStack(nodeUrls: string[], options: JobsStackOptio
   return {
     ...composed,
     worker,
-    stores,
+    // The stores the app reads, behind its read cache: writes through them clear it.
+    stores: composed.deps.stores,
     jobStore,
     results,
     url: server.url,
