@@ -6,6 +6,7 @@
  * Signature (Stripe's scheme): `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. A receiver
  * recomputes it over the raw body and rejects a `t` far from its clock (replays). Web Crypto only: any runtime.
  */
+import { cidrContains, LOOPBACK_CIDRS, PRIVATE_CIDRS, parseCidr, parseIp } from "../core/rate-limit/client-ip.ts";
 import type { JobsConfig } from "./config.ts";
 import { backoffMs } from "./config.ts";
 import type { JobStore, JobWithCounts } from "./ports.ts";
@@ -62,7 +63,23 @@ export function callbackUrlProblem(url: string, allowHttp: boolean): string | nu
     return allowHttp ? "callback_url must be http(s)" : "callback_url must be https";
   }
   if (parsed.username || parsed.password) return "callback_url must not carry credentials";
+  if (!allowHttp && isInternalHost(parsed.hostname)) return "callback_url must not point at a private or local address";
   return null;
+}
+
+const INTERNAL_CIDRS = [...LOOPBACK_CIDRS, ...PRIVATE_CIDRS, "169.254.0.0/16", "0.0.0.0/8", "fe80::/10", "::/128"].map(
+  parseCidr,
+);
+
+/**
+ * An address literal on this machine or a private network (cloud metadata included), or `localhost`. A name that
+ * resolves to such an address is not caught here (that needs the resolver the runtime's fetch uses).
+ */
+function isInternalHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  const ip = parseIp(host);
+  return ip !== null && INTERNAL_CIDRS.some((cidr) => cidrContains(cidr, ip));
 }
 
 export interface CallbackDeps {
