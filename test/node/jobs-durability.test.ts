@@ -71,6 +71,21 @@ describe("jobs across a kill -9 of the proxy (real child process, real SQLite, s
       const servedAtKill = node.stats.served.batch;
       await killed(proxy.child);
       expect(servedAtKill).toBeLessThan(TOTAL);
+      // Durable before done: at the moment of the kill, every item marked done already had its usage row.
+      const atKill = new Database(join(dataDir, "proxy.db"), { readonly: true });
+      try {
+        const row = atKill
+          .prepare(
+            `select sum(state = 'done') as done,
+                    sum(state = 'done' and (job_id || '.' || n) not in (select request_id from usage_events)) as unmetered
+             from job_items`,
+          )
+          .get() as { done: number; unmetered: number };
+        expect(row.done).toBeGreaterThanOrEqual(before);
+        expect(row.unmetered).toBe(0);
+      } finally {
+        atKill.close();
+      }
 
       proxy = await start();
       expect(proxy.output()).toMatch(/jobs: \d+ items of an earlier run are queued again|proxy listening/);
