@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { seededRng } from "../src/core/rng.ts";
-import { constantRate } from "../src/load/arrivals.ts";
+import { arrivalTimes, constantRate } from "../src/load/arrivals.ts";
 import { HttpExecutor } from "../src/load/executor.ts";
 import { runOpen } from "../src/load/open.ts";
 import { Recorder } from "../src/load/stats.ts";
@@ -74,10 +74,12 @@ try {
         phase: "bench",
         step: arrivals,
       });
+      // the schedule itself (a Poisson draw has its own count: sent must equal it, not rate × seconds)
+      const scheduled = [...arrivalTimes(constantRate(rate, seconds * 1000), arrivals, seededRng(round))].length;
       const sentRate = s.sent / seconds;
       const spanRate = (s.sent - 1) / ((last - first) / 1000);
       log(
-        `  ${arrivals.padEnd(8)} round ${round}: sent ${s.sent} (${sentRate.toFixed(1)} req/s over the schedule, ${((sentRate / rate - 1) * 100).toFixed(2)} %; ${spanRate.toFixed(1)} req/s first→last send), ok ${s.ok}, dropped ${s.failures.dropped}; send lag p50 ${s.sendLag.p50.toFixed(3)} ms p99 ${s.sendLag.p99.toFixed(3)} ms max ${s.sendLag.max.toFixed(2)} ms; latency p50 ${s.latency.p50.toFixed(2)} ms p99 ${s.latency.p99.toFixed(2)} ms`,
+        `  ${arrivals.padEnd(8)} round ${round}: scheduled ${scheduled}, sent ${s.sent} (${sentRate.toFixed(1)} req/s over the schedule, ${((sentRate / rate - 1) * 100).toFixed(2)} %; ${spanRate.toFixed(1)} req/s first→last send), ok ${s.ok}, dropped ${s.failures.dropped}; send lag p50 ${s.sendLag.p50.toFixed(3)} ms p99 ${s.sendLag.p99.toFixed(3)} ms max ${s.sendLag.max.toFixed(2)} ms; latency p50 ${s.latency.p50.toFixed(2)} ms p99 ${s.latency.p99.toFixed(2)} ms`,
       );
     }
   }

@@ -197,6 +197,7 @@ function commandCost(o: Options): number {
     `basic: ${money(c.basic.per1kTokensMicros, cur, 6)} per 1k tokens (${c.basic.per1kTokensMicros} micros), ${money(c.basic.per10kTokensMicros, cur, 4)} per 10k; peak ×${(c.peak.multiplierBp / 10_000).toFixed(2)}: ${c.peak.note}`,
   );
   out(`batch: −${(c.batch.discountBp / 100).toFixed(0)} %: ${money(c.batch.per1kTokensMicros, cur, 6)} per 1k tokens`);
+  for (const w of c.warnings) out(`warning: ${w}`);
   out(
     `enterprise: ${money(c.enterprise.monthlyFeeMicros, cur)} a month for a dedicated GPU, ${int(c.enterprise.includedTokens)} tokens included, then ${money(c.enterprise.overagePer1kMicros, cur, 6)} per 1k`,
   );

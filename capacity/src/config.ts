@@ -35,7 +35,7 @@ payloads
 SLO and search
   --slo-percentile 95 --slo-ms 3000 --slo-metric latency|ttfb --max-error-rate 0.01
   --search-model open|closed  --search-start N (default: 1 / serial latency) --search-max N (default 1000)
-  --search-growth 2 --search-precision 0.05 --probe-max-s 60 --min-per-window 10
+  --search-growth 2 --search-precision 0.05 --probe-max-s 40 --min-per-window 10
   --stability-windows 3 --stability-tolerance 0.1
 cost and prices (defaults: the article's RTX 3090, ¥12,000 over 3 years, ¥3/day of power)
   --currency CNY|USD|...  --gpu-price P  --lifetime-years Y  --power-cost-per-day C
@@ -187,7 +187,7 @@ export const optionsSchema = z.object({
   searchMax: num(0.001).default(1000),
   searchGrowth: num(1.1).default(2),
   searchPrecision: num(0.001).max(0.5).default(0.05),
-  probeMaxS: num(1).default(60),
+  probeMaxS: num(1).default(40),
   minPerWindow: int(1).default(10),
   stabilityWindows: int(2).default(3),
   stabilityTolerance: num(0.001).default(0.1),

@@ -51,6 +51,12 @@ describe("the cost model", () => {
     expect(r.peak.multiplierBp).toBe(23_333);
     expect(r.batch.discountBp).toBe(3_500);
     expect(r.batch.per1kTokensMicros).toBeLessThanOrEqual(Math.floor(r.basic.per1kTokensMicros * 0.7));
+    // batch work runs the GPU at capacity (utilisation 1): half the cost per token of the 50 % target
+    expect(r.batchCost.per1kTokensMicros).toBe(90);
+    expect(r.warnings).toEqual([]);
+    expect(
+      computeCost({ ...base, margin: Q.of(0), throughput: { kind: "given", tokensPerDay: Q.of(1_000_000) } }).warnings,
+    ).toHaveLength(1);
     // a dedicated GPU pays for its idle time too: the whole monthly cost, with the margin
     expect(r.enterprise.monthlyCostMicros).toBe(118_073_333);
     expect(r.enterprise.monthlyFeeMicros).toBe(177_110_000); // 177.109999… up to whole cents

@@ -8,7 +8,9 @@
  *   cost per N tokens = cost per day × N ÷ tokens per day;   1 audio minute = 60 s × 50 tokens/s = 3 000 tokens
  *
  * Prices: basic = cost × (1 + margin), with a peak multiplier = (ms per token at peak load) ÷ (ms per token off
- * peak), both measured; batch = basic less a discount of at least 30 %; enterprise = a dedicated GPU for a month
+ * peak), both measured; batch = basic less a discount of at least 30 %. Batch work waits in a queue and fills the
+ * GPU's idle time, so its cost is that of a GPU run at its measured capacity (utilisation 1), not at the target
+ * utilisation of interactive traffic; a batch price below that cost is flagged. Enterprise = a dedicated GPU for a month
  * (its whole cost, idle time included, × (1 + margin)), rounded up to a whole chargeable unit of the currency
  * (Stripe bills a fee as it is), with the tokens it can serve at the target utilisation included and the basic
  * price beyond them.
@@ -64,6 +66,10 @@ export interface CostResult {
   basic: PriceSet;
   peak: { multiplierBp: number; note: string; measuredRatio: number | null };
   batch: PriceSet & { discountBp: number };
+  /** cost per token of queued work that runs the GPU at its capacity (= cost when throughput was given) */
+  batchCost: PriceSet;
+  /** prices that do not cover their cost, and other things a reader must not miss */
+  warnings: string[];
   enterprise: {
     monthlyFeeMicros: number;
     monthlyCostMicros: number;
@@ -146,6 +152,14 @@ export function computeCost(i: CostInputs): CostResult {
 
   const discountBp = Math.max(MIN_BATCH_DISCOUNT_BP, Number(i.batchDiscount.mul(10_000).round()));
   const batchPerToken = basicPerToken.mul(Q.of(10_000 - discountBp, 10_000));
+  const batchCostPerToken =
+    i.throughput.kind === "measured" ? perDay.div(i.throughput.capacityTokensPerSecond.mul(86_400)) : costPerToken;
+  const warnings: string[] = [];
+  if (batchPerToken.cmp(batchCostPerToken) < 0) {
+    warnings.push(
+      `the batch price (basic −${discountBp / 100} %) is below the cost of batch work: lower --batch-discount or raise --margin`,
+    );
+  }
 
   const monthlyCost = perDay.mul(DAYS_PER_YEAR).div(12);
   const includedTokens = tokensPerDay.mul(DAYS_PER_YEAR).div(12).round();
@@ -165,6 +179,8 @@ export function computeCost(i: CostInputs): CostResult {
     basic: priceSet(basicPerToken),
     peak: { multiplierBp, note: peakNote, measuredRatio },
     batch: { ...priceSet(batchPerToken), discountBp },
+    batchCost: priceSet(batchCostPerToken),
+    warnings,
     enterprise: {
       monthlyCostMicros: micros(monthlyCost),
       monthlyFeeMicros: roundUpToStep(

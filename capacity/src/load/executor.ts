@@ -4,7 +4,6 @@
  * streams, no promise per request) so the generator costs little CPU per request.
  */
 import { Client, type Dispatcher } from "undici";
-import { tokensFromAudioMs } from "../../../billing/src/rating/rate.ts";
 import type { Payload } from "../payloads/profiles.ts";
 
 export interface Sample {
@@ -75,7 +74,8 @@ class Exchange {
   constructor(
     private readonly s: Sample,
     private readonly done: (s: Sample) => void,
-    private readonly release: () => void,
+    private readonly executor: HttpExecutor,
+    private readonly slot: number,
   ) {}
 
   onConnect(): void {}
@@ -89,7 +89,9 @@ class Exchange {
     if (statusCode === 200) {
       s.audioMs = Number(rawHeader(raw, AUDIO_MS) ?? 0) || 0;
       const tokens = rawHeader(raw, TOKENS);
-      s.tokens = tokens !== undefined && Number(tokens) >= 0 ? Number(tokens) : tokensFromAudioMs(s.audioMs);
+      // the proxy's metering when it says so, else the same rule: 50 tokens per audio second, rounded half up
+      s.tokens =
+        tokens !== undefined && Number(tokens) >= 0 ? Number(tokens) : Math.floor((s.audioMs * 50) / 1000 + 0.5);
     }
     return true;
   }
@@ -115,7 +117,7 @@ class Exchange {
     this.finished = true;
     this.s.endAt = performance.now();
     this.s.error = error;
-    this.release();
+    this.executor.release(this.slot);
     this.done(this.s);
   }
 }
@@ -172,11 +174,7 @@ export class HttpExecutor {
     }
     const slot = i;
     this.outstanding[slot] = (this.outstanding[slot] ?? 0) + 1;
-    const exchange = new Exchange(s, done, () => {
-      const left = (this.outstanding[slot] ?? 1) - 1;
-      this.outstanding[slot] = left;
-      if (left === 0) this.idle.push(slot);
-    });
+    const exchange = new Exchange(s, done, this, slot);
     try {
       (this.clients[slot] as Client).dispatch(
         {
@@ -193,6 +191,13 @@ export class HttpExecutor {
       // never call back synchronously: a closed-model user would loop on the stack
       setImmediate(() => exchange.finish(errorName(e)));
     }
+  }
+
+  /** A request on connection `slot` finished. */
+  release(slot: number): void {
+    const left = (this.outstanding[slot] ?? 1) - 1;
+    this.outstanding[slot] = left;
+    if (left === 0) this.idle.push(slot);
   }
 
   async close(): Promise<void> {

@@ -118,6 +118,8 @@ export function costLines(r: Report): string[] {
       ],
     ),
     "",
+    `- batch work costs ${m(c.batchCost.per1kTokensMicros, 6)} per 1k tokens (${m(c.batchCost.perAudioMinuteMicros)} per audio minute): it waits in a queue and fills idle time, so it runs the GPU at its measured capacity`,
+    ...c.warnings.map((w) => `- **warning**: ${w}`),
     `- peak multiplier: ${c.peak.note}`,
     `- enterprise (a dedicated GPU): ${m(c.enterprise.monthlyFeeMicros, 2)} a month (its full cost ${m(c.enterprise.monthlyCostMicros, 2)} × ${(1 + c.margin).toFixed(2)}), ${int(c.enterprise.includedTokens)} tokens included, then ${m(c.enterprise.overagePer1kMicros, 6)} per 1k tokens`,
   ];
