@@ -26,6 +26,8 @@ const { values } = parseArgs({
     size: { type: "string", default: "small" },
     levels: { type: "string", default: "1,4,8,16,32" },
     "max-batch": { type: "string", default: "32" },
+    // requests per level: max(16, rounds × concurrency)
+    rounds: { type: "string", default: "2" },
     // unset: every request is as long as the model says (random weights: semantic_tokens_per_text_token per text
     // token, i.e. realistic durations of 2.4–3.4 s for these texts); a number caps every request (shorter audio)
     "max-tokens": { type: "string" },
@@ -37,7 +39,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    `usage: npm run bench:gpu-node -- [--model DIR] [--size small] [--levels 1,4,8,16,32] [--max-batch 32]
+    `usage: npm run bench:gpu-node -- [--model DIR] [--size small] [--levels 1,4,8,16,32] [--max-batch 32] [--rounds 2]
        [--max-tokens N] [--threads N] [--out bench-out] [--flops-only]
 The small model is generated into --model on first use (about a minute; needs /usr/bin/python3 with torch and onnx):
   /usr/bin/python3 gpu-node/tools/generate_model.py --size small --out gpu-node/models/small`,
@@ -56,6 +58,7 @@ const levels = values.levels.split(",").map(Number);
 const threads = Number(values.threads);
 const maxTokens = values["max-tokens"] === undefined ? undefined : Number(values["max-tokens"]);
 const maxBatch = Number(values["max-batch"]);
+const rounds = Number(values.rounds);
 const TEXTS = [
   "欢迎使用IndexTTS2语音合成服务。",
   "Good morning, the meeting starts at nine.",
@@ -148,10 +151,10 @@ if (!values["flops-only"]) {
       for (const [i, mode] of modes.entries()) {
         const node = nodes[i];
         if (!node) continue;
-        const r = await runLevel(node.url, c, Math.max(16, 2 * c), payload);
+        const r = await runLevel(node.url, c, Math.max(16, rounds * c), payload, node.child.pid);
         results[mode.name]?.push(r);
         console.log(
-          `${mode.name.padEnd(13)} c=${String(c).padStart(2)}: ${r.requestsPerSecond.toFixed(2)} req/s, ${r.audioSecondsPerSecond.toFixed(2)} audio s/s, p50 ${r.p50Ms.toFixed(0)} ms, p95 ${r.p95Ms.toFixed(0)} ms, mean GPT batch ${r.meanBatch.toFixed(1)}, failures ${r.failures}`,
+          `${mode.name.padEnd(13)} c=${String(c).padStart(2)}: ${r.requestsPerSecond.toFixed(2)} req/s, ${r.audioSecondsPerSecond.toFixed(2)} audio s/s, p50 ${r.p50Ms.toFixed(0)} ms, p95 ${r.p95Ms.toFixed(0)} ms, mean GPT batch ${r.meanBatch.toFixed(1)}, failures ${r.failures}, ${r.audioSecondsPerCpuSecond?.toFixed(3) ?? "?"} audio s per node CPU s`,
         );
       }
     }
@@ -169,9 +172,12 @@ const off = results["batching off"] ?? [];
 const on = results["batching on"] ?? [];
 const at = (rs: LevelResult[], c: number) => rs.find((r) => r.concurrency === c);
 const speedup16 = (at(on, 16)?.audioSecondsPerSecond ?? 0) / (at(off, 16)?.audioSecondsPerSecond ?? Number.NaN);
+const cpuSpeedup16 =
+  (at(on, 16)?.audioSecondsPerCpuSecond ?? 0) / (at(off, 16)?.audioSecondsPerCpuSecond ?? Number.NaN);
 const decode16 = decode.find((d) => d.batch === 16);
 const summary = {
   throughputSpeedupAt16: speedup16,
+  cpuThroughputSpeedupAt16: cpuSpeedup16,
   p95LowerWithBatchingAt16: (at(on, 16)?.p95Ms ?? Number.POSITIVE_INFINITY) < (at(off, 16)?.p95Ms ?? 0),
   decodeBatch16OfPeak: decode16?.ofPeak ?? 0,
   decodeBatch16OfPeakMedian: decode16?.ofPeakMedian ?? 0,
@@ -205,14 +211,14 @@ const stageTable = (name: string) => {
 const lines = [
   `Model: \`${files.manifest.name}\` (${files.manifest.random_weights ? "**random weights — audio is noise**" : "real weights"}); CPU ${report.machine.cpu} × ${report.machine.cores}; ${threads} intra-op threads; load average ${loadAtStart.join(", ")} at the start, ${loadAtEnd.join(", ")} at the end. Request length: ${maxTokens === undefined ? "the model's own (random weights: semantic_tokens_per_text_token)" : `capped at ${maxTokens} semantic tokens`}.`,
   "",
-  "| mode | concurrency | requests | req/s | audio s/s | p50 ms | p95 ms | mean GPT batch | failures | load (1 min) |",
-  "|---|---|---|---|---|---|---|---|---|---|",
+  "| mode | concurrency | requests | req/s | audio s/s | p50 ms | p95 ms | mean GPT batch | failures | audio s per node CPU s | load (1 min) |",
+  "|---|---|---|---|---|---|---|---|---|---|---|",
   ...levels.flatMap((c) =>
     modes.map((mode) => {
       const r = at(results[mode.name] ?? [], c);
       const l = levelLoad.find((x) => x.concurrency === c)?.load[0] ?? Number.NaN;
       return r
-        ? `| ${mode.name} (max batch ${mode.maxBatch}) | ${c} | ${r.requests} | ${r.requestsPerSecond.toFixed(2)} | ${r.audioSecondsPerSecond.toFixed(2)} | ${r.p50Ms.toFixed(0)} | ${r.p95Ms.toFixed(0)} | ${r.meanBatch.toFixed(1)} | ${r.failures} | ${l} |`
+        ? `| ${mode.name} (max batch ${mode.maxBatch}) | ${c} | ${r.requests} | ${r.requestsPerSecond.toFixed(2)} | ${r.audioSecondsPerSecond.toFixed(2)} | ${r.p50Ms.toFixed(0)} | ${r.p95Ms.toFixed(0)} | ${r.meanBatch.toFixed(1)} | ${r.failures} | ${r.audioSecondsPerCpuSecond?.toFixed(3) ?? "?"} | ${l} |`
         : "";
     }),
   ),
@@ -233,7 +239,7 @@ const lines = [
       `| ${d.batch} | ${d.msPerStepBest.toFixed(2)} | ${d.gflopsBest.toFixed(1)} | ${pct(d.ofPeak)} | ${d.msPerStep.toFixed(2)} | ${d.gflops.toFixed(1)} | ${d.probe?.gflopsMedian.toFixed(1)} | ${pct(d.ofPeakMedian)} |`,
   ),
   "",
-  `Throughput (audio s/s) with batching on vs off at concurrency 16: **${speedup16.toFixed(2)}×** (target ≥ 4×); p95 lower with batching: **${summary.p95LowerWithBatchingAt16}**; decode at batch 16: **${pct(summary.decodeBatch16OfPeak)}** of the MatMul peak (fastest step vs fastest MatMul call; target ≥ 50 %), ${pct(summary.decodeBatch16OfPeakMedian)} median step vs the median MatMul call interleaved with it.`,
+  `Throughput (audio s/s) with batching on vs off at concurrency 16: **${speedup16.toFixed(2)}×** (target ≥ 4×; per node CPU second ${cpuSpeedup16.toFixed(2)}×); p95 lower with batching: **${summary.p95LowerWithBatchingAt16}**; decode at batch 16: **${pct(summary.decodeBatch16OfPeak)}** of the MatMul peak (fastest step vs fastest MatMul call; target ≥ 50 %), ${pct(summary.decodeBatch16OfPeakMedian)} median step vs the median MatMul call interleaved with it.`,
 ];
 mkdirSync(values.out, { recursive: true });
 writeFileSync(join(values.out, "gpu-node.json"), JSON.stringify(report, null, 2));

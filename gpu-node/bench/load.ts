@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { Pool } from "undici";
 
 export interface LevelResult {
@@ -11,6 +12,23 @@ export interface LevelResult {
   p50Ms: number;
   p95Ms: number;
   meanBatch: number;
+  /** CPU seconds the node process used during the level (all its threads), when measurable */
+  nodeCpuSeconds?: number;
+  /** audio seconds per node CPU second: the throughput a shared machine's load barely changes */
+  audioSecondsPerCpuSecond?: number;
+}
+
+/** user + system CPU seconds of a process so far (Linux /proc; USER_HZ is 100), or null elsewhere. */
+export function processCpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // fields after the parenthesised command name: state is field 3, utime 14, stime 15
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
 }
 
 /** Start a gpu-node child process with the given flags; resolves with its URL once it listens. */
@@ -53,7 +71,9 @@ export async function runLevel(
   concurrency: number,
   total: number,
   payload: (i: number) => object,
+  nodePid?: number,
 ): Promise<LevelResult> {
+  const cpuBefore = processCpuSeconds(nodePid);
   // no client-side timeouts: under load a request may legitimately wait minutes in the node's queue
   const pool = new Pool(url, { connections: concurrency, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
   const latencies: number[] = [];
@@ -85,6 +105,8 @@ export async function runLevel(
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = processCpuSeconds(nodePid);
+  const cpu = cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null;
   await pool.close();
   latencies.sort((a, b) => a - b);
   return {
@@ -97,6 +119,7 @@ export async function runLevel(
     p50Ms: quantile(latencies, 0.5),
     p95Ms: quantile(latencies, 0.95),
     meanBatch: batches.reduce((a, b) => a + b, 0) / Math.max(1, batches.length),
+    ...(cpu !== null && cpu > 0 ? { nodeCpuSeconds: cpu, audioSecondsPerCpuSecond: audioMs / 1000 / cpu } : {}),
   };
 }
 
