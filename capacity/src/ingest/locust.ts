@@ -160,9 +160,12 @@ function settle(history: HistoryRow[], total: HistoryRow | null): HistoryRow[] {
   return h;
 }
 
-/** "HTTP 503", "HTTPError('429 Client Error ...')" → 503 / 429; 0 when the message names no status. */
+/**
+ * "HTTP 503", "HTTPError('429 Client Error ...')" → 503 / 429; 0 when the message names no status. 1xx is never a
+ * final status, and excluding it keeps socket errno values (104, 110, 111: reset, timeout, refused) out.
+ */
 export function statusOf(error: string): number {
-  const m = /\b([1-5]\d\d)\b/.exec(error);
+  const m = /\b([2-5]\d\d)\b/.exec(error);
   return m ? Number(m[1]) : 0;
 }
 

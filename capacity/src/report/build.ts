@@ -125,7 +125,12 @@ export function buildReport(input: BuildInput): Report {
 
   let cost: CostResult | null = null;
   const costNotes: string[] = [];
-  const measuredWatts = capFigures?.powerWatts ?? null;
+  // The energy counter over the capacity step is exact; the mean of power samples is the fallback.
+  const capSeconds = cap ? (cap.step.endedAtMs - cap.step.startedAtMs) / 1000 : 0;
+  const measuredWatts =
+    capFigures?.energyJoules !== null && capFigures?.energyJoules !== undefined && capSeconds > 0
+      ? capFigures.energyJoules / capSeconds
+      : (capFigures?.powerWatts ?? null);
   try {
     const inputs = buildCostInputs(input.cost, {
       capacityTokensPerSecond: cap?.step.tokensPerSecond ?? null,
