@@ -53,7 +53,7 @@ ingest
   --wav-bytes-per-second 44100   to turn Locust's response sizes into audio seconds (16-bit mono 22,050 Hz)
 output
   --out DIR (default bench-out/capacity)  --window-ms 1000  --telemetry-ms 1000  --timeout-ms 120000
-  --connections 256  --seed 1  --warmup 3  --quiet
+  --connections 256  --seed 1  --warmup 3  --quiet  --nvidia-smi PATH (the nvidia-smi to run)
 
 Every run ends by itself: phases have durations and the search has a maximum level and probe time.`;
 
