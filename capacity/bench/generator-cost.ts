@@ -54,7 +54,8 @@ try {
       for (const r of runs) {
         const tool = r.tool;
         if (r.errors > 0) throw new Error(`${tool}: ${r.errors} errors`);
-        const t = (totals[tool] ??= { requests: 0, cpuS: 0, wallS: 0 });
+        const t = totals[tool] ?? { requests: 0, cpuS: 0, wallS: 0 };
+        totals[tool] = t;
         t.requests += r.requests;
         t.cpuS += r.cpuS;
         t.wallS += r.wallS;
