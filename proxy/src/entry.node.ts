@@ -94,7 +94,7 @@ const jobResults = new DiskResultStore(join(env.DATA_DIR, "job-results"));
 await jobResults.clearTemporaries();
 const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   stores,
-  nodes: storedNodes.map((n) => ({ id: n.id, url: n.url, pool: n.pool })),
+  nodes: storedNodes.map((n) => ({ id: n.id, url: n.url, pool: n.pool, weight: n.weight })),
   transport,
   adapter,
   rateLimiter: new InMemoryRateLimiter(),
