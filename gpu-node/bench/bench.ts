@@ -80,8 +80,8 @@ console.log(`model ${files.manifest.name} (${files.manifest.random_weights ? "RA
 console.log(`CPU: ${cpus()[0]?.model} × ${availableParallelism()}, onnxruntime intra-op threads ${threads}`);
 console.log(`load average: ${loadAtStart.join(", ")}`);
 
-// The peak: a scan over sizes before and after the decode runs, plus a probe at the best size timed before every
-// decode step (so both see the same load of a shared machine). The roofline is the fastest call of all of them.
+// The peak: a scan over sizes before and after the decode runs, plus a probe at the best size timed right before and
+// after every decode run (so both see the same load of a shared machine). The roofline is the fastest call of all.
 const peaks: PeakMeasurement[] = [await measureMatmulPeak(threads)];
 const probe = await MatmulProbe.create(threads, peaks[0]?.size ?? 1024);
 const decodeRuns: DecodeMeasurement[] = [];
@@ -99,7 +99,7 @@ const peak =
     : scanned;
 console.log(`MatMul peak: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.size}³, fastest call ${peak.ms.toFixed(2)} ms)`);
 // share of peak: fastest step vs the fastest MatMul call of the whole run (the strict roofline); and median step vs
-// the median of the MatMul calls interleaved with those very steps (the load-robust comparison)
+// the median of the MatMul calls timed right around those very steps (the load-robust comparison)
 const decode = decodeRuns.map((d) => ({
   ...d,
   ofPeak: d.gflopsBest / peak.gflops,
@@ -107,7 +107,7 @@ const decode = decodeRuns.map((d) => ({
 }));
 for (const d of decode) {
   console.log(
-    `decode batch ${d.batch}: fastest ${d.msPerStepBest.toFixed(2)} ms/step = ${d.gflopsBest.toFixed(1)} GFLOP/s = ${(100 * d.ofPeak).toFixed(1)} % of peak; median ${d.msPerStep.toFixed(2)} ms = ${d.gflops.toFixed(1)} GFLOP/s = ${(100 * d.ofPeakMedian).toFixed(1)} % of the interleaved MatMul median (${d.probe?.gflopsMedian.toFixed(1)} GFLOP/s)`,
+    `decode batch ${d.batch}: fastest ${d.msPerStepBest.toFixed(2)} ms/step = ${d.gflopsBest.toFixed(1)} GFLOP/s = ${(100 * d.ofPeak).toFixed(1)} % of peak; median ${d.msPerStep.toFixed(2)} ms = ${d.gflops.toFixed(1)} GFLOP/s = ${(100 * d.ofPeakMedian).toFixed(1)} % of the MatMul median around it (${d.probe?.gflopsMedian.toFixed(1)} GFLOP/s)`,
   );
 }
 
@@ -239,7 +239,7 @@ const lines = [
       `| ${d.batch} | ${d.msPerStepBest.toFixed(2)} | ${d.gflopsBest.toFixed(1)} | ${pct(d.ofPeak)} | ${d.msPerStep.toFixed(2)} | ${d.gflops.toFixed(1)} | ${d.probe?.gflopsMedian.toFixed(1)} | ${pct(d.ofPeakMedian)} |`,
   ),
   "",
-  `Throughput (audio s/s) with batching on vs off at concurrency 16: **${speedup16.toFixed(2)}×** (target ≥ 4×; per node CPU second ${cpuSpeedup16.toFixed(2)}×); p95 lower with batching: **${summary.p95LowerWithBatchingAt16}**; decode at batch 16: **${pct(summary.decodeBatch16OfPeak)}** of the MatMul peak (fastest step vs fastest MatMul call; target ≥ 50 %), ${pct(summary.decodeBatch16OfPeakMedian)} median step vs the median MatMul call interleaved with it.`,
+  `Throughput (audio s/s) with batching on vs off at concurrency 16: **${speedup16.toFixed(2)}×** (target ≥ 4×; per node CPU second ${cpuSpeedup16.toFixed(2)}×); p95 lower with batching: **${summary.p95LowerWithBatchingAt16}**; decode at batch 16: **${pct(summary.decodeBatch16OfPeak)}** of the MatMul peak (fastest step vs fastest MatMul call; target ≥ 50 %), ${pct(summary.decodeBatch16OfPeakMedian)} median step vs the median MatMul call around it.`,
 ];
 mkdirSync(values.out, { recursive: true });
 writeFileSync(join(values.out, "gpu-node.json"), JSON.stringify(report, null, 2));

@@ -21,6 +21,8 @@ export interface PeakMeasurement {
   ms: number;
 }
 
+const PROBE_BLOCK = 5;
+
 /** One square float32 MatMul of size n in onnxruntime, timed call by call. */
 export class MatmulProbe {
   private constructor(
@@ -111,7 +113,7 @@ export async function measureDecode(
   past: number,
   steps: number,
   threads: number,
-  /** timed once before every step, so the decode and the peak see the same load of a shared machine */
+  /** timed in a block right before and right after the steps, so decode and peak see the same machine load */
   probe?: MatmulProbe,
 ): Promise<DecodeMeasurement> {
   const session = await ort.InferenceSession.create(graphPath, {
@@ -167,12 +169,18 @@ export async function measureDecode(
   await run();
   const times: number[] = [];
   const probeTimes: number[] = [];
+  // The probe runs in blocks before and after the steps, not between them: two sessions alternating call by call
+  // slow each other down (each one's idle pool spins on the cores the other needs).
+  const probeBlock = async () => {
+    for (let i = 0; probe && i < PROBE_BLOCK; i++) probeTimes.push(await probe.call());
+  };
+  await probeBlock();
   for (let i = 0; i < steps; i++) {
-    if (probe) probeTimes.push(await probe.call());
     const t = performance.now();
     await run();
     times.push(performance.now() - t);
   }
+  await probeBlock();
   const { bestMs, medianMs } = timing(times);
   const probed = probe ? timing(probeTimes) : null;
   // the graph attends over the whole capacity (masked slots included): count what it computes

@@ -50,18 +50,30 @@ describe("npm run node (the gpu-node entry point)", () => {
       "1",
       "--inter-op-threads",
       "1",
+      "--intra-op-spinning",
+      "1",
     ]);
     try {
       expect(node.stdout).toContain("RANDOM weights: audio is noise");
       const info = (await (await request(`${node.url}/info`)).body.json()) as {
         model: { name: string; random_weights: boolean };
         batching: { max_batch: number };
-        runtime: { intra_op_threads: number; inter_op_threads: number; execution_providers: string[] };
+        runtime: {
+          intra_op_threads: number;
+          inter_op_threads: number;
+          intra_op_spinning: boolean;
+          execution_providers: string[];
+        };
       };
       expect(info.model.random_weights).toBe(true);
       expect(info.model.name).toMatch(/tiny/);
       expect(info.batching.max_batch).toBe(3);
-      expect(info.runtime).toMatchObject({ intra_op_threads: 1, inter_op_threads: 1, execution_providers: ["cpu"] });
+      expect(info.runtime).toMatchObject({
+        intra_op_threads: 1,
+        inter_op_threads: 1,
+        intra_op_spinning: true,
+        execution_providers: ["cpu"],
+      });
       const res = await request(`${node.url}/synthesize`, {
         method: "POST",
         headers: { "content-type": "application/json" },

@@ -14,7 +14,8 @@ import { TextFrontEnd } from "./text/tokenizer.ts";
 const HELP = `gpu-node: IndexTTS2 as ONNX graphs with dynamic batching
 usage: npm run node -- [--port 8001] [--host 127.0.0.1] [--model gpu-node/models/tiny] [--max-batch 16]
        [--max-queue-delay-ms 5] [--max-queue 64] [--max-pad-ratio 1.5] [--reserved-interactive N]
-       [--request-timeout-ms 120000] [--intra-op-threads N] [--inter-op-threads 1] [--providers cpu]
+       [--request-timeout-ms 120000] [--intra-op-threads N] [--inter-op-threads 1] [--intra-op-spinning 0|1]
+       [--providers cpu]
        [--max-body-bytes 65536]
 Every flag can also be set as an environment variable: GPU_NODE_PORT, GPU_NODE_MODEL, GPU_NODE_MAX_BATCH, ...`;
 
@@ -31,6 +32,8 @@ const configSchema = z.object({
   requestTimeoutMs: int(1).default(120_000),
   intraOpThreads: int(1).default(availableParallelism()),
   interOpThreads: int(1).default(1),
+  // off by default: the node alternates between sessions, and a spinning pool slows the next session's call
+  intraOpSpinning: z.enum(["0", "1"]).default("0"),
   providers: z.string().default("cpu"),
   maxBodyBytes: int(1).default(65_536),
 });
@@ -62,6 +65,7 @@ const runtime = {
   executionProviders: config.providers.split(","),
   intraOpThreads: config.intraOpThreads,
   interOpThreads: config.interOpThreads,
+  intraOpSpinning: config.intraOpSpinning === "1",
 };
 const backend = await OrtBackend.create(files.graphPaths, runtime);
 const engineOptions = {

@@ -19,7 +19,7 @@ export interface NodeAppDeps {
   text: TextSegmenter;
   metrics: NodeMetrics;
   engineOptions: EngineOptions;
-  runtime: { executionProviders: string[]; intraOpThreads: number; interOpThreads: number };
+  runtime: { executionProviders: string[]; intraOpThreads: number; interOpThreads: number; intraOpSpinning: boolean };
   /** largest accepted request body in bytes */
   maxBodyBytes: number;
   randomSeed?: () => number;
@@ -149,6 +149,7 @@ export function createNodeApp(deps: NodeAppDeps): Hono<NodeEnv> {
         execution_providers: deps.runtime.executionProviders,
         intra_op_threads: deps.runtime.intraOpThreads,
         inter_op_threads: deps.runtime.interOpThreads,
+        intra_op_spinning: deps.runtime.intraOpSpinning,
       },
     }),
   );

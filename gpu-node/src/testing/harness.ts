@@ -25,7 +25,7 @@ export const defaultTestOptions: EngineOptions = {
 /** A complete node (real onnxruntime on the tiny model) with its engine, app and metrics, for tests and benches. */
 export async function createTestNode(options: Partial<EngineOptions> = {}, modelDir = TINY_MODEL_DIR) {
   const files = await readModelDir(modelDir);
-  const runtime = { executionProviders: ["cpu"], intraOpThreads: 1, interOpThreads: 1 };
+  const runtime = { executionProviders: ["cpu"], intraOpThreads: 1, interOpThreads: 1, intraOpSpinning: false };
   const backend = await OrtBackend.create(files.graphPaths, runtime);
   const engineOptions = { ...defaultTestOptions, ...options };
   const metrics = new NodeMetrics({ stats: () => engine.stats() }, noGpu);
