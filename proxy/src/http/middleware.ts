@@ -69,7 +69,7 @@ export function ipRateLimit(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
   const policyMember = formatRateLimitPolicy("ip", policy);
   return async function ipRateLimitMiddleware(c, next) {
     const ip = deps.clientIp({ remoteAddress: deps.remoteAddress(c), headers: c.req.raw.headers }) ?? "unknown";
-    const result = await deps.rateLimiter.limit(`ip:${ipRateLimitKey(ip)}`, policy);
+    const result = await deps.rateLimiter.limit(ipRateLimitKey(ip), policy);
     reportPolicy(c, policyMember, formatRateLimit("ip", result));
     if (!result.allowed) {
       deps.metrics.rateLimited("ip");
