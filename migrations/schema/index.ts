@@ -13,6 +13,7 @@ import {
   billingWebhookEvents,
 } from "./billing.ts";
 import { customers } from "./customers.ts";
+import { queueDeadLetters } from "./dead-letters.ts";
 import { idempotencyKeys } from "./idempotency-keys.ts";
 import { jobItems, jobs } from "./jobs.ts";
 import { nodes } from "./nodes.ts";
@@ -37,6 +38,13 @@ export {
   type WebhookEventState,
 } from "./billing.ts";
 export { CUSTOMER_STATUSES, type CustomerStatus, customers } from "./customers.ts";
+export {
+  DEAD_LETTER_KINDS,
+  DEAD_LETTER_RESOLUTIONS,
+  type DeadLetterKind,
+  type DeadLetterResolution,
+  queueDeadLetters,
+} from "./dead-letters.ts";
 export { IDEMPOTENCY_STATUSES, type IdempotencyStatus, idempotencyKeys } from "./idempotency-keys.ts";
 export {
   CALLBACK_STATES,
@@ -69,6 +77,7 @@ export const schema = {
   billingUnpaidInvoices,
   jobs,
   jobItems,
+  queueDeadLetters,
 };
 export type Schema = typeof schema;
 
@@ -84,3 +93,4 @@ export type BillingSubscriptionRow = typeof billingSubscriptions.$inferSelect;
 export type BillingUnpaidInvoiceRow = typeof billingUnpaidInvoices.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
 export type JobItemRow = typeof jobItems.$inferSelect;
+export type QueueDeadLetterRow = typeof queueDeadLetters.$inferSelect;
