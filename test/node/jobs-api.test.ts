@@ -179,8 +179,47 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
     });
     expect(theirs.status).toBe(202);
     expect((await json<JobJson>(theirs)).id).not.toBe(created.id);
-    const list = await json<{ jobs: unknown[] }>(await call(stack, customer.key, "GET", "/v1/jobs"));
-    expect(list.jobs.length).toBe(2);
+    // The same request spelled another way (the voice by name, the default speed given) is the same request.
+    const respelled = await fetch(`${stack.url}/v1/jobs`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${customer.key}`,
+        "content-type": "application/json",
+        "idempotency-key": "book-42",
+      },
+      body: JSON.stringify({
+        callback_url: "http://127.0.0.1:9/hook",
+        items: [{ text: "once", voice: "alice", speed: 1 }],
+      }),
+    });
+    expect(respelled.status).toBe(200);
+    expect((await json<JobJson>(respelled)).id).toBe(created.id);
+    // Another body with the key: refused, nothing queued.
+    const changed = await post("book-42", "twice");
+    expect(changed.status).toBe(422);
+    const refused = await json<{ error: { code: string; request_id: string } }>(changed);
+    expect(refused.error.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect(refused.error.request_id).toBe(changed.headers.get("x-request-id"));
+    // One key, one request, whatever the endpoint: the job's key cannot also buy interactive audio.
+    const tts = await fetch(`${stack.url}/v1/tts`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${customer.key}`,
+        "content-type": "application/json",
+        "idempotency-key": "book-42",
+      },
+      body: JSON.stringify({ text: "once" }),
+    });
+    expect([tts.status, (await json<{ error: { code: string } }>(tts)).error.code]).toEqual([
+      422,
+      "IDEMPOTENCY_KEY_REUSED",
+    ]);
+    const list = await json<{ jobs: { id: string }[] }>(await call(stack, customer.key, "GET", "/v1/jobs"));
+    expect(list.jobs.map((j) => j.id).sort()).toEqual([created.id, other.id].sort());
+    // Each job ran once and was charged once (one item each).
+    for (const id of [created.id, other.id]) await waitFor(stack, customer.key, id, finished);
+    await stack.worker.idle();
+    expect((await usageRows(stack, customer.id)).events).toBe(2);
     const bad = await fetch(`${stack.url}/v1/jobs`, {
       method: "POST",
       headers: {
@@ -279,6 +318,22 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
     }
     const third = await call(stack, customer.key, "POST", "/v1/jobs", { items: [{ text: "slow" }] });
     expect(third.status).toBe(429);
+    // A retry of an accepted job is not new work: it gets its job even with the quota spent.
+    const headers = { authorization: `Bearer ${customer.key}`, "content-type": "application/json" };
+    const keyed = () =>
+      fetch(`${stack.url}/v1/jobs`, {
+        method: "POST",
+        headers: { ...headers, "idempotency-key": "quota-retry" },
+        body: JSON.stringify({ items: [{ text: "slow" }] }),
+      });
+    const refusedFirst = await keyed();
+    expect(refusedFirst.status).toBe(429);
+    await stack.jobStore.cancel((await stack.jobStore.list(customer.id))[0]?.job.id ?? "");
+    const accepted = await keyed();
+    expect(accepted.status).toBe(202);
+    const retried = await keyed();
+    expect([retried.status, retried.headers.get("idempotent-replayed")]).toEqual([200, "true"]);
+    expect((await json<JobJson>(retried)).id).toBe((await json<JobJson>(accepted)).id);
     expect((await json<{ error: { code: string; details: { limit: number } } }>(third)).error).toMatchObject({
       code: "JOB_QUOTA_EXCEEDED",
       details: { limit: 2 },

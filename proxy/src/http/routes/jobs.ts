@@ -1,7 +1,7 @@
 import type { Context, Hono } from "hono";
 import { ProxyError } from "../../core/errors.ts";
 import { callbackUrlProblem, newCallbackSecret } from "../../jobs/callbacks.ts";
-import { quotaFor } from "../../jobs/config.ts";
+import { type JobQuota, quotaFor } from "../../jobs/config.ts";
 import { type ItemSpec, itemResultKey, jobResultPrefix } from "../../jobs/model.ts";
 import type { JobWithCounts } from "../../jobs/ports.ts";
 import {
@@ -17,7 +17,9 @@ import type { JobsService } from "../../jobs/service.ts";
 import { itemView, jobView } from "../../jobs/view.ts";
 import { concatenatedWav, MAX_WAV_DATA_BYTES, parsePcmFormat, wavHeader } from "../../jobs/wav.ts";
 import { sha256Hex } from "../../store/crypto.ts";
+import { DEFAULT_IDEMPOTENCY_STALE_AFTER_MS } from "../../store/ports.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
+import { idempotencyConflict, idempotencyKeyOf, requestFingerprint } from "../idempotency.ts";
 import { readJson } from "../read-json.ts";
 import { EMOTION_LABELS } from "../schemas.ts";
 
@@ -34,7 +36,7 @@ export function registerJobRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps, jobs: Jo
 
   app.post("/v1/jobs", async (c) => {
     const body = await readJson(c, jobBodySchema, jobs.config.maxBodyBytes);
-    const { key, customer, plan } = c.get("auth");
+    const { customer, plan } = c.get("auth");
     const items = resolveItems(deps, jobs, body);
     const quota = quotaFor(jobs.config, plan.id);
     const chars = items.reduce((sum, i) => sum + [...i.text].length, 0);
@@ -44,61 +46,64 @@ export function registerJobRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps, jobs: Jo
       });
     if (items.length > quota.maxItemsPerJob) throw over("items per job", quota.maxItemsPerJob, items.length);
     if (chars > quota.maxCharsPerJob) throw over("characters per job", quota.maxCharsPerJob, chars);
-    const active = await jobs.store.activeUsage(customer.id);
-    if (active.jobs + 1 > quota.maxActiveJobs) throw over("unfinished jobs", quota.maxActiveJobs, active.jobs + 1);
-    if (active.items + items.length > quota.maxActiveItems) {
-      throw over("unfinished items", quota.maxActiveItems, active.items + items.length);
-    }
-    // Idempotency-Key: the job's id is derived from it, so a retried POST finds the job it created instead of a twin.
-    const idempotencyKey = c.req.header("idempotency-key");
-    let jobId: string | undefined;
-    if (idempotencyKey !== undefined) {
-      if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        throw new ProxyError("INVALID_REQUEST", "Idempotency-Key must be 1–255 printable ASCII characters");
-      }
-      jobId = `job_${(await (deps.sha256 ?? sha256Hex)(`${customer.id}\n${idempotencyKey}`)).slice(0, 32)}`;
-      const existing = await jobs.store.get(jobId);
-      if (existing) return replayed(c, existing, plan.currency);
-    }
-    let callbackSecret: string | null = null;
     if (body.callback_url !== undefined) {
       const problem = callbackUrlProblem(body.callback_url, jobs.config.allowHttpCallbacks);
       if (problem) throw new ProxyError("INVALID_REQUEST", problem, { details: { field: "callback_url" } });
-      callbackSecret = newCallbackSecret();
     }
-    const job = await jobs.store
-      .create({
-        ...(jobId !== undefined ? { id: jobId } : {}),
+    // Idempotency-Key: one key, one request (../idempotency.ts). The job's id is derived from it too, so even past
+    // the key's 24 h a retried POST finds the job it created (while the job is kept) instead of queueing a twin.
+    const idempotencyKey = idempotencyKeyOf(c);
+    let jobId: string | undefined;
+    if (idempotencyKey !== undefined) {
+      jobId = `job_${(await (deps.sha256 ?? sha256Hex)(`${customer.id}\n${idempotencyKey}`)).slice(0, 32)}`;
+      const begun = await deps.stores.idempotency.begin({
         customerId: customer.id,
-        apiKeyId: key.id,
-        planId: plan.id,
-        pool: customer.dedicatedPool ?? "shared",
-        preferOffPeak: body.prefer_off_peak,
-        metadata: body.metadata ?? null,
-        callbackUrl: body.callback_url ?? null,
-        callbackSecret,
-        maxAttempts: jobs.config.maxAttempts,
-        items,
-      })
-      .catch(async (e: unknown) => {
-        // Two concurrent retries with one key: the second finds the first's job.
-        const raced = jobId !== undefined ? await jobs.store.get(jobId) : null;
-        if (raced) return null;
-        throw e;
+        key: idempotencyKey,
+        requestId: jobId,
+        ttlMs: deps.config.idempotencyTtlMs,
+        fingerprint: await requestFingerprint(deps, {
+          endpoint: "POST /v1/jobs",
+          items,
+          prefer_off_peak: body.prefer_off_peak,
+          callback_url: body.callback_url ?? null,
+          metadata: body.metadata ?? null,
+        }),
+        staleAfterMs: DEFAULT_IDEMPOTENCY_STALE_AFTER_MS,
       });
-    if (!job && jobId !== undefined) return replayed(c, await mustGet(jobs, jobId), plan.currency);
-    if (!job) throw new ProxyError("INTERNAL", "the job was not stored");
-    jobs.wake?.();
-    const created = await mustGet(jobs, job.id);
-    c.header("location", `/v1/jobs/${job.id}`);
-    return c.json(
-      {
-        ...jobView(created, plan.currency),
-        // Shown once: the key of the callback's HMAC signature.
-        ...(callbackSecret !== null ? { callback_secret: callbackSecret } : {}),
-      },
-      202,
-    );
+      if (begun.state === "mismatch") throw idempotencyConflict(begun.state);
+      // "done", or "in_progress" past the job's creation (two concurrent retries), or "new" after the key expired or
+      // after a crash between creating the job and recording the key: the job exists, and this is its replay.
+      const existing = await jobs.store.get(jobId);
+      if (existing) {
+        if (begun.state === "new") await settleKey(deps, customer.id, idempotencyKey, jobId);
+        return replayed(c, existing, plan.currency);
+      }
+      if (begun.state === "in_progress") throw idempotencyConflict(begun.state);
+      if (begun.state === "done") {
+        throw new ProxyError("NOT_FOUND", `the job this Idempotency-Key created (${jobId}) was deleted`);
+      }
+    }
+    try {
+      const job = await createJob(c, jobs, body, items, quota, over, jobId);
+      if (idempotencyKey !== undefined) await settleKey(deps, customer.id, idempotencyKey, job.job.id);
+      c.header("location", `/v1/jobs/${job.job.id}`);
+      return c.json(
+        {
+          ...jobView(job, plan.currency),
+          // Shown once (and to a replay): the key of the callback's HMAC signature.
+          ...(job.job.callbackSecret !== null ? { callback_secret: job.job.callbackSecret } : {}),
+        },
+        202,
+      );
+    } catch (e) {
+      // Nothing was queued: a retry with the key runs again.
+      if (idempotencyKey !== undefined && jobId !== undefined) {
+        const raced = await jobs.store.get(jobId);
+        if (raced) return replayed(c, raced, plan.currency);
+        await deps.stores.idempotency.fail(customer.id, idempotencyKey, jobId);
+      }
+      throw e;
+    }
   });
 
   app.get("/v1/jobs", async (c) => {
@@ -190,7 +195,49 @@ export function registerJobRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps, jobs: Jo
   });
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** Checks the customer's unfinished-work quota and stores the job with all its items. */
+async function createJob(
+  c: Context<ProxyEnv>,
+  jobs: JobsService,
+  body: JobBody,
+  items: ItemSpec[],
+  quota: JobQuota,
+  over: (what: string, limit: number, asked: number) => ProxyError,
+  jobId: string | undefined,
+): Promise<JobWithCounts> {
+  const { key, customer, plan } = c.get("auth");
+  const active = await jobs.store.activeUsage(customer.id);
+  if (active.jobs + 1 > quota.maxActiveJobs) throw over("unfinished jobs", quota.maxActiveJobs, active.jobs + 1);
+  if (active.items + items.length > quota.maxActiveItems) {
+    throw over("unfinished items", quota.maxActiveItems, active.items + items.length);
+  }
+  const job = await jobs.store.create({
+    ...(jobId !== undefined ? { id: jobId } : {}),
+    customerId: customer.id,
+    apiKeyId: key.id,
+    planId: plan.id,
+    pool: customer.dedicatedPool ?? "shared",
+    preferOffPeak: body.prefer_off_peak,
+    metadata: body.metadata ?? null,
+    callbackUrl: body.callback_url ?? null,
+    callbackSecret: body.callback_url !== undefined ? newCallbackSecret() : null,
+    maxAttempts: jobs.config.maxAttempts,
+    items,
+  });
+  jobs.wake?.();
+  return mustGet(jobs, job.id);
+}
+
+/** Records the job an Idempotency-Key created, so a retry (or another body) is recognised for 24 h. */
+async function settleKey(deps: ProxyDeps, customerId: string, key: string, jobId: string): Promise<void> {
+  const body = new TextEncoder().encode(JSON.stringify({ id: jobId }));
+  await deps.stores.idempotency.complete(customerId, key, jobId, {
+    status: 202,
+    body,
+    contentType: "application/json",
+    headers: { location: `/v1/jobs/${jobId}` },
+  });
+}
 
 /** The job an earlier POST with the same Idempotency-Key created (200, not 202: nothing new was queued). */
 function replayed(c: Context<ProxyEnv>, job: JobWithCounts, currency: string): Response {

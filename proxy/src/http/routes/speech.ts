@@ -1,10 +1,10 @@
 import type { Context, Hono } from "hono";
 import { ProxyError } from "../../core/errors.ts";
-import { sha256Hex } from "../../store/crypto.ts";
 import { DEFAULT_IDEMPOTENCY_STALE_AFTER_MS } from "../../store/ports.ts";
 import { forwardSpeech } from "../../synthesis/forward.ts";
 import { meterAndRecord } from "../../synthesis/meter.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
+import { idempotencyConflict, idempotencyKeyOf, requestFingerprint } from "../idempotency.ts";
 import { readJson } from "../read-json.ts";
 import { takeResponseHeaders } from "../response-headers.ts";
 import { EMOTION_LABELS, openAiSpeechSchema, ttsBodySchema } from "../schemas.ts";
@@ -18,8 +18,6 @@ interface Speech {
   speed: number;
   seed?: number | undefined;
 }
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** POST /v1/tts and POST /v1/audio/speech: authenticate, route, verify the audio, meter it durably, answer. */
 export function registerSpeechRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void {
@@ -68,17 +66,14 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
   }
 
   let requestId = c.get("requestId");
-  const idempotencyKey = c.req.header("idempotency-key");
+  const idempotencyKey = idempotencyKeyOf(c);
   if (idempotencyKey !== undefined) {
-    if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new ProxyError("INVALID_REQUEST", "Idempotency-Key must be 1–255 printable ASCII characters");
-    }
     const begun = await deps.stores.idempotency.begin({
       customerId: auth.customer.id,
       key: idempotencyKey,
       requestId,
       ttlMs: deps.config.idempotencyTtlMs,
-      fingerprint: await (deps.sha256 ?? sha256Hex)(JSON.stringify(speech)),
+      fingerprint: await requestFingerprint(deps, speech),
       staleAfterMs: DEFAULT_IDEMPOTENCY_STALE_AFTER_MS,
     });
     if (begun.state === "done") {
@@ -91,14 +86,7 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
         }),
       });
     }
-    if (begun.state === "in_progress") {
-      throw new ProxyError("IDEMPOTENCY_KEY_IN_USE", "a request with this Idempotency-Key is still running", {
-        retryAfterSeconds: 1,
-      });
-    }
-    if (begun.state === "mismatch") {
-      throw new ProxyError("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request body");
-    }
+    if (begun.state !== "new") throw idempotencyConflict(begun.state);
     requestId = begun.requestId;
   }
 
