@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { PROXY_ERROR_STATUS, type ProxyErrorCode } from "../core/errors.ts";
+import { jobBodySchema } from "../jobs/schemas.ts";
 import { createInProcessProxy } from "../testing/stack.ts";
 import { escapeHtml, renderDocsHtml } from "./docs-html.ts";
 import {
@@ -33,7 +34,24 @@ const HANDLER_BODY_SCHEMAS: Record<string, z.ZodType> = {
   "PUT /admin/plans/{id}": planBodySchema,
   "POST /admin/plans/{id}/prices": priceVersionBodySchema,
   "POST /admin/nodes": nodeBodySchema,
+  "POST /v1/jobs": jobBodySchema,
 };
+
+const JOB_ROUTES = [
+  "POST /v1/jobs",
+  "GET /v1/jobs",
+  "GET /v1/jobs/{id}",
+  "GET /v1/jobs/{id}/items/{n}/audio",
+  "GET /v1/jobs/{id}/audio",
+  "DELETE /v1/jobs/{id}",
+];
+
+/** The routes a Hono app serves, as `METHOD /path/{param}` (middleware, registered as "ALL", left out). */
+function servedRoutes(app: Proxy["app"]): string[] {
+  return app.routes
+    .filter((r) => (METHODS as readonly string[]).includes(r.method))
+    .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`);
+}
 
 function operations(doc: OpenApiDocument): { key: string; method: HttpMethod; path: string; op: OpenApiOperation }[] {
   return Object.entries(doc.paths).flatMap(([path, item]) =>
@@ -61,9 +79,13 @@ function deref(doc: OpenApiDocument, schema: JsonSchema | undefined): JsonSchema
 describe("GET /openapi.json", () => {
   let proxy: Proxy;
   let doc: OpenApiDocument;
+  /** the same proxy without the jobs API */
+  let bare: Proxy;
 
   beforeAll(async () => {
-    proxy = await createInProcessProxy({ config: { ipPolicy: { ratePerSecond: 10_000, burst: 10_000 } } });
+    const config = { ipPolicy: { ratePerSecond: 10_000, burst: 10_000 } };
+    proxy = await createInProcessProxy({ config, jobs: true });
+    bare = await createInProcessProxy({ config });
     const res = await proxy.request("/openapi.json");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
@@ -71,6 +93,7 @@ describe("GET /openapi.json", () => {
   });
   afterAll(async () => {
     await proxy.close();
+    await bare.close();
   });
 
   it("is an OpenAPI 3.1 document with info, tags, security schemes and unique operation ids", () => {
@@ -109,13 +132,19 @@ describe("GET /openapi.json", () => {
       }
     }
     // the server's document is the one openApiDocument() builds for its config
-    expect(doc).toEqual(JSON.parse(JSON.stringify(openApiDocument(proxy.deps.config))));
+    expect(doc).toEqual(
+      JSON.parse(JSON.stringify(openApiDocument(proxy.deps.config, proxy.deps.jobs?.config ?? false))),
+    );
   });
 
   it("documents exactly the routes registered in the Hono app", () => {
-    const registered = proxy.app.routes
-      .filter((r) => (METHODS as readonly string[]).includes(r.method))
-      .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`);
+    const registered = servedRoutes(proxy.app);
+    // every route under /v1 the app serves is in the document: a route added without its spec fails here
+    const documented = new Set(operations(doc).map((o) => o.key));
+    const v1 = registered.filter((r) => r.split(" ")[1]?.startsWith("/v1/"));
+    expect(v1.length).toBeGreaterThanOrEqual(4 + JOB_ROUTES.length);
+    for (const route of v1) expect(documented.has(route), `${route} is served but not documented`).toBe(true);
+    expect(registered).toEqual(expect.arrayContaining(JOB_ROUTES));
     // the filter drops middleware (registered with method "ALL"), not routes
     expect(
       proxy.app.routes.filter((r) => !(METHODS as readonly string[]).includes(r.method)).map((r) => r.method),
@@ -139,6 +168,50 @@ describe("GET /openapi.json", () => {
     ]) {
       expect(registered).toContain(key);
     }
+  });
+
+  it("leaves the jobs API out of the document of a proxy that does not serve it", async () => {
+    const bareDoc = (await (await bare.request("/openapi.json")).json()) as OpenApiDocument;
+    const keys = operations(bareDoc).map((o) => o.key);
+    expect(keys.sort()).toEqual(servedRoutes(bare.app).sort());
+    for (const route of JOB_ROUTES) expect(keys).not.toContain(route);
+    expect(keys.length).toBe(operations(doc).length - JOB_ROUTES.length);
+  });
+
+  it("jobs routes: batch-plan gate, the POST's 202 and idempotent 200, quotas, not-ready 409s with Retry-After", () => {
+    for (const key of JOB_ROUTES) {
+      const o = op(doc, key);
+      expect(o.tags, key).toEqual(["Batch jobs"]);
+      expect(o.security, key).toEqual([{ apiKeyBearer: [] }, { apiKeyHeader: [] }]);
+      expect(o.responses["403"]?.["x-error-codes"], key).toEqual(["CUSTOMER_SUSPENDED", "BATCH_PLAN_REQUIRED"]);
+      if (key.includes("{id}")) expect(o.responses["404"]?.["x-error-codes"], key).toContain("NOT_FOUND");
+    }
+    const post = op(doc, "POST /v1/jobs");
+    const jobRef = { "application/json": { schema: { $ref: "#/components/schemas/Job" } } };
+    expect(post.responses["202"]?.content).toEqual(jobRef);
+    expect(post.responses["200"]?.content).toEqual(jobRef);
+    expect(Object.keys(post.responses["202"]?.headers ?? {})).toContain("Location");
+    expect(Object.keys(post.responses["200"]?.headers ?? {})).toEqual(
+      expect.arrayContaining(["Location", "Idempotent-Replayed"]),
+    );
+    expect(post.parameters?.find((p) => p.name === "Idempotency-Key")).toMatchObject({ in: "header" });
+    expect(post.responses["422"]?.["x-error-codes"]).toEqual(["IDEMPOTENCY_KEY_REUSED"]);
+    expect(post.responses["429"]?.["x-error-codes"]).toContain("JOB_QUOTA_EXCEEDED");
+    expect(post.responses["400"]?.["x-error-codes"]).toEqual(
+      expect.arrayContaining(["EMPTY_TEXT", "TEXT_TOO_LONG", "UNKNOWN_VOICE", "UNKNOWN_EMOTION", "INVALID_REQUEST"]),
+    );
+    expect(post.description).toContain(String(proxy.deps.jobs?.config.maxBodyBytes));
+    const item = op(doc, "GET /v1/jobs/{id}/items/{n}/audio");
+    expect(Object.keys(item.responses["200"]?.content ?? {})).toEqual(["audio/wav"]);
+    expect(item.responses["409"]?.["x-error-codes"]).toEqual(["ITEM_NOT_READY"]);
+    expect(item.responses["409"]?.headers?.["Retry-After"]).toBeDefined();
+    expect(item.parameters?.filter((p) => p.in === "path").map((p) => p.name)).toEqual(["id", "n"]);
+    const whole = op(doc, "GET /v1/jobs/{id}/audio");
+    expect(whole.responses["409"]?.["x-error-codes"]).toEqual(["JOB_NOT_COMPLETE", "JOB_AUDIO_TOO_LARGE"]);
+    expect(whole.parameters?.find((p) => p.name === "skip_missing")).toMatchObject({ in: "query", required: false });
+    expect(op(doc, "GET /v1/jobs/{id}").parameters?.map((p) => p.name)).toEqual(
+      expect.arrayContaining(["id", "from", "limit"]),
+    );
   });
 
   it("request bodies are z.toJSONSchema of the schemas the handlers validate with", () => {
@@ -265,13 +338,45 @@ describe("GET /openapi.json", () => {
         { headers: { authorization: "Bearer test-admin-token-0123456789" } },
       ],
     ];
+    const batch = await proxy.newCustomer("batch");
+    const asBatch = { "x-api-key": batch.key, "content-type": "application/json" };
+    const queued = await proxy.request("/v1/jobs", {
+      method: "POST",
+      headers: { ...asBatch, "idempotency-key": "doc-job" },
+      body: JSON.stringify({ items: [{ text: "one" }, { text: "two" }] }),
+    });
+    expect(queued.status).toBe(202);
+    const jobId = ((await queued.json()) as { id: string }).id;
+    const jobPost = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+      method: "POST",
+      headers: { ...asBatch, ...headers },
+      body: JSON.stringify(body),
+    });
+    cases.push(
+      ["POST /v1/jobs", "/v1/jobs", { ...jobPost({ items: [{ text: "hi" }] }), headers: { "x-api-key": c.key } }],
+      ["POST /v1/jobs", "/v1/jobs", jobPost({ items: [] })],
+      ["POST /v1/jobs", "/v1/jobs", jobPost({ items: [{ text: "hi", voice: 9 }] })],
+      ["POST /v1/jobs", "/v1/jobs", jobPost({ items: [{ text: "other" }] }, { "idempotency-key": "doc-job" })],
+      ["GET /v1/jobs", "/v1/jobs?limit=0", { headers: asBatch }],
+      ["GET /v1/jobs/{id}", "/v1/jobs/job_nope", { headers: asBatch }],
+      ["GET /v1/jobs/{id}", `/v1/jobs/${jobId}?limit=-1`, { headers: asBatch }],
+      ["GET /v1/jobs/{id}/items/{n}/audio", `/v1/jobs/${jobId}/items/0/audio`, { headers: asBatch }],
+      ["GET /v1/jobs/{id}/items/{n}/audio", `/v1/jobs/${jobId}/items/7/audio`, { headers: asBatch }],
+      ["GET /v1/jobs/{id}/audio", `/v1/jobs/${jobId}/audio`, { headers: asBatch }],
+      ["GET /v1/jobs/{id}/audio", `/v1/jobs/${jobId}/audio?skip_missing=maybe`, { headers: asBatch }],
+      ["DELETE /v1/jobs/{id}", "/v1/jobs/job_nope", { method: "DELETE", headers: asBatch }],
+    );
+    const seen = new Set<number>();
     for (const [key, path, init] of cases) {
       const res = await proxy.request(path, init);
       const body = errorEnvelopeSchema.parse(await res.json());
       const documented = op(doc, key).responses[String(res.status)]?.["x-error-codes"] ?? [];
       expect(documented, `${key} → ${res.status} ${body.error.code}`).toContain(body.error.code as ProxyErrorCode);
       expect(body.error.request_id).toBe(res.headers.get("x-request-id"));
+      if (key.includes("/v1/jobs")) seen.add(res.status);
     }
+    // the jobs cases reached 400, 403, 404, 409 and 422
+    expect([...seen].sort()).toEqual([400, 403, 404, 409, 422]);
   });
 
   it("a real /v1/tts answer carries every documented header of its 200 response", async () => {
@@ -340,6 +445,40 @@ describe("GET /openapi.json", () => {
       .parse((await proxy.admin("GET", `/admin/customers/${c.id}/keys`)).json.keys);
   });
 
+  it("real jobs answers match the documented response schemas", async () => {
+    const c = await proxy.newCustomer("batch");
+    const asKey = { "x-api-key": c.key, "content-type": "application/json" };
+    const post = () =>
+      proxy.request("/v1/jobs", {
+        method: "POST",
+        headers: { ...asKey, "idempotency-key": "schema-job" },
+        body: JSON.stringify({
+          items: [{ text: "one" }, { text: "two", emotion: "happy" }],
+          metadata: { book: "b" },
+          callback_url: "https://example.com/hook",
+        }),
+      });
+    const created = await post();
+    expect(created.status).toBe(202);
+    const job = RESPONSE_SCHEMAS.Job.parse(await created.json());
+    expect(job.callback_secret).toBeTruthy();
+    const replay = await post();
+    expect(replay.status).toBe(200);
+    expect(RESPONSE_SCHEMAS.Job.parse(await replay.json()).id).toBe(job.id);
+    const get = async (path: string, init: RequestInit = {}) => {
+      const res = await proxy.request(path, { headers: asKey, ...init });
+      expect(res.status, path).toBe(200);
+      return res.json();
+    };
+    const detail = RESPONSE_SCHEMAS.JobDetail.parse(await get(`/v1/jobs/${job.id}`));
+    expect(detail.items.map((i) => i.state)).toEqual(["queued", "queued"]);
+    expect(RESPONSE_SCHEMAS.JobList.parse(await get("/v1/jobs")).jobs.map((j) => j.id)).toEqual([job.id]);
+    const cancelled = RESPONSE_SCHEMAS.JobDeleted.parse(await get(`/v1/jobs/${job.id}`, { method: "DELETE" }));
+    expect(cancelled).toMatchObject({ cancelled: true, deleted: false, status: "cancelled" });
+    const deleted = RESPONSE_SCHEMAS.JobDeleted.parse(await get(`/v1/jobs/${job.id}`, { method: "DELETE" }));
+    expect(deleted).toMatchObject({ id: job.id, cancelled: false, deleted: true });
+  });
+
   it("is public: no key, no admin token, no rate-limit headers", async () => {
     for (const path of ["/openapi.json", "/docs"]) {
       const res = await proxy.request(path);
@@ -356,7 +495,7 @@ describe("GET /docs", () => {
   let res: Response;
 
   beforeAll(async () => {
-    proxy = await createInProcessProxy();
+    proxy = await createInProcessProxy({ jobs: true });
     res = await proxy.request("/docs");
     html = await res.text();
   });
@@ -377,7 +516,8 @@ describe("GET /docs", () => {
   });
 
   it("renders every operation: method, path, summary, parameters, request body schema and responses", () => {
-    const doc = openApiDocument(proxy.deps.config);
+    const doc = openApiDocument(proxy.deps.config, proxy.deps.jobs?.config ?? false);
+    expect(operations(doc).map((o) => o.key)).toEqual(expect.arrayContaining(JOB_ROUTES));
     for (const { key, method, path, op: o } of operations(doc)) {
       expect(html, key).toContain(`<code>${escapeHtml(path)}</code>`);
       const start = html.indexOf(`id="op-${o.operationId}"`);

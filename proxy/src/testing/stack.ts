@@ -10,7 +10,9 @@ import { ensureDefaultPlans } from "../bootstrap.ts";
 import { composeProxy, defaultProxyConfig } from "../compose.ts";
 import { createClientIpResolver, LOOPBACK_CIDRS } from "../core/rate-limit/client-ip.ts";
 import { InMemoryConcurrencyLimiter, InMemoryRateLimiter } from "../core/rate-limit/gcra.ts";
+import { timerScheduler } from "../core/routing/health.ts";
 import type { ProxyConfig } from "../http/deps.ts";
+import { InMemoryJobStore, InMemoryResultStore } from "../jobs/memory.ts";
 import { createMemoryStores } from "../store/memory/index.ts";
 import type { Stores } from "../store/ports.ts";
 import { gpuNodeAdapter, type UpstreamAdapter } from "../upstream/adapters.ts";
@@ -270,10 +272,15 @@ export async function createInProcessProxy(
     stores?: Stores;
     transport?: UpstreamTransport;
     voices?: { id: number; name: string; description: string }[];
+    /** serve the jobs API, over in-memory job and result stores (its feeder is built, not started) */
+    jobs?: boolean;
   } = {},
 ) {
   const stores = options.stores ?? createMemoryStores();
   await ensureDefaultPlans(stores);
+  const jobs = options.jobs
+    ? { store: new InMemoryJobStore(), results: new InMemoryResultStore(), scheduler: timerScheduler }
+    : undefined;
   const composed = composeProxy({
     stores,
     nodes: [{ id: "node0", url: "http://node0.invalid" }],
@@ -286,6 +293,7 @@ export async function createInProcessProxy(
     metrics: createPromMetrics,
     remoteAddress: () => "127.0.0.1",
     clientIp: createClientIpResolver({ trustedProxies: [] }),
+    ...(jobs ? { jobs } : {}),
   });
   const request = (path: string, init: RequestInit = {}) => composed.app.request(path, init);
   const admin = async (method: string, path: string, body?: unknown) => {
@@ -305,6 +313,7 @@ export async function createInProcessProxy(
   return {
     ...composed,
     stores,
+    jobStore: jobs?.store ?? null,
     request,
     admin,
     newCustomer,

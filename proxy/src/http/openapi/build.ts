@@ -1,4 +1,5 @@
 import { PROXY_ERROR_STATUS, type ProxyErrorCode } from "../../core/errors.ts";
+import { defaultJobsConfig, type JobsConfig } from "../../jobs/config.ts";
 import type { ProxyConfig } from "../deps.ts";
 import { errorEnvelopeSchema, REQUEST_BODY_SCHEMAS, RESPONSE_SCHEMAS, ref } from "./components.ts";
 import {
@@ -98,7 +99,9 @@ function errorResponses(codes: readonly ProxyErrorCode[], access: Access): Recor
 function parametersOf(spec: OperationSpec): OpenApiParameter[] {
   const params: OpenApiParameter[] = [];
   for (const m of spec.path.matchAll(/\{([^}]+)\}/g)) {
-    params.push({ name: m[1] ?? "", in: "path", required: true, description: "the id", schema: { type: "string" } });
+    const name = m[1] ?? "";
+    const description = spec.pathDescriptions?.[name] ?? "the id";
+    params.push({ name, in: "path", required: true, description, schema: { type: "string" } });
   }
   if (spec.query) {
     const schema = jsonSchemaOf(spec.query);
@@ -152,6 +155,16 @@ function operation(spec: OperationSpec): OpenApiOperation {
         headers: headerRefs(okHeaders),
         content: spec.ok.content,
       },
+      ...Object.fromEntries(
+        (spec.otherOk ?? []).map((other) => [
+          String(other.status),
+          {
+            description: other.description,
+            headers: headerRefs([...new Set([...okHeaders, ...(other.headers ?? [])])]),
+            content: spec.ok.content,
+          },
+        ]),
+      ),
       ...errorResponses([...impliedErrors(spec), ...(spec.errors ?? [])], spec.access),
     },
   };
@@ -166,9 +179,17 @@ function operation(spec: OperationSpec): OpenApiOperation {
   return op;
 }
 
-/** The document for a proxy configured with `config` (its limits appear in descriptions). */
-export function openApiDocument(config: Partial<Pick<ProxyConfig, keyof DocumentLimits>> = {}): OpenApiDocument {
+/**
+ * The document for a proxy configured with `config` (its limits appear in descriptions). `jobs`: the jobs API's
+ * settings when the proxy serves it (`deps.jobs.config`), false when it does not; by default it is documented with
+ * the default jobs settings.
+ */
+export function openApiDocument(
+  config: Partial<Pick<ProxyConfig, "maxBodyBytes" | "maxTextChars" | "tokensPerSecond">> = {},
+  jobs: Pick<JobsConfig, "maxBodyBytes"> | false = defaultJobsConfig(),
+): OpenApiDocument {
   const limits: DocumentLimits = {
+    jobsMaxBodyBytes: jobs === false ? null : jobs.maxBodyBytes,
     maxBodyBytes: config.maxBodyBytes ?? 64 * 1024,
     maxTextChars: config.maxTextChars ?? 2000,
     tokensPerSecond: config.tokensPerSecond ?? 50,
@@ -195,11 +216,18 @@ export function openApiDocument(config: Partial<Pick<ProxyConfig, keyof Document
         "Authenticate with `Authorization: Bearer <API key>` or `x-api-key: <API key>`; the admin API takes " +
         "`Authorization: Bearer <ADMIN_TOKEN>`. Every failure is a JSON error envelope " +
         '`{"error":{"code","message","request_id"}}` with a stable `code`. Request bodies are at most ' +
-        `${limits.maxBodyBytes} bytes. An unknown route answers 404 \`NOT_FOUND\`.`,
+        `${limits.maxBodyBytes} bytes${limits.jobsMaxBodyBytes === null ? "" : ` (a job's, ${limits.jobsMaxBodyBytes})`}. ` +
+        "An unknown route answers 404 `NOT_FOUND`.",
     },
     tags: [
       { name: "Speech", description: "Text to speech, metered and billed." },
       { name: "Account", description: "The calling key's own account." },
+      {
+        name: "Batch jobs",
+        description:
+          "The batch plan's durable async queue: items synthesised when GPU nodes have spare capacity, at the batch " +
+          "price, each charged once when done.",
+      },
       { name: "Admin: customers", description: "Customers and their API keys." },
       { name: "Admin: plans", description: "Plans and their versioned prices." },
       { name: "Admin: nodes", description: "GPU nodes and their routing pools." },

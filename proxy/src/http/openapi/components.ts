@@ -1,5 +1,8 @@
 import { z } from "zod";
+import { CALLBACK_STATES } from "../../../../migrations/schema/index.ts";
 import { PROXY_ERROR_STATUS, type ProxyErrorCode } from "../../core/errors.ts";
+import type { JobStatus } from "../../jobs/model.ts";
+import { jobBodySchema } from "../../jobs/schemas.ts";
 import {
   customerBodySchema,
   nodeBodySchema,
@@ -23,6 +26,7 @@ export const REQUEST_BODY_SCHEMAS = {
   PlanRequest: planBodySchema,
   PriceVersionRequest: priceVersionBodySchema,
   NodeRequest: nodeBodySchema,
+  JobRequest: jobBodySchema,
 } as const;
 export type RequestBodyName = keyof typeof REQUEST_BODY_SCHEMAS;
 
@@ -60,6 +64,70 @@ const dailyUsage = z.object({
   tokens: z.number().int(),
   audioMs: z.number().int(),
   amountMicros: z.number().int(),
+});
+
+const JOB_STATUSES = [
+  "queued",
+  "running",
+  "succeeded",
+  "failed",
+  "cancelled",
+  "completed_with_errors",
+] as const satisfies readonly JobStatus[];
+
+/** A job as `jobView` (../../jobs/view.ts) shows it. */
+const job = z.object({
+  id: z.string(),
+  object: z.literal("job"),
+  status: z.enum(JOB_STATUSES),
+  created_at: epochMs,
+  finished_at: epochMs.nullable(),
+  cancelled_at: epochMs.nullable(),
+  /** when its rows and audio are deleted (retention), once finished */
+  expires_at: epochMs.nullable(),
+  prefer_off_peak: z.boolean(),
+  metadata: z.record(z.string(), z.string()).nullable(),
+  items_total: z.number().int().positive(),
+  /** finished items (done, failed or cancelled) over all items */
+  progress: z.number().min(0).max(1),
+  counts: z.object({
+    queued: z.number().int(),
+    running: z.number().int(),
+    done: z.number().int(),
+    failed: z.number().int(),
+    cancelled: z.number().int(),
+  }),
+  /** what the done items were charged, at the batch price */
+  charged: z.object({
+    audio_ms: z.number().int(),
+    tokens: z.number().int(),
+    amount_micros: z.number().int(),
+    currency: z.string(),
+  }),
+  callback: z
+    .object({
+      url: z.string(),
+      state: z.enum(CALLBACK_STATES).nullable(),
+      attempts: z.number().int(),
+      last_error: nullableString,
+    })
+    .nullable(),
+  audio_url: z.string(),
+});
+
+/** One item as `itemView` shows it; the audio fields are null until it is done. */
+const jobItem = z.object({
+  n: z.number().int().nonnegative(),
+  state: z.enum(["queued", "running", "done", "failed", "cancelled"]),
+  attempts: z.number().int(),
+  chars: z.number().int(),
+  voice: z.number().int(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  audio_ms: z.number().int().nullable(),
+  tokens: z.number().int().nullable(),
+  amount_micros: z.number().int().nullable(),
+  completed_at: epochMs.nullable(),
+  audio_url: nullableString,
 });
 
 /**
@@ -176,6 +244,26 @@ export const RESPONSE_SCHEMAS = {
     /** pass as `after` for the next page; null on the last one (absent with `customer_id`) */
     next_after: z.string().nullable().optional(),
   }),
+  Job: job.extend({
+    /** the HMAC key of the callback's signature: on the creating answer and its idempotent replays only */
+    callback_secret: z.string().optional(),
+  }),
+  JobDetail: job.extend({ items: z.array(jobItem) }),
+  JobList: z.object({
+    jobs: z.array(job),
+    /** pass as `before` for the next page; null when this page is empty */
+    next_before: nullableString,
+  }),
+  JobDeleted: z.union([
+    job.extend({ cancelled: z.literal(true), deleted: z.literal(false) }),
+    z.object({
+      id: z.string(),
+      object: z.literal("job"),
+      cancelled: z.literal(false),
+      deleted: z.literal(true),
+      deleted_at: epochMs,
+    }),
+  ]),
 } as const;
 export type ResponseSchemaName = keyof typeof RESPONSE_SCHEMAS;
 

@@ -55,6 +55,9 @@ export const HEADERS = {
     type: "string",
     enum: ["true"],
   }),
+  Location: header("Where the created resource is, e.g. `/v1/jobs/job_…`."),
+  "X-Job-Items": header("How many items' audio the whole-job WAV holds, in item order.", { type: "integer" }),
+  "Content-Disposition": header('`attachment; filename="<job id>.wav"`.'),
 } satisfies Record<string, OpenApiHeader>;
 export type HeaderName = keyof typeof HEADERS;
 
@@ -81,4 +84,7 @@ export const RETRY_AFTER_CODES: readonly ProxyErrorCode[] = [
   "TOO_MANY_IN_FLIGHT",
   "NO_CAPACITY",
   "IDEMPOTENCY_KEY_IN_USE",
+  // while the item or job may still finish (not on failed or cancelled ones)
+  "ITEM_NOT_READY",
+  "JOB_NOT_COMPLETE",
 ];

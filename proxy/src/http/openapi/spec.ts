@@ -26,6 +26,8 @@ export interface OperationSpec {
   /** any other body, documented as is */
   otherBody?: { required: boolean; description: string; schema: JsonSchema };
   query?: z.ZodObject;
+  /** descriptions of path parameters (default "the id") */
+  pathDescriptions?: Record<string, string>;
   /** descriptions of query parameters (default "epoch milliseconds") */
   queryDescriptions?: Record<string, string>;
   idempotencyKey?: boolean;
@@ -35,6 +37,8 @@ export interface OperationSpec {
     content: Record<string, OpenApiMediaType>;
     headers?: HeaderName[];
   };
+  /** other successful statuses with the same content (e.g. 200 for an idempotent replay of a 202) */
+  otherOk?: { status: number; description: string; headers?: HeaderName[] }[];
   /** error codes beyond those implied by `access` and `body` */
   errors?: ProxyErrorCode[];
 }
@@ -42,6 +46,8 @@ export interface OperationSpec {
 /** The configured limits that appear in descriptions. */
 export interface DocumentLimits {
   maxBodyBytes: number;
+  /** the jobs API's own body cap; null: the proxy serves no jobs API (and the document leaves it out) */
+  jobsMaxBodyBytes: number | null;
   maxTextChars: number;
   tokensPerSecond: number;
 }

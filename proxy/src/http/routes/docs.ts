@@ -12,7 +12,7 @@ export function registerDocsRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void {
   let doc: OpenApiDocument | undefined;
   let html: string | undefined;
   const document = () => {
-    doc ??= openApiDocument(deps.config);
+    doc ??= openApiDocument(deps.config, deps.jobs ? deps.jobs.config : false);
     return doc;
   };
 

@@ -4,6 +4,7 @@ import { adminCustomerOperations } from "./admin-customers.ts";
 import { adminNodeOperations } from "./admin-nodes.ts";
 import { adminPlanOperations } from "./admin-plans.ts";
 import { billingOperations } from "./billing.ts";
+import { jobOperations } from "./jobs.ts";
 import { publicOperations } from "./public.ts";
 import { speechOperations } from "./speech.ts";
 
@@ -12,6 +13,7 @@ export function allOperations(limits: DocumentLimits): OperationSpec[] {
   return [
     ...speechOperations(limits),
     ...accountOperations(limits),
+    ...jobOperations(limits),
     ...adminCustomerOperations(limits),
     ...adminPlanOperations(limits),
     ...adminNodeOperations(limits),
