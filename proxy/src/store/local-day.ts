@@ -31,6 +31,7 @@ export function localDay(ms: number, timeZone: string): string {
 /** A partial sum of usage at one instant (one event, or one bucket of events that lie within the same local day). */
 export interface UsageSlice {
   atMs: number;
+  planId: string;
   peak: boolean;
   currency: string;
   events: number;
@@ -39,15 +40,16 @@ export interface UsageSlice {
   amountMicros: number;
 }
 
-/** Sums slices into local days; sorted by day, off-peak before peak, then currency. Integer sums stay exact. */
+/** Sums slices into local days; sorted by day, plan, off-peak before peak, then currency. Integer sums stay exact. */
 export function sumByLocalDay(slices: Iterable<UsageSlice>, timeZone: string): DailyUsage[] {
   const days = new Map<string, DailyUsage>();
   for (const slice of slices) {
     const day = localDay(slice.atMs, timeZone);
-    const key = `${day}|${slice.peak ? 1 : 0}|${slice.currency}`;
+    const key = `${day}|${slice.planId}|${slice.peak ? 1 : 0}|${slice.currency}`;
     let row = days.get(key);
     if (row === undefined) {
-      row = { day, peak: slice.peak, currency: slice.currency, events: 0, tokens: 0, audioMs: 0, amountMicros: 0 };
+      const { planId, peak, currency } = slice;
+      row = { day, planId, peak, currency, events: 0, tokens: 0, audioMs: 0, amountMicros: 0 };
       days.set(key, row);
     }
     row.events += slice.events;
@@ -56,6 +58,15 @@ export function sumByLocalDay(slices: Iterable<UsageSlice>, timeZone: string): D
     row.amountMicros += slice.amountMicros;
   }
   return [...days.values()].sort(
-    (a, b) => a.day.localeCompare(b.day) || Number(a.peak) - Number(b.peak) || a.currency.localeCompare(b.currency),
+    (a, b) =>
+      a.day.localeCompare(b.day) ||
+      compareIds(a.planId, b.planId) ||
+      Number(a.peak) - Number(b.peak) ||
+      compareIds(a.currency, b.currency),
   );
+}
+
+/** Code-unit order, the same in every runtime (SQL's ORDER BY on text is binary too). */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

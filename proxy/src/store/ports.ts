@@ -148,6 +148,8 @@ export interface AppendOutcome {
 }
 
 export interface UsageTotals {
+  /** the plan the usage was charged under: only when asked `byPlan` */
+  planId?: string;
   currency: string;
   events: number;
   tokens: number;
@@ -160,6 +162,8 @@ export interface UsageTotals {
 export interface DailyUsage {
   /** Local calendar day "YYYY-MM-DD" in the requested time zone. */
   day: string;
+  /** The plan the usage was charged under (a customer whose plan changed has rows of each). */
+  planId: string;
   peak: boolean;
   currency: string;
   events: number;
@@ -175,10 +179,13 @@ export interface UsageLedger {
    * append never double-counts. Malformed events (non-integer money, negative counts) reject the whole call.
    */
   append(events: readonly UsageEvent[]): Promise<AppendOutcome[]>;
-  /** Per local day, peak flag and currency, ascending by day then off-peak first. */
+  /** Per local day, plan, peak flag and currency, ascending by day, then plan, then off-peak first, then currency. */
   usageByDay(query: { customerId: string; fromMs: number; toMs: number; timeZone?: string }): Promise<DailyUsage[]>;
-  /** One row per currency (amounts in different currencies are never added); all customers if none is given. */
-  totals(query: { customerId?: string; fromMs: number; toMs: number }): Promise<UsageTotals[]>;
+  /**
+   * One row per currency (amounts in different currencies are never added), or with `byPlan` per plan and currency
+   * (sorted by plan, then currency; each row has `planId`); all customers if none is given.
+   */
+  totals(query: { customerId?: string; fromMs: number; toMs: number; byPlan?: boolean }): Promise<UsageTotals[]>;
 }
 
 // ─── idempotency ────────────────────────────────────────────────────────────────────────────────────────────────────

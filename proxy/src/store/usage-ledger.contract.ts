@@ -90,6 +90,67 @@ export function runUsageLedgerContract({ name, make }: ContractOptions): void {
       expect((await totalsOf("cus_b")).map((t) => t.currency)).toEqual(["EUR"]);
     });
 
+    it("splits days and totals by plan: a customer whose plan changed has usage under each", async () => {
+      const pro = await seedCustomer(stores, clock, { planId: "pro", customerId: "cus_a2" });
+      // The same customer, charged under "pro" from midday on (its events name the plan they were charged under).
+      const later = { ...pro, customer: seed.customer, key: seed.key };
+      const midday = t0 + 12 * HOUR;
+      await stores.ledger.append([
+        usageEvent(seed, { requestId: "b1", occurredAt: t0 + HOUR, tokens: 10, amountMicros: 100 }),
+        usageEvent(seed, { requestId: "b2", occurredAt: t0 + 2 * HOUR, tokens: 20, amountMicros: 200, peak: true }),
+        usageEvent(later, { requestId: "p1", occurredAt: midday, tokens: 40, amountMicros: 400 }),
+        usageEvent(later, { requestId: "p2", occurredAt: midday + HOUR, tokens: 80, amountMicros: 800, peak: true }),
+        usageEvent(later, { requestId: "p3", occurredAt: midday + DAY, tokens: 160, amountMicros: 1_600 }),
+      ]);
+      const days = await stores.ledger.usageByDay({ customerId: seed.customer.id, fromMs: t0, toMs: t0 + 3 * DAY });
+      expect(days.map((d) => [d.day, d.planId, d.peak, d.events, d.tokens, d.amountMicros])).toEqual([
+        ["2026-03-01", "basic", false, 1, 10, 100],
+        ["2026-03-01", "basic", true, 1, 20, 200],
+        ["2026-03-01", "pro", false, 1, 40, 400],
+        ["2026-03-01", "pro", true, 1, 80, 800],
+        ["2026-03-02", "pro", false, 1, 160, 1_600],
+      ]);
+      const range = { customerId: seed.customer.id, fromMs: t0, toMs: t0 + 3 * DAY };
+      expect(await stores.ledger.totals({ ...range, byPlan: true })).toEqual([
+        {
+          planId: "basic",
+          currency: "USD",
+          events: 2,
+          tokens: 30,
+          peakTokens: 20,
+          audioMs: 2_000,
+          inputChars: 24,
+          amountMicros: 300,
+        },
+        {
+          planId: "pro",
+          currency: "USD",
+          events: 3,
+          tokens: 280,
+          peakTokens: 80,
+          audioMs: 3_000,
+          inputChars: 36,
+          amountMicros: 2_800,
+        },
+      ]);
+      // Without byPlan: one row per currency, no planId.
+      expect(await stores.ledger.totals(range)).toEqual([
+        {
+          currency: "USD",
+          events: 5,
+          tokens: 310,
+          peakTokens: 100,
+          audioMs: 5_000,
+          inputChars: 60,
+          amountMicros: 3_100,
+        },
+      ]);
+      // Across customers, by plan.
+      expect(
+        (await stores.ledger.totals({ fromMs: t0, toMs: t0 + 3 * DAY, byPlan: true })).map((t) => t.planId),
+      ).toEqual(["basic", "pro"]);
+    });
+
     it("reads ranges as half-open [from, to)", async () => {
       await stores.ledger.append([
         usageEvent(seed, { requestId: "at_from", occurredAt: t0 + HOUR }),

@@ -76,6 +76,7 @@ export class SqliteUsageLedger implements UsageLedger {
     const slices: UsageSlice[] = this.db
       .select({
         atMs: bucket.mapWith(Number),
+        planId: usageEvents.planId,
         peak: usageEvents.peak,
         currency: usageEvents.currency,
         events: count(),
@@ -91,14 +92,17 @@ export class SqliteUsageLedger implements UsageLedger {
           lt(usageEvents.occurredAt, query.toMs),
         ),
       )
-      .groupBy(bucket, usageEvents.peak, usageEvents.currency)
+      .groupBy(bucket, usageEvents.planId, usageEvents.peak, usageEvents.currency)
       .all();
     return sumByLocalDay(slices, query.timeZone ?? "UTC");
   }
 
-  async totals(query: { customerId?: string; fromMs: number; toMs: number }): Promise<UsageTotals[]> {
-    return this.db
+  async totals(query: { customerId?: string; fromMs: number; toMs: number; byPlan?: boolean }): Promise<UsageTotals[]> {
+    // With byPlan, also per plan: plan_id selected, grouped and ordered first; without it, a constant null.
+    const plan = query.byPlan ? usageEvents.planId : sql<null>`null`;
+    const rows = await this.db
       .select({
+        planId: plan,
         currency: usageEvents.currency,
         events: count(),
         tokens: total(usageEvents.tokens),
@@ -115,8 +119,9 @@ export class SqliteUsageLedger implements UsageLedger {
           lt(usageEvents.occurredAt, query.toMs),
         ),
       )
-      .groupBy(usageEvents.currency)
-      .orderBy(usageEvents.currency)
+      .groupBy(plan, usageEvents.currency)
+      .orderBy(plan, usageEvents.currency)
       .all();
+    return rows.map(({ planId, ...t }) => (planId === null ? t : { planId, ...t }));
   }
 }

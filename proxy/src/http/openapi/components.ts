@@ -56,14 +56,26 @@ const usageTotals = z.object({
   inputChars: z.number().int(),
   amountMicros: z.number().int(),
 });
+/** per plan and currency: the plan the usage was charged under */
+const planUsageTotals = usageTotals.extend({ planId: z.string() });
 const dailyUsage = z.object({
   day: z.string(),
+  planId: z.string(),
   peak: z.boolean(),
   currency: z.string(),
   events: z.number().int(),
   tokens: z.number().int(),
   audioMs: z.number().int(),
   amountMicros: z.number().int(),
+});
+
+const customerTotals = z.object({
+  currency: z.string(),
+  requests: z.number().int(),
+  tokens: z.number().int(),
+  peak_tokens: z.number().int(),
+  audio_ms: z.number().int(),
+  amount_micros: z.number().int(),
 });
 
 const JOB_STATUSES = [
@@ -149,9 +161,11 @@ export const RESPONSE_SCHEMAS = {
     time_zone: z.string(),
     from: epochMs,
     to: epochMs,
+    /** per local day, plan charged under, peak flag and currency */
     days: z.array(
       z.object({
         day: z.string(),
+        plan: z.string(),
         peak: z.boolean(),
         requests: z.number().int(),
         tokens: z.number().int(),
@@ -160,16 +174,10 @@ export const RESPONSE_SCHEMAS = {
         currency: z.string(),
       }),
     ),
-    totals: z.array(
-      z.object({
-        currency: z.string(),
-        requests: z.number().int(),
-        tokens: z.number().int(),
-        peak_tokens: z.number().int(),
-        audio_ms: z.number().int(),
-        amount_micros: z.number().int(),
-      }),
-    ),
+    /** per plan charged under and currency */
+    plans: z.array(customerTotals.extend({ plan: z.string() })),
+    /** per currency */
+    totals: z.array(customerTotals),
   }),
   Customer: record({
     id: z.string(),
@@ -233,11 +241,14 @@ export const RESPONSE_SCHEMAS = {
     to: epochMs,
     /** every customer in the range, one row per currency */
     totals: z.array(usageTotals),
+    /** every customer in the range, one row per plan and currency */
+    plans: z.array(planUsageTotals),
     /** with `customer_id`: that customer (with `days`); otherwise one page of customers that have usage */
     customers: z.array(
       z.object({
         customer_id: z.string(),
         totals: z.array(usageTotals),
+        plans: z.array(planUsageTotals),
         days: z.array(dailyUsage).optional(),
       }),
     ),

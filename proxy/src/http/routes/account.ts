@@ -1,11 +1,13 @@
 import type { Hono } from "hono";
 import { ProxyError } from "../../core/errors.ts";
+import type { UsageTotals } from "../../store/ports.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
 import { customerUsageQuerySchema } from "../schemas.ts";
+import { currencyTotals } from "../usage-totals.ts";
 
 const DAY_MS = 86_400_000;
 
-/** GET /v1/voices and GET /v1/usage (the caller's own usage by day, peak vs off-peak). */
+/** GET /v1/voices and GET /v1/usage (the caller's own usage by day and plan, peak vs off-peak). */
 export function registerAccountRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void {
   app.get("/v1/voices", (c) => c.json({ voices: deps.voices() }));
 
@@ -16,10 +18,18 @@ export function registerAccountRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): voi
     const toMs = q.data.to ?? now + 1;
     const fromMs = q.data.from ?? toMs - 31 * DAY_MS;
     const { customer, plan } = c.get("auth");
-    const [days, totals] = await Promise.all([
+    const [days, byPlan] = await Promise.all([
       deps.stores.ledger.usageByDay({ customerId: customer.id, fromMs, toMs, timeZone: plan.timeZone }),
-      deps.stores.ledger.totals({ customerId: customer.id, fromMs, toMs }),
+      deps.stores.ledger.totals({ customerId: customer.id, fromMs, toMs, byPlan: true }),
     ]);
+    const totalsView = (t: UsageTotals) => ({
+      currency: t.currency,
+      requests: t.events,
+      tokens: t.tokens,
+      peak_tokens: t.peakTokens,
+      audio_ms: t.audioMs,
+      amount_micros: t.amountMicros,
+    });
     return c.json({
       customer_id: customer.id,
       plan: plan.id,
@@ -28,6 +38,7 @@ export function registerAccountRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): voi
       to: toMs,
       days: days.map((d) => ({
         day: d.day,
+        plan: d.planId,
         peak: d.peak,
         requests: d.events,
         tokens: d.tokens,
@@ -35,14 +46,9 @@ export function registerAccountRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): voi
         amount_micros: d.amountMicros,
         currency: d.currency,
       })),
-      totals: totals.map((t) => ({
-        currency: t.currency,
-        requests: t.events,
-        tokens: t.tokens,
-        peak_tokens: t.peakTokens,
-        audio_ms: t.audioMs,
-        amount_micros: t.amountMicros,
-      })),
+      // Per plan the usage was charged under (a plan change mid-range shows both), then per currency.
+      plans: byPlan.map((t) => ({ plan: t.planId ?? "", ...totalsView(t) })),
+      totals: currencyTotals(byPlan).map(totalsView),
     });
   });
 }

@@ -11,6 +11,7 @@ import {
   priceVersionBodySchema,
   suspendBodySchema,
 } from "../schemas.ts";
+import { currencyTotals } from "../usage-totals.ts";
 
 const notFound = (what: string) => new ProxyError("NOT_FOUND", `${what} not found`);
 const param = (value: string | undefined) => value ?? "";
@@ -152,28 +153,36 @@ export function registerAdminRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void 
       const customer = await stores.customers.getCustomer(customerId);
       if (!customer) throw notFound("customer");
       const plan = await stores.plans.getPlan(customer.planId);
-      const [totals, days] = await Promise.all([
-        stores.ledger.totals({ customerId, fromMs, toMs }),
+      const [plans, days] = await Promise.all([
+        stores.ledger.totals({ customerId, fromMs, toMs, byPlan: true }),
         stores.ledger.usageByDay({ customerId, fromMs, toMs, timeZone: plan?.timeZone ?? "UTC" }),
       ]);
-      return c.json({ from: fromMs, to: toMs, totals, customers: [{ customer_id: customerId, totals, days }] });
+      const totals = currencyTotals(plans);
+      return c.json({
+        from: fromMs,
+        to: toMs,
+        totals,
+        plans,
+        customers: [{ customer_id: customerId, totals, plans, days }],
+      });
     }
     // Every customer, one page at a time (by id), plus the grand totals of the range.
     const page = await stores.customers.list({ limit, ...(after !== undefined ? { afterId: after } : {}) });
-    const [totals, perCustomer] = await Promise.all([
-      stores.ledger.totals({ fromMs, toMs }),
+    const [plans, perCustomer] = await Promise.all([
+      stores.ledger.totals({ fromMs, toMs, byPlan: true }),
       Promise.all(
-        page.map(async (customer) => ({
-          customer_id: customer.id,
-          totals: await stores.ledger.totals({ customerId: customer.id, fromMs, toMs }),
-        })),
+        page.map(async (customer) => {
+          const own = await stores.ledger.totals({ customerId: customer.id, fromMs, toMs, byPlan: true });
+          return { customer_id: customer.id, totals: currencyTotals(own), plans: own };
+        }),
       ),
     ]);
     const last = page.at(-1);
     return c.json({
       from: fromMs,
       to: toMs,
-      totals,
+      totals: currencyTotals(plans),
+      plans,
       customers: perCustomer.filter((row) => row.totals.length > 0),
       next_after: page.length === limit && last ? last.id : null,
     });

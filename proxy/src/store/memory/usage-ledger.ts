@@ -1,4 +1,4 @@
-import { sumByLocalDay } from "../local-day.ts";
+import { compareIds, sumByLocalDay } from "../local-day.ts";
 import type { AppendOutcome, DailyUsage, UsageEvent, UsageLedger, UsageTotals } from "../ports.ts";
 import { assertUsageEvents } from "../validation.ts";
 import { copy, type MemoryState } from "./state.ts";
@@ -26,6 +26,7 @@ export class InMemoryUsageLedger implements UsageLedger {
   }): Promise<DailyUsage[]> {
     const slices = this.#select(query.customerId, query.fromMs, query.toMs).map((e) => ({
       atMs: e.occurredAt,
+      planId: e.planId,
       peak: e.peak,
       currency: e.currency,
       events: 1,
@@ -36,13 +37,23 @@ export class InMemoryUsageLedger implements UsageLedger {
     return sumByLocalDay(slices, query.timeZone ?? "UTC");
   }
 
-  async totals(query: { customerId?: string; fromMs: number; toMs: number }): Promise<UsageTotals[]> {
+  async totals(query: { customerId?: string; fromMs: number; toMs: number; byPlan?: boolean }): Promise<UsageTotals[]> {
     const byCurrency = new Map<string, UsageTotals>();
     for (const e of this.#select(query.customerId, query.fromMs, query.toMs)) {
-      let t = byCurrency.get(e.currency);
+      const key = query.byPlan ? `${e.planId}|${e.currency}` : e.currency;
+      let t = byCurrency.get(key);
       if (t === undefined) {
-        t = { currency: e.currency, events: 0, tokens: 0, peakTokens: 0, audioMs: 0, inputChars: 0, amountMicros: 0 };
-        byCurrency.set(e.currency, t);
+        t = {
+          ...(query.byPlan ? { planId: e.planId } : {}),
+          currency: e.currency,
+          events: 0,
+          tokens: 0,
+          peakTokens: 0,
+          audioMs: 0,
+          inputChars: 0,
+          amountMicros: 0,
+        };
+        byCurrency.set(key, t);
       }
       t.events += 1;
       t.tokens += e.tokens;
@@ -51,7 +62,9 @@ export class InMemoryUsageLedger implements UsageLedger {
       t.inputChars += e.inputChars;
       t.amountMicros += e.amountMicros;
     }
-    return [...byCurrency.values()].sort((a, b) => a.currency.localeCompare(b.currency));
+    return [...byCurrency.values()].sort(
+      (a, b) => compareIds(a.planId ?? "", b.planId ?? "") || compareIds(a.currency, b.currency),
+    );
   }
 
   #select(customerId: string | undefined, fromMs: number, toMs: number): UsageEvent[] {

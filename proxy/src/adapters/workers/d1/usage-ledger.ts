@@ -65,6 +65,7 @@ export class D1UsageLedger implements UsageLedger {
     const slices: UsageSlice[] = await this.db
       .select({
         atMs: bucket.mapWith(Number),
+        planId: usageEvents.planId,
         peak: usageEvents.peak,
         currency: usageEvents.currency,
         events: count(),
@@ -80,14 +81,17 @@ export class D1UsageLedger implements UsageLedger {
           lt(usageEvents.occurredAt, query.toMs),
         ),
       )
-      .groupBy(bucket, usageEvents.peak, usageEvents.currency)
+      .groupBy(bucket, usageEvents.planId, usageEvents.peak, usageEvents.currency)
       .all();
     return sumByLocalDay(slices, query.timeZone ?? "UTC");
   }
 
-  async totals(query: { customerId?: string; fromMs: number; toMs: number }): Promise<UsageTotals[]> {
-    return this.db
+  async totals(query: { customerId?: string; fromMs: number; toMs: number; byPlan?: boolean }): Promise<UsageTotals[]> {
+    // With byPlan, also per plan: plan_id selected, grouped and ordered first; without it, a constant null.
+    const plan = query.byPlan ? usageEvents.planId : sql<null>`null`;
+    const rows = await this.db
       .select({
+        planId: plan,
         currency: usageEvents.currency,
         events: count(),
         tokens: total(usageEvents.tokens),
@@ -104,8 +108,9 @@ export class D1UsageLedger implements UsageLedger {
           lt(usageEvents.occurredAt, query.toMs),
         ),
       )
-      .groupBy(usageEvents.currency)
-      .orderBy(usageEvents.currency)
+      .groupBy(plan, usageEvents.currency)
+      .orderBy(plan, usageEvents.currency)
       .all();
+    return rows.map(({ planId, ...t }) => (planId === null ? t : { planId, ...t }));
   }
 }

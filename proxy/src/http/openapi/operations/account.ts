@@ -19,10 +19,11 @@ export function accountOperations(_limits: DocumentLimits): OperationSpec[] {
       path: "/v1/usage",
       operationId: "getOwnUsage",
       tag: "Account",
-      summary: "The caller's own usage by day",
+      summary: "The caller's own usage by day and plan",
       description:
-        "Usage of the key's customer per local day (plan time zone), peak and off-peak apart, and totals per " +
-        "currency. Defaults to the last 31 days.",
+        "Usage of the key's customer per local day (in the current plan's time zone) and plan charged under, peak " +
+        "and off-peak apart (`days`); totals per plan (`plans`: a plan change within the range shows both) and per " +
+        "currency (`totals`). Tokens, and amounts in integer micro-units of `currency`. Defaults to the last 31 days.",
       access: "customer",
       query: customerUsageQuerySchema,
       ok: { status: 200, description: "Usage in `[from, to)`.", content: json(ref("CustomerUsage")) },

@@ -107,8 +107,10 @@ export function adminCustomerOperations(_limits: DocumentLimits): OperationSpec[
       tag: "Admin: usage",
       summary: "Usage across customers",
       description:
-        "Totals of every customer per currency, and per customer: one page of customers with usage in the range " +
-        "(`limit`, `after`), or one customer with its days (`customer_id`).",
+        "Totals of every customer per currency and per plan (`plans`: the plan the usage was charged under, so a " +
+        "customer whose plan changed has a row for each), and the same per customer: one page of customers with " +
+        "usage in the range (`limit`, `after`), or one customer with its days by plan (`customer_id`). Amounts are " +
+        "integer micro-units of `currency`.",
       access: "admin",
       query: adminUsageQuerySchema,
       queryDescriptions: {
