@@ -46,7 +46,7 @@ export default defineConfig({
                 HEALTH_INTERVAL_MS: "3600000",
                 ROUTING_TTL_MS: "0",
               },
-              // The R2 bucket the batch result store's contract runs on (the Worker does not bind one yet).
+              // A bucket of its own for the ResultStore contract, which empties it between tests (JOB_RESULTS is the Worker's).
               r2Buckets: ["TEST_RESULTS"],
               // LimiterObject from a Worker of its own (test/workers/limiter-worker/): plain workerd RPC, without the
               // pool's per-call shim around the main Worker's Durable Objects.

@@ -32,7 +32,7 @@ export const queueDeadLetters = sqliteTable(
     body: text("body").notNull(),
     /** why it could not be processed, when the sender said (a malformed event), else null */
     problem: text("problem"),
-    /** deliveries the message had before it was dead-lettered */
+    /** its delivery attempt from the dead-letter queue when recorded (Queues does not pass on the original count) */
     attempts: integer("attempts").notNull(),
     receivedAt: epochMs("received_at").notNull(),
     resolvedAt: epochMs("resolved_at"),

@@ -5,6 +5,7 @@ import { type BreakerOptions, CircuitBreakers } from "./core/routing/breaker.ts"
 import type { Scheduler } from "./core/routing/health.ts";
 import type { ProxyConfig, ProxyDeps, ProxyMetrics, VoiceInfo } from "./http/deps.ts";
 import { defaultJobsConfig, type JobsConfig } from "./jobs/config.ts";
+import { withJobMetrics } from "./jobs/metrics.ts";
 import type { JobStore, ResultStore } from "./jobs/ports.ts";
 import type { JobsService } from "./jobs/service.ts";
 import { JobWorker } from "./jobs/worker.ts";
@@ -59,6 +60,16 @@ export interface ComposeInput {
     refreshHealth?: () => Promise<unknown>;
     /** for job callbacks */
     fetch?: (url: string, init: RequestInit) => Promise<Response>;
+    /**
+     * Where items are metered, durable before an item is marked done (default: the requests' ledger). The Workers
+     * entry passes the D1 ledger: its requests' ledger is the usage Queue, which writes D1 only later.
+     */
+    ledger?: UsageLedger;
+    /**
+     * What a queued job nudges (default: a feeder round). The Workers entry has no rounds: its store sends one queue
+     * message per item, and the queue consumer runs them.
+     */
+    wake?: () => void;
   };
   now?: () => number;
   log?: ProxyDeps["log"];
@@ -97,7 +108,7 @@ export function composeProxy(input: ComposeInput) {
     ...(input.log ? { log: input.log } : {}),
     ...(input.sha256 ? { sha256: input.sha256 } : {}),
   };
-  const jobWorker = input.jobs ? composeJobs(input, input.jobs, deps) : null;
+  const jobWorker = input.jobs ? composeJobs(input, withJobMetrics(input.jobs, deps.metrics), deps) : null;
   return { app: createApp(deps), deps, nodes, breakers, balancer, ledger, jobWorker };
 }
 
@@ -108,7 +119,7 @@ function composeJobs(input: ComposeInput, j: NonNullable<ComposeInput["jobs"]>, 
     jobs: j.store,
     results: j.results,
     stores: deps.stores,
-    ledger: deps.ledger,
+    ledger: j.ledger ?? deps.ledger,
     nodes: deps.nodes,
     breakers: deps.breakers,
     balancer: deps.balancer,
@@ -125,7 +136,12 @@ function composeJobs(input: ComposeInput, j: NonNullable<ComposeInput["jobs"]>, 
     ...(j.fetch ? { fetch: j.fetch } : {}),
     ...(input.log ? { log: input.log } : {}),
   });
-  const service: JobsService = { store: j.store, results: j.results, config, wake: () => void worker.tick() };
+  const service: JobsService = {
+    store: j.store,
+    results: j.results,
+    config,
+    wake: j.wake ?? (() => void worker.tick()),
+  };
   deps.jobs = service;
   return worker;
 }

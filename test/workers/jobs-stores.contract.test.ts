@@ -7,7 +7,7 @@ import { runResultStoreContract } from "../../proxy/src/jobs/results.contract.ts
 import { emptyDatabase } from "./d1.ts";
 
 // The batch queue and result store contracts (the same suites as memory, SQLite and disk on Node) against D1 and R2
-// in workerd. The Worker does not serve /v1/jobs yet: these are the stores its feeder will use.
+// in workerd: the stores the Worker serves /v1/jobs with (test/workers/jobs.test.ts runs them end to end).
 runJobStoreContract({
   name: "d1",
   make: async (clock, retentionMs) => {

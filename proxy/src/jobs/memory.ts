@@ -87,9 +87,12 @@ export class InMemoryJobStore implements JobStore {
     const hold = new Set(options.holdOffPeakForPlans ?? []);
     const pools = new Set(options.pools);
     const due: { job: Job; item: JobItem }[] = [];
+    const only = options.only;
     for (const job of this.#jobs.values()) {
       if (!pools.has(job.pool) || (job.preferOffPeak && hold.has(job.planId))) continue;
+      if (only && job.id !== only.jobId) continue;
       for (const item of this.#items.get(job.id) ?? []) {
+        if (only && item.n !== only.n) continue;
         if (!isFinal(item.state) && item.availableAt <= now) due.push({ job, item });
       }
     }

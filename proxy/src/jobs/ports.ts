@@ -39,6 +39,8 @@ export interface ClaimOptions {
   pools: readonly string[];
   /** plans whose peak window is open now: their off-peak-preferring jobs wait */
   holdOffPeakForPlans?: readonly string[];
+  /** only this item, if it is due and passes the filters above (a queue message names the item it is for) */
+  only?: { jobId: string; n: number };
 }
 
 export interface ItemError {

@@ -131,6 +131,22 @@ export function runJobStoreContract({ name, make }: JobStoreContractOptions): vo
       expect((await claim(10, { pools: ["acme"] })).map((c) => c.job.id)).toEqual([dedicated.id]);
     });
 
+    it("claims one named item only when it is due and passes the filters", async () => {
+      const job = await jobs.create(newJob([spec("a"), spec("b"), spec("c")]));
+      const offPeak = await jobs.create(newJob([spec("o")], { preferOffPeak: true }));
+      const one = (jobId: string, n: number, extra: { pools?: string[]; holdOffPeakForPlans?: string[] } = {}) =>
+        jobs.claim({ limit: 10, leaseMs: LEASE_MS, pools: extra.pools ?? ["shared"], ...extra, only: { jobId, n } });
+      const [b] = await one(job.id, 1);
+      expect([b?.item.n, b?.item.state, b?.item.attempts]).toEqual([1, "running", 1]);
+      expect(await one(job.id, 1)).toEqual([]);
+      expect(await one(job.id, 7)).toEqual([]);
+      expect(await one(job.id, 2, { pools: ["acme"] })).toEqual([]);
+      expect(await one(offPeak.id, 0, { holdOffPeakForPlans: [seed.plan.id] })).toEqual([]);
+      expect((await one(offPeak.id, 0)).map((c) => c.item.jobId)).toEqual([offPeak.id]);
+      // The others are untouched and still claimable in order.
+      expect((await claim(10)).map((c) => c.item.n)).toEqual([0, 2]);
+    });
+
     it("completes an item: finishing, then done with its metering; the job finishes and expires after retention", async () => {
       const job = await jobs.create(newJob([spec("a"), spec("b")], { callbackUrl: "https://example.test/hook" }));
       const claimed = await claim();

@@ -202,6 +202,41 @@ describe("JobWorker (in process, memory stores, a stub transport)", () => {
     expect(await jobs.item(job.id, 0)).toMatchObject({ state: "queued", attempts: 0 });
   });
 
+  it("runItem (one message per item): runs the named item once, then says it is gone; busy without capacity", async () => {
+    const t = transport(wavAnswer);
+    const { worker, ledger } = compose(t);
+    const job = await newJob(3);
+    expect(await worker.runItem(job.id, 1)).toEqual({ kind: "ran", nextAt: null });
+    // A redelivered message for the done item does nothing: no synthesis, no second usage row.
+    expect(await worker.runItem(job.id, 1)).toEqual({ kind: "gone" });
+    expect(await worker.runItem(job.id, 9)).toEqual({ kind: "gone" });
+    expect(await worker.runItem("job_missing", 0)).toEqual({ kind: "gone" });
+    await ledger.close();
+    expect(t.requests).toBe(1);
+    expect((await jobs.items(job.id)).map((i) => i.state)).toEqual(["queued", "done", "queued"]);
+    expect(await usage()).toMatchObject({ events: 1, tokens: 50 });
+
+    const busy = compose(t, { queueDepth: 1, inFlight: 8, freeSlots: 0, ready: true });
+    expect(await busy.worker.runItem(job.id, 0)).toEqual({ kind: "busy" });
+    expect(t.requests).toBe(1);
+    // Leased by another worker: due again when that lease ends.
+    const [c] = await jobs.claim({ limit: 1, leaseMs: 60_000, pools: ["shared"], only: { jobId: job.id, n: 2 } });
+    expect(await worker.runItem(job.id, 2)).toEqual({ kind: "later", at: c?.item.availableAt });
+    await jobs.cancel(job.id);
+    expect(await worker.runItem(job.id, 0)).toEqual({ kind: "gone" });
+    expect(t.requests).toBe(1);
+  });
+
+  it("runItem: a node's backpressure puts the item back and says when it is due again", async () => {
+    const t = transport(() => jsonAnswer(503, "QUEUE_FULL"));
+    const { worker } = compose(t);
+    const job = await newJob(1);
+    const run = await worker.runItem(job.id, 0);
+    const item = await jobs.item(job.id, 0);
+    expect(item).toMatchObject({ state: "queued", attempts: 0, leaseToken: null });
+    expect(run).toEqual({ kind: "ran", nextAt: item?.availableAt });
+  });
+
   it("deletes audio and rows of jobs past their retention", async () => {
     jobs = new InMemoryJobStore({ retentionMs: 0 });
     const { worker } = compose(transport(wavAnswer));

@@ -26,9 +26,22 @@ import type { UpstreamTransport } from "../upstream/transport.ts";
 import { deliverDueCallbacks } from "./callbacks.ts";
 import { BatchInFlight, batchSlots } from "./capacity.ts";
 import { backoffMs, type JobsConfig } from "./config.ts";
-import { itemRequestId, itemResultKey, type Job, jobResultPrefix } from "./model.ts";
+import { isFinal, itemRequestId, itemResultKey, type Job, type JobItem, jobResultPrefix } from "./model.ts";
 import type { ClaimedItem, JobStore, ResultStore } from "./ports.ts";
 import { pcmFormatOf } from "./wav.ts";
+
+/**
+ * What `runItem` did with a named item, i.e. when its next message is due:
+ * - gone: unknown or final (done, failed, cancelled): nothing to run, ever;
+ * - later: not due before `at` (leased to a worker that may have died, or waiting out a retry's backoff);
+ * - busy: due, but no node has spare batch capacity for its pool now (or its plan is at peak and it prefers off-peak);
+ * - ran: processed; `nextAt` is when it is due again (a retry, a node's backpressure), null once it is final.
+ */
+export type ItemRun =
+  | { kind: "gone" }
+  | { kind: "later"; at: number }
+  | { kind: "busy" }
+  | { kind: "ran"; nextAt: number | null };
 
 export interface JobWorkerDeps {
   jobs: JobStore;
@@ -77,6 +90,8 @@ export class JobWorker {
   #peak: { at: number; plans: string[] } | null = null;
   #stops: (() => void)[] = [];
   #ticking = false;
+  /** rounds drive this worker (Node): a finished item's slot is refilled at once by another round */
+  #rounds = false;
   #lastRefresh = 0;
   #stopped = false;
 
@@ -128,6 +143,7 @@ export class JobWorker {
   async tick(): Promise<number> {
     if (this.#ticking || this.#stopped) return 0;
     this.#ticking = true;
+    this.#rounds = true;
     try {
       const now = this.#d.now();
       const slots = this.#slotsByPool(now);
@@ -145,13 +161,78 @@ export class JobWorker {
         holdOffPeakForPlans: await this.#plansAtPeak(now),
       });
       if (claimed.length > 0) this.#maybeRefresh(now);
-      for (const item of claimed) this.#start(item);
+      for (const item of claimed) void this.#start(item);
       return claimed.length;
     } catch (e) {
       this.#d.log?.({ level: "error", msg: "jobs: scheduling round failed", error: String(e) });
       return 0;
     } finally {
       this.#ticking = false;
+    }
+  }
+
+  /**
+   * One named item, now, if a node has spare batch capacity for it: what a queue message for the item does (Workers,
+   * where a Queue delivers one message per item instead of rounds polling the store). The same claim, capacity rule and
+   * processing as `tick()`; the outcome says when the item wants its next message.
+   */
+  async runItem(jobId: string, n: number): Promise<ItemRun> {
+    const { jobs } = this.#d;
+    const state = this.#runState(await jobs.item(jobId, n));
+    if (state) return state;
+    let now = this.#d.now();
+    let pools = this.#poolsWithRoom(now);
+    if (pools.length === 0 && (await this.#refreshNow(now))) {
+      now = this.#d.now();
+      pools = this.#poolsWithRoom(now);
+    }
+    if (pools.length === 0) return { kind: "busy" };
+    // The slot is reserved before the claim's round trip, so the other messages of a batch see it taken.
+    this.#pending++;
+    let claimed: ClaimedItem | undefined;
+    try {
+      [claimed] = await jobs.claim({
+        limit: 1,
+        leaseMs: this.#d.config.leaseMs,
+        pools,
+        holdOffPeakForPlans: await this.#plansAtPeak(now),
+        only: { jobId, n },
+      });
+    } finally {
+      this.#pending--;
+    }
+    // Not claimed: final or leased since it was read, or due but its pool has no room or its plan is at peak.
+    if (!claimed) return this.#runState(await jobs.item(jobId, n)) ?? { kind: "busy" };
+    await this.#start(claimed);
+    const after = await jobs.item(jobId, n);
+    return { kind: "ran", nextAt: after && !isFinal(after.state) ? after.availableAt : null };
+  }
+
+  #runState(item: JobItem | null): ItemRun | null {
+    if (!item || isFinal(item.state)) return { kind: "gone" };
+    if (item.availableAt > this.#d.now()) return { kind: "later", at: item.availableAt };
+    return null;
+  }
+
+  #poolsWithRoom(now: number): string[] {
+    const slots = this.#slotsByPool(now);
+    let total = 0;
+    for (const s of slots.values()) total += s;
+    if (total - this.#pending <= 0) return [];
+    return [...slots.entries()].filter(([, s]) => s > 0).map(([pool]) => pool);
+  }
+
+  /** Fresh node reports now (awaited), at most once per `healthRefreshMs`; true when they were refreshed. */
+  async #refreshNow(now: number): Promise<boolean> {
+    const refresh = this.#d.refreshHealth;
+    if (!refresh || now - this.#lastRefresh < this.#d.config.healthRefreshMs) return false;
+    this.#lastRefresh = now;
+    try {
+      await refresh();
+      return true;
+    } catch (e) {
+      this.#d.log?.({ level: "warn", msg: "jobs: node reports not refreshed", error: String(e) });
+      return false;
     }
   }
 
@@ -194,7 +275,7 @@ export class JobWorker {
     return plans;
   }
 
-  #start(claimed: ClaimedItem): void {
+  #start(claimed: ClaimedItem): Promise<void> {
     this.#pending++;
     let counted = true;
     const uncount = () => {
@@ -207,9 +288,10 @@ export class JobWorker {
         uncount();
         this.#running.delete(run);
         // A slot came free: fill it now rather than at the next round.
-        if (!this.#stopped) void this.tick();
+        if (this.#rounds && !this.#stopped) void this.tick();
       });
     this.#running.add(run);
+    return run;
   }
 
   async #process(claimed: ClaimedItem, chosen: () => void): Promise<void> {

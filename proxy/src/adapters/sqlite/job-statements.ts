@@ -4,7 +4,7 @@
  * thirds of the feeder's time). Lists (pools, plans) are bound as JSON arrays and read with json_each, so one statement
  * serves every list length.
  */
-import { and, asc, eq, lte, sql } from "drizzle-orm";
+import { and, asc, eq, lte, type SQL, sql } from "drizzle-orm";
 import { jobItems, jobs } from "../../../../migrations/schema/index.ts";
 import type { ClaimedItem } from "../../jobs/ports.ts";
 import type { SqliteDb } from "./open.ts";
@@ -18,21 +18,28 @@ export type Statement = { run(params: Record<string, unknown>): { changes: numbe
 
 export function prepareJobStatements(db: SqliteDb) {
   const c = db.$client;
-  const due = db
-    .select({ item: jobItems, job: jobs })
-    .from(jobItems)
-    .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
-    .where(
-      and(
-        ACTIVE,
-        lte(jobItems.availableAt, sql.placeholder("now")),
-        sql`${jobs.pool} in (select value from json_each(${sql.placeholder("pools")}))`,
-        sql`not (${jobs.preferOffPeak} and ${jobs.planId} in (select value from json_each(${sql.placeholder("hold")})))`,
-      ),
-    )
-    .orderBy(asc(jobItems.availableAt), asc(jobItems.jobId), asc(jobItems.n))
-    .limit(sql.placeholder("limit"))
-    .prepare();
+  const dueWhere = (...only: SQL[]) =>
+    and(
+      ACTIVE,
+      lte(jobItems.availableAt, sql.placeholder("now")),
+      sql`${jobs.pool} in (select value from json_each(${sql.placeholder("pools")}))`,
+      sql`not (${jobs.preferOffPeak} and ${jobs.planId} in (select value from json_each(${sql.placeholder("hold")})))`,
+      ...only,
+    );
+  const dueRows = (where: SQL | undefined) =>
+    db
+      .select({ item: jobItems, job: jobs })
+      .from(jobItems)
+      .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
+      .where(where)
+      .orderBy(asc(jobItems.availableAt), asc(jobItems.jobId), asc(jobItems.n))
+      .limit(sql.placeholder("limit"))
+      .prepare();
+  const due = dueRows(dueWhere());
+  // One named item (ClaimOptions.only): by its primary key, under the same conditions.
+  const dueOne = dueRows(
+    dueWhere(eq(jobItems.jobId, sql.placeholder("onlyJob")), eq(jobItems.n, sql.placeholder("onlyN"))),
+  );
   const lease = c.prepare(
     `update job_items set lease_token = @token, available_at = @until,
        attempts = attempts + (state <> 'finishing'),
@@ -47,7 +54,7 @@ export function prepareJobStatements(db: SqliteDb) {
        and not exists (select 1 from job_items where job_id = @job and ${ACTIVE_RAW})`,
   );
   const claimTx = c.transaction((params: Record<string, unknown>, now: number, leaseMs: number): ClaimedItem[] =>
-    due.all(params).map(({ item, job }) => {
+    ("onlyJob" in params ? dueOne : due).all(params).map(({ item, job }) => {
       const leaseToken = crypto.randomUUID();
       const finishing = item.state === "finishing";
       lease.run({ token: leaseToken, until: now + leaseMs, job: item.jobId, n: item.n });
@@ -69,8 +76,10 @@ export function prepareJobStatements(db: SqliteDb) {
   );
   return {
     /** the due items, then their leases, in one IMMEDIATE transaction */
-    claim: (params: { now: number; limit: number; pools: string; hold: string }, leaseMs: number) =>
-      claimTx.immediate(params, params.now, leaseMs),
+    claim: (
+      params: { now: number; limit: number; pools: string; hold: string; onlyJob?: string; onlyN?: number },
+      leaseMs: number,
+    ) => claimTx.immediate(params, params.now, leaseMs),
     settle,
     transition: (statement: Statement, params: Record<string, unknown>, after: ((jobId: string) => void) | null) =>
       transitionTx.immediate(statement, params, after),

@@ -133,6 +133,7 @@ export class SqliteJobStore implements JobStore {
       limit: options.limit,
       pools: JSON.stringify(options.pools),
       hold: JSON.stringify(options.holdOffPeakForPlans ?? []),
+      ...(options.only ? { onlyJob: options.only.jobId, onlyN: options.only.n } : {}),
     };
     return this.#sql.claim(params, options.leaseMs);
   }

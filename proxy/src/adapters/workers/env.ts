@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import type { UsageEvent } from "../../store/ports.ts";
+import type { JobMessage } from "./jobs-queue.ts";
 import type { LimiterObject } from "./limiter-object.ts";
 import type { NodeHealthObject } from "./node-health-object.ts";
 
@@ -14,6 +15,12 @@ export interface WorkerBindings {
   USAGE_QUEUE: Queue<UsageEvent>;
   /** where usage messages that can never be written (malformed) go at once, instead of after every retry */
   USAGE_DLQ?: Queue<unknown>;
+  /** batch jobs: one message per item to run (POST /v1/jobs sends them; the consumer runs the items) */
+  JOBS_QUEUE: Queue<JobMessage>;
+  /** where job messages that can never be run (malformed) go at once */
+  JOBS_DLQ?: Queue<unknown>;
+  /** finished batch audio (`<job id>/<n>.wav`) */
+  JOB_RESULTS: R2Bucket;
   /** secret: `wrangler secret put ADMIN_TOKEN` */
   ADMIN_TOKEN?: string;
   /** comma-separated base URLs of GPU nodes, registered in D1 on first start (more through the admin API) */
@@ -26,6 +33,12 @@ export interface WorkerBindings {
   HEALTH_INTERVAL_MS?: string;
   /** how stale an isolate's copy of node health and breaker state may get before it is refreshed */
   ROUTING_TTL_MS?: string;
+  /** batch jobs (proxy/src/jobs/README.md): as on Node, plus the longest wait between capacity checks of an item */
+  JOBS_RETENTION_HOURS?: string;
+  JOBS_BATCH_SLOTS_PER_NODE?: string;
+  JOBS_HEADROOM_SLOTS?: string;
+  JOBS_ALLOW_HTTP_CALLBACKS?: string;
+  JOBS_WAIT_MAX_SECONDS?: string;
   /** billing (billing/src/config.ts): secrets STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, vars BILLING_* */
   STRIPE_SECRET_KEY?: string;
   STRIPE_WEBHOOK_SECRET?: string;
@@ -47,6 +60,11 @@ export const workerConfigSchema = z.object({
   PLAN_TIME_ZONE: z.string().default("UTC"),
   HEALTH_INTERVAL_MS: z.coerce.number().int().min(1_000).default(5_000),
   ROUTING_TTL_MS: z.coerce.number().int().min(0).default(1_000),
+  JOBS_RETENTION_HOURS: z.coerce.number().positive().default(168),
+  JOBS_BATCH_SLOTS_PER_NODE: z.coerce.number().int().min(0).default(4),
+  JOBS_HEADROOM_SLOTS: z.coerce.number().int().min(0).default(2),
+  JOBS_ALLOW_HTTP_CALLBACKS: z.enum(["true", "false"]).default("false"),
+  JOBS_WAIT_MAX_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
 });
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 
@@ -75,6 +93,14 @@ export function log(line: Record<string, unknown>): void {
   else if (line.level === "warn") console.warn(text);
   else console.log(text);
 }
+
+/** The queues the Worker consumes (wrangler.toml); `queue()` tells them apart by name. */
+export const QUEUE_NAMES = {
+  usage: "indextts-usage",
+  usageDeadLetters: "indextts-usage-dlq",
+  jobs: "indextts-jobs",
+  jobDeadLetters: "indextts-jobs-dlq",
+} as const;
 
 /** The one node-health object: node health and breaker state are global, like the node list in D1. */
 export const nodeHealthStub = (env: WorkerBindings) => env.NODE_HEALTH.get(env.NODE_HEALTH.idFromName("global"));

@@ -1,5 +1,13 @@
+import type { JobWorker } from "../../jobs/worker.ts";
 import { createEdgeBilling } from "./billing.ts";
 import { createD1Stores, openD1 } from "./d1/index.ts";
+import { D1JobStore } from "./d1/jobs.ts";
+import {
+  consumeJobDeadLetters,
+  consumeUsageDeadLetters,
+  D1DeadLetterStore,
+  replayUsageDeadLetters,
+} from "./dead-letters.ts";
 import { type BadEnvironmentError, log, nodeHealthStub, type WorkerBindings } from "./env.ts";
 import { consumeUsageBatch } from "./usage-queue.ts";
 
@@ -18,22 +26,46 @@ export async function handleUsageBatch(batch: MessageBatch<unknown>, env: Worker
   if (summary.retried > 0 || summary.deadLettered > 0) log({ level: "warn", msg: "usage batch", ...summary });
 }
 
+/** The usage dead-letter queue's consumer: every message recorded in `queue_dead_letters` (replayed by the cron). */
+export async function handleUsageDeadLetters(batch: MessageBatch<unknown>, env: WorkerBindings): Promise<void> {
+  await consumeUsageDeadLetters(batch, { store: new D1DeadLetterStore(openD1(env.DB)), log });
+}
+
+/** The jobs dead-letter queue's consumer: recorded, and an unfinished item queued again. */
+export async function handleJobDeadLetters(batch: MessageBatch<unknown>, env: WorkerBindings): Promise<void> {
+  const db = openD1(env.DB);
+  await consumeJobDeadLetters(batch, {
+    store: new D1DeadLetterStore(db),
+    jobs: new D1JobStore(db),
+    queue: env.JOBS_QUEUE,
+    log,
+  });
+}
+
 /**
- * The cron trigger: a health round on every node, expired idempotency keys purged, and billing's scheduled run
+ * The cron trigger: a health round on every node, expired idempotency keys purged, usage dead letters replayed into
+ * the ledger, the batch jobs' callbacks and retention purge (given the isolate's feeder), and billing's scheduled run
  * (suspensions past the grace period, enterprise subscriptions, the previous month's invoices once it closed).
  */
-export async function handleScheduled(env: WorkerBindings): Promise<void> {
+export async function handleScheduled(env: WorkerBindings, jobs?: JobWorker): Promise<void> {
   const db = openD1(env.DB);
   const stores = createD1Stores(db);
   const { results } = await nodeHealthStub(env).checkNow();
   const purged = await stores.idempotency.purgeExpired();
+  const deadUsage = await replayUsageDeadLetters({ store: new D1DeadLetterStore(db), ledger: stores.ledger });
+  const callbacks = jobs ? await jobs.deliverCallbacks() : 0;
+  const purgedJobs = jobs ? await jobs.purgeExpired() : 0;
   const down = results.filter((r) => !r.ok).map((r) => r.nodeId);
   log({
-    level: down.length > 0 ? "warn" : "info",
+    level: down.length > 0 || deadUsage.failed > 0 ? "warn" : "info",
     msg: "cron",
     nodes: results.length,
     down,
     purged_idempotency: purged,
+    usage_dead_letters_replayed: deadUsage.replayed,
+    usage_dead_letters_failed: deadUsage.failed,
+    job_callbacks: callbacks,
+    purged_jobs: purgedJobs,
   });
   const billing = await createEdgeBilling(env, db, stores).runScheduled();
   log({

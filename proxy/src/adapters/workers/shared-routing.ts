@@ -7,6 +7,8 @@ import { type BreakerReport, nodeConfigs, type RoutingSnapshot } from "./routing
 export interface NodeHealthClient {
   snapshot(): Promise<RoutingSnapshot>;
   report(reports: BreakerReport[]): Promise<RoutingSnapshot>;
+  /** a snapshot with node reports at most `maxAgeMs` old (a health round first if need be) */
+  fresh?(maxAgeMs: number): Promise<RoutingSnapshot>;
 }
 
 export interface SharedRoutingOptions {
@@ -107,6 +109,13 @@ export class SharedRouting {
   async sync(): Promise<void> {
     const requestedAt = this.#o.now();
     this.apply(await this.#o.client().snapshot(), requestedAt);
+  }
+
+  /** Node reports at most `maxAgeMs` old, now (the batch feeder's `refreshHealth`). */
+  async refresh(maxAgeMs: number): Promise<void> {
+    const requestedAt = this.#o.now();
+    const client = this.#o.client();
+    this.apply(await (client.fresh ? client.fresh(maxAgeMs) : client.snapshot()), requestedAt);
   }
 
   /** Applies a snapshot taken no earlier than `requestedAt` to the local table and breakers. */

@@ -160,6 +160,7 @@ export class D1JobStore implements JobStore {
       lte(jobItems.availableAt, now),
       sql`${jobs.pool} in (select value from json_each(${JSON.stringify(options.pools)}))`,
       sql`not (${jobs.preferOffPeak} and ${jobs.planId} in (select value from json_each(${JSON.stringify(options.holdOffPeakForPlans ?? [])})))`,
+      options.only ? and(eq(jobItems.jobId, options.only.jobId), eq(jobItems.n, options.only.n)) : undefined,
     ) as SQL;
     const dueKeys = this.db
       .select({ jobId: jobItems.jobId, n: jobItems.n })

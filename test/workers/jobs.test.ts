@@ -1,0 +1,363 @@
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+  waitOnExecutionContext,
+} from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createEdgeProxy } from "../../proxy/src/adapters/workers/edge-proxy.ts";
+import { QUEUE_NAMES } from "../../proxy/src/adapters/workers/env.ts";
+import type { JobMessage } from "../../proxy/src/adapters/workers/jobs-queue.ts";
+import worker from "../../proxy/src/entry.workers.ts";
+import { eventually, isolate, newCustomer, request, self, type Target } from "./helpers.ts";
+
+/** A jobs Queue that keeps what is sent to it (nothing is delivered): the test delivers it when it chooses. */
+function holdingQueue() {
+  const sent: { body: JobMessage; delaySeconds: number | undefined }[] = [];
+  const queue = {
+    async send(body: JobMessage, options?: QueueSendOptions) {
+      sent.push({ body, delaySeconds: options?.delaySeconds });
+    },
+    async sendBatch(messages: Iterable<MessageSendRequest<JobMessage>>) {
+      for (const m of messages) sent.push({ body: m.body, delaySeconds: m.delaySeconds });
+    },
+  } as unknown as Queue<JobMessage>;
+  return { queue, sent };
+}
+
+let delivery = 0;
+/** Runs the Worker's consumer of `queue` on `bodies`, as Queues would deliver them. */
+async function deliver(queue: string, bodies: unknown[], attempts = 1) {
+  const batch = createMessageBatch(queue, [
+    ...bodies.map((body, i) => ({ id: `m-${++delivery}-${i}`, timestamp: new Date(), attempts, body })),
+  ]);
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+const auth = (key: string) => ({ authorization: `Bearer ${key}`, "content-type": "application/json" });
+const ITEMS = ["第一段。", "第二段!", "第三段?"].map((text) => ({ text, voice: 0 }));
+
+async function submit(key: string, target: Target = self, items = ITEMS) {
+  const res = await target(
+    request("/v1/jobs", { method: "POST", headers: auth(key), body: JSON.stringify({ items }) }),
+  );
+  const body = (await res.json()) as { id: string; status: string };
+  expect(res.status, JSON.stringify(body)).toBe(202);
+  return body.id;
+}
+
+async function getJob(key: string, id: string) {
+  const res = await self(request(`/v1/jobs/${id}`, { headers: auth(key) }));
+  return (await res.json()) as {
+    status: string;
+    counts: Record<string, number>;
+    charged: { amount_micros: number; tokens: number };
+    items: { n: number; state: string; attempts: number; amount_micros: number | null }[];
+  };
+}
+
+async function usageRows(jobId: string) {
+  const { results } = await env.DB.prepare(
+    "select request_id, amount_micros, tokens, priority, multiplier_bp from usage_events where request_id like ?1 order by request_id",
+  )
+    .bind(`${jobId}.%`)
+    .all<{ request_id: string; amount_micros: number; tokens: number; priority: string; multiplier_bp: number }>();
+  return results;
+}
+
+async function itemStates(jobId: string) {
+  const { results } = await env.DB.prepare(
+    "select n, state, attempts, completed_at from job_items where job_id = ?1 order by n",
+  )
+    .bind(jobId)
+    .all<{ n: number; state: string; attempts: number; completed_at: number | null }>();
+  return results;
+}
+
+async function deadLetters(queue: string) {
+  const { results } = await env.DB.prepare(
+    "select message_id, kind, request_id, customer_id, amount_micros, problem, resolution, resolved_at from queue_dead_letters where queue = ?1 order by id",
+  )
+    .bind(queue)
+    .all<{
+      message_id: string;
+      kind: string;
+      request_id: string | null;
+      customer_id: string | null;
+      amount_micros: number | null;
+      problem: string | null;
+      resolution: string | null;
+      resolved_at: number | null;
+    }>();
+  return results;
+}
+
+describe("batch jobs on the Worker: D1 queue state, one Queue message per item, audio in R2", () => {
+  beforeAll(async () => {
+    expect((await self(request("/healthz"))).status).toBe(200);
+  });
+
+  it("a job submitted through the Worker completes on the real gpu-node, each item charged once at the batch price, audio from R2", async () => {
+    const c = await newCustomer("batch");
+    const id = await submit(c.key);
+    // The Worker's own jobs consumer (miniflare delivers the Queue) runs the items.
+    await eventually(async () => (await getJob(c.key, id)).status === "succeeded", 60_000, "the job to succeed");
+    const job = await getJob(c.key, id);
+    expect(job.counts).toMatchObject({ done: 3, queued: 0, running: 0, failed: 0 });
+
+    const rows = await usageRows(id);
+    expect(rows.map((r) => r.request_id)).toEqual([`${id}.0`, `${id}.1`, `${id}.2`]);
+    for (const r of rows) expect([r.priority, r.multiplier_bp, r.tokens > 0]).toEqual(["batch", 10_000, true]);
+    expect(job.charged.amount_micros).toBe(rows.reduce((sum, r) => sum + r.amount_micros, 0));
+    expect(job.charged.amount_micros).toBeGreaterThan(0);
+
+    // At-least-once: every item's message delivered again (twice in one batch, too) changes nothing.
+    const before = await itemStates(id);
+    const again = await deliver(
+      QUEUE_NAMES.jobs,
+      [0, 1, 2, 0].map((n) => ({ jobId: id, n })),
+    );
+    expect(again.retryMessages).toEqual([]);
+    expect(again.explicitAcks).toHaveLength(4);
+    expect(await usageRows(id)).toEqual(rows);
+    expect(await itemStates(id)).toEqual(before);
+
+    // The audio is in R2 and downloads through the API, item by item and as one WAV.
+    const stored = await env.JOB_RESULTS.get(`${id}/1.wav`);
+    expect(stored).not.toBeNull();
+    const storedBytes = new Uint8Array((await stored?.arrayBuffer()) ?? new ArrayBuffer(0));
+    const item = await self(request(`/v1/jobs/${id}/items/1/audio`, { headers: auth(c.key) }));
+    expect(item.status).toBe(200);
+    expect(item.headers.get("content-type")).toBe("audio/wav");
+    expect(new Uint8Array(await item.arrayBuffer())).toEqual(storedBytes);
+    const whole = await self(request(`/v1/jobs/${id}/audio`, { headers: auth(c.key) }));
+    expect(whole.status).toBe(200);
+    const wav = new Uint8Array(await whole.arrayBuffer());
+    expect(new TextDecoder().decode(wav.slice(0, 4))).toBe("RIFF");
+    expect(wav.length).toBeGreaterThan(storedBytes.length);
+
+    // Deleting the finished job deletes its audio in R2.
+    const deleted = await self(request(`/v1/jobs/${id}`, { method: "DELETE", headers: auth(c.key) }));
+    expect(((await deleted.json()) as { deleted: boolean }).deleted).toBe(true);
+    expect((await env.JOB_RESULTS.list({ prefix: `${id}/` })).objects).toEqual([]);
+    expect(await usageRows(id)).toEqual(rows);
+  });
+
+  it("POST /v1/jobs answers only once every item has its message; a message delivered twice at once runs its item once", async () => {
+    const c = await newCustomer("batch");
+    const held = holdingQueue();
+    const edge = isolate(createEdgeProxy({ ...env, JOBS_QUEUE: held.queue }));
+    const id = await submit(c.key, edge);
+    expect(held.sent.map((m) => m.body)).toEqual([0, 1, 2].map((n) => ({ jobId: id, n })));
+
+    const result = await deliver(QUEUE_NAMES.jobs, [...held.sent.map((m) => m.body), { jobId: id, n: 1 }]);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(4);
+    // What the node had no batch slot for now waits for its follow-up (the Worker's real Queue).
+    await eventually(async () => (await itemStates(id)).every((i) => i.state === "done"), 60_000, "every item done");
+    expect((await itemStates(id)).map((i) => [i.state, i.attempts])).toEqual([
+      ["done", 1],
+      ["done", 1],
+      ["done", 1],
+    ]);
+    const rows = await usageRows(id);
+    expect(rows.map((r) => r.request_id)).toEqual([`${id}.0`, `${id}.1`, `${id}.2`]);
+  });
+
+  it("cancel: items whose messages were not delivered yet never run and are never charged", async () => {
+    const c = await newCustomer("batch");
+    const held = holdingQueue();
+    const edge = isolate(createEdgeProxy({ ...env, JOBS_QUEUE: held.queue }));
+    const id = await submit(c.key, edge);
+    const cancelled = await edge(request(`/v1/jobs/${id}`, { method: "DELETE", headers: auth(c.key) }));
+    expect(cancelled.status).toBe(200);
+    expect(((await cancelled.json()) as { status: string }).status).toBe("cancelled");
+
+    const result = await deliver(
+      QUEUE_NAMES.jobs,
+      held.sent.map((m) => m.body),
+    );
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(3);
+    expect((await itemStates(id)).map((i) => [i.state, i.attempts])).toEqual([
+      ["cancelled", 0],
+      ["cancelled", 0],
+      ["cancelled", 0],
+    ]);
+    expect(await usageRows(id)).toEqual([]);
+    expect((await env.JOB_RESULTS.list({ prefix: `${id}/` })).objects).toEqual([]);
+    expect((await getJob(c.key, id)).charged.amount_micros).toBe(0);
+  });
+
+  it("without spare batch capacity an item waits (a delayed follow-up, growing to the cap) and spends no attempt", async () => {
+    const c = await newCustomer("batch");
+    const held = holdingQueue();
+    // No batch slot on any node: the capacity rule leaves the node to interactive traffic.
+    const full = createEdgeProxy({ ...env, JOBS_QUEUE: held.queue, JOBS_BATCH_SLOTS_PER_NODE: "0" });
+    const id = await submit(c.key, isolate(full));
+    held.sent.length = 0;
+    const batch = createMessageBatch(QUEUE_NAMES.jobs, [
+      { id: "w0", timestamp: new Date(), attempts: 1, body: { jobId: id, n: 0 } },
+      { id: "w1", timestamp: new Date(), attempts: 1, body: { jobId: id, n: 1, waits: 7 } },
+    ]);
+    const ctx = createExecutionContext();
+    const summary = await full.consumeJobs(batch, ctx);
+    const result = await getQueueResult(batch, ctx);
+    expect(summary).toMatchObject({ busy: 2, ran: 0 });
+    expect(result.explicitAcks.sort()).toEqual(["w0", "w1"]);
+    expect(held.sent.sort((a, b) => a.body.n - b.body.n)).toEqual([
+      { body: { jobId: id, n: 0, waits: 1 }, delaySeconds: 1 },
+      { body: { jobId: id, n: 1, waits: 8 }, delaySeconds: 30 },
+    ]);
+    expect((await itemStates(id)).map((i) => [i.state, i.attempts])).toEqual([
+      ["queued", 0],
+      ["queued", 0],
+      ["queued", 0],
+    ]);
+    expect(await usageRows(id)).toEqual([]);
+  });
+
+  it("an item leased to another worker gets a follow-up at the end of that lease, and a malformed message is dead-lettered", async () => {
+    const c = await newCustomer("batch");
+    const held = holdingQueue();
+    const edge = createEdgeProxy({ ...env, JOBS_QUEUE: held.queue });
+    const id = await submit(c.key, isolate(edge));
+    held.sent.length = 0;
+    const store = edge.deps.jobs?.store;
+    const [claimed] =
+      (await store?.claim({ limit: 1, leaseMs: 120_000, pools: ["shared"], only: { jobId: id, n: 2 } })) ?? [];
+    expect(claimed).toBeDefined();
+    const batch = createMessageBatch(QUEUE_NAMES.jobs, [
+      { id: "l0", timestamp: new Date(), attempts: 1, body: { jobId: id, n: 2 } },
+      { id: "bad", timestamp: new Date(), attempts: 1, body: { jobId: "nope", n: -1 } },
+    ]);
+    const ctx = createExecutionContext();
+    const dlq = holdingQueue();
+    const summary = await createEdgeProxy({ ...env, JOBS_QUEUE: held.queue, JOBS_DLQ: dlq.queue }).consumeJobs(
+      batch,
+      ctx,
+    );
+    expect(summary).toMatchObject({ later: 1, deadLettered: 1 });
+    expect((await getQueueResult(batch, ctx)).explicitAcks.sort()).toEqual(["bad", "l0"]);
+    expect(held.sent).toHaveLength(1);
+    expect(held.sent[0]?.body).toEqual({ jobId: id, n: 2 });
+    expect(held.sent[0]?.delaySeconds).toBeGreaterThan(100);
+    expect(held.sent[0]?.delaySeconds).toBeLessThanOrEqual(120);
+    expect(dlq.sent).toHaveLength(1);
+  });
+
+  it("job dead letters are recorded; an unfinished item is queued again, a finished one is not", async () => {
+    const c = await newCustomer("batch");
+    const held = holdingQueue();
+    const edge = createEdgeProxy({ ...env, JOBS_QUEUE: held.queue });
+    const id = await submit(c.key, isolate(edge));
+    await isolate(edge)(request(`/v1/jobs/${id}`, { method: "DELETE", headers: auth(c.key) }));
+    const other = await submit(c.key, isolate(edge), ITEMS.slice(0, 1));
+    held.sent.length = 0;
+    const bodies = [{ jobId: id, n: 0 }, { jobId: other, n: 0 }, "garbage"];
+    const batch = createMessageBatch(
+      QUEUE_NAMES.jobDeadLetters,
+      bodies.map((body, i) => ({ id: `j-${i}`, timestamp: new Date(), attempts: 1, body })),
+    );
+    const ctx = createExecutionContext();
+    await worker.queue(batch, { ...env, JOBS_QUEUE: held.queue }, ctx);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(3);
+    expect(held.sent).toEqual([{ body: { jobId: other, n: 0 }, delaySeconds: 60 }]);
+    const rows = (await deadLetters(QUEUE_NAMES.jobDeadLetters)).slice(-3);
+    expect(rows.map((r) => [r.kind, r.request_id, r.resolution, r.problem])).toEqual([
+      ["job", `${id}.0`, "discarded", null],
+      ["job", `${other}.0`, "requeued", null],
+      ["job", null, null, "not a job item message"],
+    ]);
+  });
+
+  it("dead-lettered usage lands in D1, once per message; the cron replays it into the ledger once D1 takes it", async () => {
+    const c = await newCustomer("batch");
+    // A real usage row to copy: one item of a job, run through the consumer.
+    const held = holdingQueue();
+    const id = await submit(c.key, isolate(createEdgeProxy({ ...env, JOBS_QUEUE: held.queue })), ITEMS.slice(0, 1));
+    await deliver(QUEUE_NAMES.jobs, [{ jobId: id, n: 0 }]);
+    await eventually(async () => (await usageRows(id)).length === 1, 60_000, "the item's usage row");
+    const { results } = await env.DB.prepare("select * from usage_events where request_id = ?1")
+      .bind(`${id}.0`)
+      .all<Record<string, unknown>>();
+    const row = results[0];
+    if (!row) throw new Error("no usage row");
+    const event = {
+      requestId: `${id}.lost`,
+      customerId: row.customer_id,
+      apiKeyId: row.api_key_id,
+      planId: row.plan_id,
+      priceVersionId: row.price_version_id,
+      occurredAt: row.occurred_at,
+      audioMs: row.audio_ms,
+      tokens: row.tokens,
+      inputChars: row.input_chars,
+      peak: false,
+      multiplierBp: row.multiplier_bp,
+      amountMicros: row.amount_micros,
+      currency: row.currency,
+      nodeId: row.node_id,
+      priority: "batch",
+    };
+    const orphan = { ...event, requestId: `${id}.orphan`, customerId: "cus_gone" };
+    const malformed = {
+      body: { requestId: "req_bad", amountMicros: 1.5 },
+      problem: "not a valid usage event",
+      queue: "x",
+    };
+
+    const batch = createMessageBatch(QUEUE_NAMES.usageDeadLetters, [
+      { id: "d-event", timestamp: new Date(), attempts: 1, body: event },
+      { id: "d-orphan", timestamp: new Date(), attempts: 1, body: orphan },
+      { id: "d-bad", timestamp: new Date(), attempts: 1, body: malformed },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks.sort()).toEqual(["d-bad", "d-event", "d-orphan"]);
+    // Delivered again (at least once): still one record per message.
+    const again = createMessageBatch(QUEUE_NAMES.usageDeadLetters, [
+      { id: "d-event", timestamp: new Date(), attempts: 2, body: event },
+    ]);
+    await worker.queue(again, env, createExecutionContext());
+    const recorded = await deadLetters(QUEUE_NAMES.usageDeadLetters);
+    expect(recorded.map((r) => [r.message_id, r.request_id, r.customer_id, r.amount_micros, r.problem])).toEqual([
+      ["d-event", event.requestId, c.id, event.amountMicros, null],
+      ["d-orphan", orphan.requestId, "cus_gone", event.amountMicros, null],
+      ["d-bad", "req_bad", null, null, "not a valid usage event"],
+    ]);
+    expect(recorded.every((r) => r.resolution === null)).toBe(true);
+
+    // The cron replays what D1 takes now (billed once), and leaves the rest open for an operator.
+    const cron = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, cron);
+    await waitOnExecutionContext(cron);
+    const after = await deadLetters(QUEUE_NAMES.usageDeadLetters);
+    expect(after.map((r) => [r.message_id, r.resolution])).toEqual([
+      ["d-event", "replayed"],
+      ["d-orphan", null],
+      ["d-bad", null],
+    ]);
+    const replayed = await usageRows(id);
+    expect(replayed.map((r) => r.request_id).sort()).toEqual([`${id}.0`, `${id}.lost`].sort());
+  });
+
+  it("a malformed usage message reaches the dead-letter table through the real dead-letter queue", async () => {
+    const requestId = `req_dlq_${crypto.randomUUID().replaceAll("-", "")}`;
+    const result = await deliver(QUEUE_NAMES.usage, [{ requestId, amountMicros: 2.5 }]);
+    expect(result.explicitAcks).toHaveLength(1);
+    await eventually(
+      async () => (await deadLetters(QUEUE_NAMES.usageDeadLetters)).some((r) => r.request_id === requestId),
+      20_000,
+      "the dead letter in D1",
+    );
+    const row = (await deadLetters(QUEUE_NAMES.usageDeadLetters)).find((r) => r.request_id === requestId);
+    expect(row).toMatchObject({ kind: "usage", problem: "not a valid usage event", resolution: null });
+  });
+});
