@@ -58,29 +58,39 @@ const admin = async (method: string, path: string, body?: unknown) => {
   });
   return (await res.json()) as Record<string, unknown>;
 };
-const keyFile = join(dataDir, "edge-demo-key.txt");
 const known = (k: string) =>
   fetch(`${worker.url}/v1/voices`, { headers: { authorization: `Bearer ${k}` } }).then((r) => r.status !== 401);
-let key = (() => {
-  try {
-    return readFileSync(keyFile, "utf8").trim();
-  } catch {
-    return "";
+/** The demo customer of a plan: its key from an earlier run is reused unless .wrangler/state (the local D1) was wiped. */
+async function demoKey(planId: string, file: string): Promise<string> {
+  let key = (() => {
+    try {
+      return readFileSync(file, "utf8").trim();
+    } catch {
+      return "";
+    }
+  })();
+  if (!key || !(await known(key))) {
+    const { customer } = (await admin("POST", "/admin/customers", {
+      name: `Demo (edge, ${planId})`,
+      email: "demo@example.com",
+      plan_id: planId,
+    })) as { customer: { id: string } };
+    key = (await admin("POST", `/admin/customers/${customer.id}/keys`)).key as string;
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
   }
-})();
-// A key from an earlier run is reused unless .wrangler/state (the local D1) was wiped since.
-if (!key || !(await known(key))) {
-  const { customer } = (await admin("POST", "/admin/customers", {
-    name: "Demo (edge)",
-    email: "demo@example.com",
-    plan_id: "basic",
-  })) as { customer: { id: string } };
-  key = (await admin("POST", `/admin/customers/${customer.id}/keys`)).key as string;
-  writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+  return key;
 }
+const keyFile = join(dataDir, "edge-demo-key.txt");
+await demoKey("basic", keyFile);
+// The batch plan's key, for /v1/jobs (queued on the local jobs Queue, audio in the local R2 bucket).
+const batchKeyFile = join(dataDir, "edge-demo-batch-key.txt");
+await demoKey("batch", batchKeyFile);
 console.log(`\nthe Worker serves ${worker.url} (local workerd; nodes: ${nodes}; admin token in ${tokenFile})`);
 console.log(
   `try: curl -s -X POST ${worker.url}/v1/tts -H "Authorization: Bearer $(cat ${keyFile})" -H 'content-type: application/json' -d '{"text":"欢迎使用IndexTTS2语音合成服务,支持情感调节和多音色选择。","emotion":"happy","voice":0}' -o out.wav -D -`,
+);
+console.log(
+  `     curl -s -X POST ${worker.url}/v1/jobs -H "Authorization: Bearer $(cat ${batchKeyFile})" -H 'content-type: application/json' -d '{"text":"第一段。第二段!第三段?","segment_max_chars":40,"voice":0}'`,
 );
 console.log(`     curl -s "${worker.url}/__scheduled?cron=*+*+*+*+*"   # the cron: a health round on every node`);
 
