@@ -12,6 +12,7 @@ import { registerDocsRoutes } from "./http/routes/docs.ts";
 import { registerJobRoutes } from "./http/routes/jobs.ts";
 import { registerSpeechRoutes } from "./http/routes/speech.ts";
 import { registerStripeWebhookRoute } from "./http/routes/stripe-webhook.ts";
+import { jobStateCounts } from "./jobs/metrics.ts";
 
 /**
  * The metered proxy. One app for every runtime: the Node entry and the Workers entry only build `deps`.
@@ -36,6 +37,14 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
     return c.json({ status: "ok", nodes: nodes.length, routable_nodes: routable });
   });
   app.get("/metrics", async (c) => {
+    if (deps.jobs && deps.metrics.jobStates) {
+      try {
+        deps.metrics.jobStates(await jobStateCounts(deps.jobs.store, deps.stores.customers));
+      } catch (e) {
+        // The rest of the metrics still render: the job gauges keep their last values.
+        log({ level: "error", msg: "metrics: job states unreadable", error: String(e) });
+      }
+    }
     const { contentType, body } = await deps.metrics.render();
     return c.body(body, 200, { "content-type": contentType });
   });

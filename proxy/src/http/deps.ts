@@ -3,6 +3,7 @@ import type { BillingService } from "../../../billing/src/service.ts";
 import type { ConcurrencyLimiter, RateLimiter, RateLimitPolicy } from "../core/rate-limit/port.ts";
 import type { LoadBalancer, NodeTable } from "../core/routing/balancer.ts";
 import type { CircuitBreakers } from "../core/routing/breaker.ts";
+import type { JobMetricsSink, JobStateCounts } from "../jobs/metrics.ts";
 import type { JobsService } from "../jobs/service.ts";
 import type { KeyContext, Stores, UsageLedger } from "../store/ports.ts";
 import type { UpstreamAdapter } from "../upstream/adapters.ts";
@@ -20,6 +21,10 @@ export interface ProxyMetrics {
   request(route: string, status: number, seconds: number): void;
   rateLimited(scope: "ip" | "key" | "in_flight"): void;
   metered(tokens: number, amountMicros: number, currency: string): void;
+  /** a job item's outcome, counted where the store accepts it (../jobs/metrics.ts) */
+  jobItem?: JobMetricsSink["jobItem"];
+  /** the jobs queue's state, read just before each scrape renders */
+  jobStates?(counts: JobStateCounts): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
 

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { NodeTable } from "../../core/routing/balancer.ts";
 import type { CircuitBreakers } from "../../core/routing/breaker.ts";
 import type { ProxyMetrics } from "../../http/deps.ts";
+import { JOB_ITEM_METRIC_STATES, JOB_STATUSES, type JobItemOutcome } from "../../jobs/metrics.ts";
 
 const BREAKER_STATES = ["closed", "open", "half_open"] as const;
 
@@ -59,7 +60,50 @@ export function createPromMetrics(breakers: CircuitBreakers, nodes: NodeTable): 
       for (const n of nodes.list()) this.set({ node: n.id }, n.localInFlight + n.queueDepth);
     },
   });
+  // The batch queue: state at scrape time (set by the /metrics route), outcomes as they are stored.
+  const jobs = new Gauge({ name: "proxy_jobs", help: "Batch jobs by status", labelNames: ["state"], registers });
+  const jobItems = new Gauge({
+    name: "proxy_job_items",
+    help: "Batch job items by state (running includes finishing; failed excludes dead_lettered)",
+    labelNames: ["state"],
+    registers,
+  });
+  const processed = new Counter({
+    name: "proxy_job_items_processed_total",
+    help: "Batch items that reached a final state, by outcome",
+    labelNames: ["outcome"],
+    registers,
+  });
+  const retried = new Counter({
+    name: "proxy_job_item_retries_total",
+    help: "Failed attempts of batch items queued again with backoff",
+    registers,
+  });
+  const charged = new Counter({
+    name: "proxy_job_items_charged_total",
+    help: "Batch items metered (each once, durable before done)",
+    registers,
+  });
+  const chargedTokens = new Counter({
+    name: "proxy_job_charged_tokens_total",
+    help: "Tokens metered for batch items",
+    registers,
+  });
+  const FINAL: readonly JobItemOutcome[] = ["done", "failed", "dead_lettered", "cancelled"];
+  for (const outcome of FINAL) processed.inc({ outcome }, 0);
   return {
+    jobItem: (outcome, metered, count = 1) => {
+      if (outcome === "retried") retried.inc(count);
+      else processed.inc({ outcome }, count);
+      if (metered) {
+        charged.inc(count);
+        chargedTokens.inc(metered.tokens);
+      }
+    },
+    jobStates: (counts) => {
+      for (const state of JOB_STATUSES) jobs.set({ state }, counts.jobs[state]);
+      for (const state of JOB_ITEM_METRIC_STATES) jobItems.set({ state }, counts.items[state]);
+    },
     request: (route, status, seconds) => requests.observe({ route, status: String(status) }, seconds),
     rateLimited: (scope) => limited.inc({ scope }),
     metered: (t, micros, currency) => {

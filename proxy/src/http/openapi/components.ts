@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { CALLBACK_STATES } from "../../../../migrations/schema/index.ts";
 import { PROXY_ERROR_STATUS, type ProxyErrorCode } from "../../core/errors.ts";
-import type { JobStatus } from "../../jobs/model.ts";
+import { JOB_STATUSES } from "../../jobs/metrics.ts";
 import { jobBodySchema } from "../../jobs/schemas.ts";
 import {
   customerBodySchema,
@@ -77,15 +77,6 @@ const customerTotals = z.object({
   audio_ms: z.number().int(),
   amount_micros: z.number().int(),
 });
-
-const JOB_STATUSES = [
-  "queued",
-  "running",
-  "succeeded",
-  "failed",
-  "cancelled",
-  "completed_with_errors",
-] as const satisfies readonly JobStatus[];
 
 /** A job as `jobView` (../../jobs/view.ts) shows it. */
 const job = z.object({
