@@ -5,6 +5,7 @@ import { type BreakerOptions, CircuitBreakers } from "./core/routing/breaker.ts"
 import type { Scheduler } from "./core/routing/health.ts";
 import type { ProxyConfig, ProxyDeps, ProxyMetrics, VoiceInfo } from "./http/deps.ts";
 import { defaultJobsConfig, type JobsConfig } from "./jobs/config.ts";
+import { withJobMetrics } from "./jobs/metrics.ts";
 import type { JobStore, ResultStore } from "./jobs/ports.ts";
 import type { JobsService } from "./jobs/service.ts";
 import { JobWorker } from "./jobs/worker.ts";
@@ -107,7 +108,7 @@ export function composeProxy(input: ComposeInput) {
     ...(input.log ? { log: input.log } : {}),
     ...(input.sha256 ? { sha256: input.sha256 } : {}),
   };
-  const jobWorker = input.jobs ? composeJobs(input, input.jobs, deps) : null;
+  const jobWorker = input.jobs ? composeJobs(input, withJobMetrics(input.jobs, deps.metrics), deps) : null;
   return { app: createApp(deps), deps, nodes, breakers, balancer, ledger, jobWorker };
 }
 
