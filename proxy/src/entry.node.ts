@@ -10,6 +10,7 @@ import { nodeSha256Hex } from "./adapters/node/sha256.ts";
 import { UndiciTransport } from "./adapters/node/undici-transport.ts";
 import { createSqliteBillingStores } from "./adapters/sqlite/billing/index.ts";
 import { createSqliteStores, openSqlite } from "./adapters/sqlite/index.ts";
+import { sqliteJobStateCounts } from "./adapters/sqlite/job-state-counts.ts";
 import { SqliteJobStore } from "./adapters/sqlite/jobs.ts";
 import { ensureDefaultPlans, ensureDemoCustomer } from "./bootstrap.ts";
 import { composeProxy, defaultProxyConfig } from "./compose.ts";
@@ -17,6 +18,7 @@ import { createClientIpResolver, LOOPBACK_CIDRS } from "./core/rate-limit/client
 import { InMemoryConcurrencyLimiter, InMemoryRateLimiter } from "./core/rate-limit/gcra.ts";
 import { HealthChecker, timerScheduler } from "./core/routing/health.ts";
 import type { VoiceInfo } from "./http/deps.ts";
+import { withStateCounts } from "./jobs/metrics.ts";
 import { gpuNodeAdapter, openAiAdapter } from "./upstream/adapters.ts";
 
 const list = (s: string) =>
@@ -112,7 +114,8 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   log: (line) => console.error(JSON.stringify(line)),
   sha256: nodeSha256Hex,
   jobs: {
-    store: jobStore,
+    // /metrics counts jobs and items by state with two aggregate queries instead of walking every job
+    store: withStateCounts(jobStore, sqliteJobStateCounts(db)),
     results: jobResults,
     config: {
       retentionMs: env.JOBS_RETENTION_HOURS * 3_600_000,

@@ -3,9 +3,10 @@ import { createMemoryStores } from "../store/memory/index.ts";
 import type { Stores } from "../store/ports.ts";
 import { ManualClock, type Seeded, seedCustomer } from "../store/testing/harness.ts";
 import { InMemoryJobStore } from "./memory.ts";
-import { instrumentJobStore, type JobItemOutcome, type JobStateCounts, jobStateCounts } from "./metrics.ts";
+import { instrumentJobStore, type JobItemOutcome, jobStateCounts, withStateCounts } from "./metrics.ts";
 import type { ItemSpec, NewJob } from "./model.ts";
 import type { JobStore } from "./ports.ts";
+import { buildMixedQueue, MIXED_QUEUE_COUNTS } from "./testing/state-scenario.ts";
 
 const LEASE_MS = 10_000;
 const result = { audioMs: 1_000, tokens: 50, amountMicros: 650, pcmBytes: 44_100, pcmFormat: "22050/1/16" };
@@ -100,39 +101,17 @@ describe("job metrics", () => {
   });
 
   it("counts jobs by status and items by state, dead letters apart from other failures", async () => {
-    const other = await seedCustomer(stores, clock, { customerId: "cus_b" });
-    const leases = async () => new Map((await claim()).map((c) => [c.item.n, c.leaseToken]));
-    const finish = async (jobId: string, n: number, lease: string) => {
-      await store.beginFinish(jobId, n, lease);
-      await store.complete(jobId, n, lease, result);
-    };
-    const ok = await store.create(newJob(["a", "b"]));
-    const okLeases = await leases();
-    await finish(ok.id, 0, okLeases.get(0) ?? "");
-    await finish(ok.id, 1, okLeases.get(1) ?? "");
-    const mixed = await store.create(newJob(["ok", "dies", "refused"]));
-    const mixedLeases = await leases();
-    await finish(mixed.id, 0, mixedLeases.get(0) ?? "");
-    await store.retry(mixed.id, 1, mixedLeases.get(1) ?? "", boom, clock.now() + 1);
-    await store.fail(mixed.id, 2, mixedLeases.get(2) ?? "", boom);
-    clock.advance(2);
-    const [redelivered] = await claim();
-    expect([redelivered?.item.jobId, redelivered?.item.n]).toEqual([mixed.id, 1]);
-    expect(await store.retry(mixed.id, 1, redelivered?.leaseToken ?? "", boom, clock.now() + 1)).toBe("dead");
-    const queued = await store.create({ ...newJob(["later"]), customerId: other.customer.id });
-    const half = await store.create({ ...newJob(["x", "y"]), customerId: other.customer.id });
-    // one item of `half` leased (running), the other and `queued` waiting
-    const [running] = await store.claim({ limit: 1, leaseMs: LEASE_MS, pools: ["shared"] });
-    expect(running?.item.jobId === queued.id || running?.item.jobId === half.id).toBe(true);
+    await buildMixedQueue(store, stores, clock);
     const counts = await jobStateCounts(store, stores.customers);
-    expect(counts).toEqual({
-      jobs: { queued: 1, running: 1, succeeded: 1, failed: 0, cancelled: 0, completed_with_errors: 1 },
-      items: { queued: 2, running: 1, done: 3, failed: 1, dead_lettered: 1, cancelled: 0 },
-    } satisfies JobStateCounts);
+    expect(counts).toEqual(MIXED_QUEUE_COUNTS);
 
     // A store that counts itself is asked instead.
     const own = { ...counts, jobs: { ...counts.jobs, queued: 99 } };
-    const counting = Object.assign(Object.create(null), { stateCounts: async () => own }) as unknown as JobStore;
+    const counting = withStateCounts(store, async () => own);
     expect(await jobStateCounts(counting, stores.customers)).toBe(own);
+    // ... and it still is the store, wrapped again by the instrumentation as compose does
+    const both = instrumentJobStore(counting, { jobItem: () => {} });
+    expect(await jobStateCounts(both, stores.customers)).toBe(own);
+    expect(await both.stats()).toEqual(await raw.stats());
   });
 });

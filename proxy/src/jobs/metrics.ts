@@ -137,3 +137,14 @@ export function withJobMetrics<T extends { store: JobStore }>(jobs: T, metrics: 
   if (!jobItem) return jobs;
   return { ...jobs, store: instrumentJobStore(jobs.store, { jobItem: (...args) => jobItem.apply(metrics, args) }) };
 }
+
+/** `store` answering `stateCounts()` with `counts` (a store's own aggregate queries), every other call its own. */
+export function withStateCounts(store: JobStore, counts: () => Promise<JobStateCounts>): JobStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === "stateCounts") return counts;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

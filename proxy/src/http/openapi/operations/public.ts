@@ -19,7 +19,10 @@ export function publicOperations(_limits: DocumentLimits): OperationSpec[] {
       operationId: "metrics",
       tag: "Operations",
       summary: "Prometheus metrics",
-      description: "Requests, 429s by scope, metered tokens and amounts, and every node's breaker state and load.",
+      description:
+        "Requests, 429s by scope, metered tokens and amounts, every node's breaker state and load, and the batch " +
+        "queue: jobs by status (`proxy_jobs`), items by state (`proxy_job_items`: queued, running, done, failed, " +
+        "dead_lettered, cancelled), items processed by outcome, retried, and charged (items and tokens).",
       access: "public",
       ok: {
         status: 200,
