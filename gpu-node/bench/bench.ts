@@ -187,6 +187,15 @@ const summary = {
     decodeBatch16OfPeak: (decode16?.ofPeak ?? 0) >= 0.5,
   },
 };
+// Both nodes served the very same requests, so a stage's seconds off / on is its own batching gain. Stages that
+// do not gain (compute-bound convolutions on a CPU) bound the whole: Amdahl's ceiling with only the GPT batching.
+const stageGain = Object.entries(stages["batching off"] ?? {}).map(([stage, offSec]) => ({
+  stage,
+  gain: offSec / (stages["batching on"]?.[stage] ?? Number.NaN),
+}));
+const offTotal = Object.values(stages["batching off"] ?? {}).reduce((a, b) => a + b, 0);
+const gptOff = (stages["batching off"]?.decode ?? 0) + (stages["batching off"]?.prefill ?? 0);
+const amdahlGptOnly = offTotal / (offTotal - gptOff);
 const report = {
   date: new Date().toISOString(),
   command: `npm run bench:gpu-node -- ${process.argv.slice(2).join(" ")}`.trim(),
@@ -197,6 +206,8 @@ const report = {
   decode,
   results,
   stageSeconds: stages,
+  stageGain,
+  amdahlGptOnly,
   summary,
 };
 
@@ -228,6 +239,7 @@ const lines = [
     : [
         `Graph time by stage, batching off: ${stageTable("batching off")}.`,
         `Graph time by stage, batching on: ${stageTable("batching on")}.`,
+        `Gain per stage (the same requests on both nodes: seconds off / seconds on): ${stageGain.map((g) => `${g.stage} ${g.gain.toFixed(2)}×`).join(", ")}. If only the GPT gained from batching, and infinitely, the whole could gain at most **${amdahlGptOnly.toFixed(2)}×** (Amdahl, from the batching-off shares).`,
         "",
       ]),
   `MatMul peak (onnxruntime, ${peak.size}³ float32, fastest call of the run): **${peak.gflops.toFixed(1)} GFLOP/s**`,
