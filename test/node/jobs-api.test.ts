@@ -143,16 +143,14 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
 
   it("creates one job per Idempotency-Key: a retried POST gets the same job, not a second one", async () => {
     const { stack, customer } = await setup();
-    const post = (key: string, text: string) =>
-      fetch(`${stack.url}/v1/jobs`, {
+    const keyed = (key: string, body: unknown, path = "/v1/jobs", apiKey = customer.key) =>
+      fetch(`${stack.url}${path}`, {
         method: "POST",
-        headers: {
-          authorization: `Bearer ${customer.key}`,
-          "content-type": "application/json",
-          "idempotency-key": key,
-        },
-        body: JSON.stringify({ items: [{ text }], callback_url: "http://127.0.0.1:9/hook" }),
+        headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json", "idempotency-key": key },
+        body: JSON.stringify(body),
       });
+    const hook = "http://127.0.0.1:9/hook";
+    const post = (key: string, text: string) => keyed(key, { items: [{ text }], callback_url: hook });
     const first = await post("book-42", "once");
     expect(first.status).toBe(202);
     const created = await json<JobJson>(first);
@@ -168,29 +166,13 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
     expect(other.id).not.toBe(created.id);
     // Another customer's same key is another job.
     const someone = await stack.newCustomer("batch");
-    const theirs = await fetch(`${stack.url}/v1/jobs`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${someone.key}`,
-        "content-type": "application/json",
-        "idempotency-key": "book-42",
-      },
-      body: JSON.stringify({ items: [{ text: "once" }] }),
-    });
+    const theirs = await keyed("book-42", { items: [{ text: "once" }] }, "/v1/jobs", someone.key);
     expect(theirs.status).toBe(202);
     expect((await json<JobJson>(theirs)).id).not.toBe(created.id);
     // The same request spelled another way (the voice by name, the default speed given) is the same request.
-    const respelled = await fetch(`${stack.url}/v1/jobs`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${customer.key}`,
-        "content-type": "application/json",
-        "idempotency-key": "book-42",
-      },
-      body: JSON.stringify({
-        callback_url: "http://127.0.0.1:9/hook",
-        items: [{ text: "once", voice: "alice", speed: 1 }],
-      }),
+    const respelled = await keyed("book-42", {
+      callback_url: hook,
+      items: [{ text: "once", voice: "alice", speed: 1 }],
     });
     expect(respelled.status).toBe(200);
     expect((await json<JobJson>(respelled)).id).toBe(created.id);
@@ -201,15 +183,7 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
     expect(refused.error.code).toBe("IDEMPOTENCY_KEY_REUSED");
     expect(refused.error.request_id).toBe(changed.headers.get("x-request-id"));
     // One key, one request, whatever the endpoint: the job's key cannot also buy interactive audio.
-    const tts = await fetch(`${stack.url}/v1/tts`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${customer.key}`,
-        "content-type": "application/json",
-        "idempotency-key": "book-42",
-      },
-      body: JSON.stringify({ text: "once" }),
-    });
+    const tts = await keyed("book-42", { text: "once" }, "/v1/tts");
     expect([tts.status, (await json<{ error: { code: string } }>(tts)).error.code]).toEqual([
       422,
       "IDEMPOTENCY_KEY_REUSED",
@@ -220,16 +194,7 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
     for (const id of [created.id, other.id]) await waitFor(stack, customer.key, id, finished);
     await stack.worker.idle();
     expect((await usageRows(stack, customer.id)).events).toBe(2);
-    const bad = await fetch(`${stack.url}/v1/jobs`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${customer.key}`,
-        "content-type": "application/json",
-        "idempotency-key": "x y",
-      },
-      body: JSON.stringify({ items: [{ text: "once" }] }),
-    });
-    expect(bad.status).toBe(400);
+    expect((await keyed("x y", { items: [{ text: "once" }] })).status).toBe(400);
   });
 
   it("splits one long text into segments of at most segment_max_chars", async () => {
