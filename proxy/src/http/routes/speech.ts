@@ -73,7 +73,8 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
       key: idempotencyKey,
       requestId,
       ttlMs: deps.config.idempotencyTtlMs,
-      fingerprint: await requestFingerprint(deps, speech),
+      // The request as understood (the voice by id), as for jobs: a retry naming the voice another way matches.
+      fingerprint: await requestFingerprint(deps, { ...speech, voice: voice.id }),
       staleAfterMs: DEFAULT_IDEMPOTENCY_STALE_AFTER_MS,
     });
     if (begun.state === "done") {
