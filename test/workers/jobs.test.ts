@@ -168,6 +168,26 @@ describe("batch jobs on the Worker: D1 queue state, one Queue message per item, 
     expect(rows.map((r) => r.request_id)).toEqual([`${id}.0`, `${id}.1`, `${id}.2`]);
   });
 
+  it("a job the Queue does not take is not accepted: 500, and nothing of it stays in D1", async () => {
+    const c = await newCustomer("batch");
+    const refusing = {
+      send: () => Promise.reject(new Error("queue unavailable")),
+      sendBatch: () => Promise.reject(new Error("queue unavailable")),
+    } as unknown as Queue<JobMessage>;
+    const edge = isolate(createEdgeProxy({ ...env, JOBS_QUEUE: refusing }));
+    const res = await edge(
+      request("/v1/jobs", { method: "POST", headers: auth(c.key), body: JSON.stringify({ items: ITEMS }) }),
+    );
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("INTERNAL");
+    const { results } = await env.DB.prepare(
+      "select (select count(*) from jobs where customer_id = ?1) as jobs, (select count(*) from job_items i join jobs j on j.id = i.job_id where j.customer_id = ?1) as items",
+    )
+      .bind(c.id)
+      .all<{ jobs: number; items: number }>();
+    expect(results[0]).toEqual({ jobs: 0, items: 0 });
+  });
+
   it("cancel: items whose messages were not delivered yet never run and are never charged", async () => {
     const c = await newCustomer("batch");
     const held = holdingQueue();

@@ -26,6 +26,8 @@ export interface EdgeProxyOptions {
 const LEASE_MARGIN_MS = 30_000;
 /** How old node reports may be when the batch feeder finds no spare capacity and asks for fresh ones. */
 const JOBS_REPORT_MAX_AGE_MS = 2_000;
+/** A node report older than this says nothing about its load now: no batch work goes there. */
+const REPORT_STALE_MS = 15_000;
 
 /**
  * The proxy on Workers: the same `createApp` (through `composeProxy`) as on Node, with the edge adapters — D1 stores,
@@ -78,7 +80,10 @@ export function createEdgeProxy(env: WorkerBindings, options: EdgeProxyOptions =
         capacity: {
           headroomSlots: config.JOBS_HEADROOM_SLOTS,
           maxPerNode: config.JOBS_BATCH_SLOTS_PER_NODE,
-          staleAfterMs: 15_000,
+          staleAfterMs: REPORT_STALE_MS,
+          // A report here is up to a health round plus the routing TTL old (on Node, half a second): this isolate's
+          // own batch work is remembered that long, so a report taken while it ran is not read as other proxies' load.
+          reportWindowMs: Math.min(REPORT_STALE_MS, config.HEALTH_INTERVAL_MS + config.ROUTING_TTL_MS + 1_000),
         },
       },
       // Never started: no rounds on Workers (timers only run within a request). Messages drive `runItem` instead.
