@@ -36,6 +36,7 @@ export default defineConfig({
                 ADMIN_TOKEN: "test-admin-token-0123456789",
                 GPU_NODE_URL: inject("gpuNodeUrl"),
                 DEAD_NODE_URL: inject("deadNodeUrl"),
+                CALLBACK_RECEIVER_URL: inject("callbackReceiverUrl"),
                 STRIPE_TEST_API_BASE: inject("stripeApiBase"),
                 STRIPE_TEST_SECRET_KEY: inject("stripeSecretKey"),
                 GPU_NODES: inject("gpuNodeUrl"),

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,7 +22,39 @@ declare module "vitest" {
     /** billing/testing/stripe-server on 127.0.0.1, and the key it expects */
     stripeApiBase: string;
     stripeSecretKey: string;
+    /** an HTTP receiver for job callbacks: POSTs are kept, GET lists them ({ signature, body }[]) */
+    callbackReceiverUrl: string;
   }
+}
+
+/** Job callbacks land here (a customer's endpoint); the tests read what arrived with a GET. */
+async function startCallbackReceiver() {
+  const received: { signature: string | null; body: string }[] = [];
+  const server = createHttpServer((req, res) => {
+    if (req.method === "GET") {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(received));
+      return;
+    }
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => {
+      body += chunk;
+    });
+    req.on("end", () => {
+      const signature = req.headers["x-signature"];
+      received.push({ signature: typeof signature === "string" ? signature : null, body });
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 async function closedPort(): Promise<number> {
@@ -65,7 +98,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   project.provide("gpuNodeUrl", node.url);
   project.provide("deadNodeUrl", `http://127.0.0.1:${await closedPort()}`);
+  const receiver = await startCallbackReceiver();
+  project.provide("callbackReceiverUrl", receiver.url);
   return async () => {
+    await receiver.close();
     const exited = new Promise((resolve) => node.child.once("exit", resolve));
     node.child.kill("SIGTERM");
     await exited;

@@ -10,6 +10,8 @@ declare global {
       GPU_NODE_URL: string;
       /** a port on 127.0.0.1 nothing listens on */
       DEAD_NODE_URL: string;
+      /** an HTTP receiver for job callbacks (test/workers-global-setup.ts): GET lists what was POSTed */
+      CALLBACK_RECEIVER_URL: string;
       /** billing/testing/stripe-server, started by test/workers-global-setup.ts */
       STRIPE_TEST_API_BASE: string;
       STRIPE_TEST_SECRET_KEY: string;

@@ -11,6 +11,7 @@ import { createEdgeProxy } from "../../proxy/src/adapters/workers/edge-proxy.ts"
 import { QUEUE_NAMES } from "../../proxy/src/adapters/workers/env.ts";
 import type { JobMessage } from "../../proxy/src/adapters/workers/jobs-queue.ts";
 import worker from "../../proxy/src/entry.workers.ts";
+import { verifyCallback } from "../../proxy/src/jobs/callbacks.ts";
 import { eventually, isolate, newCustomer, request, self, type Target } from "./helpers.ts";
 
 /** A jobs Queue that keeps what is sent to it (nothing is delivered): the test delivers it when it chooses. */
@@ -166,6 +167,61 @@ describe("batch jobs on the Worker: D1 queue state, one Queue message per item, 
     ]);
     const rows = await usageRows(id);
     expect(rows.map((r) => r.request_id)).toEqual([`${id}.0`, `${id}.1`, `${id}.2`]);
+  });
+
+  it("a finished job's signed callback goes out (deliverCallbacks, which the cron runs); its audio and rows go at the end of retention (purgeExpired)", async () => {
+    const c = await newCustomer("batch");
+    const held = holdingQueue();
+    const edge = createEdgeProxy({
+      ...env,
+      JOBS_QUEUE: held.queue,
+      JOBS_ALLOW_HTTP_CALLBACKS: "true",
+      // Retention of a finished job: 36 ms, so the purge below finds it expired.
+      JOBS_RETENTION_HOURS: "0.00001",
+    });
+    const callbackUrl = `${env.CALLBACK_RECEIVER_URL}/hooks/${c.id}`;
+    const res = await isolate(edge)(
+      request("/v1/jobs", {
+        method: "POST",
+        headers: auth(c.key),
+        body: JSON.stringify({ items: ITEMS.slice(0, 2), callback_url: callbackUrl }),
+      }),
+    );
+    const created = (await res.json()) as { id: string; callback_secret: string };
+    expect(res.status).toBe(202);
+    const batch = createMessageBatch(
+      QUEUE_NAMES.jobs,
+      held.sent.map((m, i) => ({ id: `c-${i}`, timestamp: new Date(), attempts: 1, body: m.body })),
+    );
+    await edge.consumeJobs(batch, createExecutionContext());
+    // What had no batch slot at once runs on its follow-ups.
+    for (let round = 0; round < 30 && (await getJob(c.key, created.id)).status !== "succeeded"; round++) {
+      const next = held.sent
+        .splice(0)
+        .map((m, i) => ({ id: `c-${round}-${i}`, timestamp: new Date(), attempts: 1, body: m.body }));
+      await new Promise((r) => setTimeout(r, 500));
+      await edge.consumeJobs(createMessageBatch(QUEUE_NAMES.jobs, next), createExecutionContext());
+    }
+    expect((await getJob(c.key, created.id)).status).toBe("succeeded");
+
+    expect(await edge.jobWorker.deliverCallbacks()).toBe(1);
+    const received = (await (await fetch(env.CALLBACK_RECEIVER_URL)).json()) as { signature: string; body: string }[];
+    const mine = received.filter((r) => r.body.includes(created.id));
+    expect(mine).toHaveLength(1);
+    const hook = mine[0] ?? { signature: "", body: "" };
+    expect(
+      await verifyCallback(created.callback_secret, hook.signature, hook.body, Math.floor(Date.now() / 1000)),
+    ).toBe(true);
+    expect(JSON.parse(hook.body)).toMatchObject({ type: "job.finished", job: { id: created.id, status: "succeeded" } });
+    expect(await edge.jobWorker.deliverCallbacks()).toBe(0);
+
+    expect((await env.JOB_RESULTS.list({ prefix: `${created.id}/` })).objects).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await edge.jobWorker.purgeExpired()).toBeGreaterThanOrEqual(1);
+    expect((await env.JOB_RESULTS.list({ prefix: `${created.id}/` })).objects).toEqual([]);
+    expect(await itemStates(created.id)).toEqual([]);
+    // What was billed stays.
+    expect(await usageRows(created.id)).toHaveLength(2);
   });
 
   it("a job the Queue does not take is not accepted: 500, and nothing of it stays in D1", async () => {
