@@ -52,9 +52,12 @@ export async function handleScheduled(env: WorkerBindings, jobs?: JobWorker): Pr
   const stores = createD1Stores(db);
   const { results } = await nodeHealthStub(env).checkNow();
   const purged = await stores.idempotency.purgeExpired();
-  const deadUsage = await replayUsageDeadLetters({ store: new D1DeadLetterStore(db), ledger: stores.ledger });
-  const callbacks = jobs ? await jobs.deliverCallbacks() : 0;
-  const purgedJobs = jobs ? await jobs.purgeExpired() : 0;
+  // Each step on its own: one that fails (say, a migration not applied yet) is logged and the others still run.
+  const deadUsage = await step("usage dead letters", { replayed: 0, failed: 0 }, () =>
+    replayUsageDeadLetters({ store: new D1DeadLetterStore(db), ledger: stores.ledger }),
+  );
+  const callbacks = jobs ? await step("job callbacks", 0, () => jobs.deliverCallbacks()) : 0;
+  const purgedJobs = jobs ? await step("job retention", 0, () => jobs.purgeExpired()) : 0;
   const down = results.filter((r) => !r.ok).map((r) => r.nodeId);
   log({
     level: down.length > 0 || deadUsage.failed > 0 ? "warn" : "info",
@@ -75,4 +78,13 @@ export async function handleScheduled(env: WorkerBindings, jobs?: JobWorker): Pr
     subscriptions: billing.subscriptions.length,
     periods: billing.reports.map((r) => ({ period: r.period, ok: r.ok, customers: r.customers.length })),
   });
+}
+
+async function step<T>(what: string, fallback: T, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    log({ level: "error", msg: `cron: ${what} failed`, error: String(error) });
+    return fallback;
+  }
 }

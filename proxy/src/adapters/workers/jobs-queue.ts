@@ -127,8 +127,14 @@ export async function consumeJobBatch(batch: MessageBatch<unknown>, deps: JobCon
     batch.messages.map(async (message) => {
       const parsed = jobMessageSchema.safeParse(message.body);
       if (!parsed.success) {
-        if (deps.deadLetter) {
-          await deps.deadLetter.send({ body: message.body, problem: "not a job item message", queue: batch.queue });
+        // Straight to the dead-letter queue (retrying cannot fix it); retried into it if that send fails.
+        const sent = await deps.deadLetter
+          ?.send({ body: message.body, problem: "not a job item message", queue: batch.queue })
+          .then(
+            () => true,
+            () => false,
+          );
+        if (sent) {
           message.ack();
           summary.deadLettered++;
         } else {
