@@ -12,7 +12,7 @@ import { QUEUE_NAMES } from "../../proxy/src/adapters/workers/env.ts";
 import type { JobMessage } from "../../proxy/src/adapters/workers/jobs-queue.ts";
 import worker from "../../proxy/src/entry.workers.ts";
 import { verifyCallback } from "../../proxy/src/jobs/callbacks.ts";
-import { eventually, isolate, newCustomer, request, self, type Target } from "./helpers.ts";
+import { admin, eventually, isolate, newCustomer, request, self, type Target } from "./helpers.ts";
 
 /** A jobs Queue that keeps what is sent to it (nothing is delivered): the test delivers it when it chooses. */
 function holdingQueue() {
@@ -295,6 +295,48 @@ describe("batch jobs on the Worker: D1 queue state, one Queue message per item, 
       ["queued", 0],
     ]);
     expect(await usageRows(id)).toEqual([]);
+  });
+
+  it("an off-peak job's item waits JOBS_OFF_PEAK_WAIT_SECONDS while its plan is at peak; another job runs", async () => {
+    const plan = await admin("PUT", "/admin/plans/batch-peak", {
+      kind: "batch",
+      name: "batch, peak all week",
+      currency: "USD",
+      time_zone: "UTC",
+      requests_per_second: 100,
+      burst: 100,
+      max_in_flight: 16,
+    });
+    expect(plan.status).toBe(200);
+    const price = await admin("POST", "/admin/plans/batch-peak/prices", {
+      unit_price_micros_per_1k_tokens: 20_000,
+      peak_windows: [{ days: [0, 1, 2, 3, 4, 5, 6], start: "00:00", end: "24:00" }],
+      peak_multiplier_bp: 20_000,
+      batch_discount_bp: 3_500,
+    });
+    expect(price.status).toBe(201);
+    const c = await newCustomer("batch-peak");
+    const held = holdingQueue();
+    const edge = createEdgeProxy({ ...env, JOBS_QUEUE: held.queue, JOBS_OFF_PEAK_WAIT_SECONDS: "600" });
+    const post = (body: unknown) =>
+      isolate(edge)(request("/v1/jobs", { method: "POST", headers: auth(c.key), body: JSON.stringify(body) }));
+    const later = (await (await post({ items: ITEMS.slice(0, 1), prefer_off_peak: true })).json()) as { id: string };
+    const now = (await (await post({ items: ITEMS.slice(0, 1) })).json()) as { id: string };
+    held.sent.length = 0;
+    const batch = createMessageBatch(QUEUE_NAMES.jobs, [
+      { id: "p0", timestamp: new Date(), attempts: 1, body: { jobId: later.id, n: 0 } },
+      { id: "p1", timestamp: new Date(), attempts: 1, body: { jobId: now.id, n: 0 } },
+    ]);
+    const summary = await edge.consumeJobs(batch, createExecutionContext());
+    expect(summary.busy + summary.ran).toBe(2);
+    expect(held.sent.filter((m) => m.body.jobId === later.id)).toEqual([
+      { body: { jobId: later.id, n: 0 }, delaySeconds: 600 },
+    ]);
+    expect((await itemStates(later.id)).map((i) => [i.state, i.attempts])).toEqual([["queued", 0]]);
+    // The other job's item ran (or, if the node had no slot just then, waits for capacity, not for the peak).
+    const other = held.sent.filter((m) => m.body.jobId === now.id);
+    if (summary.ran === 1) expect((await itemStates(now.id))[0]?.state).toBe("done");
+    else expect(other[0]?.delaySeconds).toBe(1);
   });
 
   it("an item leased to another worker gets a follow-up at the end of that lease, and a malformed message is dead-lettered", async () => {

@@ -227,6 +227,26 @@ describe("JobWorker (in process, memory stores, a stub transport)", () => {
     expect(t.requests).toBe(1);
   });
 
+  it("runItem: an off-peak job's item waits while its plan is at peak (and says so); others run", async () => {
+    const version = await stores.plans.addPriceVersion("batch", {
+      unitPriceMicrosPer1kTokens: 20_000,
+      peakWindows: [{ days: [0, 1, 2, 3, 4, 5, 6], start: "00:00", end: "24:00" }],
+      peakMultiplierBp: 20_000,
+      batchDiscountBp: 3_500,
+    });
+    expect(version.ok).toBe(true);
+    const t = transport(wavAnswer);
+    const { worker } = compose(t);
+    const spec = { customerId: customer.id, apiKeyId: customer.keyId, planId: "batch", pool: "shared", maxAttempts: 3 };
+    const items = [{ text: "later", voice: 0, speed: 1 }];
+    const offPeak = await jobs.create({ ...spec, preferOffPeak: true, items });
+    const anytime = await jobs.create({ ...spec, preferOffPeak: false, items });
+    expect(await worker.runItem(offPeak.id, 0)).toEqual({ kind: "busy", offPeak: true });
+    expect(await worker.runItem(anytime.id, 0)).toEqual({ kind: "ran", nextAt: null });
+    expect(t.requests).toBe(1);
+    expect(await jobs.item(offPeak.id, 0)).toMatchObject({ state: "queued", attempts: 0 });
+  });
+
   it("runItem: a node's backpressure puts the item back and says when it is due again", async () => {
     const t = transport(() => jsonAnswer(503, "QUEUE_FULL"));
     const { worker } = compose(t);

@@ -34,13 +34,14 @@ import { pcmFormatOf } from "./wav.ts";
  * What `runItem` did with a named item, i.e. when its next message is due:
  * - gone: unknown or final (done, failed, cancelled): nothing to run, ever;
  * - later: not due before `at` (leased to a worker that may have died, or waiting out a retry's backoff);
- * - busy: due, but no node has spare batch capacity for its pool now (or its plan is at peak and it prefers off-peak);
+ * - busy: due, but no node has spare batch capacity for its pool now; `offPeak` when it waits for its plan's peak
+ *   window to close instead (its job prefers off-peak);
  * - ran: processed; `nextAt` is when it is due again (a retry, a node's backpressure), null once it is final.
  */
 export type ItemRun =
   | { kind: "gone" }
   | { kind: "later"; at: number }
-  | { kind: "busy" }
+  | { kind: "busy"; offPeak?: true }
   | { kind: "ran"; nextAt: number | null };
 
 export interface JobWorkerDeps {
@@ -190,22 +191,32 @@ export class JobWorker {
     // The slot is reserved before the claim's round trip, so the other messages of a batch see it taken.
     this.#pending++;
     let claimed: ClaimedItem | undefined;
+    let atPeak: string[] = [];
     try {
+      atPeak = await this.#plansAtPeak(now);
       [claimed] = await jobs.claim({
         limit: 1,
         leaseMs: this.#d.config.leaseMs,
         pools,
-        holdOffPeakForPlans: await this.#plansAtPeak(now),
+        holdOffPeakForPlans: atPeak,
         only: { jobId, n },
       });
     } finally {
       this.#pending--;
     }
     // Not claimed: final or leased since it was read, or due but its pool has no room or its plan is at peak.
-    if (!claimed) return this.#runState(await jobs.item(jobId, n)) ?? { kind: "busy" };
+    if (!claimed) return this.#runState(await jobs.item(jobId, n)) ?? (await this.#whyBusy(jobId, pools, atPeak));
     await this.#start(claimed);
     const after = await jobs.item(jobId, n);
     return { kind: "ran", nextAt: after && !isFinal(after.state) ? after.availableAt : null };
+  }
+
+  /** A due item the claim passed over: held for off-peak (its plan is at peak), or its pool has no room. */
+  async #whyBusy(jobId: string, pools: readonly string[], atPeak: readonly string[]): Promise<ItemRun> {
+    if (atPeak.length === 0) return { kind: "busy" };
+    const job = (await this.#d.jobs.get(jobId))?.job;
+    const held = job?.preferOffPeak === true && atPeak.includes(job.planId) && pools.includes(job.pool);
+    return held ? { kind: "busy", offPeak: true } : { kind: "busy" };
   }
 
   #runState(item: JobItem | null): ItemRun | null {

@@ -123,6 +123,7 @@ export function createEdgeProxy(env: WorkerBindings, options: EdgeProxyOptions =
           queue: env.JOBS_QUEUE,
           ...(env.JOBS_DLQ ? { deadLetter: env.JOBS_DLQ } : {}),
           waitMaxSeconds: config.JOBS_WAIT_MAX_SECONDS,
+          offPeakWaitSeconds: config.JOBS_OFF_PEAK_WAIT_SECONDS,
           log,
         });
       } finally {

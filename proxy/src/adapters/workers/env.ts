@@ -33,12 +33,16 @@ export interface WorkerBindings {
   HEALTH_INTERVAL_MS?: string;
   /** how stale an isolate's copy of node health and breaker state may get before it is refreshed */
   ROUTING_TTL_MS?: string;
-  /** batch jobs (proxy/src/jobs/README.md): as on Node, plus the longest wait between capacity checks of an item */
+  /**
+   * batch jobs (proxy/src/jobs/README.md): as on Node, plus the longest wait between capacity checks of an item, and
+   * between checks of an off-peak job's item while its plan is at peak
+   */
   JOBS_RETENTION_HOURS?: string;
   JOBS_BATCH_SLOTS_PER_NODE?: string;
   JOBS_HEADROOM_SLOTS?: string;
   JOBS_ALLOW_HTTP_CALLBACKS?: string;
   JOBS_WAIT_MAX_SECONDS?: string;
+  JOBS_OFF_PEAK_WAIT_SECONDS?: string;
   /** billing (billing/src/config.ts): secrets STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, vars BILLING_* */
   STRIPE_SECRET_KEY?: string;
   STRIPE_WEBHOOK_SECRET?: string;
@@ -65,6 +69,7 @@ export const workerConfigSchema = z.object({
   JOBS_HEADROOM_SLOTS: z.coerce.number().int().min(0).default(2),
   JOBS_ALLOW_HTTP_CALLBACKS: z.enum(["true", "false"]).default("false"),
   JOBS_WAIT_MAX_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
+  JOBS_OFF_PEAK_WAIT_SECONDS: z.coerce.number().int().min(1).max(43_200).default(300),
 });
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 

@@ -7,9 +7,9 @@
  *
  * What a message leads to (`nextMessage`):
  * - the item ran and is final, or was final already: acked, no follow-up;
- * - no node has spare batch capacity (or the plan is at peak and the job prefers off-peak): a follow-up after 1 s,
- *   2 s, 4 s … at most `JOBS_WAIT_MAX_SECONDS`, then acked. Waiting spends no delivery attempt (as a node's 503 spends
- *   no item attempt on Node), so a long busy spell never dead-letters anything;
+ * - no node has spare batch capacity: a follow-up after 1 s, 2 s, 4 s … at most `JOBS_WAIT_MAX_SECONDS`, then acked.
+ *   Waiting spends no delivery attempt (as a node's 503 spends no item attempt on Node), so a long busy spell never
+ *   dead-letters anything. An off-peak job's item while its plan is at peak waits `JOBS_OFF_PEAK_WAIT_SECONDS`;
  * - the item is due later (a retry's backoff, a node's backpressure, another worker's lease): a follow-up at that time;
  * - the consumer itself failed (D1 unreachable): `retry()` with backoff; after `max_retries` the message goes to the
  *   jobs dead-letter queue, whose consumer records it and queues the item again (./dead-letters.ts).
@@ -88,6 +88,8 @@ export interface JobConsumerDeps {
   /** malformed bodies go here at once (no retry can fix them) */
   deadLetter?: Queue<unknown>;
   waitMaxSeconds: number;
+  /** between checks of an off-peak job's item while its plan's peak window is open */
+  offPeakWaitSeconds: number;
   now?: () => number;
   log?: (line: Record<string, unknown>) => void;
 }
@@ -102,15 +104,16 @@ export function nextMessage(
   message: JobMessage,
   run: ItemRun,
   now: number,
-  waitMaxSeconds: number,
+  policy: { waitMaxSeconds: number; offPeakWaitSeconds: number },
 ): { body: JobMessage; delaySeconds: number } | null {
   const item = { jobId: message.jobId, n: message.n };
   switch (run.kind) {
     case "gone":
       return null;
     case "busy": {
+      if (run.offPeak) return { body: item, delaySeconds: policy.offPeakWaitSeconds };
       const waits = (message.waits ?? 0) + 1;
-      return { body: { ...item, waits }, delaySeconds: Math.min(waitMaxSeconds, 2 ** Math.min(waits - 1, 12)) };
+      return { body: { ...item, waits }, delaySeconds: Math.min(policy.waitMaxSeconds, 2 ** Math.min(waits - 1, 12)) };
     }
     case "later":
       return { body: item, delaySeconds: secondsUntil(run.at, now) };
@@ -145,7 +148,7 @@ export async function consumeJobBatch(batch: MessageBatch<unknown>, deps: JobCon
       }
       try {
         const run = await deps.runItem(parsed.data.jobId, parsed.data.n);
-        const next = nextMessage(parsed.data, run, now(), deps.waitMaxSeconds);
+        const next = nextMessage(parsed.data, run, now(), deps);
         if (next) await deps.queue.send(next.body, { contentType: "json", delaySeconds: next.delaySeconds });
         message.ack();
         summary[run.kind]++;
