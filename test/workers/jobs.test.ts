@@ -224,7 +224,7 @@ describe("batch jobs on the Worker: D1 queue state, one Queue message per item, 
     expect(await usageRows(created.id)).toHaveLength(2);
   });
 
-  it("a job the Queue does not take is not accepted: 500, and nothing of it stays in D1", async () => {
+  it("a job the Queue does not take is not accepted: 503 with Retry-After, and nothing of it stays in D1", async () => {
     const c = await newCustomer("batch");
     const refusing = {
       send: () => Promise.reject(new Error("queue unavailable")),
@@ -234,8 +234,9 @@ describe("batch jobs on the Worker: D1 queue state, one Queue message per item, 
     const res = await edge(
       request("/v1/jobs", { method: "POST", headers: auth(c.key), body: JSON.stringify({ items: ITEMS }) }),
     );
-    expect(res.status).toBe(500);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("INTERNAL");
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("JOBS_QUEUE_UNAVAILABLE");
     const { results } = await env.DB.prepare(
       "select (select count(*) from jobs where customer_id = ?1) as jobs, (select count(*) from job_items i join jobs j on j.id = i.job_id where j.customer_id = ?1) as items",
     )

@@ -40,6 +40,8 @@ export const PROXY_ERROR_STATUS = {
   UPSTREAM_INVALID_RESPONSE: 502,
   UPSTREAM_FAILED: 502,
   NO_CAPACITY: 503,
+  /** the job queue did not take a new job's items (edge: Cloudflare Queues); nothing was accepted, retry later */
+  JOBS_QUEUE_UNAVAILABLE: 503,
   UPSTREAM_TIMEOUT: 504,
   BILLING_NOT_CONFIGURED: 501,
   /** Stripe answered with an error or could not be reached */

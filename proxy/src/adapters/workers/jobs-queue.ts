@@ -15,7 +15,9 @@
  *   jobs dead-letter queue, whose consumer records it and queues the item again (./dead-letters.ts).
  * A follow-up is sent before its message is acked: a crash in between leaves two messages for one item, never none.
  */
+
 import { z } from "zod";
+import { ProxyError } from "../../core/errors.ts";
 import type { Job, NewJob } from "../../jobs/model.ts";
 import type { JobStoreOptions } from "../../jobs/rows.ts";
 import type { ItemRun } from "../../jobs/worker.ts";
@@ -74,7 +76,15 @@ export class QueuedD1JobStore extends D1JobStore {
       await this.delete(job.id).catch((e: unknown) =>
         this.#log?.({ level: "error", msg: "jobs: a job without its messages", job: job.id, error: String(e) }),
       );
-      throw error;
+      this.#log?.({ level: "error", msg: "jobs: the Queue refused a job's items", job: job.id, error: String(error) });
+      // the queue's failure, not the client's: a clear 503 it may retry (with the same Idempotency-Key), not a 500
+      throw new ProxyError(
+        "JOBS_QUEUE_UNAVAILABLE",
+        "the job queue is unavailable; nothing was accepted, retry later",
+        {
+          retryAfterSeconds: 5,
+        },
+      );
     }
     return job;
   }

@@ -55,6 +55,8 @@ export function jobOperations(limits: DocumentLimits): OperationSpec[] {
         "JOB_QUOTA_EXCEEDED",
         "IDEMPOTENCY_KEY_IN_USE",
         "IDEMPOTENCY_KEY_REUSED",
+        // edge: the Cloudflare Queue did not take the items (nothing accepted)
+        "JOBS_QUEUE_UNAVAILABLE",
         // a replay of a key whose job the customer has deleted
         "NOT_FOUND",
       ],
