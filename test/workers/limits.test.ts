@@ -30,7 +30,9 @@ describe("limits through the Durable Objects are exact across isolates", () => {
     const r = await burst([self, other], () => request("/v1/voices", { headers: { "x-api-key": c.key } }), 40);
     // GCRA admits burst + rate × elapsed at most; an in-memory limiter per isolate would have admitted 2 × 10.
     expect(r.admitted).toBeGreaterThanOrEqual(10);
-    expect(r.admitted).toBeLessThanOrEqual(10 + Math.floor(r.elapsedS * 1));
+    // ceil, not floor: workerd's clock advances only across I/O, so the objects' clock and this test's may differ by
+    // a fraction of the refill interval (seen once under load: one more admitted than floor allowed)
+    expect(r.admitted).toBeLessThanOrEqual(10 + Math.ceil(r.elapsedS * 1));
     expect(r.codes.filter((c) => c !== "ok").every((c) => c === "RATE_LIMITED")).toBe(true);
     const refused = r.responses.find((x) => x.status === 429);
     expect(Number(refused?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
@@ -47,7 +49,7 @@ describe("limits through the Durable Objects are exact across isolates", () => {
     // Past the IP limit a request is refused before auth (429); within it, it reaches auth (401: no key).
     const passed = r.codes.filter((c) => c === "MISSING_API_KEY").length;
     expect(passed).toBeGreaterThanOrEqual(10);
-    expect(passed).toBeLessThanOrEqual(10 + Math.floor(r.elapsedS * 1));
+    expect(passed).toBeLessThanOrEqual(10 + Math.ceil(r.elapsedS * 1));
     expect(r.codes.filter((c) => c === "RATE_LIMITED")).toHaveLength(30 - passed);
     // Another address has its own bucket.
     expect(((await (await a(from("198.51.100.1")())).json()) as ErrorBody).error.code).toBe("MISSING_API_KEY");
