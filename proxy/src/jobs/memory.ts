@@ -18,7 +18,15 @@ import {
   type ResultStore,
   type RetryOutcome,
 } from "./ports.ts";
-import { buildJobRows, countItems, exhaustedError, type JobStoreOptions, totalItems } from "./rows.ts";
+import {
+  buildJobRows,
+  callbackChange,
+  countItems,
+  doneItem,
+  exhaustedError,
+  type JobStoreOptions,
+  totalItems,
+} from "./rows.ts";
 
 export class InMemoryJobStore implements JobStore {
   readonly #jobs = new Map<string, Job>();
@@ -146,18 +154,7 @@ export class InMemoryJobStore implements JobStore {
   async complete(jobId: string, n: number, leaseToken: string, result: ItemResult): Promise<boolean> {
     const item = this.#leased(jobId, n, leaseToken);
     if (item?.state !== "finishing") return false;
-    Object.assign(item, {
-      state: "done",
-      leaseToken: null,
-      audioMs: result.audioMs,
-      tokens: result.tokens,
-      amountMicros: result.amountMicros,
-      pcmBytes: result.pcmBytes,
-      pcmFormat: result.pcmFormat,
-      completedAt: this.#clock.now(),
-      errorCode: null,
-      errorMessage: null,
-    });
+    Object.assign(item, doneItem(result, this.#clock.now()));
     this.#settle(jobId);
     return true;
   }
@@ -258,10 +255,7 @@ export class InMemoryJobStore implements JobStore {
     const job = this.#jobs.get(jobId);
     if (job?.callbackState !== "pending") return;
     job.callbackAttempts++;
-    job.callbackLastError = delivery.delivered ? null : (delivery.error ?? "failed");
-    if (delivery.delivered) job.callbackState = "delivered";
-    else if (delivery.giveUp) job.callbackState = "failed";
-    else job.callbackNextAt = delivery.nextAt ?? this.#clock.now();
+    Object.assign(job, callbackChange(delivery, this.#clock.now()));
   }
 
   async expired(limit: number): Promise<Job[]> {

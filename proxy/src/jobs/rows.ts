@@ -1,7 +1,7 @@
-/** What every job store does the same way: build the rows of a new job, count states, word a dead letter. */
+/** What every job store does the same way: build the rows of a new job, count states, word a dead letter, finish an item, record a callback attempt. */
 import type { Clock } from "../store/ports.ts";
 import { derivedSeed, emptyCounts, type ItemCounts, type Job, type JobItem, type NewJob, newJobId } from "./model.ts";
-import type { ItemError, JobTotals } from "./ports.ts";
+import type { CallbackDelivery, ItemError, ItemResult, JobTotals } from "./ports.ts";
 
 export interface JobStoreOptions {
   clock?: Clock;
@@ -84,3 +84,28 @@ export const exhaustedError = (attempts: number, last: ItemError): ItemError => 
   code: "ATTEMPTS_EXHAUSTED",
   message: `gave up after ${attempts} attempts; last error ${last.code}: ${last.message}`,
 });
+
+/** An item once done: its result, no lease, no error (what the memory and D1 stores write; SQLite's statement too). */
+export const doneItem = (result: ItemResult, now: number) => ({
+  state: "done" as const,
+  leaseToken: null,
+  audioMs: result.audioMs,
+  tokens: result.tokens,
+  amountMicros: result.amountMicros,
+  pcmBytes: result.pcmBytes,
+  pcmFormat: result.pcmFormat,
+  completedAt: now,
+  errorCode: null,
+  errorMessage: null,
+});
+
+/** What a callback delivery attempt changes on its pending job, besides counting the attempt. */
+export function callbackChange(
+  delivery: CallbackDelivery,
+  now: number,
+): Partial<Pick<Job, "callbackState" | "callbackNextAt">> & Pick<Job, "callbackLastError"> {
+  const callbackLastError = delivery.delivered ? null : (delivery.error ?? "failed");
+  if (delivery.delivered) return { callbackState: "delivered", callbackLastError };
+  if (delivery.giveUp) return { callbackState: "failed", callbackLastError };
+  return { callbackNextAt: delivery.nextAt ?? now, callbackLastError };
+}

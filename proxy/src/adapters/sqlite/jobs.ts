@@ -18,7 +18,7 @@ import type {
   JobWithCounts,
   RetryOutcome,
 } from "../../jobs/ports.ts";
-import { buildJobRows, countItems, exhaustedError, type JobStoreOptions } from "../../jobs/rows.ts";
+import { buildJobRows, callbackChange, countItems, exhaustedError, type JobStoreOptions } from "../../jobs/rows.ts";
 import { type Clock, systemClock } from "../../store/ports.ts";
 import { ACTIVE, prepareJobStatements, type Statement } from "./job-statements.ts";
 import type { SqliteDb } from "./open.ts";
@@ -236,18 +236,9 @@ export class SqliteJobStore implements JobStore {
   }
 
   async recordCallback(jobId: string, delivery: CallbackDelivery): Promise<void> {
-    const outcome: Partial<typeof jobs.$inferInsert> = delivery.delivered
-      ? { callbackState: "delivered" }
-      : delivery.giveUp
-        ? { callbackState: "failed" }
-        : { callbackNextAt: delivery.nextAt ?? this.#clock.now() };
     this.db
       .update(jobs)
-      .set({
-        ...outcome,
-        callbackAttempts: sql`${jobs.callbackAttempts} + 1`,
-        callbackLastError: delivery.delivered ? null : (delivery.error ?? "failed"),
-      })
+      .set({ ...callbackChange(delivery, this.#clock.now()), callbackAttempts: sql`${jobs.callbackAttempts} + 1` })
       .where(and(eq(jobs.id, jobId), eq(jobs.callbackState, "pending")))
       .run();
   }

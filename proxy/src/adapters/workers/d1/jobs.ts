@@ -19,7 +19,14 @@ import type {
   JobWithCounts,
   RetryOutcome,
 } from "../../../jobs/ports.ts";
-import { buildJobRows, countItems, exhaustedError, type JobStoreOptions } from "../../../jobs/rows.ts";
+import {
+  buildJobRows,
+  callbackChange,
+  countItems,
+  doneItem,
+  exhaustedError,
+  type JobStoreOptions,
+} from "../../../jobs/rows.ts";
 import { type Clock, systemClock } from "../../../store/ports.ts";
 import { changes, type D1Db } from "./db.ts";
 
@@ -244,18 +251,7 @@ export class D1JobStore implements JobStore {
       jobId,
       this.db
         .update(jobItems)
-        .set({
-          state: "done",
-          leaseToken: null,
-          audioMs: result.audioMs,
-          tokens: result.tokens,
-          amountMicros: result.amountMicros,
-          pcmBytes: result.pcmBytes,
-          pcmFormat: result.pcmFormat,
-          completedAt: this.#clock.now(),
-          errorCode: null,
-          errorMessage: null,
-        })
+        .set(doneItem(result, this.#clock.now()))
         .where(and(leased(jobId, n, leaseToken), eq(jobItems.state, "finishing"))),
     );
   }
@@ -372,18 +368,9 @@ export class D1JobStore implements JobStore {
   }
 
   async recordCallback(jobId: string, delivery: CallbackDelivery): Promise<void> {
-    const outcome: Partial<typeof jobs.$inferInsert> = delivery.delivered
-      ? { callbackState: "delivered" }
-      : delivery.giveUp
-        ? { callbackState: "failed" }
-        : { callbackNextAt: delivery.nextAt ?? this.#clock.now() };
     await this.db
       .update(jobs)
-      .set({
-        ...outcome,
-        callbackAttempts: sql`${jobs.callbackAttempts} + 1`,
-        callbackLastError: delivery.delivered ? null : (delivery.error ?? "failed"),
-      })
+      .set({ ...callbackChange(delivery, this.#clock.now()), callbackAttempts: sql`${jobs.callbackAttempts} + 1` })
       .where(and(eq(jobs.id, jobId), eq(jobs.callbackState, "pending")))
       .run();
   }
