@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
+import { adminClient, benchCustomer } from "./admin.ts";
 import { type Child, startChild } from "./children.ts";
 import { cpuMeter } from "./cpu.ts";
 
@@ -52,31 +53,7 @@ async function main(): Promise<void> {
     ready: /proxy listening on (http:\/\/127\.0\.0\.1:\d+)/,
   });
   children.push(proxy);
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${proxy.ready}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return (await res.json()) as Record<string, unknown>;
-  };
-  await admin("PUT", "/admin/plans/bench", {
-    kind: "basic",
-    name: "Bench",
-    currency: "USD",
-    time_zone: "UTC",
-    requests_per_second: 1e6,
-    burst: 1e6,
-    max_in_flight: 10_000,
-  });
-  await admin("POST", "/admin/plans/bench/prices", { unit_price_micros_per_1k_tokens: 2_000 });
-  const { customer } = (await admin("POST", "/admin/customers", {
-    name: "Bench",
-    email: "bench@example.com",
-    plan_id: "bench",
-  })) as { customer: { id: string } };
-  const { key } = (await admin("POST", `/admin/customers/${customer.id}/keys`)) as { key: string };
-  await new Promise((r) => setTimeout(r, 10));
+  const { key } = await benchCustomer(adminClient(proxy.ready, adminToken));
 
   const pool = new Pool(proxy.ready, { connections: Number(args.connections), pipelining: 1 });
   const body = JSON.stringify({

@@ -24,6 +24,7 @@ import {
   startWranglerDev,
   type WranglerDev,
 } from "../../scripts/edge-local.ts";
+import { adminClient, benchCustomer } from "./admin.ts";
 import { type Child, startChild } from "./children.ts";
 import { cpuMeter } from "./cpu.ts";
 import { OpenLoopClient, type StepResult, type Target } from "./open-loop.ts";
@@ -71,36 +72,8 @@ function workerdPid(port: number): number {
   return 0;
 }
 
-async function customerOn(base: string): Promise<{ id: string; key: string }> {
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (!res.ok) throw new Error(`${method} ${base}${path} → ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-  // Limits that never bind: the key lookup and both limiters still run on every request.
-  const limits = { requests_per_second: 1e6, burst: 1e6, max_in_flight: 10_000 };
-  await admin("PUT", "/admin/plans/bench", {
-    kind: "basic",
-    name: "Bench",
-    currency: "USD",
-    time_zone: "UTC",
-    ...limits,
-  });
-  await admin("POST", "/admin/plans/bench/prices", { unit_price_micros_per_1k_tokens: 2_000 });
-  const { customer } = (await admin("POST", "/admin/customers", {
-    name: "Bench",
-    email: "bench@example.com",
-    plan_id: "bench",
-  })) as { customer: { id: string } };
-  const { key } = (await admin("POST", `/admin/customers/${customer.id}/keys`)) as { key: string };
-  await sleep(10); // the price version is in force from "now"
-  return { id: customer.id, key };
-}
+/** Limits that never bind: the key lookup and both limiters still run on every request. */
+const customerOn = (base: string) => benchCustomer(adminClient(base, adminToken));
 
 function gitCommit(): string {
   try {

@@ -19,6 +19,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { build, type Histogram } from "hdr-histogram-js";
+import { adminClient, benchCustomer } from "./admin.ts";
 import { type Child, startChild } from "./children.ts";
 import { cpuMeter } from "./cpu.ts";
 import { OpenLoopClient, summarize, type Target } from "./open-loop.ts";
@@ -80,30 +81,10 @@ async function main() {
     });
     children.push(proxy);
     const origin = proxy.ready;
-    const admin = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${origin}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      return (await res.json()) as Record<string, unknown>;
-    };
-    await admin("PUT", "/admin/plans/bench", {
-      kind: "basic",
-      name: "Bench",
-      currency: "USD",
-      time_zone: "UTC",
-      requests_per_second: 100000,
-      burst: 100000,
-      max_in_flight: 10000,
+    const { key } = await benchCustomer(adminClient(origin, ADMIN), {
+      unitPriceMicrosPer1k: 20_000,
+      limit: 100_000,
     });
-    await admin("POST", "/admin/plans/bench/prices", { unit_price_micros_per_1k_tokens: 20000 });
-    const customer = (await admin("POST", "/admin/customers", {
-      name: "Bench",
-      email: "bench@example.com",
-      plan_id: "bench",
-    })) as { customer: { id: string } };
-    const key = ((await admin("POST", `/admin/customers/${customer.customer.id}/keys`)) as { key: string }).key;
     const batchKey = readFileSync(join(dataDir, "demo-batch-key.txt"), "utf8").trim();
     const batch = (method: string, path: string, body?: unknown) =>
       fetch(`${origin}${path}`, {

@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
+import { adminClient, benchCustomer } from "./admin.ts";
 import { type Child, startChild } from "./children.ts";
 import { cpuMeter } from "./cpu.ts";
 import { formatProfile, type ProfileSummary, summarizeProfile } from "./cpuprofile.ts";
@@ -123,33 +124,8 @@ async function main(): Promise<number> {
   log(`stub ${stub.ready} (pid ${stub.proc.pid}), proxy ${proxyUrl} (pid ${proxy.proc.pid}), data ${dataDir}`);
 
   // A customer on a plan whose limits never bind, so key lookup, key rate limit and in-flight limit all run.
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${proxyUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-  await admin("PUT", "/admin/plans/bench", {
-    kind: "basic",
-    name: "Bench",
-    currency: "USD",
-    time_zone: "UTC",
-    requests_per_second: 1e6,
-    burst: 1e6,
-    max_in_flight: 10_000,
-  });
-  await admin("POST", "/admin/plans/bench/prices", { unit_price_micros_per_1k_tokens: 2_000 });
-  const { customer } = (await admin("POST", "/admin/customers", {
-    name: "Bench",
-    email: "bench@example.com",
-    plan_id: "bench",
-  })) as { customer: { id: string } };
-  const { key } = (await admin("POST", `/admin/customers/${customer.id}/keys`)) as { key: string };
-  await sleep(10); // the price version is in force from "now": let requests arrive strictly after it
+  const customer = await benchCustomer(adminClient(proxyUrl, adminToken));
+  const { key } = customer;
 
   const targets: Record<Mode, Target> = {
     direct: {
