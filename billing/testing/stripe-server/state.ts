@@ -1,6 +1,6 @@
 /**
  * The objects of the local Stripe-compatible test server, with Stripe's shapes (the fields billing reads, and the
- * usual companions) and ids. Pure data and bookkeeping: endpoints live in `./resources.ts`.
+ * usual companions) and ids. Pure data and bookkeeping: endpoints live in `./resources/` (routed by `./resources.ts`).
  */
 export type Json = Record<string, unknown>;
 export type Metadata = Record<string, string>;
