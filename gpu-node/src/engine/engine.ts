@@ -4,7 +4,7 @@ import type { Voice } from "../model/voices.ts";
 import type { InferenceBackend } from "./backend.ts";
 import { GptStage } from "./gpt-stage.ts";
 import { type EngineObserver, noopObserver, type StageName } from "./observer.ts";
-import { Rng } from "./rng.ts";
+import { planCodes, requestState } from "./request-state.ts";
 import { S2melStage } from "./s2mel-stage.ts";
 import type { SamplingParams } from "./sampling.ts";
 import type { Priority, RequestState, SegmentState } from "./types.ts";
@@ -132,15 +132,8 @@ export class Engine {
   submit(job: SynthesisJob, signal?: AbortSignal): Promise<SynthesisResult> {
     if (this.closing) return Promise.reject(new NodeError("SHUTTING_DOWN", "the node is shutting down", 5));
     const now = this.now();
-    const m = this.deps.manifest;
-    const perToken = m.semantic_tokens_per_text_token;
-    const cap = Math.min(job.maxTokens ?? m.gpt.max_mel_tokens, m.gpt.max_mel_tokens);
-    const codesFor = (ids: readonly number[]) =>
-      perToken === null ? cap : Math.max(1, Math.min(cap, Math.round(ids.length * perToken)));
-    const expectedCodes = job.segments.reduce(
-      (sum, ids) => sum + (perToken === null ? 10 * ids.length : codesFor(ids)),
-      0,
-    );
+    const plan = planCodes(this.deps.manifest, job);
+    const { expectedCodes } = plan;
 
     const queued = this.queuedRequests();
     if (queued >= this.deps.options.maxQueue) {
@@ -165,43 +158,10 @@ export class Engine {
       );
     }
 
-    const sampling = { ...this.defaultSampling, ...job.sampling };
-    const state: RequestState = {
-      id: job.id,
-      priority: job.priority,
-      voice: job.voice,
-      emoVec: job.emoVec,
-      speed: job.speed,
-      seed: job.seed,
-      sampling,
-      segments: [],
-      arrivedAt: now,
-      deadlineAt: now + timeoutMs,
-      condPrefix: null,
-      admittedAt: null,
-      maxGptBatch: 0,
-      finished: false,
-      expectedCodes,
-    };
-    const g = m.gpt;
-    job.segments.forEach((ids, index) => {
-      state.segments.push({
-        request: state,
-        index,
-        textIds: [g.start_text_token, ...ids, g.stop_text_token],
-        maxCodes: codesFor(ids),
-        forcedLength: perToken !== null,
-        rng: new Rng(job.seed, index),
-        // HF's repetition penalty also sees generate()'s prompt ids: placeholder 1s and start_mel (IndexTTS2).
-        seen: new Set([1, g.start_mel_token]),
-        codes: [],
-        latents: [],
-        stage: "waiting",
-        enqueuedAt: now,
-        mel: null,
-        melFrames: 0,
-        audio: null,
-      });
+    const state = requestState(this.deps.manifest, job, plan, {
+      sampling: { ...this.defaultSampling, ...job.sampling },
+      now,
+      timeoutMs,
     });
 
     return new Promise<SynthesisResult>((resolve, reject) => {
