@@ -23,7 +23,7 @@ export interface Targets {
    * rows: usage rows of the bench customer; proxy200: 200s the generator received from the proxy; missing: those 200s
    * whose request id has no row (must be 0); withoutResponse: rows whose request got no 200 at the generator.
    */
-  durable: { rows: number; proxy200: number; missing: number; withoutResponse: number; equal: boolean };
+  durable: { rows: number; proxy200: number; missing: number; withoutResponse: number; equal: boolean } | null;
 }
 
 export interface BenchReport {
@@ -38,6 +38,8 @@ export interface BenchReport {
     p99BoundMs: number;
     audioMs: number;
     wavBytes: number;
+    /** the process measured as "the proxy": the real proxy, or a bare relay that gives the floor */
+    entry: string;
     profiled: boolean;
   };
   steps: StepRow[];
@@ -166,11 +168,13 @@ export function targetsTable(report: BenchReport): string {
       ],
       [
         "every 200 has its usage row in proxy.db (checked by request id after SIGTERM)",
-        `${int(t.durable.proxy200)} 200s, ${int(t.durable.missing)} without a row; ${int(t.durable.rows)} rows` +
-          (t.durable.withoutResponse > 0
-            ? ` (${int(t.durable.withoutResponse)} for requests the client gave up on)`
-            : ""),
-        verdict(t.durable.missing === 0),
+        t.durable === null
+          ? `— (${report.settings.entry} keeps no ledger)`
+          : `${int(t.durable.proxy200)} 200s, ${int(t.durable.missing)} without a row; ${int(t.durable.rows)} rows` +
+            (t.durable.withoutResponse > 0
+              ? ` (${int(t.durable.withoutResponse)} for requests the client gave up on)`
+              : ""),
+        verdict(t.durable === null ? null : t.durable.missing === 0),
       ],
     ],
   );
