@@ -9,6 +9,7 @@ import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
 import { UndiciTransport } from "./adapters/node/undici-transport.ts";
 import { createSqliteBillingStores } from "./adapters/sqlite/billing/index.ts";
+import { startCheckpointer } from "./adapters/sqlite/checkpointer.ts";
 import { createSqliteStores, openSqlite } from "./adapters/sqlite/index.ts";
 import { sqliteJobStateCounts } from "./adapters/sqlite/job-state-counts.ts";
 import { SqliteJobStore } from "./adapters/sqlite/jobs.ts";
@@ -67,6 +68,9 @@ try {
 
 mkdirSync(env.DATA_DIR, { recursive: true });
 const db = openSqlite(join(env.DATA_DIR, "proxy.db"), { synchronous: env.SQLITE_SYNCHRONOUS });
+const checkpointer = startCheckpointer(db, {
+  onError: (message) => console.error(JSON.stringify({ component: "sqlite", level: "warn", msg: message })),
+});
 const stores = createSqliteStores(db);
 await ensureDefaultPlans(stores, env.PLAN_TIME_ZONE);
 let adminToken = env.ADMIN_TOKEN;
@@ -207,6 +211,7 @@ const shutdown = async () => {
   await jobWorker?.stop(5_000);
   await ledger.close();
   await transport.close();
+  await checkpointer.stop();
   db.$client.close();
   process.exit(0);
 };

@@ -1,12 +1,14 @@
 /**
  * Child process of the durability test: appends usage events through a GroupCommitLedger on SQLite, forever, and
  * prints each request id on stdout only after its append resolved (its transaction committed). The test kills it with
- * SIGKILL mid-run and checks that every printed id is in the database.
+ * SIGKILL mid-run and checks that every printed id is in the database. WAL checkpoints run from a worker thread, as in
+ * the proxy.
  *
  * Usage: node --import tsx append-until-killed.ts <db path> '<seed json: customerId, apiKeyId, planId, priceVersionId>'
  */
 import { GroupCommitLedger } from "../../../store/group-commit.ts";
 import type { UsageEvent } from "../../../store/ports.ts";
+import { startCheckpointer } from "../checkpointer.ts";
 import { openSqlite } from "../open.ts";
 import { SqliteUsageLedger } from "../usage-ledger.ts";
 
@@ -18,6 +20,8 @@ if (!dbPath || !seedJson) {
 const seed = JSON.parse(seedJson) as Pick<UsageEvent, "customerId" | "apiKeyId" | "planId" | "priceVersionId">;
 
 const db = openSqlite(dbPath, { migrate: false });
+// As the proxy runs: checkpoints from a worker thread, so the kill also lands mid-checkpoint.
+startCheckpointer(db, { intervalMs: 5, restartFrames: 256 });
 const ledger = new GroupCommitLedger(new SqliteUsageLedger(db), { maxBatch: 64, maxDelayMs: 1 });
 
 let next = 0;
