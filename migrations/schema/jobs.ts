@@ -56,9 +56,16 @@ export const jobs = sqliteTable(
     finishedAt: epochMs("finished_at"),
     /** finished_at + retention: rows and audio are deleted then. */
     expiresAt: epochMs("expires_at"),
+    /**
+     * When the claim last served the job's customer, as a claim sequence number (0: never): customers are served
+     * least recently served first, so one customer's huge job cannot starve the others (proxy/src/jobs/fair.ts).
+     */
+    servedSeq: integer("served_seq").notNull().default(0),
   },
   (t) => [
     index("jobs_customer_idx").on(t.customerId, t.id),
+    // The fair claim's customers: those with unfinished jobs, with their last service.
+    index("jobs_unfinished_idx").on(t.customerId, t.servedSeq).where(sql`${t.finishedAt} is null`),
     index("jobs_expires_idx").on(t.expiresAt),
     index("jobs_callback_idx").on(t.callbackState, t.callbackNextAt),
     oneOf("jobs_callback_state_check", t.callbackState, CALLBACK_STATES),
@@ -75,6 +82,8 @@ export const jobItems = sqliteTable(
       .references(() => jobs.id, { onDelete: "cascade" }),
     /** 0-based position in the job. */
     n: integer("n").notNull(),
+    /** The job's customer (a copy of `jobs.customer_id`): the fair claim walks each customer's items in order. */
+    customerId: text("customer_id").notNull().default(""),
     text: text("text").notNull(),
     voice: integer("voice").notNull(),
     emotion: text("emotion"),
@@ -104,6 +113,10 @@ export const jobItems = sqliteTable(
     // The claim walks this in order and stops after `limit` due items: final items are not in it at all.
     index("job_items_due_idx")
       .on(t.availableAt, t.jobId, t.n)
+      .where(sql`${t.state} in ('queued', 'running', 'finishing')`),
+    // The fair claim: a customer's own due items in order (it reads the first few of each waiting customer).
+    index("job_items_customer_due_idx")
+      .on(t.customerId, t.availableAt, t.jobId, t.n)
       .where(sql`${t.state} in ('queued', 'running', 'finishing')`),
     // A job's state counts, and "is anything of this job left?" after each item.
     index("job_items_job_state_idx").on(t.jobId, t.state),

@@ -3,6 +3,7 @@
  * contract suites as the durable implementations hold for them (./queue.contract.ts, ./results.contract.ts).
  */
 import { type Clock, systemClock } from "../store/ports.ts";
+import { type FairCandidate, fairOrder, servedSeqs } from "./fair.ts";
 import { type ItemCounts, isFinal, type Job, type JobItem, type NewJob } from "./model.ts";
 import {
   type ActiveUsage,
@@ -90,27 +91,37 @@ export class InMemoryJobStore implements JobStore {
     return { jobs, items };
   }
 
+  /** Fair across customers (./fair.ts): round-robin, least recently served first, each one's items oldest first. */
   async claim(options: ClaimOptions): Promise<ClaimedItem[]> {
     const now = this.#clock.now();
     const hold = new Set(options.holdOffPeakForPlans ?? []);
     const pools = new Set(options.pools);
-    const due: { job: Job; item: JobItem }[] = [];
     const only = options.only;
-    for (const job of this.#jobs.values()) {
+    const unfinished = [...this.#jobs.values()].filter((j) => j.finishedAt === null);
+    const customerSeq = new Map<string, number>();
+    let base = 0;
+    for (const job of unfinished) {
+      customerSeq.set(job.customerId, Math.max(customerSeq.get(job.customerId) ?? 0, job.servedSeq));
+      base = Math.max(base, job.servedSeq);
+    }
+    const due: (FairCandidate & { job: Job; item: JobItem })[] = [];
+    for (const job of unfinished) {
       if (!pools.has(job.pool) || (job.preferOffPeak && hold.has(job.planId))) continue;
       if (only && job.id !== only.jobId) continue;
       for (const item of this.#items.get(job.id) ?? []) {
         if (only && item.n !== only.n) continue;
-        if (!isFinal(item.state) && item.availableAt <= now) due.push({ job, item });
+        if (isFinal(item.state) || item.availableAt > now) continue;
+        const customerId = job.customerId;
+        due.push({ job, item, jobId: job.id, n: item.n, availableAt: item.availableAt, customerId, customerSeq: 0 });
       }
     }
-    due.sort(
-      (a, b) =>
-        a.item.availableAt - b.item.availableAt ||
-        (a.job.id < b.job.id ? -1 : a.job.id > b.job.id ? 1 : 0) ||
-        a.item.n - b.item.n,
-    );
-    return due.slice(0, Math.max(0, options.limit)).map(({ job, item }) => {
+    for (const d of due) d.customerSeq = customerSeq.get(d.customerId) ?? 0;
+    const chosen = fairOrder(due, options.limit);
+    for (const [jobId, seq] of servedSeqs(chosen, base)) {
+      const job = this.#jobs.get(jobId);
+      if (job) job.servedSeq = seq;
+    }
+    return chosen.map(({ job, item }) => {
       const leaseToken = crypto.randomUUID();
       if (item.state !== "finishing") {
         item.state = "running";

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Clock, Stores } from "../store/ports.ts";
 import { ManualClock, type Seeded, seedCustomer } from "../store/testing/harness.ts";
 import { derivedSeed, type ItemSpec, jobStatus, type NewJob } from "./model.ts";
-import type { JobStore } from "./ports.ts";
+import type { ClaimedItem, JobStore } from "./ports.ts";
 
 export interface JobStoreHarness {
   jobs: JobStore;
@@ -92,6 +92,60 @@ export function runJobStoreContract({ name, make }: JobStoreContractOptions): vo
       expect(next.map((c) => [c.job.id, c.item.n])).toEqual([[second.id, 0]]);
       expect(await claim(10)).toEqual([]);
       expect((await jobs.get(first.id))?.counts.running).toBe(2);
+    });
+
+    it("claims fairly across customers: a small job queued after a huge one starts within the next claims", async () => {
+      const other = await seedCustomer(harness.stores, clock, { customerId: "cus_small" });
+      const huge = await jobs.create(newJob(Array.from({ length: 50 }, (_, i) => spec(`a${i}`))));
+      clock.advance(1);
+      const small = await jobs.create(
+        newJob([spec("b0"), spec("b1")], { customerId: other.customer.id, apiKeyId: other.key.id }),
+      );
+      // One claim: round-robin, the customer served least recently first (neither was served: the older item first).
+      const first = await claim(3);
+      expect(first.map((c) => [c.job.id, c.item.n])).toEqual([
+        [huge.id, 0],
+        [small.id, 0],
+        [huge.id, 1],
+      ]);
+      // A worker that takes one item at a time and finishes it before the next claim still alternates: the small
+      // customer got fewer items in the last claim, so it goes first now.
+      const finish = async (c: ClaimedItem | undefined) => {
+        expect(
+          await jobs.fail(c?.job.id ?? "", c?.item.n ?? -1, c?.leaseToken ?? "", { code: "X", message: "x" }),
+        ).toBe(true);
+      };
+      for (const c of first) await finish(c);
+      const next = await claim(1);
+      expect(next.map((c) => [c.job.id, c.item.n])).toEqual([[small.id, 1]]);
+      await finish(next[0]);
+      // The small job is done; the huge one goes on, oldest first, alone.
+      expect((await claim(2)).map((c) => [c.job.id, c.item.n])).toEqual([
+        [huge.id, 2],
+        [huge.id, 3],
+      ]);
+      expect((await jobs.get(small.id))?.job.finishedAt).toBe(clock.now());
+    });
+
+    it("serves customers least recently served first, one item per claim, whatever their queue lengths", async () => {
+      const customers = [
+        seed,
+        ...(await Promise.all(["cus_b", "cus_c"].map((id) => seedCustomer(harness.stores, clock, { customerId: id })))),
+      ];
+      const made: string[] = [];
+      for (const [i, c] of customers.entries()) {
+        const items = Array.from({ length: 10 - 4 * i }, (_, n) => spec(`${i}.${n}`));
+        made.push((await jobs.create(newJob(items, { customerId: c.customer.id, apiKeyId: c.key.id }))).id);
+        clock.advance(1);
+      }
+      const order: string[] = [];
+      for (let k = 0; k < 9; k++) {
+        const [c] = await claim(1);
+        order.push(`${made.indexOf(c?.job.id ?? "")}.${c?.item.n}`);
+        await jobs.fail(c?.job.id ?? "", c?.item.n ?? -1, c?.leaseToken ?? "", { code: "X", message: "x" });
+      }
+      // Customers 0, 1, 2 in turn (each one's own items in order); customer 2 has 2 items, customer 1 has 6.
+      expect(order).toEqual(["0.0", "1.0", "2.0", "0.1", "1.1", "2.1", "0.2", "1.2", "0.3"]);
     });
 
     it("delivers at least once: an item whose lease ran out is claimed again, and the old lease is dead", async () => {

@@ -32,11 +32,13 @@ export function buildJobRows(input: NewJob, now: number): { job: Job; items: Job
     cancelledAt: null,
     finishedAt: null,
     expiresAt: null,
+    servedSeq: 0,
   };
   const items = input.items.map(
     (spec, n): JobItem => ({
       jobId: id,
       n,
+      customerId: input.customerId,
       text: spec.text,
       voice: spec.voice,
       emotion: spec.emotion ?? null,

@@ -4,9 +4,12 @@
  * thirds of the feeder's time). Lists (pools, plans) are bound as JSON arrays and read with json_each, so one statement
  * serves every list length.
  */
-import { and, asc, eq, lte, type SQL, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { jobItems, jobs } from "../../../../migrations/schema/index.ts";
+import { servedSeqs } from "../../jobs/fair.ts";
 import type { ClaimedItem } from "../../jobs/ports.ts";
+import { fairClaimKeys, SERVED_BASE } from "./fair-claim.ts";
 import type { SqliteDb } from "./open.ts";
 
 /** Written exactly as in the partial index `job_items_due_idx`, so SQLite can use it (a bound list would not match). */
@@ -18,28 +21,30 @@ export type Statement = { run(params: Record<string, unknown>): { changes: numbe
 
 export function prepareJobStatements(db: SqliteDb) {
   const c = db.$client;
-  const dueWhere = (...only: SQL[]) =>
-    and(
-      ACTIVE,
-      lte(jobItems.availableAt, sql.placeholder("now")),
-      sql`${jobs.pool} in (select value from json_each(${sql.placeholder("pools")}))`,
-      sql`not (${jobs.preferOffPeak} and ${jobs.planId} in (select value from json_each(${sql.placeholder("hold")})))`,
-      ...only,
+  const named = (name: string) => sql.raw(`@${name}`);
+  const fairSql = (only: boolean) =>
+    c.prepare(
+      new SQLiteSyncDialect().sqlToQuery(
+        fairClaimKeys({
+          now: named("now"),
+          limit: named("limit"),
+          pools: named("pools"),
+          hold: named("hold"),
+          ...(only ? { only: { jobId: named("onlyJob"), n: named("onlyN") } } : {}),
+        }),
+      ).sql,
     );
-  const dueRows = (where: SQL | undefined) =>
-    db
-      .select({ item: jobItems, job: jobs })
-      .from(jobItems)
-      .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
-      .where(where)
-      .orderBy(asc(jobItems.availableAt), asc(jobItems.jobId), asc(jobItems.n))
-      .limit(sql.placeholder("limit"))
-      .prepare();
-  const due = dueRows(dueWhere());
+  const fair = fairSql(false);
   // One named item (ClaimOptions.only): by its primary key, under the same conditions.
-  const dueOne = dueRows(
-    dueWhere(eq(jobItems.jobId, sql.placeholder("onlyJob")), eq(jobItems.n, sql.placeholder("onlyN"))),
-  );
+  const fairOne = fairSql(true);
+  const base = c.prepare(new SQLiteSyncDialect().sqlToQuery(sql`select ${SERVED_BASE} as base`).sql).pluck();
+  const row = db
+    .select({ item: jobItems, job: jobs })
+    .from(jobItems)
+    .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
+    .where(and(eq(jobItems.jobId, sql.placeholder("job")), eq(jobItems.n, sql.placeholder("n"))))
+    .prepare();
+  const served = c.prepare("update jobs set served_seq = @seq where id = @job");
   const lease = c.prepare(
     `update job_items set lease_token = @token, available_at = @until,
        attempts = attempts + (state <> 'finishing'),
@@ -53,8 +58,21 @@ export function prepareJobStatements(db: SqliteDb) {
      where id = @job and finished_at is null
        and not exists (select 1 from job_items where job_id = @job and ${ACTIVE_RAW})`,
   );
-  const claimTx = c.transaction((params: Record<string, unknown>, now: number, leaseMs: number): ClaimedItem[] =>
-    ("onlyJob" in params ? dueOne : due).all(params).map(({ item, job }) => {
+  const claimTx = c.transaction((params: Record<string, unknown>, now: number, leaseMs: number): ClaimedItem[] => {
+    const keys = ("onlyJob" in params ? fairOne : fair).all(params) as {
+      job_id: string;
+      n: number;
+      customer_id: string;
+    }[];
+    const seqs = servedSeqs(
+      keys.map((k) => ({ jobId: k.job_id, customerId: k.customer_id })),
+      Number(base.get()),
+    );
+    for (const [job, seq] of seqs) served.run({ job, seq });
+    return keys.flatMap((k) => {
+      const found = row.get({ job: k.job_id, n: k.n });
+      if (!found) return [];
+      const { item, job } = found;
       const leaseToken = crypto.randomUUID();
       const finishing = item.state === "finishing";
       lease.run({ token: leaseToken, until: now + leaseMs, job: item.jobId, n: item.n });
@@ -64,9 +82,9 @@ export function prepareJobStatements(db: SqliteDb) {
         availableAt: now + leaseMs,
         ...(finishing ? {} : { state: "running" as const, attempts: item.attempts + 1 }),
       };
-      return { job, item: leased, leaseToken };
-    }),
-  );
+      return [{ job: { ...job, servedSeq: seqs.get(job.id) ?? job.servedSeq }, item: leased, leaseToken }];
+    });
+  });
   const transitionTx = c.transaction(
     (statement: Statement, params: Record<string, unknown>, after: ((jobId: string) => void) | null) => {
       const changed = statement.run(params).changes === 1;
@@ -75,7 +93,7 @@ export function prepareJobStatements(db: SqliteDb) {
     },
   );
   return {
-    /** the due items, then their leases, in one IMMEDIATE transaction */
+    /** the due items in fair order (../../jobs/fair.ts), then their leases, in one IMMEDIATE transaction */
     claim: (
       params: { now: number; limit: number; pools: string; hold: string; onlyJob?: string; onlyN?: number },
       leaseMs: number,

@@ -4,8 +4,9 @@
  * transaction, this store writes with the read's conditions in the WHERE clause (lease token, state), so a worker
  * whose lease was taken over changes nothing, exactly as there.
  */
-import { and, asc, count, desc, eq, getTableColumns, inArray, isNotNull, lt, lte, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, inArray, isNotNull, lt, lte, sql } from "drizzle-orm";
 import { jobItems, jobs } from "../../../../../migrations/schema/index.ts";
+import { fairOrder } from "../../../jobs/fair.ts";
 import { ACTIVE_ITEM_STATES, type ItemCounts, type Job, type JobItem, type NewJob } from "../../../jobs/model.ts";
 import type {
   ActiveUsage,
@@ -28,6 +29,7 @@ import {
   type JobStoreOptions,
 } from "../../../jobs/rows.ts";
 import { type Clock, systemClock } from "../../../store/ports.ts";
+import { fairClaimKeys, SERVED_BASE } from "../../sqlite/fair-claim.ts";
 import { changes, type D1Db } from "./db.ts";
 
 /** Items per INSERT … SELECT over json_each: one bound JSON text, well under D1's 2 MB per value. */
@@ -157,49 +159,68 @@ export class D1JobStore implements JobStore {
     return { jobs: Number(row?.jobs ?? 0), items: Number(row?.items ?? 0) };
   }
 
-  /** The due items in order, then their leases, in one batch: both see the same items, nothing can claim between. */
+  /**
+   * The due items in fair order (../../../jobs/fair.ts), then their leases and their jobs' `served_seq`, in one batch
+   * (one transaction): every statement sees the same items, nothing can claim between. The leases carry the claim's
+   * id, so the last statement counts each customer's items of this claim among the leased ones.
+   */
   async claim(options: ClaimOptions): Promise<ClaimedItem[]> {
     if (options.limit <= 0 || options.pools.length === 0) return [];
     const now = this.#clock.now();
     const until = now + options.leaseMs;
-    const due = and(
-      ACTIVE,
-      lte(jobItems.availableAt, now),
-      sql`${jobs.pool} in (select value from json_each(${JSON.stringify(options.pools)}))`,
-      sql`not (${jobs.preferOffPeak} and ${jobs.planId} in (select value from json_each(${JSON.stringify(options.holdOffPeakForPlans ?? [])})))`,
-      options.only ? and(eq(jobItems.jobId, options.only.jobId), eq(jobItems.n, options.only.n)) : undefined,
-    ) as SQL;
-    const dueKeys = this.db
-      .select({ jobId: jobItems.jobId, n: jobItems.n })
-      .from(jobItems)
-      .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
-      .where(due)
-      .orderBy(asc(jobItems.availableAt), asc(jobItems.jobId), asc(jobItems.n))
-      .limit(options.limit);
-    const [order, updated] = await this.db.batch([
+    const claimId = crypto.randomUUID().replaceAll("-", "");
+    const keys = fairClaimKeys({
+      now,
+      limit: options.limit,
+      pools: JSON.stringify(options.pools),
+      hold: JSON.stringify(options.holdOffPeakForPlans ?? []),
+      ...(options.only ? { only: options.only } : {}),
+    });
+    const mine = (alias: string) =>
+      sql
+        .raw(`${alias}.state in ('queued', 'running', 'finishing') and ${alias}.available_at = `)
+        .append(sql`${until} and substr(${sql.raw(alias)}.lease_token, 1, 32) = ${claimId}`);
+    const picked = sql`(${jobItems.jobId}, ${jobItems.n}) in (select job_id, n from (${keys}))`;
+    const [before, updated, servedJobs] = await this.db.batch([
+      // The claimed items as they were, with their customer's last service: their order, by the same rule in JS.
       this.db
-        .select({ item: jobItems, job: jobs })
+        .select({
+          jobId: jobItems.jobId,
+          n: jobItems.n,
+          availableAt: jobItems.availableAt,
+          customerId: jobs.customerId,
+          customerSeq: sql<number>`(select max(s.served_seq) from jobs s
+            where s.finished_at is null and s.customer_id = ${jobs.customerId})`.mapWith(Number),
+        })
         .from(jobItems)
         .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
-        .where(due)
-        .orderBy(asc(jobItems.availableAt), asc(jobItems.jobId), asc(jobItems.n))
-        .limit(options.limit),
+        .where(picked),
       this.db
         .update(jobItems)
         .set({
-          // One fresh token per row: every claimed item gets its own lease.
-          leaseToken: sql`lower(hex(randomblob(16)))`,
+          // One token per row: the claim's id, then the row's own random part.
+          leaseToken: sql`${claimId} || lower(hex(randomblob(8)))`,
           availableAt: until,
           attempts: sql`${jobItems.attempts} + (${jobItems.state} <> 'finishing')`,
           state: sql`case when ${jobItems.state} = 'finishing' then 'finishing' else 'running' end`,
         })
-        .where(sql`(${jobItems.jobId}, ${jobItems.n}) in ${dueKeys}`)
+        .where(picked)
+        .returning(),
+      this.db
+        .update(jobs)
+        .set({
+          servedSeq: sql`${SERVED_BASE} + (select count(*) from job_items m join jobs mj on mj.id = m.job_id
+            where ${mine("m")} and mj.customer_id = ${jobs.customerId})`,
+        })
+        .where(sql`${jobs.id} in (select m.job_id from job_items m where ${mine("m")})`)
         .returning(),
     ]);
     const leasedNow = new Map(updated.map((i) => [`${i.jobId}/${i.n}`, i]));
-    return order.flatMap(({ item, job }) => {
-      const lease = leasedNow.get(`${item.jobId}/${item.n}`);
-      return lease?.leaseToken ? [{ job, item: lease, leaseToken: lease.leaseToken }] : [];
+    const jobsNow = new Map(servedJobs.map((j) => [j.id, j]));
+    return fairOrder(before, options.limit).flatMap(({ jobId, n }) => {
+      const lease = leasedNow.get(`${jobId}/${n}`);
+      const job = jobsNow.get(jobId);
+      return lease?.leaseToken && job ? [{ job, item: lease, leaseToken: lease.leaseToken }] : [];
     });
   }
 
