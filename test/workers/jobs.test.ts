@@ -296,6 +296,8 @@ describe("batch jobs on the Worker: D1 queue state, one Queue message per item, 
       ["queued", 0],
     ]);
     expect(await usageRows(id)).toEqual([]);
+    // Nothing left waiting for later tests (a fair claim would give it their turns).
+    await full.deps.jobs?.store.cancel(id);
   });
 
   it("an off-peak job's item waits JOBS_OFF_PEAK_WAIT_SECONDS while its plan is at peak; another job runs", async () => {
@@ -338,6 +340,8 @@ describe("batch jobs on the Worker: D1 queue state, one Queue message per item, 
     const other = held.sent.filter((m) => m.body.jobId === now.id);
     if (summary.ran === 1) expect((await itemStates(now.id))[0]?.state).toBe("done");
     else expect(other[0]?.delaySeconds).toBe(1);
+    await edge.deps.jobs?.store.cancel(later.id);
+    await edge.deps.jobs?.store.cancel(now.id);
   });
 
   it("an item leased to another worker gets a follow-up at the end of that lease, and a malformed message is dead-lettered", async () => {
@@ -367,6 +371,7 @@ describe("batch jobs on the Worker: D1 queue state, one Queue message per item, 
     expect(held.sent[0]?.delaySeconds).toBeGreaterThan(100);
     expect(held.sent[0]?.delaySeconds).toBeLessThanOrEqual(120);
     expect(dlq.sent).toHaveLength(1);
+    await store?.cancel(id);
   });
 
   it("job dead letters are recorded; an unfinished item is queued again, a finished one is not", async () => {
@@ -394,6 +399,7 @@ describe("batch jobs on the Worker: D1 queue state, one Queue message per item, 
       ["job", `${other}.0`, "requeued", null],
       ["job", null, null, "not a job item message"],
     ]);
+    await edge.deps.jobs?.store.cancel(other);
   });
 
   it("dead-lettered usage lands in D1, once per message; the cron replays it into the ledger once D1 takes it", async () => {
@@ -465,6 +471,56 @@ describe("batch jobs on the Worker: D1 queue state, one Queue message per item, 
     ]);
     const replayed = await usageRows(id);
     expect(replayed.map((r) => r.request_id).sort()).toEqual([`${id}.0`, `${id}.lost`].sort());
+  });
+
+  it("fair across customers: a small job submitted after a big one runs in the turns of the big job's messages", async () => {
+    // An otherwise idle queue: what earlier tests left unfinished is cancelled, so only these two customers wait.
+    const held = holdingQueue();
+    const edge = createEdgeProxy({ ...env, JOBS_QUEUE: held.queue });
+    const store = edge.deps.jobs?.store;
+    const { results: left } = await env.DB.prepare("select id from jobs where finished_at is null").all<{
+      id: string;
+    }>();
+    for (const { id } of left) await store?.cancel(id);
+    const big = await newCustomer("batch");
+    const small = await newCustomer("batch");
+    const bigId = await submit(big.key, isolate(edge), [...ITEMS, ...ITEMS]);
+    const smallId = await submit(small.key, isolate(edge), ITEMS.slice(0, 2));
+    held.sent.length = 0;
+    // The Queue delivers the big job's messages first, one at a time here.
+    const summaries = [];
+    for (const n of [0, 1, 2, 3]) {
+      const batch = createMessageBatch(QUEUE_NAMES.jobs, [
+        { id: `f${n}`, timestamp: new Date(), attempts: 1, body: { jobId: bigId, n } },
+      ]);
+      summaries.push(await edge.consumeJobs(batch, createExecutionContext()));
+    }
+    expect(summaries.every((s) => s.ran === 1)).toBe(true);
+    // The small job is done before any of its own messages came; each big message that gave its turn away has a
+    // follow-up due at once.
+    expect((await itemStates(smallId)).map((i) => [i.state, i.attempts])).toEqual([
+      ["done", 1],
+      ["done", 1],
+    ]);
+    expect((await itemStates(bigId)).map((i) => i.state)).toEqual([
+      "done",
+      "queued",
+      "done",
+      "queued",
+      "queued",
+      "queued",
+    ]);
+    expect(held.sent).toEqual([
+      { body: { jobId: bigId, n: 1 }, delaySeconds: 0 },
+      { body: { jobId: bigId, n: 3 }, delaySeconds: 0 },
+    ]);
+    expect((await usageRows(smallId)).map((r) => r.request_id)).toEqual([`${smallId}.0`, `${smallId}.1`]);
+    // The small job's own messages, when they come, find nothing to do.
+    const late = createMessageBatch(QUEUE_NAMES.jobs, [
+      { id: "s0", timestamp: new Date(), attempts: 1, body: { jobId: smallId, n: 0 } },
+    ]);
+    expect(await edge.consumeJobs(late, createExecutionContext())).toMatchObject({ gone: 1 });
+    await store?.cancel(bigId);
   });
 
   it("a malformed usage message reaches the dead-letter table through the real dead-letter queue", async () => {

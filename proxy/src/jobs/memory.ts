@@ -91,8 +91,8 @@ export class InMemoryJobStore implements JobStore {
     return { jobs, items };
   }
 
-  /** Fair across customers (./fair.ts): round-robin, least recently served first, each one's items oldest first. */
-  async claim(options: ClaimOptions): Promise<ClaimedItem[]> {
+  /** The due items that pass the filters, with their customers' last service; `base`: the highest `servedSeq`. */
+  #due(options: Pick<ClaimOptions, "pools" | "holdOffPeakForPlans" | "only">) {
     const now = this.#clock.now();
     const hold = new Set(options.holdOffPeakForPlans ?? []);
     const pools = new Set(options.pools);
@@ -108,14 +108,25 @@ export class InMemoryJobStore implements JobStore {
     for (const job of unfinished) {
       if (!pools.has(job.pool) || (job.preferOffPeak && hold.has(job.planId))) continue;
       if (only && job.id !== only.jobId) continue;
+      const customerId = job.customerId;
       for (const item of this.#items.get(job.id) ?? []) {
         if (only && item.n !== only.n) continue;
         if (isFinal(item.state) || item.availableAt > now) continue;
-        const customerId = job.customerId;
-        due.push({ job, item, jobId: job.id, n: item.n, availableAt: item.availableAt, customerId, customerSeq: 0 });
+        const at = item.availableAt;
+        due.push({ job, item, jobId: job.id, n: item.n, availableAt: at, customerId, customerSeq: 0 });
       }
     }
     for (const d of due) d.customerSeq = customerSeq.get(d.customerId) ?? 0;
+    return { due, base, now };
+  }
+
+  async nextCustomer(options: Pick<ClaimOptions, "pools" | "holdOffPeakForPlans">): Promise<string | null> {
+    return fairOrder(this.#due(options).due, 1)[0]?.customerId ?? null;
+  }
+
+  /** Fair across customers (./fair.ts): round-robin, least recently served first, each one's items oldest first. */
+  async claim(options: ClaimOptions): Promise<ClaimedItem[]> {
+    const { due, base, now } = this.#due(options);
     const chosen = fairOrder(due, options.limit);
     for (const [jobId, seq] of servedSeqs(chosen, base)) {
       const job = this.#jobs.get(jobId);

@@ -87,11 +87,17 @@ export interface JobStore {
   item(jobId: string, n: number): Promise<JobItem | null>;
   activeUsage(customerId: string): Promise<ActiveUsage>;
   /**
-   * Leases up to `limit` items that are due (queued and past their backoff, or leased and past their lease), oldest
-   * first, skipping jobs of pools not listed and off-peak jobs of plans in `holdOffPeakForPlans`. Each claim counts an
+   * Leases up to `limit` items that are due (queued and past their backoff, or leased and past their lease), fair
+   * across customers (./fair.ts: round-robin, least recently served first, each customer's own items oldest first),
+   * skipping jobs of pools not listed and off-peak jobs of plans in `holdOffPeakForPlans`. Each claim counts an
    * attempt of a queued or running item; a `finishing` item keeps its state (it is committed to being charged).
    */
   claim(options: ClaimOptions): Promise<ClaimedItem[]>;
+  /**
+   * The customer whose item a claim with these filters would take first (the fair order, ./fair.ts), or null when
+   * nothing is due: read only, nothing is leased. A queue message's turn asks it before claiming its named item.
+   */
+  nextCustomer(options: Pick<ClaimOptions, "pools" | "holdOffPeakForPlans">): Promise<string | null>;
   /**
    * The item's audio is stored: commit to charging it. "cancelled": the job was cancelled before (the item is now
    * cancelled and must not be charged). "lost": the lease is no longer this worker's.

@@ -102,6 +102,8 @@ export function runJobStoreContract({ name, make }: JobStoreContractOptions): vo
         newJob([spec("b0"), spec("b1")], { customerId: other.customer.id, apiKeyId: other.key.id }),
       );
       // One claim: round-robin, the customer served least recently first (neither was served: the older item first).
+      expect(await jobs.nextCustomer({ pools: ["shared"] })).toBe(seed.customer.id);
+      expect(await jobs.nextCustomer({ pools: ["acme"] })).toBeNull();
       const first = await claim(3);
       expect(first.map((c) => [c.job.id, c.item.n])).toEqual([
         [huge.id, 0],
@@ -116,6 +118,9 @@ export function runJobStoreContract({ name, make }: JobStoreContractOptions): vo
         ).toBe(true);
       };
       for (const c of first) await finish(c);
+      // Read only: asking leases nothing and changes no turn.
+      expect(await jobs.nextCustomer({ pools: ["shared"] })).toBe(other.customer.id);
+      expect(await jobs.nextCustomer({ pools: ["shared"] })).toBe(other.customer.id);
       const next = await claim(1);
       expect(next.map((c) => [c.job.id, c.item.n])).toEqual([[small.id, 1]]);
       await finish(next[0]);
@@ -125,6 +130,10 @@ export function runJobStoreContract({ name, make }: JobStoreContractOptions): vo
         [huge.id, 3],
       ]);
       expect((await jobs.get(small.id))?.job.finishedAt).toBe(clock.now());
+      expect(await jobs.nextCustomer({ pools: ["shared"] })).toBe(seed.customer.id);
+      clock.advance(LEASE_MS);
+      await jobs.cancel(huge.id);
+      expect(await jobs.nextCustomer({ pools: ["shared"] })).toBeNull();
     });
 
     it("serves customers least recently served first, one item per claim, whatever their queue lengths", async () => {

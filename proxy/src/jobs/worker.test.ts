@@ -227,6 +227,48 @@ describe("JobWorker (in process, memory stores, a stub transport)", () => {
     expect(t.requests).toBe(1);
   });
 
+  it("runItem is fair across customers: a later small job's items run in the turns of a huge job's messages", async () => {
+    const t = transport(wavAnswer);
+    const { worker } = compose(t);
+    const huge = await newJob(6);
+    const c = await stores.customers.createCustomer({ name: "S", email: "s@example.com", planId: "batch" });
+    if (!c.ok) throw new Error(c.message);
+    const key = await stores.keys.issueKey(c.value.id);
+    if (!key.ok) throw new Error("key");
+    const small = await jobs.create({
+      customerId: c.value.id,
+      apiKeyId: key.value.id,
+      planId: "batch",
+      pool: "shared",
+      preferOffPeak: false,
+      maxAttempts: 3,
+      items: [0, 1].map((i) => ({ text: `small ${i}`, voice: 0, speed: 1 })),
+    });
+    // The Queue delivers the huge job's messages first; the small job's items run in their turns, before their own
+    // messages come, and each huge message that gave its turn away is due again at once (its follow-up).
+    const runs = [];
+    for (const n of [0, 1, 2, 3]) runs.push(await worker.runItem(huge.id, n));
+    const now = (at: number | null | undefined) => typeof at === "number";
+    expect(runs.map((r) => (r.kind === "ran" ? [r.instead ?? null, now(r.nextAt)] : r.kind))).toEqual([
+      [null, false],
+      [{ jobId: small.id, n: 0 }, true],
+      [null, false],
+      [{ jobId: small.id, n: 1 }, true],
+    ]);
+    expect((await jobs.items(small.id)).map((i) => i.state)).toEqual(["done", "done"]);
+    // The huge job's own items ran in its turns, the named ones (an older one claimed first was handed back).
+    expect((await jobs.items(huge.id)).map((i) => [i.state, i.attempts])).toEqual([
+      ["done", 1],
+      ["queued", 0],
+      ["done", 1],
+      ["queued", 0],
+      ["queued", 0],
+      ["queued", 0],
+    ]);
+    expect(await worker.runItem(small.id, 0)).toEqual({ kind: "gone" });
+    expect(t.requests).toBe(4);
+  });
+
   it("runItem: an off-peak job's item waits while its plan is at peak (and says so); others run", async () => {
     const version = await stores.plans.addPriceVersion("batch", {
       unitPriceMicrosPer1kTokens: 20_000,

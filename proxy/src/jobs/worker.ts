@@ -32,13 +32,14 @@ import type { ClaimedItem, JobStore, ResultStore } from "./ports.ts";
  * - later: not due before `at` (leased to a worker that may have died, or waiting out a retry's backoff);
  * - busy: due, but no node has spare batch capacity for its pool now; `offPeak` when it waits for its plan's peak
  *   window to close instead (its job prefers off-peak);
- * - ran: processed; `nextAt` is when it is due again (a retry, a node's backpressure), null once it is final.
+ * - ran: processed; `nextAt` is when it is due again (a retry, a node's backpressure), null once it is final;
+ *   `instead`: the fair claim gave the turn to another customer's item, which ran (the named one is still due).
  */
 export type ItemRun =
   | { kind: "gone" }
   | { kind: "later"; at: number }
   | { kind: "busy"; offPeak?: true }
-  | { kind: "ran"; nextAt: number | null };
+  | { kind: "ran"; nextAt: number | null; instead?: { jobId: string; n: number } };
 
 export interface JobWorkerDeps {
   jobs: JobStore;
@@ -159,13 +160,18 @@ export class JobWorker {
   }
 
   /**
-   * One named item, now, if a node has spare batch capacity for it: what a queue message for the item does (Workers,
-   * where a Queue delivers one message per item instead of rounds polling the store). The same claim, capacity rule and
-   * processing as `tick()`; the outcome says when the item wants its next message.
+   * A queue message's turn for a named item (Workers, where a Queue delivers one message per item instead of rounds
+   * polling the store): when a node has spare batch capacity, the turn runs the item the fair claim picks (./fair.ts),
+   * which is the named one unless another customer is owed the slot: the Queue delivers a huge job's thousands of
+   * messages before a later small job's few, so running whatever item a message names would serve customers in
+   * submission order. The same claim, capacity rule and processing as `tick()`; the outcome says when the named
+   * item wants its next message (another item that ran in its turn has a message of its own, which then finds it
+   * done or leased).
    */
   async runItem(jobId: string, n: number): Promise<ItemRun> {
     const { jobs } = this.#d;
-    const state = this.#runState(await jobs.item(jobId, n));
+    const named = await jobs.item(jobId, n);
+    const state = this.#runState(named);
     if (state) return state;
     let now = this.#d.now();
     let pools = this.#poolsWithRoom(now);
@@ -180,21 +186,26 @@ export class JobWorker {
     let atPeak: string[] = [];
     try {
       atPeak = await this.#plansAtPeak(now);
+      // The named item, unless the fair order owes this turn to another customer: then that customer's item runs.
+      const next = await jobs.nextCustomer({ pools, holdOffPeakForPlans: atPeak });
+      const owed = next !== null && next !== named?.customerId;
       [claimed] = await jobs.claim({
         limit: 1,
         leaseMs: this.#d.config.leaseMs,
         pools,
         holdOffPeakForPlans: atPeak,
-        only: { jobId, n },
+        ...(owed ? {} : { only: { jobId, n } }),
       });
     } finally {
       this.#pending--;
     }
-    // Not claimed: final or leased since it was read, or due but its pool has no room or its plan is at peak.
+    // Nothing claimed: the item is final or leased since it was read, or due but its pool has no room or its plan is
+    // at peak (and so is every other due item).
     if (!claimed) return this.#runState(await jobs.item(jobId, n)) ?? (await this.#whyBusy(jobId, pools, atPeak));
     await this.#start(claimed);
     const after = await jobs.item(jobId, n);
-    return { kind: "ran", nextAt: after && !isFinal(after.state) ? after.availableAt : null };
+    const ran = isItem(claimed, jobId, n) ? {} : { instead: itemKey(claimed) };
+    return { kind: "ran", nextAt: after && !isFinal(after.state) ? after.availableAt : null, ...ran };
   }
 
   /** A due item the claim passed over: held for off-peak (its plan is at peak), or its pool has no room. */
@@ -327,3 +338,5 @@ export class JobWorker {
 }
 
 const key = ({ job, item }: ClaimedItem) => `${job.id}.${item.n}`;
+const itemKey = ({ item }: ClaimedItem) => ({ jobId: item.jobId, n: item.n });
+const isItem = ({ item }: ClaimedItem, jobId: string, n: number) => item.jobId === jobId && item.n === n;

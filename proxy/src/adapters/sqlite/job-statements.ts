@@ -93,6 +93,9 @@ export function prepareJobStatements(db: SqliteDb) {
     },
   );
   return {
+    /** the customer of the first item the fair order would claim (read only) */
+    nextCustomer: (params: { now: number; pools: string; hold: string }) =>
+      (fair.get({ ...params, limit: 1 }) as { customer_id: string } | undefined)?.customer_id ?? null,
     /** the due items in fair order (../../jobs/fair.ts), then their leases, in one IMMEDIATE transaction */
     claim: (
       params: { now: number; limit: number; pools: string; hold: string; onlyJob?: string; onlyN?: number },

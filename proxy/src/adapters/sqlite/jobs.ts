@@ -125,6 +125,15 @@ export class SqliteJobStore implements JobStore {
     return { jobs: Number(row?.jobs ?? 0), items: Number(row?.items ?? 0) };
   }
 
+  async nextCustomer(options: Pick<ClaimOptions, "pools" | "holdOffPeakForPlans">): Promise<string | null> {
+    if (options.pools.length === 0) return null;
+    return this.#sql.nextCustomer({
+      now: this.#clock.now(),
+      pools: JSON.stringify(options.pools),
+      hold: JSON.stringify(options.holdOffPeakForPlans ?? []),
+    });
+  }
+
   async claim(options: ClaimOptions): Promise<ClaimedItem[]> {
     if (options.limit <= 0 || options.pools.length === 0) return [];
     const now = this.#clock.now();

@@ -159,6 +159,19 @@ export class D1JobStore implements JobStore {
     return { jobs: Number(row?.jobs ?? 0), items: Number(row?.items ?? 0) };
   }
 
+  async nextCustomer(options: Pick<ClaimOptions, "pools" | "holdOffPeakForPlans">): Promise<string | null> {
+    if (options.pools.length === 0) return null;
+    const first = await this.db.get<{ customer_id: string }>(
+      fairClaimKeys({
+        now: this.#clock.now(),
+        limit: 1,
+        pools: JSON.stringify(options.pools),
+        hold: JSON.stringify(options.holdOffPeakForPlans ?? []),
+      }),
+    );
+    return first?.customer_id ?? null;
+  }
+
   /**
    * The due items in fair order (../../../jobs/fair.ts), then their leases and their jobs' `served_seq`, in one batch
    * (one transaction): every statement sees the same items, nothing can claim between. The leases carry the claim's
