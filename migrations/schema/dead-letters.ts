@@ -4,7 +4,11 @@ import { epochMs, oneOf } from "./util.ts";
 export const DEAD_LETTER_KINDS = ["usage", "job"] as const;
 export type DeadLetterKind = (typeof DEAD_LETTER_KINDS)[number];
 
-export const DEAD_LETTER_RESOLUTIONS = ["replayed", "requeued", "discarded"] as const;
+/**
+ * replayed: a usage event written into the ledger; requeued: a job item queued again; given_up: a job item failed for
+ * good after `JOBS_DLQ_MAX_REQUEUES` requeues (ATTEMPTS_EXHAUSTED, never charged); discarded: nothing left to do.
+ */
+export const DEAD_LETTER_RESOLUTIONS = ["replayed", "requeued", "given_up", "discarded"] as const;
 export type DeadLetterResolution = (typeof DEAD_LETTER_RESOLUTIONS)[number];
 
 /**
@@ -37,10 +41,18 @@ export const queueDeadLetters = sqliteTable(
     receivedAt: epochMs("received_at").notNull(),
     resolvedAt: epochMs("resolved_at"),
     resolution: text("resolution", { enum: DEAD_LETTER_RESOLUTIONS }),
+    /** usage: replays into the ledger that failed so far (the cron backs off between them; the record stays open) */
+    replayAttempts: integer("replay_attempts").notNull().default(0),
+    /** usage: not replayed again before this time (null: at the next cron) */
+    nextReplayAt: epochMs("next_replay_at"),
+    /** usage: why the last replay failed */
+    lastError: text("last_error"),
   },
   (t) => [
     uniqueIndex("queue_dead_letters_message_idx").on(t.queue, t.messageId),
     index("queue_dead_letters_open_idx").on(t.kind, t.resolvedAt),
+    // How often a job item was dead-lettered and requeued before (bounded by JOBS_DLQ_MAX_REQUEUES).
+    index("queue_dead_letters_request_idx").on(t.kind, t.requestId),
     oneOf("queue_dead_letters_kind_check", t.kind, DEAD_LETTER_KINDS),
     oneOf("queue_dead_letters_resolution_check", t.resolution, DEAD_LETTER_RESOLUTIONS),
   ],
