@@ -220,6 +220,20 @@ export class InMemoryJobStore implements JobStore {
     return true;
   }
 
+  async giveUp(jobId: string, n: number, error: ItemError): Promise<boolean> {
+    const item = this.#items.get(jobId)?.find((i) => i.n === n);
+    if (item?.state !== "queued" && item?.state !== "running") return false;
+    Object.assign(item, {
+      state: "failed",
+      leaseToken: null,
+      errorCode: error.code,
+      errorMessage: error.message,
+      completedAt: this.#clock.now(),
+    });
+    this.#settle(jobId);
+    return true;
+  }
+
   async release(jobId: string, n: number, leaseToken: string, availableAt: number): Promise<boolean> {
     const item = this.#leased(jobId, n, leaseToken);
     if (!item || (item.state !== "running" && item.state !== "finishing")) return false;

@@ -109,6 +109,13 @@ export interface JobStore {
   retry(jobId: string, n: number, leaseToken: string, error: ItemError, retryAt: number): Promise<RetryOutcome>;
   /** Gives up on the item now (a request the node refused: no retry can succeed). */
   fail(jobId: string, n: number, leaseToken: string, error: ItemError): Promise<boolean>;
+  /**
+   * Fails a queued or running item for good, whoever holds its lease (the edge gives up on an item whose queue
+   * messages keep dead-lettering): its lease is dropped, so a worker still running it can change nothing and charge
+   * nothing. A finishing item is committed to being charged and is left alone. false when the item is unknown,
+   * finishing or final.
+   */
+  giveUp(jobId: string, n: number, error: ItemError): Promise<boolean>;
   /** Hands the item back without spending an attempt (no node could take it), due again at `availableAt`. */
   release(jobId: string, n: number, leaseToken: string, availableAt: number): Promise<boolean>;
   /**

@@ -293,6 +293,35 @@ export function runJobStoreContract({ name, make }: JobStoreContractOptions): vo
       expect(got && jobStatus(got.job, got.counts)).toBe("completed_with_errors");
     });
 
+    it("gives up on a queued or running item whoever holds it; a finishing or final one is left alone", async () => {
+      const job = await jobs.create(newJob([spec("queued"), spec("running"), spec("finishing"), spec("done")]));
+      const claimed = await claim(4);
+      const lease = (n: number) => claimed.find((c) => c.item.n === n)?.leaseToken ?? "";
+      await jobs.release(job.id, 0, lease(0), clock.now());
+      await jobs.beginFinish(job.id, 2, lease(2));
+      await jobs.beginFinish(job.id, 3, lease(3));
+      await jobs.complete(job.id, 3, lease(3), { ...pcm, audioMs: 1, tokens: 1, amountMicros: 1 });
+      const error = { code: "ATTEMPTS_EXHAUSTED", message: "gave up" };
+      expect(await jobs.giveUp(job.id, 0, error)).toBe(true);
+      expect(await jobs.giveUp(job.id, 1, error)).toBe(true);
+      expect(await jobs.giveUp(job.id, 2, error)).toBe(false);
+      expect(await jobs.giveUp(job.id, 3, error)).toBe(false);
+      expect(await jobs.giveUp(job.id, 9, error)).toBe(false);
+      expect(await jobs.item(job.id, 1)).toMatchObject({
+        state: "failed",
+        errorCode: "ATTEMPTS_EXHAUSTED",
+        leaseToken: null,
+      });
+      // The running item's worker finds out at beginFinish: nothing of it is charged.
+      expect(await jobs.beginFinish(job.id, 1, lease(1))).toBe("lost");
+      expect((await jobs.get(job.id))?.job.finishedAt).toBeNull();
+      expect(await jobs.complete(job.id, 2, lease(2), { ...pcm, audioMs: 1, tokens: 1, amountMicros: 1 })).toBe(true);
+      const got = await jobs.get(job.id);
+      expect(got?.counts).toMatchObject({ failed: 2, done: 2 });
+      expect(got?.job.finishedAt).toBe(clock.now());
+      expect(got && jobStatus(got.job, got.counts)).toBe("completed_with_errors");
+    });
+
     it("releases an item without spending an attempt", async () => {
       const job = await jobs.create(newJob([spec("x")], { maxAttempts: 1 }));
       const [c] = await claim();

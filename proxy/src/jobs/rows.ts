@@ -87,6 +87,14 @@ export const exhaustedError = (attempts: number, last: ItemError): ItemError => 
   message: `gave up after ${attempts} attempts; last error ${last.code}: ${last.message}`,
 });
 
+/** An item given up after its queue messages were dead-lettered `times` times; its last failure, if any, is kept. */
+export const deadLetteredError = (times: number, last: ItemError | null): ItemError => ({
+  code: "ATTEMPTS_EXHAUSTED",
+  message: `gave up after its queue message was dead-lettered ${times} times; last error ${
+    last ? `${last.code}: ${last.message}` : "JOB_MESSAGE_DEAD_LETTERED: the item's queue message ran out of retries"
+  }`,
+});
+
 /** An item once done: its result, no lease, no error (what the memory and D1 stores write; SQLite's statement too). */
 export const doneItem = (result: ItemResult, now: number) => ({
   state: "done" as const,

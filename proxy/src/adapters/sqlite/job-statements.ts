@@ -126,6 +126,11 @@ export function prepareJobStatements(db: SqliteDb) {
          completed_at = @now
        where ${LEASED} and state = 'running'`,
     ),
+    giveUp: c.prepare(
+      `update job_items set state = 'failed', lease_token = null, error_code = @code, error_message = @message,
+         completed_at = @now
+       where job_id = @job and n = @n and state in ('queued', 'running')`,
+    ),
     release: c.prepare(
       `update job_items set
          attempts = case when state = 'running' then max(0, attempts - 1) else attempts end,

@@ -197,6 +197,11 @@ export class SqliteJobStore implements JobStore {
     return this.#transition(this.#sql.fail, { ...params, now: this.#clock.now() }, true);
   }
 
+  async giveUp(jobId: string, n: number, error: ItemError): Promise<boolean> {
+    const params = { job: jobId, n, code: error.code, message: error.message, now: this.#clock.now() };
+    return this.#transition(this.#sql.giveUp, params, true);
+  }
+
   async release(jobId: string, n: number, leaseToken: string, availableAt: number): Promise<boolean> {
     return this.#sql.release.run({ job: jobId, n, token: leaseToken, at: availableAt }).changes === 1;
   }

@@ -43,6 +43,8 @@ export interface WorkerBindings {
   JOBS_ALLOW_HTTP_CALLBACKS?: string;
   JOBS_WAIT_MAX_SECONDS?: string;
   JOBS_OFF_PEAK_WAIT_SECONDS?: string;
+  /** requeues of a job item from the jobs dead-letter queue before its next dead letter fails it for good */
+  JOBS_DLQ_MAX_REQUEUES?: string;
   /** billing (billing/src/config.ts): secrets STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, vars BILLING_* */
   STRIPE_SECRET_KEY?: string;
   STRIPE_WEBHOOK_SECRET?: string;
@@ -70,6 +72,7 @@ export const workerConfigSchema = z.object({
   JOBS_ALLOW_HTTP_CALLBACKS: z.enum(["true", "false"]).default("false"),
   JOBS_WAIT_MAX_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
   JOBS_OFF_PEAK_WAIT_SECONDS: z.coerce.number().int().min(1).max(43_200).default(300),
+  JOBS_DLQ_MAX_REQUEUES: z.coerce.number().int().min(0).max(100).default(3),
 });
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 

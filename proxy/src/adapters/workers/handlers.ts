@@ -8,7 +8,7 @@ import {
   D1DeadLetterStore,
   replayUsageDeadLetters,
 } from "./dead-letters.ts";
-import { type BadEnvironmentError, log, nodeHealthStub, type WorkerBindings } from "./env.ts";
+import { type BadEnvironmentError, log, nodeHealthStub, parseWorkerConfig, type WorkerBindings } from "./env.ts";
 import { consumeUsageBatch } from "./usage-queue.ts";
 
 /** A deployment whose configuration is broken answers so, with a stable code, instead of half-working. */
@@ -38,6 +38,7 @@ export async function handleJobDeadLetters(batch: MessageBatch<unknown>, env: Wo
     store: new D1DeadLetterStore(db),
     jobs: new D1JobStore(db),
     queue: env.JOBS_QUEUE,
+    maxRequeues: parseWorkerConfig(env).JOBS_DLQ_MAX_REQUEUES,
     log,
   });
 }
@@ -53,20 +54,21 @@ export async function handleScheduled(env: WorkerBindings, jobs?: JobWorker): Pr
   const { results } = await nodeHealthStub(env).checkNow();
   const purged = await stores.idempotency.purgeExpired();
   // Each step on its own: one that fails (say, a migration not applied yet) is logged and the others still run.
-  const deadUsage = await step("usage dead letters", { replayed: 0, failed: 0 }, () =>
-    replayUsageDeadLetters({ store: new D1DeadLetterStore(db), ledger: stores.ledger }),
+  const deadUsage = await step("usage dead letters", { replayed: 0, failed: 0, stuck: 0 }, () =>
+    replayUsageDeadLetters({ store: new D1DeadLetterStore(db), ledger: stores.ledger, log }),
   );
   const callbacks = jobs ? await step("job callbacks", 0, () => jobs.deliverCallbacks()) : 0;
   const purgedJobs = jobs ? await step("job retention", 0, () => jobs.purgeExpired()) : 0;
   const down = results.filter((r) => !r.ok).map((r) => r.nodeId);
   log({
-    level: down.length > 0 || deadUsage.failed > 0 ? "warn" : "info",
+    level: deadUsage.stuck > 0 ? "error" : down.length > 0 || deadUsage.failed > 0 ? "warn" : "info",
     msg: "cron",
     nodes: results.length,
     down,
     purged_idempotency: purged,
     usage_dead_letters_replayed: deadUsage.replayed,
     usage_dead_letters_failed: deadUsage.failed,
+    usage_dead_letters_stuck: deadUsage.stuck,
     job_callbacks: callbacks,
     purged_jobs: purgedJobs,
   });

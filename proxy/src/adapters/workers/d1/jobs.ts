@@ -339,6 +339,22 @@ export class D1JobStore implements JobStore {
     return this.#failItem(jobId, n, leaseToken, error);
   }
 
+  giveUp(jobId: string, n: number, error: ItemError): Promise<boolean> {
+    return this.#transition(
+      jobId,
+      this.db
+        .update(jobItems)
+        .set({
+          state: "failed",
+          leaseToken: null,
+          errorCode: error.code,
+          errorMessage: error.message,
+          completedAt: this.#clock.now(),
+        })
+        .where(and(eq(jobItems.jobId, jobId), eq(jobItems.n, n), inArray(jobItems.state, ["queued", "running"]))),
+    );
+  }
+
   async release(jobId: string, n: number, leaseToken: string, availableAt: number): Promise<boolean> {
     const released = await this.db
       .update(jobItems)
