@@ -49,6 +49,8 @@ export { IDEMPOTENCY_STATUSES, type IdempotencyStatus, idempotencyKeys } from ".
 export {
   CALLBACK_STATES,
   type CallbackState,
+  ENQUEUE_STATES,
+  type EnqueueState,
   JOB_ITEM_STATES,
   type JobItemState,
   jobItems,

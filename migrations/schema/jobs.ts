@@ -16,6 +16,15 @@ export const JOB_ITEM_STATES = ["queued", "running", "finishing", "done", "faile
 export type JobItemState = (typeof JOB_ITEM_STATES)[number];
 
 export const CALLBACK_STATES = ["pending", "delivered", "failed"] as const;
+
+/**
+ * Edge jobs only (one Queue message per item; null on Node, which polls): pending until the Queue accepted every
+ * item's message (then sent); refused when the Queue refused them and the job could not be deleted again. The cron
+ * sweeps pending and refused jobs past a grace period (proxy/src/adapters/workers/jobs-queue.ts): a pending one is
+ * enqueued again, a refused one (its POST answered 503) is failed with JOBS_QUEUE_UNAVAILABLE (given_up).
+ */
+export const ENQUEUE_STATES = ["pending", "sent", "refused", "given_up"] as const;
+export type EnqueueState = (typeof ENQUEUE_STATES)[number];
 export type CallbackState = (typeof CALLBACK_STATES)[number];
 
 /**
@@ -61,6 +70,11 @@ export const jobs = sqliteTable(
      * least recently served first, so one customer's huge job cannot starve the others (proxy/src/jobs/fair.ts).
      */
     servedSeq: integer("served_seq").notNull().default(0),
+    /**
+     * Whether the edge's Queue holds the items' messages (ENQUEUE_STATES); null on Node. No CHECK: adding one to
+     * `jobs` would rebuild the table, and dropping it on D1 (foreign keys always on) would cascade to the items.
+     */
+    enqueueState: text("enqueue_state", { enum: ENQUEUE_STATES }),
   },
   (t) => [
     index("jobs_customer_idx").on(t.customerId, t.id),
@@ -68,6 +82,8 @@ export const jobs = sqliteTable(
     index("jobs_unfinished_idx").on(t.customerId, t.servedSeq).where(sql`${t.finishedAt} is null`),
     index("jobs_expires_idx").on(t.expiresAt),
     index("jobs_callback_idx").on(t.callbackState, t.callbackNextAt),
+    // The cron's sweep of edge jobs whose items never reached the Queue (few: normally none).
+    index("jobs_unqueued_idx").on(t.createdAt).where(sql`${t.enqueueState} in ('pending', 'refused')`),
     oneOf("jobs_callback_state_check", t.callbackState, CALLBACK_STATES),
     check("jobs_item_count_check", sql`${t.itemCount} > 0`),
   ],

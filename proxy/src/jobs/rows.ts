@@ -33,6 +33,7 @@ export function buildJobRows(input: NewJob, now: number): { job: Job; items: Job
     finishedAt: null,
     expiresAt: null,
     servedSeq: 0,
+    enqueueState: null,
   };
   const items = input.items.map(
     (spec, n): JobItem => ({

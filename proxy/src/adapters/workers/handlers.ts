@@ -9,6 +9,7 @@ import {
   replayUsageDeadLetters,
 } from "./dead-letters.ts";
 import { type BadEnvironmentError, log, nodeHealthStub, parseWorkerConfig, type WorkerBindings } from "./env.ts";
+import { QueuedD1JobStore, UNQUEUED_GIVE_UP_MS, UNQUEUED_GRACE_MS } from "./jobs-queue.ts";
 import { consumeUsageBatch } from "./usage-queue.ts";
 
 /** A deployment whose configuration is broken answers so, with a stable code, instead of half-working. */
@@ -45,7 +46,7 @@ export async function handleJobDeadLetters(batch: MessageBatch<unknown>, env: Wo
 
 /**
  * The cron trigger: a health round on every node, expired idempotency keys purged, usage dead letters replayed into
- * the ledger, the batch jobs' callbacks and retention purge (given the isolate's feeder), and billing's scheduled run
+ * the ledger, edge jobs whose items never reached the Queue enqueued again or failed (`sweepUnqueued`), the batch jobs' callbacks and retention purge (given the isolate's feeder), and billing's scheduled run
  * (suspensions past the grace period, enterprise subscriptions, the previous month's invoices once it closed).
  */
 export async function handleScheduled(env: WorkerBindings, jobs?: JobWorker): Promise<void> {
@@ -57,11 +58,22 @@ export async function handleScheduled(env: WorkerBindings, jobs?: JobWorker): Pr
   const deadUsage = await step("usage dead letters", { replayed: 0, failed: 0, stuck: 0 }, () =>
     replayUsageDeadLetters({ store: new D1DeadLetterStore(db), ledger: stores.ledger, log }),
   );
+  const unqueued = await step("unqueued jobs", { requeued: 0, failed: 0, waiting: 0 }, () =>
+    new QueuedD1JobStore(db, env.JOBS_QUEUE, {
+      retentionMs: parseWorkerConfig(env).JOBS_RETENTION_HOURS * 3_600_000,
+      log,
+    }).sweepUnqueued({ graceMs: UNQUEUED_GRACE_MS, giveUpMs: UNQUEUED_GIVE_UP_MS }),
+  );
   const callbacks = jobs ? await step("job callbacks", 0, () => jobs.deliverCallbacks()) : 0;
   const purgedJobs = jobs ? await step("job retention", 0, () => jobs.purgeExpired()) : 0;
   const down = results.filter((r) => !r.ok).map((r) => r.nodeId);
   log({
-    level: deadUsage.stuck > 0 ? "error" : down.length > 0 || deadUsage.failed > 0 ? "warn" : "info",
+    level:
+      deadUsage.stuck > 0 || unqueued.failed > 0
+        ? "error"
+        : down.length > 0 || deadUsage.failed > 0 || unqueued.requeued + unqueued.waiting > 0
+          ? "warn"
+          : "info",
     msg: "cron",
     nodes: results.length,
     down,
@@ -69,6 +81,7 @@ export async function handleScheduled(env: WorkerBindings, jobs?: JobWorker): Pr
     usage_dead_letters_replayed: deadUsage.replayed,
     usage_dead_letters_failed: deadUsage.failed,
     usage_dead_letters_stuck: deadUsage.stuck,
+    unqueued_jobs: unqueued,
     job_callbacks: callbacks,
     purged_jobs: purgedJobs,
   });

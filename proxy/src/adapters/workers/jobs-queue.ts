@@ -16,9 +16,11 @@
  * A follow-up is sent before its message is acked: a crash in between leaves two messages for one item, never none.
  */
 
+import { and, asc, eq, lte, sql } from "drizzle-orm";
 import { z } from "zod";
+import { type EnqueueState, jobs } from "../../../../migrations/schema/index.ts";
 import { ProxyError } from "../../core/errors.ts";
-import type { Job, NewJob } from "../../jobs/model.ts";
+import { isFinal, type Job, type NewJob } from "../../jobs/model.ts";
 import type { JobStoreOptions } from "../../jobs/rows.ts";
 import type { ItemRun } from "../../jobs/worker.ts";
 import type { D1Db } from "./d1/index.ts";
@@ -38,6 +40,11 @@ export const jobMessageSchema = z.object({
   waits: z.number().int().min(0).optional(),
 });
 
+/** The cron's sweep of jobs whose items never reached the Queue: older than this (a create still sending is not)… */
+export const UNQUEUED_GRACE_MS = 10 * 60_000;
+/** …and a pending one the Queue still refuses after this long is failed (JOBS_QUEUE_UNAVAILABLE). */
+export const UNQUEUED_GIVE_UP_MS = 24 * 3_600_000;
+
 /** Queues delays a message at most 12 hours; a sendBatch holds at most 100 messages. */
 const MAX_DELAY_SECONDS = 43_200;
 const SEND_BATCH_MAX = 100;
@@ -45,10 +52,13 @@ const SEND_BATCH_MAX = 100;
 /**
  * The D1 job store whose `create` also queues one message per item: POST /v1/jobs answers 202 only once D1 holds the
  * job and the Queue holds every item's message. If the Queue refuses, the job is deleted again (nothing ran, nothing
- * was charged) and the request fails, so an accepted job can never sit in D1 without messages.
+ * was charged) and the request fails. The job's `enqueue_state` says how far that got (pending → sent; refused when
+ * even the delete failed), and the cron's `sweepUnqueued` settles every job left pending or refused, so none is stuck
+ * in D1 without messages.
  */
 /** @example new QueuedD1JobStore(openD1(env.DB), env.JOBS_QUEUE, { retentionMs }) */
 export class QueuedD1JobStore extends D1JobStore {
+  protected override readonly initialEnqueueState = "pending" as const;
   readonly #queue: Queue<JobMessage>;
   readonly #log: ((line: Record<string, unknown>) => void) | undefined;
 
@@ -64,19 +74,18 @@ export class QueuedD1JobStore extends D1JobStore {
 
   override async create(input: NewJob): Promise<Job> {
     const job = await super.create(input);
-    const messages = Array.from({ length: job.itemCount }, (_, n) => ({
-      body: { jobId: job.id, n },
-      contentType: "json" as const,
-    }));
     try {
-      for (let i = 0; i < messages.length; i += SEND_BATCH_MAX) {
-        await this.#queue.sendBatch(messages.slice(i, i + SEND_BATCH_MAX));
-      }
-    } catch (error) {
-      await this.delete(job.id).catch((e: unknown) =>
-        this.#log?.({ level: "error", msg: "jobs: a job without its messages", job: job.id, error: String(e) }),
+      await this.#send(
+        job.id,
+        Array.from({ length: job.itemCount }, (_, n) => n),
       );
+    } catch (error) {
       this.#log?.({ level: "error", msg: "jobs: the Queue refused a job's items", job: job.id, error: String(error) });
+      await this.delete(job.id).catch(async (e: unknown) => {
+        // Left in D1: marked refused (if D1 takes even that), so the cron's sweep fails it instead of running it.
+        this.#log?.({ level: "error", msg: "jobs: a job without its messages", job: job.id, error: String(e) });
+        await this.#mark(job.id, "refused").catch(() => {});
+      });
       // the queue's failure, not the client's: a clear 503 it may retry (with the same Idempotency-Key), not a 500
       throw new ProxyError(
         "JOBS_QUEUE_UNAVAILABLE",
@@ -86,7 +95,69 @@ export class QueuedD1JobStore extends D1JobStore {
         },
       );
     }
-    return job;
+    // The messages are out: if this mark fails the job stays pending, and the sweep only sends them again (harmless).
+    await this.#mark(job.id, "sent").catch((e: unknown) =>
+      this.#log?.({ level: "warn", msg: "jobs: enqueued job not marked sent", job: job.id, error: String(e) }),
+    );
+    return { ...job, enqueueState: "sent" };
+  }
+
+  async #send(jobId: string, ns: readonly number[]): Promise<void> {
+    const messages = ns.map((n) => ({ body: { jobId, n }, contentType: "json" as const }));
+    for (let i = 0; i < messages.length; i += SEND_BATCH_MAX) {
+      await this.#queue.sendBatch(messages.slice(i, i + SEND_BATCH_MAX));
+    }
+  }
+
+  async #mark(jobId: string, state: EnqueueState): Promise<void> {
+    await this.db.update(jobs).set({ enqueueState: state }).where(eq(jobs.id, jobId)).run();
+  }
+
+  /**
+   * The cron's sweep of jobs whose items never reached the Queue, older than `graceMs` (a create still sending is
+   * younger): a pending one (the Worker died between D1 and the Queue, or could not record that it sent) gets a
+   * message for every unfinished item again (a duplicate of one that did go out is harmless) and is marked sent; a
+   * refused one, whose POST answered 503 "nothing was accepted", must not run (the client was told to retry, and has
+   * likely queued it again): its unfinished items fail with JOBS_QUEUE_UNAVAILABLE, nothing is charged, and the job
+   * finishes (given_up). A pending job whose messages the Queue still refuses after `giveUpMs` is failed the same way.
+   */
+  async sweepUnqueued(options: { graceMs: number; giveUpMs: number; limit?: number }) {
+    const now = this.now();
+    const found = await this.db
+      .select({ id: jobs.id, state: jobs.enqueueState, createdAt: jobs.createdAt })
+      .from(jobs)
+      .where(and(sql`${jobs.enqueueState} in ('pending', 'refused')`, lte(jobs.createdAt, now - options.graceMs)))
+      .orderBy(asc(jobs.createdAt))
+      .limit(options.limit ?? 20)
+      .all();
+    const swept = { requeued: 0, failed: 0, waiting: 0 };
+    for (const job of found) {
+      const open = (await this.items(job.id)).filter((i) => !isFinal(i.state)).map((i) => i.n);
+      if (job.state === "pending") {
+        try {
+          if (open.length > 0) await this.#send(job.id, open);
+          await this.#mark(job.id, "sent");
+          swept.requeued++;
+          this.#log?.({ level: "warn", msg: "jobs: unqueued job enqueued again", job: job.id, items: open.length });
+          continue;
+        } catch (error) {
+          if (now - job.createdAt < options.giveUpMs) {
+            swept.waiting++;
+            this.#log?.({ level: "error", msg: "jobs: unqueued job still refused", job: job.id, error: String(error) });
+            continue;
+          }
+        }
+      }
+      const error = {
+        code: "JOBS_QUEUE_UNAVAILABLE",
+        message: "the job's items never reached the queue (POST /v1/jobs answered 503): not run, not charged",
+      };
+      for (const n of open) await this.giveUp(job.id, n, error);
+      await this.#mark(job.id, "given_up");
+      swept.failed++;
+      this.#log?.({ level: "error", msg: "jobs: unqueued job failed", job: job.id, items: open.length });
+    }
+    return swept;
   }
 }
 

@@ -54,15 +54,24 @@ export class D1JobStore implements JobStore {
   readonly #retentionMs: number;
 
   constructor(
-    private readonly db: D1Db,
+    protected readonly db: D1Db,
     options: JobStoreOptions = {},
   ) {
     this.#clock = options.clock ?? systemClock;
     this.#retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
   }
 
+  /** What a new job's `enqueue_state` is: null here; pending where a Queue must take its items' messages. */
+  protected readonly initialEnqueueState: Job["enqueueState"] = null;
+
+  protected now(): number {
+    return this.#clock.now();
+  }
+
   async create(input: NewJob): Promise<Job> {
-    const { job, items } = buildJobRows(input, this.#clock.now());
+    const built = buildJobRows(input, this.#clock.now());
+    const job = { ...built.job, enqueueState: this.initialEnqueueState };
+    const items = built.items;
     const d1 = this.db.$client;
     const insertJob = this.db.insert(jobs).values(job);
     const chunks: D1PreparedStatement[] = [];
