@@ -1,55 +1,18 @@
 import { NodeError } from "../core/errors.ts";
 import type { Manifest } from "../model/manifest.ts";
-import type { Voice } from "../model/voices.ts";
+import { admissionCandidate } from "./admission.ts";
+import type { EngineOptions, SynthesisJob, SynthesisResult } from "./api.ts";
 import type { InferenceBackend } from "./backend.ts";
 import { GptStage } from "./gpt-stage.ts";
 import { type EngineObserver, noopObserver, type StageName } from "./observer.ts";
-import { planCodes, requestState } from "./request-state.ts";
+import { joinSegmentAudio, planCodes, requestState } from "./request-state.ts";
 import { S2melStage } from "./s2mel-stage.ts";
 import type { SamplingParams } from "./sampling.ts";
 import type { Priority, RequestState, SegmentState } from "./types.ts";
 import { VocoderStage } from "./vocoder-stage.ts";
+import { WaitEstimator } from "./wait-estimate.ts";
 
-export interface EngineOptions {
-  /** most sequences decoded together (1 turns batching off) */
-  maxBatch: number;
-  /** how long the first request of an idle stage waits for company (Triton's max_queue_delay) */
-  maxQueueDelayMs: number;
-  /** DiT / vocoder buckets: longest row / shortest row */
-  maxPadRatio: number;
-  /** requests accepted but not yet decoding; beyond it → 503 QUEUE_FULL */
-  maxQueue: number;
-  /** GPT slots that batch-priority work may never take */
-  reservedInteractiveSlots: number;
-  /** default per-request timeout */
-  requestTimeoutMs: number;
-}
-
-export interface SynthesisJob {
-  id: string;
-  /** BPE ids per segment, without start/stop text tokens */
-  segments: readonly (readonly number[])[];
-  voice: Voice;
-  emoVec: Float32Array;
-  speed: number;
-  seed: number;
-  maxTokens?: number;
-  priority: Priority;
-  deadlineMs?: number;
-  sampling?: Partial<SamplingParams>;
-}
-
-export interface SynthesisResult {
-  /** 22,050 Hz mono, [-1, 1] */
-  audio: Float32Array;
-  semanticTokens: number;
-  /** semantic codes per segment */
-  codes: number[][];
-  segments: number;
-  queueWaitMs: number;
-  computeMs: number;
-  maxBatch: number;
-}
+export type { EngineOptions, SynthesisJob, SynthesisResult } from "./api.ts";
 
 export interface EngineDeps {
   backend: InferenceBackend;
@@ -74,8 +37,6 @@ type Task = { stage: StageName | "admit"; priority: Priority; run: () => Promise
 
 /** Seconds of silence IndexTTS2 puts between segments (`interval_silence`, 200 ms). */
 const SEGMENT_SILENCE_S = 0.2;
-/** Segments allowed between the GPT and the audio (projector, CFM, vocoder), per GPT slot: bounds memory. */
-const DOWNSTREAM_ROWS_PER_SLOT = 2;
 const STAGE_ORDER = ["admit", "decode", "projector", "cfm_step", "vocoder"] as const;
 
 /**
@@ -100,8 +61,7 @@ export class Engine {
   private stopped = false;
   private loopDone: Promise<void>;
   private evictionDue = false;
-  /** completions in the last minute, for the throughput estimate behind deadline checks */
-  private completions: { at: number; codes: number }[] = [];
+  private readonly estimator: WaitEstimator;
   private busySeconds = 0;
   private readonly defaultSampling: SamplingParams;
 
@@ -117,6 +77,7 @@ export class Engine {
     this.vocoder = new VocoderStage(backend, manifest, batching);
     this.observer = deps.observer ?? noopObserver;
     this.now = deps.now ?? (() => performance.now());
+    this.estimator = new WaitEstimator(this.now);
     this.yieldToEventLoop = deps.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
     const s = manifest.sampling;
     this.defaultSampling = {
@@ -203,7 +164,7 @@ export class Engine {
       freeSlots: Math.max(0, this.deps.options.maxBatch - this.gpt.occupancy),
       queueCapacity: Math.max(0, this.deps.options.maxQueue - this.queuedRequests()),
       busySeconds: this.busySeconds,
-      throughputCodesPerSecond: this.throughput(),
+      throughputCodesPerSecond: this.estimator.throughput(),
       closing: this.closing,
     };
   }
@@ -263,7 +224,14 @@ export class Engine {
     const now = this.now();
     const candidates: Task[] = [];
     let wakeAt: number | undefined;
-    const admit = this.admissionCandidate(now);
+    const admit = admissionCandidate({
+      waiting: this.waiting,
+      occupancy: this.gpt.occupancy,
+      batchOccupancy: this.gpt.countByPriority("batch"),
+      downstreamRows: this.downstreamRows(),
+      options: this.deps.options,
+      now,
+    });
     if (admit.segment) {
       const seg = admit.segment;
       candidates.push({ stage: "admit", priority: seg.request.priority, run: () => this.admit(seg) });
@@ -301,30 +269,6 @@ export class Engine {
     const task = admitting ?? sorted.find((c) => order(c.stage) > this.lastStage) ?? sorted[0] ?? null;
     if (task) this.lastStage = order(task.stage);
     return { task };
-  }
-
-  /** The next segment that may join the GPT batch now, or when to look again. */
-  private admissionCandidate(now: number): { segment?: SegmentState; wakeAt?: number } {
-    if (this.waiting.length === 0) return {};
-    const { maxBatch, reservedInteractiveSlots, maxQueueDelayMs } = this.deps.options;
-    const occupancy = this.gpt.occupancy;
-    if (occupancy >= maxBatch) return {};
-    // Memory bound: segments past the GPT wait for s2mel and the vocoder; admit no more while they pile up.
-    if (this.downstreamRows() >= DOWNSTREAM_ROWS_PER_SLOT * maxBatch) return {};
-    const interactive = this.waiting.find((s) => s.request.priority === "interactive");
-    let segment = interactive;
-    if (!segment) {
-      const batchSlots = Math.max(1, maxBatch - reservedInteractiveSlots);
-      if (this.gpt.countByPriority("batch") >= batchSlots) return {};
-      segment = this.waiting[0];
-    }
-    if (!segment) return {};
-    // Triton semantics for an idle GPT: start when a full batch waits or the oldest has waited max_queue_delay.
-    if (occupancy === 0 && this.waiting.length < maxBatch) {
-      const oldest = Math.min(...this.waiting.map((s) => s.enqueuedAt));
-      if (now - oldest < maxQueueDelayMs) return { wakeAt: oldest + maxQueueDelayMs };
-    }
-    return { segment };
   }
 
   /** segments that left the GPT and have no audio yet */
@@ -396,21 +340,12 @@ export class Engine {
     if (request.finished || !request.segments.every((s) => s.stage === "done")) return;
     const entry = this.pending.get(request.id);
     if (!entry) return;
-    const silence = Math.round(SEGMENT_SILENCE_S * this.deps.manifest.sample_rate);
-    const parts = request.segments.map((s) => s.audio ?? new Float32Array(0));
-    const total = parts.reduce((n, p) => n + p.length, 0) + silence * Math.max(0, parts.length - 1);
-    const audio = new Float32Array(total);
-    let offset = 0;
-    parts.forEach((p, i) => {
-      if (i > 0) offset += silence;
-      audio.set(p, offset);
-      offset += p.length;
-    });
+    const audio = joinSegmentAudio(request, Math.round(SEGMENT_SILENCE_S * this.deps.manifest.sample_rate));
     const now = this.now();
     const codes = request.segments.reduce((n, s) => n + s.codes.length, 0);
     const queueWaitMs = (request.admittedAt ?? now) - request.arrivedAt;
     this.settle(request.id);
-    this.completions.push({ at: now, codes });
+    this.estimator.completed(codes);
     this.observer.completed({
       priority: request.priority,
       semanticTokens: codes,
@@ -458,31 +393,15 @@ export class Engine {
     this.vocoder.evictFinishedRequests();
   }
 
-  /** semantic codes completed per second over the last minute, or null before there is data */
-  private throughput(): number | null {
-    const now = this.now();
-    this.completions = this.completions.filter((c) => now - c.at < 60_000);
-    const first = this.completions[0];
-    if (this.completions.length < 3 || !first) return null;
-    const span = Math.max(1, (now - first.at) / 1000);
-    return this.completions.reduce((n, c) => n + c.codes, 0) / span;
-  }
-
-  /** Estimated seconds until a new job of `codes` codes completes, from the work ahead of it; null if unknown. */
   private estimateSeconds(priority: Priority, codes: number): number | null {
-    const rate = this.throughput();
-    if (rate === null) return null;
-    let ahead = codes;
-    for (const p of this.pending.values()) {
-      if (priority === "interactive" && p.state.priority === "batch") continue;
-      const done = p.state.segments.reduce((n, s) => n + s.codes.length, 0);
-      ahead += Math.max(0, p.state.expectedCodes - done);
-    }
-    return ahead / rate;
+    return this.estimator.seconds(priority, codes, this.inFlight());
   }
 
   private retryAfterSeconds(codes: number): number {
-    const estimate = this.estimateSeconds("interactive", codes);
-    return Math.max(1, Math.ceil(estimate ?? 1));
+    return this.estimator.retryAfterSeconds(codes, this.inFlight());
+  }
+
+  private *inFlight(): Iterable<RequestState> {
+    for (const p of this.pending.values()) yield p.state;
   }
 }

@@ -1,6 +1,6 @@
 /** A job as the engine tracks it: how many codes each segment may generate, and its request and segment state. */
 import type { Manifest } from "../model/manifest.ts";
-import type { SynthesisJob } from "./engine.ts";
+import type { SynthesisJob } from "./api.ts";
 import { Rng } from "./rng.ts";
 import type { SamplingParams } from "./sampling.ts";
 import type { RequestState } from "./types.ts";
@@ -76,4 +76,18 @@ export function requestState(
     });
   });
   return state;
+}
+
+/** A finished request's audio: its segments in order, `silenceSamples` of silence between two (IndexTTS2's interval). */
+export function joinSegmentAudio(request: RequestState, silenceSamples: number): Float32Array {
+  const parts = request.segments.map((s) => s.audio ?? new Float32Array(0));
+  const total = parts.reduce((n, p) => n + p.length, 0) + silenceSamples * Math.max(0, parts.length - 1);
+  const audio = new Float32Array(total);
+  let offset = 0;
+  parts.forEach((p, i) => {
+    if (i > 0) offset += silenceSamples;
+    audio.set(p, offset);
+    offset += p.length;
+  });
+  return audio;
 }

@@ -1,0 +1,46 @@
+import type { Voice } from "../model/voices.ts";
+import type { SamplingParams } from "./sampling.ts";
+import type { Priority } from "./types.ts";
+
+/* What callers of the engine pass and get back (engine.ts re-exports these). */
+
+export interface EngineOptions {
+  /** most sequences decoded together (1 turns batching off) */
+  maxBatch: number;
+  /** how long the first request of an idle stage waits for company (Triton's max_queue_delay) */
+  maxQueueDelayMs: number;
+  /** DiT / vocoder buckets: longest row / shortest row */
+  maxPadRatio: number;
+  /** requests accepted but not yet decoding; beyond it → 503 QUEUE_FULL */
+  maxQueue: number;
+  /** GPT slots that batch-priority work may never take */
+  reservedInteractiveSlots: number;
+  /** default per-request timeout */
+  requestTimeoutMs: number;
+}
+
+export interface SynthesisJob {
+  id: string;
+  /** BPE ids per segment, without start/stop text tokens */
+  segments: readonly (readonly number[])[];
+  voice: Voice;
+  emoVec: Float32Array;
+  speed: number;
+  seed: number;
+  maxTokens?: number;
+  priority: Priority;
+  deadlineMs?: number;
+  sampling?: Partial<SamplingParams>;
+}
+
+export interface SynthesisResult {
+  /** 22,050 Hz mono, [-1, 1] */
+  audio: Float32Array;
+  semanticTokens: number;
+  /** semantic codes per segment */
+  codes: number[][];
+  segments: number;
+  queueWaitMs: number;
+  computeMs: number;
+  maxBatch: number;
+}
