@@ -231,6 +231,10 @@ describe("JobWorker (in process, memory stores, a stub transport)", () => {
     const t = transport(wavAnswer);
     const { worker } = compose(t);
     const huge = await newJob(6);
+    // Strictly later (the store's clock is the system's): in the same millisecond the order of the two customers'
+    // first items would fall to their random job ids.
+    const after = Date.now();
+    while (Date.now() <= after) await new Promise((r) => setTimeout(r, 1));
     const c = await stores.customers.createCustomer({ name: "S", email: "s@example.com", planId: "batch" });
     if (!c.ok) throw new Error(c.message);
     const key = await stores.keys.issueKey(c.value.id);
