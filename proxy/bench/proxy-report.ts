@@ -40,6 +40,8 @@ export interface BenchReport {
     wavBytes: number;
     /** the process measured as "the proxy": the real proxy, or a bare relay that gives the floor */
     entry: string;
+    /** the proxy alone on CPU 0, the stub and the generator on the others (`--pin`) */
+    pinned: boolean;
     profiled: boolean;
   };
   steps: StepRow[];
@@ -187,7 +189,9 @@ export function renderMarkdown(report: BenchReport): string {
     "",
     `\`${report.command}\` — ${report.when}, ${m.cpus} × ${m.cpuModel}, Node ${m.node}, commit ${m.commit}; ` +
       `load average before the run ${m.loadAverageBefore.map((x) => x.toFixed(2)).join(" ")}.` +
-      (report.settings.profiled ? " **Profiled run: the proxy ran under --cpu-prof.**" : ""),
+      (report.settings.profiled ? " **Profiled run: the proxy ran under --cpu-prof.**" : "") +
+      (report.settings.entry.endsWith("entry.node.ts") ? "" : ` **In the proxy's place: ${report.settings.entry}.**`) +
+      (report.settings.pinned ? " Pinned: the proxy alone on CPU 0, the stub and the generator on the others." : ""),
     "",
     `Each step: ${report.settings.durationS} s at a fixed arrival rate, latency from the intended send time (ms).`,
     "",

@@ -7,7 +7,7 @@
  *   npm run bench:proxy -- [--rates 500,1000,2000,4000,8000,10000] [--duration 5] [--warmup 2]
  *                          [--search-from 4000] [--search-step 1000] [--search-max 20000] [--no-search]
  *                          [--p99-bound-ms 50] [--connections 256] [--max-in-flight 4096] [--profile] [--out bench-out]
- *                          [--entry proxy/bench/raw-relay.ts]
+ *                          [--entry proxy/bench/raw-relay.ts] [--pin]
  *
  * Three processes, all on 127.0.0.1: the stub (proxy/bench/stub-upstream.ts, plain node:http), the proxy
  * (`node --import tsx proxy/src/entry.node.ts`, SQLite WAL in a fresh temp DATA_DIR) and this one, the load generator.
@@ -15,7 +15,8 @@
  * carry the profiler's cost). `--entry` measures another process in the proxy's place, with the same generator, stub
  * and schedule: `proxy/bench/raw-relay.ts` (node:http + the same undici transport, no framework, no logic) or
  * `proxy/bench/relay.ts` (the same on Hono) give the floor any proxy on this stack pays; they keep no ledger, so the
- * usage-row check is skipped for them.
+ * usage-row check is skipped for them. `--pin` (Linux, `taskset`) gives the proxy CPU 0 to itself and puts the stub and
+ * the generator on the others, so the proxy's latency is not the generator's queue for the same core.
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -48,6 +49,7 @@ const { values: args } = parseArgs({
     "audio-ms": { type: "string", default: "1000" },
     profile: { type: "boolean", default: false },
     entry: { type: "string", default: PROXY_ENTRY },
+    pin: { type: "boolean", default: false },
     out: { type: "string", default: "bench-out" },
   },
 });
@@ -122,6 +124,7 @@ async function main(): Promise<number> {
   );
   children.push(proxy);
   const proxyUrl = proxy.ready;
+  if (args.pin) pinCpus(proxy.proc.pid ?? 0, [stub.proc.pid ?? 0, process.pid]);
   log(`stub ${stub.ready} (pid ${stub.proc.pid}), proxy ${proxyUrl} (pid ${proxy.proc.pid}), data ${dataDir}`);
 
   // A customer on a plan whose limits never bind, so key lookup, key rate limit and in-flight limit all run.
@@ -285,6 +288,7 @@ async function main(): Promise<number> {
       wavBytes,
       profiled: args.profile,
       entry: args.entry,
+      pinned: args.pin,
     },
     steps,
     targets: targetsMet,
@@ -297,6 +301,15 @@ async function main(): Promise<number> {
   if (profile) console.log(`\n${formatProfile(profile)}`);
   console.log(`\nwrote ${join(args.out, "proxy.json")} and ${join(args.out, "proxy.md")}`);
   return (durable === null || durable.equal) && proxyExit === "0" ? 0 : 1;
+}
+
+/** The proxy (all its threads) on CPU 0; the others on the remaining CPUs. */
+function pinCpus(proxyPid: number, others: number[]): void {
+  const n = cpus().length;
+  if (n < 2) throw new Error("--pin needs at least 2 CPUs");
+  execFileSync("taskset", ["-a", "-p", "-c", "0", String(proxyPid)], { stdio: "ignore" });
+  for (const pid of others) execFileSync("taskset", ["-a", "-p", "-c", `1-${n - 1}`, String(pid)], { stdio: "ignore" });
+  log(`pinned: proxy on CPU 0, stub and generator on CPU 1-${n - 1}`);
 }
 
 /** Every 200 the generator saw must have its row (the smoke request's id is not collected: one row more). */
