@@ -413,6 +413,9 @@ describe("batch jobs on the Worker: D1 queue state, one Queue message per item, 
     const big = await newCustomer("batch");
     const small = await newCustomer("batch");
     const bigId = await submit(big.key, isolate(edge), [...ITEMS, ...ITEMS]);
+    // Strictly later: in the same millisecond the two customers' first items would be ordered by their random ids.
+    const after = Date.now();
+    while (Date.now() <= after) await new Promise((r) => setTimeout(r, 1));
     const smallId = await submit(small.key, isolate(edge), ITEMS.slice(0, 2));
     held.sent.length = 0;
     // The Queue delivers the big job's messages first, one at a time here.
