@@ -25,6 +25,7 @@ import {
   countItems,
   doneItem,
   exhaustedError,
+  failedItem,
   type JobStoreOptions,
   totalItems,
 } from "./rows.ts";
@@ -209,13 +210,7 @@ export class InMemoryJobStore implements JobStore {
   async fail(jobId: string, n: number, leaseToken: string, error: ItemError): Promise<boolean> {
     const item = this.#leased(jobId, n, leaseToken);
     if (item?.state !== "running") return false;
-    Object.assign(item, {
-      state: "failed",
-      leaseToken: null,
-      errorCode: error.code,
-      errorMessage: error.message,
-      completedAt: this.#clock.now(),
-    });
+    Object.assign(item, failedItem(error, this.#clock.now()));
     this.#settle(jobId);
     return true;
   }
@@ -223,13 +218,7 @@ export class InMemoryJobStore implements JobStore {
   async giveUp(jobId: string, n: number, error: ItemError): Promise<boolean> {
     const item = this.#items.get(jobId)?.find((i) => i.n === n);
     if (item?.state !== "queued" && item?.state !== "running") return false;
-    Object.assign(item, {
-      state: "failed",
-      leaseToken: null,
-      errorCode: error.code,
-      errorMessage: error.message,
-      completedAt: this.#clock.now(),
-    });
+    Object.assign(item, failedItem(error, this.#clock.now()));
     this.#settle(jobId);
     return true;
   }

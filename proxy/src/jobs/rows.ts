@@ -97,6 +97,15 @@ export const deadLetteredError = (times: number, last: ItemError | null): ItemEr
 });
 
 /** An item once done: its result, no lease, no error (what the memory and D1 stores write; SQLite's statement too). */
+/** The fields of an item failed for good (a refusal, or given up after its dead letters). */
+export const failedItem = (error: ItemError, now: number) => ({
+  state: "failed" as const,
+  leaseToken: null,
+  errorCode: error.code,
+  errorMessage: error.message,
+  completedAt: now,
+});
+
 export const doneItem = (result: ItemResult, now: number) => ({
   state: "done" as const,
   leaseToken: null,

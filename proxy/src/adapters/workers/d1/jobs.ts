@@ -25,6 +25,7 @@ import {
   countItems,
   doneItem,
   exhaustedError,
+  failedItem,
   type JobStoreOptions,
 } from "../../../jobs/rows.ts";
 import { type Clock, systemClock } from "../../../store/ports.ts";
@@ -263,13 +264,7 @@ export class D1JobStore implements JobStore {
       jobId,
       this.db
         .update(jobItems)
-        .set({
-          state: "failed",
-          leaseToken: null,
-          errorCode: error.code,
-          errorMessage: error.message,
-          completedAt: this.#clock.now(),
-        })
+        .set(failedItem(error, this.#clock.now()))
         .where(and(leased(jobId, n, leaseToken), eq(jobItems.state, "running"))),
     );
   }
@@ -283,13 +278,7 @@ export class D1JobStore implements JobStore {
       jobId,
       this.db
         .update(jobItems)
-        .set({
-          state: "failed",
-          leaseToken: null,
-          errorCode: error.code,
-          errorMessage: error.message,
-          completedAt: this.#clock.now(),
-        })
+        .set(failedItem(error, this.#clock.now()))
         .where(and(eq(jobItems.jobId, jobId), eq(jobItems.n, n), inArray(jobItems.state, ["queued", "running"]))),
     );
   }
