@@ -20,6 +20,7 @@ export default defineConfig({
             "billing/**/*.test.ts",
             "migrations/**/*.test.ts",
             "test/**/*.test.ts",
+            "deploy/**/*.test.ts",
           ],
           exclude: ["**/node_modules/**", "test/workers/**"],
         },

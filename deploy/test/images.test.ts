@@ -1,0 +1,169 @@
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run, type Started, startUntil } from "./processes.ts";
+
+/**
+ * The images' contents, tested without a Docker engine: the Dockerfiles' build stage is `npm ci` + COPY of the build
+ * context + deploy/docker/build-*.sh; this test does the same in a fresh directory (the context as .dockerignore
+ * leaves it, node_modules as npm ci left it) and starts what the scripts produced with plain `node`, as the images'
+ * CMD does, with the committed tiny model "mounted" from the repository (random weights: the audio is noise).
+ */
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const TINY_MODEL = join(REPO, "gpu-node", "models", "tiny");
+const ADMIN_TOKEN = "adm_images_test_0123456789abcdef";
+
+function du(path: string): number {
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.size;
+  return readdirSync(path).reduce((sum, f) => sum + du(join(path, f)), 0);
+}
+
+function files(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path).flatMap((f) => files(join(path, f)));
+}
+
+describe("images: what deploy/docker/build-*.sh produce, started as the images start it", () => {
+  let work: string;
+  const started: Started[] = [];
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "images-"));
+    const context = join(work, "context");
+    mkdirSync(context);
+    const listed = await run("git", ["ls-files", "-co", "--exclude-standard"], { cwd: REPO });
+    const ignore = readFileSync(join(REPO, ".dockerignore"), "utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("#"));
+    const prefixes = ignore.filter((l) => !l.includes("*"));
+    const suffixes = ignore.filter((l) => l.startsWith("**/*")).map((l) => l.slice(4));
+    for (const f of listed.output.split("\n")) {
+      if (!f || !existsSync(join(REPO, f))) continue;
+      if (prefixes.some((p) => f === p || f.startsWith(`${p}/`)) || suffixes.some((s) => f.endsWith(s))) continue;
+      mkdirSync(dirname(join(context, f)), { recursive: true });
+      cpSync(join(REPO, f), join(context, f));
+    }
+    // the build stage's `npm ci`
+    symlinkSync(join(REPO, "node_modules"), join(context, "node_modules"));
+    for (const [script, out] of [
+      ["build-proxy.sh", "proxy"],
+      ["build-gpu-node.sh", "gpu-node"],
+    ] as const) {
+      const r = await run("bash", [join("deploy", "docker", script), join(work, out)], { cwd: context });
+      if (r.code !== 0) throw new Error(`${script} failed:\n${r.output}`);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const s of started.reverse()) await s.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("the Dockerfiles build through these scripts, run as a non-root user, check health and mount the model", () => {
+    for (const [file, script] of [
+      ["proxy.Dockerfile", "build-proxy.sh /out"],
+      ["gpu-node.Dockerfile", "build-gpu-node.sh /out"],
+      ["gpu-node.cuda.Dockerfile", "build-gpu-node.sh /out --cuda"],
+    ]) {
+      const text = readFileSync(join(REPO, "deploy", "docker", file as string), "utf8");
+      expect(text, file).toContain(`RUN bash deploy/docker/${script}`);
+      expect(text, file).toMatch(/^USER node$/m);
+      expect(text, file).toMatch(/^HEALTHCHECK .*healthcheck\.mjs/m);
+      expect(text.match(/^FROM /gm)?.length, `${file} is multi-stage`).toBe(2);
+      expect(text, file).not.toMatch(/COPY[^\n]*models/);
+    }
+    expect(readFileSync(join(REPO, "deploy", "docker", "gpu-node.cuda.Dockerfile"), "utf8")).toMatch(
+      /nvidia\/cuda:12\.[0-9.]+-cudnn-runtime/,
+    );
+  });
+
+  it("holds one bundle and only the native packages it needs, no model and no dev toolchain", () => {
+    expect(readdirSync(join(work, "proxy", "node_modules")).sort()).toEqual(
+      ["better-sqlite3", "bindings", "file-uri-to-path"].sort(),
+    );
+    expect(readdirSync(join(work, "gpu-node", "node_modules"))).toContain("onnxruntime-node");
+    for (const out of ["proxy", "gpu-node"]) {
+      const all = files(join(work, out));
+      expect(
+        all.filter((f) => f.endsWith(".onnx")),
+        `${out} bakes no model in`,
+      ).toEqual([]);
+      expect(all.some((f) => /node_modules\/(typescript|vitest|tsx|wrangler)\//.test(f))).toBe(false);
+    }
+    expect(existsSync(join(work, "proxy", "migrations", "sql"))).toBe(true);
+    // small: the runtime trees, before the base image (≈ 9 MB and ≈ 50 MB today)
+    expect(du(join(work, "proxy"))).toBeLessThan(20e6);
+    expect(du(join(work, "gpu-node"))).toBeLessThan(80e6);
+  });
+
+  it("starts both, answers health checks, serves a metered request through the proxy and stops on SIGTERM", async () => {
+    const cwd = join(work, "run");
+    mkdirSync(cwd);
+    const base = { PATH: process.env.PATH, HOME: cwd, NODE_ENV: "production" };
+    const node = await startUntil("node", [join(work, "gpu-node", "gpu-node.mjs")], {
+      cwd,
+      env: {
+        ...base,
+        GPU_NODE_HOST: "127.0.0.1",
+        GPU_NODE_PORT: "0",
+        GPU_NODE_MODEL: TINY_MODEL,
+        GPU_NODE_INTRA_OP_THREADS: "1",
+      },
+      ready: /gpu-node listening on http:\/\/127\.0\.0\.1:(\d+)/,
+    });
+    started.push(node);
+    const nodePort = node.match[1] as string;
+    const proxy = await startUntil("node", [join(work, "proxy", "proxy.mjs")], {
+      cwd,
+      env: {
+        ...base,
+        HOST: "127.0.0.1",
+        PORT: "0",
+        DATA_DIR: join(cwd, "data"),
+        ADMIN_TOKEN,
+        GPU_NODES: `http://127.0.0.1:${nodePort}`,
+      },
+      ready: /proxy listening on http:\/\/127\.0\.0\.1:(\d+)/,
+    });
+    started.push(proxy);
+    const proxyPort = proxy.match[1] as string;
+
+    const health = (out: string, env: NodeJS.ProcessEnv) =>
+      run("node", [join(work, out, "healthcheck.mjs")], { env: { PATH: process.env.PATH, ...env } });
+    expect((await health("proxy", { PORT: proxyPort })).code).toBe(0);
+    expect((await health("gpu-node", { GPU_NODE_PORT: nodePort })).code).toBe(0);
+
+    const key = readFileSync(join(cwd, "data", "demo-key.txt"), "utf8").trim();
+    const res = await fetch(`http://127.0.0.1:${proxyPort}/v1/tts`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "欢迎使用IndexTTS2语音合成服务。", emotion: "happy", voice: 0 }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(res.headers.get("content-type")).toContain("audio/wav");
+    expect(Number(res.headers.get("x-tokens"))).toBeGreaterThan(0);
+    expect(res.headers.get("x-model-random-weights")).toBe("true");
+    await res.arrayBuffer();
+    // the database is in DATA_DIR (the volume), and the migrations came from the bundle's own folder
+    expect(existsSync(join(cwd, "data", "proxy.db"))).toBe(true);
+
+    expect(await proxy.stop()).toBe(0);
+    expect(await node.stop()).toBe(0);
+    // a stopped service fails its health check
+    expect((await health("gpu-node", { GPU_NODE_PORT: nodePort })).code).toBe(1);
+  });
+});
