@@ -5,6 +5,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { z } from "zod";
 import { createBillingService, parseBillingEnv } from "../../billing/src/config.ts";
 import { DiskResultStore } from "./adapters/node/disk-results.ts";
+import { createOpsMetrics, withOpsMetrics } from "./adapters/node/ops-metrics.ts";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
 import { UndiciTransport } from "./adapters/node/undici-transport.ts";
@@ -98,8 +99,10 @@ const releasedItems = await jobStore.releaseAllLeases();
 if (releasedItems > 0) console.log(`jobs: ${releasedItems} items of an earlier run are queued again`);
 const jobResults = new DiskResultStore(join(env.DATA_DIR, "job-results"));
 await jobResults.clearTemporaries();
+// ledger commit latency, billing runs, open usage dead letters: series the alert rules need (deploy/prometheus)
+const ops = createOpsMetrics(db);
 const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
-  stores,
+  stores: { ...stores, ledger: ops.timedLedger(stores.ledger) },
   nodes: storedNodes.map((n) => ({ id: n.id, url: n.url, pool: n.pool, weight: n.weight })),
   transport,
   adapter,
@@ -112,7 +115,7 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
   },
   voices: () => voices,
-  metrics: createPromMetrics,
+  metrics: (b, n) => withOpsMetrics(createPromMetrics(b, n), ops.registry),
   remoteAddress: (c) => getConnInfo(c).remote.address,
   clientIp: createClientIpResolver({ trustedProxies: list(env.TRUSTED_PROXIES) }),
   log: (line) => console.error(JSON.stringify(line)),
@@ -159,7 +162,11 @@ if (billing && billingEnv.BILLING_SCHEDULE_MINUTES > 0) {
   const runBilling = () =>
     billing
       .runScheduled()
-      .catch((e: unknown) => console.error(JSON.stringify({ component: "billing", level: "error", error: String(e) })));
+      .then((run) => ops.billingRun({ run }))
+      .catch((e: unknown) => {
+        ops.billingRun({ error: e });
+        console.error(JSON.stringify({ component: "billing", level: "error", error: String(e) }));
+      });
   setInterval(runBilling, billingEnv.BILLING_SCHEDULE_MINUTES * 60_000).unref();
   setTimeout(runBilling, 10_000).unref();
 }
