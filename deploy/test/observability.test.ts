@@ -37,6 +37,9 @@ describe("observability: Prometheus scrapes the stack; every panel and rule quer
   let work: string;
   let promUrl: string;
   let dcgm: Server;
+  let served: string[] = [];
+  let proxyProcess: Started;
+  let nodeProcess: Started;
   const started: Started[] = [];
 
   const query = async (expr: string): Promise<QueryAnswer> => {
@@ -79,6 +82,7 @@ describe("observability: Prometheus scrapes the stack; every panel and rule quer
       },
     );
     started.push(node);
+    nodeProcess = node;
     const nodeUrl = node.match[1] as string;
     const proxy = await startUntil(tsx, [join(REPO, "proxy", "src", "entry.node.ts")], {
       cwd: REPO,
@@ -94,6 +98,7 @@ describe("observability: Prometheus scrapes the stack; every panel and rule quer
       ready: /proxy listening on (http:\/\/127\.0\.0\.1:\d+)/,
     });
     started.push(proxy);
+    proxyProcess = proxy;
     const proxyUrl = proxy.match[1] as string;
     dcgm = createServer((_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end(FAKE_DCGM));
     await new Promise<void>((r) => dcgm.listen(0, "127.0.0.1", r));
@@ -131,10 +136,11 @@ describe("observability: Prometheus scrapes the stack; every panel and rule quer
         method: "POST",
         headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
         body: JSON.stringify({ text: `欢迎使用语音合成服务,第${i}句。`, emotion: "happy", voice: 0 }),
-      }).then((r) => r.arrayBuffer().then(() => r.status));
-    const statuses: number[] = [];
-    for (let i = 0; i < 8; i += 2) statuses.push(...(await Promise.all([synth(i), synth(i + 1)])));
-    expect(statuses.filter((s) => s === 200).length, `statuses ${statuses}`).toBeGreaterThan(0);
+      }).then((r) => r.arrayBuffer().then(() => ({ status: r.status, id: r.headers.get("x-request-id") ?? "" })));
+    const answers: { status: number; id: string }[] = [];
+    for (let i = 0; i < 8; i += 2) answers.push(...(await Promise.all([synth(i), synth(i + 1)])));
+    served = answers.filter((a) => a.status === 200).map((a) => a.id);
+    expect(served.length, JSON.stringify(answers)).toBeGreaterThan(0);
     await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         fetch(`${nodeUrl}/synthesize`, {
@@ -200,5 +206,34 @@ describe("observability: Prometheus scrapes the stack; every panel and rule quer
         }
       }
     }
+  });
+
+  it("logs one JSON line per request on the proxy and on the node, joined by the same request id", () => {
+    const lines = (p: Started) =>
+      p
+        .output()
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.msg === "request");
+    const proxyLines = lines(proxyProcess);
+    const nodeLines = lines(nodeProcess);
+    // probes and scrapes are not logged (Prometheus scraped both every second)
+    expect(proxyLines.some((l) => l.path === "/metrics" || l.path === "/healthz")).toBe(false);
+    for (const id of served) {
+      const p = proxyLines.filter((l) => l.request_id === id);
+      expect(p, id).toHaveLength(1);
+      expect(p[0]).toMatchObject({ status: 200, route: "/v1/tts", customer_id: "cus_demo", currency: "USD" });
+      expect(p[0]?.node).toEqual(expect.any(String));
+      expect(p[0]?.tokens).toBeGreaterThan(0);
+      expect(p[0]?.duration_ms).toBeGreaterThanOrEqual(0);
+      const n = nodeLines.filter((l) => l.request_id === id);
+      expect(n, id).toHaveLength(1);
+      expect(n[0]).toMatchObject({ status: 200, path: "/synthesize" });
+      expect(n[0]?.semantic_tokens).toBeGreaterThan(0);
+      expect(n[0]?.compute_ms).toBeGreaterThan(0);
+    }
+    // a refusal is logged with its code: the burst straight at the node met a full queue
+    expect(nodeLines.some((l) => l.status === 503 && l.code === "QUEUE_FULL")).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { isProxyError, ProxyError } from "./core/errors.ts";
+import { accessLog } from "./http/access-log.ts";
 import { bodySizeLimit } from "./http/body.ts";
 import type { ProxyDeps, ProxyEnv } from "./http/deps.ts";
 import { adminAuth, apiKeyAuth, ipRateLimit, keyLimits, requestId } from "./http/middleware.ts";
@@ -26,6 +27,7 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
   const limitBody = bodySizeLimit(deps.config.maxBodyBytes);
 
   app.use(requestId(deps));
+  if (deps.log) app.use(accessLog({ log: deps.log, now: deps.now ?? Date.now }));
   app.use(async (c, next) => {
     await next();
     deps.metrics.request(c.req.routePath, c.res.status, ((deps.now ?? Date.now)() - c.get("startedAt")) / 1000);

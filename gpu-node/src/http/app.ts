@@ -9,6 +9,7 @@ import type { Engine, EngineOptions } from "../engine/engine.ts";
 import { EMOTIONS, type Manifest } from "../model/manifest.ts";
 import type { VoiceBank } from "../model/voices.ts";
 import type { NodeMetrics } from "../telemetry/metrics.ts";
+import { accessLog } from "./access-log.ts";
 import { SPEED_MAX, SPEED_MIN, synthesizeBodySchema } from "./schemas.ts";
 import { synthesize, type TextSegmenter } from "./synthesize.ts";
 
@@ -48,6 +49,8 @@ export function createNodeApp(deps: NodeAppDeps): Hono<NodeEnv> {
     await next();
     c.header("X-Request-Id", id);
   });
+  // after the request id: its line carries the id the proxy sent
+  if (deps.log) app.use(accessLog({ log: deps.log }));
 
   app.post(
     "/synthesize",

@@ -8,6 +8,7 @@ import type { JobsService } from "../jobs/service.ts";
 import type { KeyContext, Stores, UsageLedger } from "../store/ports.ts";
 import type { UpstreamAdapter } from "../upstream/adapters.ts";
 import type { UpstreamTransport } from "../upstream/transport.ts";
+import type { RequestUsage } from "./access-log.ts";
 
 /** A voice the proxy offers (from the nodes' /info). */
 export interface VoiceInfo {
@@ -85,5 +86,7 @@ export type ProxyEnv = {
     responseHeaders: Record<string, string>;
     /** true once a response carries `responseHeaders` */
     responseHeadersApplied: boolean;
+    /** what a metered request used, for the access log (./access-log.ts) */
+    usage?: RequestUsage;
   };
 };

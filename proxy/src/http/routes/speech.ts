@@ -132,6 +132,7 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
       },
     );
     deps.metrics.metered(event.tokens, event.amountMicros, event.currency);
+    c.set("usage", event);
     const headers: Record<string, string> = {
       "x-request-id": requestId,
       "x-audio-duration-ms": String(event.audioMs),
