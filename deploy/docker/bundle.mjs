@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles one service's Node entry into OUT/<name>.mjs with esbuild and copies, from the installed node_modules, only
 // the packages the bundle cannot hold (native addons and what they require), pruned to this platform's binaries.
-// Called by build-proxy.sh / build-gpu-node.sh (and so by the Dockerfiles and deploy/docker.test.ts).
+// Called by build-proxy.sh / build-gpu-node.sh (and so by the Dockerfiles and deploy/test/images.test.ts).
 // Why a bundle: the image then carries one JS file plus two native packages instead of the dev toolchain (tsx,
 // TypeScript, vitest, wrangler…), which keeps it small and starts it with plain `node`.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -94,5 +94,5 @@ if (existsSync(ortBin)) {
 for (const junk of ["deps", "src", join("build", "Release", "obj"), join("build", "Release", "obj.target")]) {
   rmSync(join(out, "node_modules", "better-sqlite3", junk), { recursive: true, force: true });
 }
-writeFileSync(join(out, "package.json"), `${JSON.stringify({ name: values.name, private: true, type: "module" })}\n`);
+writeFileSync(join(out, "package.json"), `${JSON.stringify({ private: true, type: "module" })}\n`);
 console.log(`${values.name}: ${join(out, `${values.name}.mjs`)} + node_modules/{${[...seen].join(",")}}`);

@@ -160,6 +160,14 @@ describe("images: what deploy/docker/build-*.sh produce, started as the images s
     await res.arrayBuffer();
     // the database is in DATA_DIR (the volume), and the migrations came from the bundle's own folder
     expect(existsSync(join(cwd, "data", "proxy.db"))).toBe(true);
+    // the image's backup command copies the live database: the request's usage row is in the copy
+    const backup = await run(
+      "node",
+      [join(work, "proxy", "backup.mjs"), "--db", join(cwd, "data", "proxy.db"), "--out", join(cwd, "b", "p.db")],
+      { env: { PATH: process.env.PATH } },
+    );
+    expect(backup.code, backup.output).toBe(0);
+    expect(JSON.parse(backup.output)).toMatchObject({ integrity: "ok", usage_events: 1 });
 
     expect(await proxy.stop()).toBe(0);
     expect(await node.stop()).toBe(0);
