@@ -40,3 +40,20 @@ describe("Prometheus rules and configuration (promtool)", () => {
     expect(r.code, r.output).toBe(0);
   });
 });
+
+describe("the runbook answers every alert", () => {
+  it("each alert's runbook_url names a section of docs/operations.md", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { parse } = await import("yaml");
+    const runbook = readFileSync(join(DEPLOY, "..", "docs", "operations.md"), "utf8");
+    // GitHub's anchors: the heading lowercased
+    const anchors = new Set([...runbook.matchAll(/^#{2,3} (.+)$/gm)].map((m) => (m[1] as string).toLowerCase()));
+    const groups = parse(readFileSync(join(DEPLOY, "prometheus", "rules", "alerts.yml"), "utf8")).groups as {
+      rules: { alert: string; annotations: { runbook_url: string } }[];
+    }[];
+    for (const rule of groups.flatMap((g) => g.rules)) {
+      const anchor = rule.annotations.runbook_url.split("#")[1];
+      expect(anchors.has(anchor ?? ""), `${rule.alert} → #${anchor}`).toBe(true);
+    }
+  });
+});
