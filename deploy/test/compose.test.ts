@@ -16,7 +16,9 @@ interface Service {
   depends_on?: Record<string, unknown>;
 }
 const load = (file: string) =>
-  parse(readFileSync(join(COMPOSE_DIR, file), "utf8"), { customTags: [{ tag: "!override", resolve: (v: string) => v }] }) as {
+  parse(readFileSync(join(COMPOSE_DIR, file), "utf8"), {
+    customTags: [{ tag: "!override", resolve: (v: string) => v }],
+  }) as {
     services: Record<string, Service>;
     volumes?: Record<string, unknown>;
     secrets?: Record<string, { file: string }>;

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { run, type Started, startUntil } from "./processes.ts";
 import { allRules, DEPLOY, writeTestPrometheusConfig } from "./prometheus-config.ts";
 
@@ -112,6 +113,8 @@ describe("observability: Prometheus scrapes the stack; every panel and rule quer
         dcgm: [`127.0.0.1:${(dcgm.address() as AddressInfo).port}`],
       },
       ADMIN_TOKEN,
+      // what the Prometheus operator adds from the ServiceMonitor in Kubernetes; the autoscaling queries select on it
+      { "gpu-node": { namespace: "indextts", pod: "gpu-node-test" } },
     );
     const check = await run("promtool", ["check", "config", configFile]);
     if (check.code !== 0) throw new Error(check.output);
@@ -235,5 +238,34 @@ describe("observability: Prometheus scrapes the stack; every panel and rule quer
     }
     // a refusal is logged with its code: the burst straight at the node met a full queue
     expect(nodeLines.some((l) => l.status === 503 && l.code === "QUEUE_FULL")).toBe(true);
+  });
+
+  it("the autoscalers' queries (prometheus-adapter rules, KEDA triggers) return data for the node pods", async () => {
+    const adapterMap = parse(readFileSync(join(DEPLOY, "k8s", "monitoring", "prometheus-adapter-rules.yaml"), "utf8"));
+    const adapter = parse(adapterMap.data["config.yaml"]) as {
+      rules: { seriesQuery: string; metricsQuery: string }[];
+      externalRules: { metricsQuery: string }[];
+    };
+    const deadline = Date.now() + 30_000;
+    // as prometheus-adapter expands its templates for GET …/namespaces/indextts/pods/*/<metric>
+    for (const rule of adapter.rules) {
+      const series = await eventually(rule.seriesQuery, deadline);
+      expect(series.data?.result.length, rule.seriesQuery).toBeGreaterThan(0);
+      const name = (series.data?.result[0]?.metric.__name__ ?? "") as string;
+      const q = rule.metricsQuery
+        .replaceAll("<<.Series>>", name)
+        .replaceAll("<<.LabelMatchers>>", 'namespace="indextts",pod=~"gpu-node-test"')
+        .replaceAll("<<.GroupBy>>", "pod");
+      const a = await eventually(q, deadline);
+      expect(a.data?.result[0]?.metric.pod, q).toBe("gpu-node-test");
+    }
+    for (const rule of adapter.externalRules) {
+      expect((await eventually(rule.metricsQuery, deadline)).data?.result.length, rule.metricsQuery).toBe(1);
+    }
+    const scaled = parse(readFileSync(join(DEPLOY, "k8s", "overlays", "gpu-keda", "scaledobject.yaml"), "utf8"));
+    for (const trigger of scaled.spec.triggers as { metadata: { query: string } }[]) {
+      const a = await eventually(trigger.metadata.query, deadline);
+      expect(a.data?.result.length, trigger.metadata.query).toBe(1);
+    }
   });
 });

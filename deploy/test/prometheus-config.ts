@@ -13,7 +13,7 @@ export const ruleFiles = () =>
 interface ScrapeConfig {
   job_name: string;
   authorization?: { credentials_file?: string };
-  static_configs?: { targets: string[] }[];
+  static_configs?: { targets: string[]; labels?: Record<string, string> }[];
 }
 interface PromConfig {
   global: Record<string, string>;
@@ -29,6 +29,7 @@ export function writeTestPrometheusConfig(
   dir: string,
   targets: Record<string, string[]>,
   token: string,
+  labels: Record<string, Record<string, string>> = {},
 ): { configFile: string } {
   mkdirSync(dir, { recursive: true });
   const config = parse(readFileSync(join(DEPLOY, "prometheus", "prometheus.yml"), "utf8")) as PromConfig;
@@ -39,7 +40,8 @@ export function writeTestPrometheusConfig(
   for (const job of config.scrape_configs) {
     const t = targets[job.job_name];
     if (!t) throw new Error(`no test target for job ${job.job_name}`);
-    job.static_configs = [{ targets: t }];
+    const extra = labels[job.job_name];
+    job.static_configs = [extra ? { targets: t, labels: extra } : { targets: t }];
     if (job.authorization?.credentials_file) job.authorization.credentials_file = tokenFile;
   }
   const configFile = join(dir, "prometheus.yml");
