@@ -170,7 +170,28 @@ describe("images: what deploy/docker/build-*.sh produce, started as the images s
     expect(JSON.parse(backup.output)).toMatchObject({ integrity: "ok", usage_events: 1 });
 
     expect(await proxy.stop()).toBe(0);
-    expect(await node.stop()).toBe(0);
+
+    // Drain on SIGTERM (what the Kubernetes preStop + grace period rely on): a request in flight when the signal
+    // comes is finished and answered, then the node exits 0.
+    const long = fetch(`http://127.0.0.1:${nodePort}/synthesize`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "The quick brown fox jumps over the lazy dog, again and again.", max_tokens: 400 }),
+    });
+    let answered = false;
+    void long.then(() => {
+      answered = true;
+    });
+    for (;;) {
+      const h = (await (await fetch(`http://127.0.0.1:${nodePort}/healthz`)).json()) as { in_flight: number };
+      if (h.in_flight > 0) break;
+      if (answered) throw new Error("the request finished before it was seen in flight: make it longer");
+    }
+    const exited = node.stop();
+    const answer = await long;
+    expect(answer.status).toBe(200);
+    expect((await answer.arrayBuffer()).byteLength).toBeGreaterThan(44);
+    expect(await exited).toBe(0);
     // a stopped service fails its health check
     expect((await health("gpu-node", { GPU_NODE_PORT: nodePort })).code).toBe(1);
   });
