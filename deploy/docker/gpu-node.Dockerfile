@@ -2,9 +2,12 @@
 # The gpu-node on CPU (onnxruntime's CPU provider). Build from the repository root:
 #   docker build -f deploy/docker/gpu-node.Dockerfile -t indextts-gpu-node:cpu .
 # The model directory is mounted at /models (docker run -v $PWD/gpu-node/models/tiny:/models:ro); it is never baked in.
+# Node 22 LTS (Node 20, which the repository's tests also run these bundles on, is past its end of life)
 ARG NODE_IMAGE=node:22.12.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
+# toolchain for native addons whose prebuilt binary cannot be fetched (better-sqlite3 then compiles); build stage only
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund

@@ -4,10 +4,13 @@
 #   docker build -f deploy/docker/gpu-node.cuda.Dockerfile -t indextts-gpu-node:cuda .
 # Run with the NVIDIA container toolkit (docker run --gpus all …, or nvidia.com/gpu in Kubernetes), which also
 # mounts nvidia-smi: the node samples it for gpu_node_gpu_* metrics. The model directory is mounted at /models.
+# Node 22 LTS (Node 20, which the repository's tests also run these bundles on, is past its end of life)
 ARG NODE_IMAGE=node:22.12.0-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04
 
 FROM ${NODE_IMAGE} AS build
+# toolchain for native addons whose prebuilt binary cannot be fetched (better-sqlite3 then compiles); build stage only
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund

@@ -2,9 +2,12 @@
 # The proxy (Node, embedded SQLite). Build from the repository root:
 #   docker build -f deploy/docker/proxy.Dockerfile -t indextts-proxy .
 # The database lives in /data (a volume); nothing of it is in the image.
+# Node 22 LTS (Node 20, which the repository's tests also run these bundles on, is past its end of life)
 ARG NODE_IMAGE=node:22.12.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
+# toolchain for native addons whose prebuilt binary cannot be fetched (better-sqlite3 then compiles); build stage only
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
 # better-sqlite3 builds or fetches its addon here, against the same Node as the runtime stage
