@@ -26,6 +26,17 @@ ZH = {
     "CHARSET_STANDARD": "char/charset_national_standard_2013_8105", "CHARSET_EXTENSION": "char/charset_extension",
 }
 
+EN = {
+    "UNIT": "measure/unit", "UNIT_ALTERNATIVES": "measure/unit_alternatives", "SUPPLETIVE": "suppletive",
+    "CURRENCY_MAJOR": "money/currency_major", "MONTH_NAME": "date/month_name", "MONTH_ABBR": "date/month_abbr",
+    "MONTH_NUMBER": "date/month_number", "YEAR_SUFFIX": "date/year_suffix", "WEEK": "date/week",
+    "TIME_SUFFIX": "time/suffix", "TIME_ZONE": "time/zone", "WHITELIST_TTS": "whitelist/tts",
+    "WHITELIST_SYMBOL": "whitelist/symbol", "WHITELIST_ALTERNATIVES": "whitelist/alternatives", "STATE": "address/state",
+    "ADDRESS_WORD": "address/address_word", "FRACTION_SYMBOL": "number/fraction", "QUANTITY_ABBR": "number/quantity_abbr",
+    "THOUSAND": "number/thousand", "DOMAIN": "electronic/domain", "ELECTRONIC_SYMBOL": "electronic/symbol",
+    "TELEPHONE_PROMPT": "telephone/telephone_prompt", "MATH_OPERATION": "measure/math_operation",
+}
+
 
 def tsv(git_dir, path):
     text = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"{COMMIT}:{path}"], check=True,
@@ -55,3 +66,4 @@ def write(lang, tables, git_dir):
 
 if __name__ == "__main__":
     write("zh", ZH, sys.argv[1])
+    write("en", EN, sys.argv[1])
