@@ -141,5 +141,6 @@ function period(text: string, start: number): Reading[] {
 }
 
 export function date(text: string, start: number): Reading[] {
+  if (!/[\d'A-Za-z]/.test(text.charAt(start))) return []; // a number, a month or '70s first
   return [...structured(text, start), ...year(text, start), ...period(text, start)];
 }

@@ -53,6 +53,7 @@ function unitsAt(text: string, i: number, plural: boolean): Reading[] {
 }
 
 export function measure(text: string, start: number): Reading[] {
+  if (!/[\d.\-¼-¾⅐-⅞]/.test(text.charAt(start))) return []; // every form starts with a number
   const out: Reading[] = [];
   const neg = text.charAt(start) === "-";
   const i0 = neg ? start + 1 : start;

@@ -124,6 +124,7 @@ export function serial(text: string, start: number): Reading[] {
 const WEEK = new WordList(D.WEEK);
 
 export function range(text: string, start: number): Reading[] {
+  if (!/[\d~A-Za-z]/.test(text.charAt(start))) return []; // a number, "~", a weekday or "No." first
   const out: Reading[] = [];
   const skip = (i: number): number => (text.charAt(i) === " " ? i + 1 : i);
   const a = numberAt(text, start);

@@ -10,7 +10,7 @@ import { measure } from "./measure.ts";
 import { electronic, range, roman, serial, whitelist } from "./misc.ts";
 import { money } from "./money.ts";
 import { digitWord } from "./number.ts";
-import { cardinal, decimal, fraction, ordinal } from "./numeric.ts";
+import { cardinal, decimal, fraction, fractionWords, ordinal } from "./numeric.ts";
 import { telephone } from "./telephone.ts";
 import { time } from "./time.ts";
 
@@ -45,6 +45,15 @@ const isPunct = (c: string): boolean =>
   (/\p{P}/u.test(c) || "!#%&'()*+,-./:;<=>?@^_`{|}~\"\\".includes(c));
 // tn/english/rules/word.py: not space, not punctuation, not a currency/percent/hash sign, not a digit
 const isWordChar = (c: string): boolean => !/\s/.test(c) && !isPunct(c) && !"$€₩£¥#%".includes(c) && !/\d/.test(c);
+
+/** A character no rule reads: kept, unless SentencePiece's NFKC would make digits of it (7, ½, ①). */
+function sayAlone(ch: string): string {
+  const folded = ch.normalize("NFKC");
+  if (!/\d/.test(folded)) return ch;
+  const fraction = /^(\d+)\u2044(\d+)$/.exec(folded);
+  if (fraction !== null) return ` ${fractionWords(fraction[1] as string, fraction[2] as string) ?? ""} `;
+  return folded.replace(/\d/g, (d) => ` ${digitWord(Number(d))} `);
+}
 
 type Kind = "classify" | "punct" | "space";
 
@@ -85,7 +94,11 @@ function steps(text: string, i: number): Step[] {
     while (j < text.length && /\s/.test(text.charAt(j))) j++;
     return [{ end: j, weight: 0, out: " ", kind: "space" }, ...punctSteps(text, i)];
   }
-  for (const [, read, weight] of EN_CLASSES) {
+  // a reading can only follow a space or punctuation (or a character nothing else reads), so none starts inside a
+  // word or a number: skipping those positions changes no result and saves most of the work
+  const prev = text.charAt(i - 1);
+  const tokenStart = i === 0 || !(isWordChar(prev) || /\d/.test(prev));
+  for (const [, read, weight] of tokenStart ? EN_CLASSES : []) {
     for (const r of read(text, i)) {
       if (r.end > i) out.push({ end: r.end, weight: weight + (r.weight ?? 0), out: r.out, kind: "classify" });
     }
@@ -93,14 +106,15 @@ function steps(text: string, i: number): Step[] {
   if (isWordChar(c)) {
     let j = i;
     while (j < text.length && isWordChar(text.charAt(j))) j++;
-    out.push({ end: j, weight: W.word, out: text.slice(i, j), kind: "classify" });
+    // a word may hold characters SentencePiece would make digits of (½, ①): those are said (the one deviation)
+    out.push({ end: j, weight: W.word, out: Array.from(text.slice(i, j), sayAlone).join(""), kind: "classify" });
   }
   out.push(...punctSteps(text, i));
   // nothing else reads it (a digit glued to a word, a stray symbol): said alone, at a prohibitive weight, so that a
   // digit is still never left as a digit
   const cp = text.codePointAt(i) as number;
   const ch = String.fromCodePoint(cp);
-  out.push({ end: i + ch.length, weight: 1000, out: /\d/.test(ch) ? ` ${digitWord(Number(ch))} ` : ch, kind: "punct" });
+  out.push({ end: i + ch.length, weight: 1000, out: sayAlone(ch), kind: "punct" });
   return out;
 }
 
@@ -115,10 +129,12 @@ export function normalizeEnglish(text: string): string {
   const back: Array<Array<{ from: number; k: number; step: Step } | undefined>> = [new Array(n + 1), new Array(n + 1)];
   (cost[0] as Float64Array)[0] = 0;
   for (let i = 0; i < n; i++) {
+    let atI: Step[] | undefined;
     for (const k of [0, 1]) {
       const here = (cost[k] as Float64Array)[i] as number;
       if (here === Number.POSITIVE_INFINITY) continue;
-      for (const s of steps(text, i)) {
+      atI ??= steps(text, i);
+      for (const s of atI) {
         if (s.kind === "classify" && k === 1) continue; // two readings need a space or punctuation between them
         const nk = s.kind === "classify" ? 1 : 0;
         const total = here + s.weight;

@@ -76,6 +76,7 @@ export function unsignedDecimal(text: string, start: number, abbr = false): Read
 
 /** Decimal: -? … → "minus …". */
 export function decimal(text: string, start: number): Reading[] {
+  if (!/[\d.-]/.test(text.charAt(start))) return []; // a number, a point or a sign first
   const neg = text.charAt(start) === "-";
   const i = neg ? start + 1 : start;
   return unsignedDecimal(text, i).map((r) => ({ end: r.end, out: neg ? `minus ${r.out}` : r.out }));
@@ -95,6 +96,7 @@ export function fractionWords(numerator: string, denominator: string): string | 
 
 /** Fraction: (integer " ")? n/d (st|nd|rd|th)? | (integer " ")? ½. */
 export function fraction(text: string, start: number): Reading[] {
+  if (!/[\d¼-¾⅐-⅞]/.test(text.charAt(start))) return []; // a number or a fraction sign first
   const out: Reading[] = [];
   const bodies = (i: number): Reading[] => {
     const res: Reading[] = [];
