@@ -33,6 +33,7 @@ describe("splitSegments matches the official split_segments", () => {
       );
       if (JSON.stringify(got) !== JSON.stringify(c.segments)) mismatches.push(index);
     });
+    console.log(`official split_segments: ${fixture.cases.length - mismatches.length}/${fixture.cases.length} identical`);
     expect(mismatches).toEqual([]);
   });
 
