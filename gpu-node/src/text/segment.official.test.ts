@@ -33,7 +33,9 @@ describe("splitSegments matches the official split_segments", () => {
       );
       if (JSON.stringify(got) !== JSON.stringify(c.segments)) mismatches.push(index);
     });
-    console.log(`official split_segments: ${fixture.cases.length - mismatches.length}/${fixture.cases.length} identical`);
+    console.log(
+      `official split_segments: ${fixture.cases.length - mismatches.length}/${fixture.cases.length} identical`,
+    );
     expect(mismatches).toEqual([]);
   });
 

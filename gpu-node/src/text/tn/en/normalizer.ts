@@ -68,7 +68,12 @@ function punctSteps(text: string, i: number): Step[] {
   let k = j;
   while (k < text.length && isPunct(text.charAt(k))) k++;
   const out: Step[] = [];
-  for (let end = j + 1; end <= k; end++) {
+  // every split of a run costs more than one token for it, so only short tokens (where a reading may start right
+  // after) and the runs ending near its end are offered: linear in the run's length
+  const ends = new Set<number>();
+  for (let end = j + 1; end <= Math.min(k, j + 4); end++) ends.add(end);
+  for (let end = Math.max(j + 1, k - 3); end <= k; end++) ends.add(end);
+  for (const end of ends) {
     const grouped = end - j > 1 ? -0.0001 : 0;
     let t = end;
     while (text.charAt(t) === " ") t++;

@@ -13,7 +13,7 @@ const readPhoneDigits = (ds: readonly number[]): string => readDigits(ds).replac
 
 export const cardinal: Rule = (text, start) => {
   const out: Candidate[] = [];
-  const run = digitRun(text, start);
+  const run = digitRun(text, start, 64);
   // well-known short numbers and 11-digit mobiles (weight −1 inside the rule), 尾号(是|为)? + 4 digits
   for (const [w, s] of PHONE.matches(text, start)) out.push({ end: start + w.length, weight: W.cardinal - 1, out: s });
   if (run >= 11) {
@@ -81,15 +81,16 @@ interface Group {
   readonly len: number;
   readonly out: string;
 }
+/** Up to four digit groups joined by `sep` (the grammar reads at most four: a.b.c.d, a-b-c). */
 function separatedGroups(text: string, start: number, sep: string): Group[] {
   const groups: Group[] = [];
   let i = start;
-  for (;;) {
-    const run = digitRun(text, i);
+  while (groups.length < 4) {
+    const run = digitRun(text, i, 64);
     if (run === 0) break;
     groups.push({ end: i + run, len: run, out: readDigits(digitsAt(text, i, run) as number[]) });
     i += run;
-    if (text.charAt(i) !== sep || digitRun(text, i + 1) === 0) break;
+    if (text.charAt(i) !== sep || digitRun(text, i + 1, 1) === 0) break;
     i += 1;
   }
   return groups;

@@ -17,7 +17,9 @@ export const math: Rule = (text, start) => {
   // breadth-first over chains; each number takes its longest reading (the shorter ones only lose to more tokens)
   let frontier: NumberReading[] = readCardinalNumbers(text, start).slice(0, 1);
   const seen = new Set<number>();
-  while (frontier.length > 0) {
+  // up to 64 operators: a longer expression is read in several pieces (each still spelled out), which keeps the rule
+  // linear where a run of "1+1+1…" would otherwise cost a chain walk from every position
+  for (let depth = 0; frontier.length > 0 && depth <= 64; depth++) {
     const next: NumberReading[] = [];
     for (const chain of frontier) {
       if (seen.has(chain.end)) continue;

@@ -25,7 +25,8 @@ function measureNumbers(text: string, start: number): Array<NumberReading & { co
   let j = start;
   let stripped = "";
   const map: number[] = [];
-  while (j < text.length) {
+  // 64 characters are more than any number the grammar reads (12 digits, a sign, a decimal part)
+  while (j < text.length && j - start < 64) {
     const c = text.charAt(j);
     if ((c === "," || c === "，") && digitAt(text, j - 1) >= 0 && digitAt(text, j + 1) >= 0) {
       j++;
@@ -37,11 +38,14 @@ function measureNumbers(text: string, start: number): Array<NumberReading & { co
     j++;
   }
   map.push(j);
-  return readCardinalNumbers(stripped, 0).map((n) => ({
-    end: map[n.end] as number,
-    out: n.out === "二" ? "两" : n.out,
-    consumed: stripped.slice(0, n.end),
-  }));
+  // a reading that stops before another digit can be followed by neither a unit nor a range sign
+  return readCardinalNumbers(stripped, 0)
+    .filter((n) => digitAt(stripped, n.end) < 0)
+    .map((n) => ({
+      end: map[n.end] as number,
+      out: n.out === "二" ? "两" : n.out,
+      consumed: stripped.slice(0, n.end),
+    }));
 }
 const LIANG_BACK = ["两", "月", "号"];
 

@@ -18,10 +18,10 @@ export function digitAt(text: string, i: number): number {
   return -1;
 }
 
-/** Length of the run of digits starting at `i`. */
-export function digitRun(text: string, i: number): number {
+/** Length of the run of digits starting at `i`, counted up to `limit`. */
+export function digitRun(text: string, i: number, limit = Number.POSITIVE_INFINITY): number {
   let j = i;
-  while (j < text.length && digitAt(text, j) >= 0) j++;
+  while (j < text.length && j - i < limit && digitAt(text, j) >= 0) j++;
   return j - i;
 }
 
@@ -109,7 +109,8 @@ export function readNumbers(text: string, start: number): NumberReading[] {
       break;
     }
   }
-  const run = digitRun(text, i);
+  // the integer has at most 12 digits; a 13th only says that a decimal part cannot follow
+  const run = digitRun(text, i, 13);
   if (run === 0) return out;
   const digits: number[] = [];
   for (let k = 0; k < run; k++) digits.push(digitAt(text, i + k));
@@ -122,17 +123,33 @@ export function readNumbers(text: string, start: number): NumberReading[] {
       const frac = digitRun(text, afterInt + 1);
       const fd: number[] = [];
       for (let m = 0; m < frac; m++) fd.push(digitAt(text, afterInt + 1 + m));
-      for (let m = frac; m >= 1; m--) {
-        out.push({ end: afterInt + 1 + m, out: `${head}点${readDigits(fd.slice(0, m))}` });
-      }
+      // only the whole fraction: a shorter one would leave a digit that nothing but another number can read
+      if (frac > 0) out.push({ end: afterInt + 1 + frac, out: `${head}点${readDigits(fd)}` });
     }
     out.push({ end: afterInt, out: head });
   }
   return out;
 }
 
+// Several rules read the number at the same position of the same text; the last text's readings are kept.
+let cachedText = "";
+let cached = new Map<number, NumberReading[]>();
+
 /** `self.number`: 约? 人均? (number | 百分之 number %), every reading. */
 export function readCardinalNumbers(text: string, start: number): NumberReading[] {
+  if (text !== cachedText) {
+    cachedText = text;
+    cached = new Map();
+  }
+  let readings = cached.get(start);
+  if (readings === undefined) {
+    readings = readCardinalNumbersUncached(text, start);
+    cached.set(start, readings);
+  }
+  return readings;
+}
+
+function readCardinalNumbersUncached(text: string, start: number): NumberReading[] {
   let i = start;
   let prefix = "";
   if (text.startsWith("约", i)) {
