@@ -141,6 +141,7 @@ export function range(text: string, start: number): Reading[] {
       [" ... ", "..."],
       [" to ", "to"],
       [" - ", "to"],
+      [":", "to"],
     ] as const) {
       for (const j0 of [i, i + pct]) {
         const j = sep === "-" ? skip(j0) : j0;
@@ -153,7 +154,8 @@ export function range(text: string, start: number): Reading[] {
         if (text.charAt(end) === "%" && (sep === "-" || sep === " to " || sep === " - ")) {
           out.push({ end: end + 1, out: `${aw} ${word} ${bw} percent` });
         }
-        if (j0 === i) out.push({ end, out: `${aw} ${word} ${bw}` });
+        // " to " only joins percentages ("10% to 20%"), not bare numbers
+        if (j0 === i && sep !== " to ") out.push({ end, out: `${aw} ${word} ${bw}` });
       }
     }
   }
