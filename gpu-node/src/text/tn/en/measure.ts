@@ -38,6 +38,14 @@ function unitsAt(text: string, i: number, plural: boolean): Reading[] {
   const firsts = UNITS.matches(text, i)
     .filter(([w]) => !/[A-Za-z]/.test(text.charAt(i + w.length)) || w.length === 0)
     .map(([w, s]) => ({ end: i + w.length, out: plural ? pluralize(s, SUPPLETIVE) : s }));
+  // measure.py: a unit written with capitals is also read lower-cased ("KM", "Kg")
+  const letters = /[A-Z][A-Za-z]*/y;
+  letters.lastIndex = i;
+  const capital = letters.exec(text)?.[0];
+  const lowered = capital === undefined ? undefined : UNITS.get(capital.toLowerCase());
+  if (capital !== undefined && lowered !== undefined && !firsts.some((f) => f.end === i + capital.length)) {
+    firsts.push({ end: i + capital.length, out: plural ? pluralize(lowered, SUPPLETIVE) : lowered });
+  }
   for (const f of firsts) {
     out.push(f);
     for (const j of optSpace(text, f.end)) {
