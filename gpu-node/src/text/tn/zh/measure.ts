@@ -20,7 +20,7 @@ function units(text: string, i: number): Array<Field & { weight: number }> {
   return out;
 }
 /** Measure's number: commas between digits dropped, a lone 二 read 两. */
-function measureNumbers(text: string, start: number): Array<NumberReading & { consumed: string }> {
+function measureNumbers(text: string, start: number): NumberReading[] {
   // strip_comma: "1,000" reads as 1000 — re-read the number on the text without its digit-separating commas
   let j = start;
   let stripped = "";
@@ -44,7 +44,6 @@ function measureNumbers(text: string, start: number): Array<NumberReading & { co
     .map((n) => ({
       end: map[n.end] as number,
       out: n.out === "二" ? "两" : n.out,
-      consumed: stripped.slice(0, n.end),
     }));
 }
 const LIANG_BACK = ["两", "月", "号"];
@@ -55,8 +54,8 @@ function simpleMeasure(text: string, start: number): Array<Field & { weight: num
     for (const i of optSpace(text, n.end)) {
       for (const u of units(text, i)) {
         let spoken = n.out + u.out;
-        for (const unit of LIANG_BACK)
-          if (spoken === `两${unit}` || spoken.startsWith(`两${unit}`)) spoken = spoken.replace(/^两/, "二");
+        // `cross("两" + unit, "二" + unit)` at the start: 2两, 2月, 2号 keep 二
+        if (LIANG_BACK.some((unit) => spoken.startsWith(`两${unit}`))) spoken = `二${spoken.slice(1)}`;
         out.push({ end: u.end, out: spoken, weight: w0 + u.weight });
       }
     }
