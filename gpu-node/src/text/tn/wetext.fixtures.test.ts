@@ -80,3 +80,12 @@ describe.each(["zh", "en"])("WeTextProcessing fixtures, %s", (lang) => {
     expect(r.exact / r.total, r.misses.join("\n")).toBeGreaterThanOrEqual(0.98);
   });
 });
+
+describe("WeTextProcessing's other Chinese normaliser tests (tn/chinese/test/normalizer_test.py)", () => {
+  it("reads 12 in 今天中午12点 as a number, converts traditional characters after tagging, and reads a time range", () => {
+    expect(zh.normalize("今天中午12点")).toBe("今天中午十二点");
+    expect(zh.normalize("蘋果")).toBe("苹果");
+    // upstream asserts the tags time, range ("-" → 到), time
+    expect(zh.normalize("10:30-11:20")).toBe("十点三十分到十一点二十分");
+  });
+});
