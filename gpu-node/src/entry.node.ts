@@ -90,7 +90,10 @@ const app = createNodeApp({
   engine,
   manifest: files.manifest,
   voices: new VoiceBank(files.manifest, files.voices, files.emotions),
-  text: new TextFrontEnd(files.bpe, { maxTokensPerSegment: files.manifest.limits.max_text_tokens_per_segment }),
+  text: new TextFrontEnd(files.bpe, {
+    maxTokensPerSegment: files.manifest.limits.max_text_tokens_per_segment,
+    segmentMode: files.manifest.limits.segmentation,
+  }),
   metrics,
   engineOptions,
   runtime,

@@ -71,6 +71,8 @@ export const manifestSchema = z.object({
     max_text_chars: positiveInt,
     /** segments are cut at this many BPE tokens (IndexTTS2: 120) */
     max_text_tokens_per_segment: positiveInt,
+    /** "official" (default): IndexTTS2's split_segments, quirks included; "lossless": see src/text/segment.ts */
+    segmentation: z.enum(["official", "lossless"]).default("official"),
     max_segments: positiveInt,
   }),
   emotion: z.object({

@@ -37,7 +37,10 @@ export async function createTestNode(options: Partial<EngineOptions> = {}, model
     yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
   });
   const voices = new VoiceBank(files.manifest, files.voices, files.emotions);
-  const text = new TextFrontEnd(files.bpe, { maxTokensPerSegment: files.manifest.limits.max_text_tokens_per_segment });
+  const text = new TextFrontEnd(files.bpe, {
+    maxTokensPerSegment: files.manifest.limits.max_text_tokens_per_segment,
+    segmentMode: files.manifest.limits.segmentation,
+  });
   const app = createNodeApp({
     engine,
     manifest: files.manifest,

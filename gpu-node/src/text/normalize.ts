@@ -1,59 +1,12 @@
 /**
- * IndexTTS2's text clean-up before BPE (`indextts/utils/front.py: TextNormalizer`, `indextts/utils/common.py:
- * tokenize_by_CJK_char`), minus the WeTextProcessing FST pass. That pass spells out numbers, dates and units
- * ("2025年" → "二零二五年"); it has no TypeScript equivalent, so digits reach the BPE as digits. What is kept is what
- * decides token ids and segment boundaries: NFKC, the punctuation table, the `'s` contractions, whitespace collapsing,
- * spacing out CJK characters and upper-casing.
+ * IndexTTS2's text front end before SentencePiece (`TextTokenizer.encode`): `TextNormalizer.normalize` — its own
+ * rules around WeTextProcessing's Chinese and English text normalisation, ported in ./tn — then
+ * `tokenize_by_CJK_char` (indextts/utils/common.py). Unicode normalisation (NFKC) and whitespace collapsing are left to
+ * the SentencePiece model's own normaliser, as upstream leaves them.
  */
+import { type IndexTtsNormalizerOptions, normalizeIndexTts } from "./tn/indextts.ts";
 
-/**
- * `TextNormalizer.char_rep_map`, in its order: the alternation tries keys in this order at each position, as
- * Python's `re` does, so "，，，" becomes ",,," (the single "，" key comes first) while ",,," becomes "…".
- */
-const CHAR_REPLACEMENTS: ReadonlyArray<readonly [string, string]> = [
-  ["：", ","],
-  ["；", ","],
-  [";", ","],
-  ["，", ","],
-  ["。", "."],
-  ["！", "!"],
-  ["？", "?"],
-  ["\n", " "],
-  ["·", "-"],
-  ["、", ","],
-  ["...", "…"],
-  [",,,", "…"],
-  ["，，，", "…"],
-  ["……", "…"],
-  ["“", "'"],
-  ["”", "'"],
-  ['"', "'"],
-  ["‘", "'"],
-  ["’", "'"],
-  ["（", "'"],
-  ["）", "'"],
-  ["(", "'"],
-  [")", "'"],
-  ["《", "'"],
-  ["》", "'"],
-  ["【", "'"],
-  ["】", "'"],
-  ["[", "'"],
-  ["]", "'"],
-  ["—", "-"],
-  ["～", "-"],
-  ["~", "-"],
-  ["「", "'"],
-  ["」", "'"],
-  [":", ","],
-];
-
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-const CHAR_MAP = new Map(CHAR_REPLACEMENTS);
-const CHAR_RE = new RegExp(CHAR_REPLACEMENTS.map(([from]) => escapeRegExp(from)).join("|"), "g");
-
-/** `TextNormalizer.ENGLISH_CONTRACTION_PATTERN`: "what's" → "what is" (deliberately not every 's). */
-const CONTRACTION_RE = /(what|where|who|which|how|t?here|it|s?he|that|this)'s/gi;
+export type { Glossary, GlossaryEntry, IndexTtsNormalizerOptions } from "./tn/indextts.ts";
 
 /** The CJK ranges of `tokenize_by_CJK_char` (from NLTK), one character per match. */
 const CJK_RE = /([\u1100-\u11ff\u2e80-\ua4cf\ua840-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff65-\uffdc\u{20000}-\u{2ffff}])/u;
@@ -63,7 +16,6 @@ const CJK_RE = /([\u1100-\u11ff\u2e80-\ua4cf\ua840-\ud7af\uf900-\ufaff\ufe30-\uf
  * and U+0085, and not U+FEFF.
  */
 const PY_WS = "\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
-const PY_WS_RUN_RE = new RegExp(`[${PY_WS}]+`, "g");
 const PY_STRIP_RE = new RegExp(`^[${PY_WS}]+|[${PY_WS}]+$`, "g");
 const pyStrip = (s: string): string => s.replace(PY_STRIP_RE, "");
 
@@ -81,14 +33,19 @@ export function tokenizeByCjkChar(line: string): string {
 }
 
 /**
+ * `TextNormalizer.normalize`: numbers, dates, units… spelled out, upstream's character map applied.
+ *
+ * @example normalize("会议将于2025年3月15日下午2点30分举行。") // "会议将于二零二五年三月十五日下午两点三十分举行."
+ */
+export function normalize(raw: string, options: IndexTtsNormalizerOptions = {}): string {
+  return normalizeIndexTts(raw, options);
+}
+
+/**
  * Raw request text → the string IndexTTS2 hands to SentencePiece.
  *
- * @example prepareText("欢迎使用IndexTTS2，支持情感调节！") // "欢 迎 使 用 INDEXTTS2 , 支 持 情 感 调 节 !"
+ * @example prepareText("欢迎使用IndexTTS2，支持情感调节！") // "欢 迎 使 用 INDEXTTS 二 , 支 持 情 感 调 节 !"
  */
-export function prepareText(raw: string): string {
-  let text = raw.normalize("NFKC");
-  text = text.replace(CONTRACTION_RE, "$1 is");
-  text = text.replace(CHAR_RE, (m) => CHAR_MAP.get(m) ?? m);
-  text = pyStrip(text.replace(PY_WS_RUN_RE, " "));
-  return tokenizeByCjkChar(text);
+export function prepareText(raw: string, options: IndexTtsNormalizerOptions = {}): string {
+  return tokenizeByCjkChar(normalize(raw, options));
 }

@@ -34,10 +34,14 @@ describe("TextFrontEnd", () => {
   it("hard-cuts a 300-token run-on sentence", () => {
     const text = "我".repeat(300);
     expect(frontEnd.countTokens(text)).toBe(300);
-    expect(frontEnd.segments(text).map((s) => s.ids.length)).toEqual([120, 120, 60]);
+    // official split_segments: each 121-token run is cut into 120 + 1, and the 1 merges with what follows
+    expect(frontEnd.segments(text).map((s) => s.ids.length)).toEqual([120, 1, 120, 59]);
+    const lossless = new TextFrontEnd(modelBytes, { maxTokensPerSegment: 120, segmentMode: "lossless" });
+    expect(lossless.segments(text).map((s) => s.ids.length)).toEqual([120, 120, 60]);
   });
 
-  it("loses nothing: the segments concatenate to the full encoding", () => {
+  it("loses nothing in lossless mode: the segments concatenate to the full encoding", () => {
+    const frontEnd = new TextFrontEnd(modelBytes, { maxTokensPerSegment: 120, segmentMode: "lossless" });
     const text = [
       WELCOME,
       "《盗梦空间》是由美国华纳兄弟影片公司出品的电影，由克里斯托弗·诺兰执导并编剧，莱昂纳多·迪卡普里奥、玛丽昂·歌迪亚、",

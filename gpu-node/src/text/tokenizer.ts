@@ -1,5 +1,5 @@
 import { prepareText } from "./normalize.ts";
-import { splitSegments, type Token } from "./segment.ts";
+import { type SegmentMode, splitSegments, type Token } from "./segment.ts";
 import { type Encoded, SentencePieceBpe } from "./sentencepiece.ts";
 
 export interface TextFrontEndOptions {
@@ -7,6 +7,8 @@ export interface TextFrontEndOptions {
   readonly maxTokensPerSegment?: number;
   /** IndexTTS2's `quick_streaming_tokens` (a short first segment for streaming). Default 0: off. */
   readonly quickStreamingTokens?: number;
+  /** The manifest's `limits.segmentation`: "official" (default) or "lossless" (see segment.ts). */
+  readonly segmentMode?: SegmentMode;
 }
 
 /** One GPT segment: BPE ids (without the start/stop text tokens the GPT wraps them in) and their pieces. */
@@ -27,15 +29,17 @@ export class TextFrontEnd {
   readonly bpe: SentencePieceBpe;
   readonly maxTokensPerSegment: number;
   private readonly quickStreamingTokens: number;
+  private readonly segmentMode: SegmentMode;
 
   constructor(bpeModelBytes: Uint8Array, options: TextFrontEndOptions = {}) {
-    const { maxTokensPerSegment = 120, quickStreamingTokens = 0 } = options;
+    const { maxTokensPerSegment = 120, quickStreamingTokens = 0, segmentMode = "official" } = options;
     if (!Number.isInteger(maxTokensPerSegment) || maxTokensPerSegment < 1) {
       throw new Error(`TextFrontEnd: maxTokensPerSegment must be a positive integer, got ${maxTokensPerSegment}`);
     }
     this.bpe = new SentencePieceBpe(bpeModelBytes);
     this.maxTokensPerSegment = maxTokensPerSegment;
     this.quickStreamingTokens = quickStreamingTokens;
+    this.segmentMode = segmentMode;
   }
 
   get vocabSize(): number {
@@ -59,6 +63,7 @@ export class TextFrontEnd {
     return splitSegments(tokens, {
       maxTokensPerSegment: this.maxTokensPerSegment,
       quickStreamingTokens: this.quickStreamingTokens,
+      mode: this.segmentMode,
     }).map((segment) => ({ ids: segment.map((t) => t.id), pieces: segment.map((t) => t.piece) }));
   }
 
