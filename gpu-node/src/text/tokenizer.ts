@@ -1,6 +1,6 @@
 import { prepareText } from "./normalize.ts";
 import { splitSegments, type Token } from "./segment.ts";
-import { type Encoded, SentencePieceBpe } from "./sentencepiece.ts";
+import { type Encoded, loadSentencePiece, type SentencePieceModel } from "./sentencepiece.ts";
 
 export interface TextFrontEndOptions {
   /** IndexTTS2's `max_text_tokens_per_segment`. Default 120. */
@@ -17,14 +17,15 @@ export interface TextSegment {
 
 /**
  * Stages 0–1 of IndexTTS2 (`TextTokenizer.encode` + `split_segments`): normalise, space out CJK characters,
- * BPE-encode, cut into segments.
+ * SentencePiece-encode, cut into segments.
  *
  * @example
  * const frontEnd = new TextFrontEnd(await readFile("models/tiny/bpe.model"));
  * frontEnd.segments("欢迎使用IndexTTS2。支持情感调节！"); // [{ ids: [...], pieces: ["▁欢", ...] }]
  */
 export class TextFrontEnd {
-  readonly bpe: SentencePieceBpe;
+  /** The SentencePiece model (Unigram for the real IndexTTS2 `bpe.model`, BPE for the random-weight ones). */
+  readonly bpe: SentencePieceModel;
   readonly maxTokensPerSegment: number;
   private readonly quickStreamingTokens: number;
 
@@ -33,7 +34,7 @@ export class TextFrontEnd {
     if (!Number.isInteger(maxTokensPerSegment) || maxTokensPerSegment < 1) {
       throw new Error(`TextFrontEnd: maxTokensPerSegment must be a positive integer, got ${maxTokensPerSegment}`);
     }
-    this.bpe = new SentencePieceBpe(bpeModelBytes);
+    this.bpe = loadSentencePiece(bpeModelBytes);
     this.maxTokensPerSegment = maxTokensPerSegment;
     this.quickStreamingTokens = quickStreamingTokens;
   }
