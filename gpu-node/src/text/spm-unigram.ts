@@ -7,9 +7,12 @@
  * - a user-defined piece scores `length_in_bytes * max_score - 0.1`, where max_score is the largest NORMAL score
  *   but never below FLT_MIN (so about -0.1 for the usual all-negative scores);
  * - a character no piece covers by itself becomes one unknown node scoring `min_score - 10`;
- * - scores are float32, summed in float32 (user-defined candidates in float64, stored as float32); a candidate
- *   replaces the best path only when strictly better, so the first path found (shorter pieces first, earlier
- *   starts first) wins ties.
+ * - a piece's candidate is a float64 sum (the C++ ternary's common type is double) of its float32 score and the
+ *   float32 best score where it starts, compared with the float32 best score stored where it ends, then stored as
+ *   float32; the unknown candidate is a float32 sum. Float rounding decides between equal-looking paths ("99"+"9"
+ *   or "9"+"99"), so this is exact, not approximate;
+ * - a candidate replaces the best path only when strictly better, so the first path found (earlier starts first,
+ *   shorter pieces first) wins exact ties.
  * Runs of unknowns are merged, or turned into byte pieces, by the shared post-processing (spm-processor.ts).
  */
 import { ModelType, PieceType } from "./spm-model-proto.ts";
@@ -87,10 +90,9 @@ export class SentencePieceUnigram extends SentencePieceModel {
         const type = this.types[id];
         if (type === PieceType.UNUSED) continue;
         const length = end - start;
-        const candidate =
-          type === PieceType.USER_DEFINED
-            ? Math.fround(length * this.maxScore) - 0.1 + tillHere
-            : Math.fround((this.scores[id] as number) + tillHere);
+        // C++: `score` is the ternary's common type, double, so the sum is a double compared with the stored float.
+        const score = type === PieceType.USER_DEFINED ? Math.fround(length * this.maxScore) - 0.1 : this.scores[id];
+        const candidate = (score as number) + tillHere;
         offer(end, start, id, candidate);
         if (length === charLen) hasSingleNode = true;
       }
