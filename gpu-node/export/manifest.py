@@ -100,7 +100,7 @@ def build_manifest(cfg: Mapping[str, Any], voices: Sequence[VoiceEntry], name: s
             # perceiver latents + the two speed embeddings
             "cond_tokens": int(gpt.get("condition_num_latent", 32)) + 2,
             "max_text_tokens": int(gpt["max_text_tokens"]),
-            "max_mel_tokens": int(gpt["max_mel_tokens"]),
+            "max_mel_tokens": OFFICIAL_MAX_MEL_TOKENS,
         },
         "semantic": {
             "hidden_size": int(_get(cfg, "semantic_codec.hidden_size")),

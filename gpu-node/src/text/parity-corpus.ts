@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { tokenizeByCjkChar } from "./normalize.ts";
 
 export interface ParityCase {
   readonly kind: string;
@@ -16,18 +17,8 @@ const CORPORA = ["./fixtures/corpus.txt", "../../tools/corpus/bpe-corpus.txt"].m
   fileURLToPath(new URL(p, import.meta.url)),
 );
 
-/** Same character class as IndexTTS's tokenize_by_CJK_char (indextts/utils/common.py). */
-const CJK = /([\u1100-\u11ff\u2e80-\ua4cf\ua840-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff65-\uffdc\u{20000}-\u{2ffff}])/u;
-
-/** IndexTTS's tokenize_by_CJK_char: CJK characters become words of their own; everything is upper-cased. */
-export function tokenizeByCjkChar(line: string): string {
-  return line
-    .trim()
-    .split(CJK)
-    .map((w) => w.trim().toUpperCase())
-    .filter((w) => w !== "")
-    .join(" ");
-}
+/** IndexTTS's CJK character class, to tell Chinese lines from the rest. */
+const CJK = /[\u1100-\u11ff\u2e80-\ua4cf\ua840-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff65-\uffdc\u{20000}-\u{2ffff}]/u;
 
 /** mulberry32: a seeded stream, so the corpus is the same on every machine. */
 function seeded(seed: number): (n: number) => number {

@@ -49,8 +49,12 @@ export class TextFrontEnd {
    */
   tokenize(text: string): Encoded {
     if (text === "") return { ids: [], pieces: [] };
-    if ([...text.trim()].length === 1) return this.bpe.encodeWithPieces(text);
-    return this.bpe.encodeWithPieces(prepareText(text));
+    return this.bpe.encodeWithPieces(this.sentencePieceInput(text));
+  }
+
+  /** Exactly the string `tokenize` hands to SentencePiece for `text` (what `npm run text` prints as "normalized"). */
+  sentencePieceInput(text: string): string {
+    return [...text.trim()].length === 1 ? text : prepareText(text);
   }
 
   /** The text cut into GPT segments of at most `maxTokensPerSegment` tokens; empty text gives no segments. */
