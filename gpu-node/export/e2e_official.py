@@ -16,8 +16,11 @@ What it does, with random weights and no download:
       GenerationMixin; do_sample=False, num_beams=1, repetition_penalty=10),
    and prints both code sequences, where they first differ, and why when the cause is known.
 
-What it does not do yet (issue 12 item 6, rest): the s2mel/vocoder/voices stages with random official weights, the
-node started on the result, and audio compared with the official `infer`.
+With --s2mel it also builds random official s2mel (`MyModel`) and semantic codec (`RepCodec`) weights in the official
+layout and runs the exporter's s2mel stage on them (latent_projector, length_regulator, dit_step).
+
+What it does not do yet (issue 12 item 6, rest): the vocoder and voice stages with random official weights, the node
+started on the result, and audio compared with the official `infer`.
 
 Environment: a scratch venv with torch, transformers, onnx, onnxruntime, numpy, pyyaml from the machine's local
 wheels. index-tts pins transformers 4.52.1; with the 5.x wheels found here its vendored generation code does not
@@ -65,6 +68,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--max-codes", type=int, default=40)
     p.add_argument("--seed", type=int, default=20250908)
     p.add_argument("--compat-shims", action="store_true", help="stub what transformers 5.x dropped (see above)")
+    p.add_argument("--s2mel", action="store_true", help="also build random official s2mel + semantic codec weights "
+                   "and run the exporter's s2mel stage on them (latent_projector, length_regulator, dit_step)")
     return p.parse_args()
 
 
@@ -164,9 +169,50 @@ def install_shims() -> list[str]:
         stubbed.append("GenerationConfig: 4.52 defaults for dropped fields")
 
     sys.path.insert(0, os.path.abspath(ARGS.official))
+    if ARGS.s2mel:
+        try:
+            import audiotools  # noqa: F401
+        except ImportError:
+            # indextts/s2mel/dac/__init__.py registers itself with descript-audiotools' model packager at import
+            # time; nothing on the inference path uses audiotools.
+            mod = types.ModuleType("audiotools")
+            mod.__path__ = []
+            mod.ml = types.ModuleType("audiotools.ml")
+            mod.ml.BaseModel = type("BaseModel", (), {"INTERN": [], "EXTERN": []})
+            sys.modules["audiotools.ml"] = mod.ml
+            # any other name (AudioSignal, ml.Accelerator, ...) is an inert class: only DAC's training tools use them
+            def inert(name):
+                if name.startswith("_"):
+                    raise AttributeError(name)
+                return type(name, (), {})
+
+            mod.__getattr__ = mod.ml.__getattr__ = inert
+            sys.modules["audiotools"] = mod
+            stubbed.append("module audiotools (packager registry only)")
+    if ARGS.s2mel:
+        try:
+            import argbind  # noqa: F401
+        except ImportError:  # dac/utils decorates its CLI download helper with argbind.bind
+            mod = types.ModuleType("argbind")
+            mod.bind = lambda *a, **k: (lambda f: f)
+            sys.modules["argbind"] = mod
+            stubbed.append("module argbind (bind = identity decorator)")
+    targets = ["indextts.gpt.model_v2"]
+    if ARGS.s2mel:  # RepCodec's module imports torchaudio's mel helpers at import time (unused by the codec)
+        targets += ["indextts.utils.maskgct.models.codec.kmeans.repcodec_model", "indextts.s2mel.modules.commons",
+                    "indextts.s2mel.modules.length_regulator", "indextts.s2mel.modules.flow_matching"]
     for _ in range(100):
         try:
-            importlib.import_module("indextts.gpt.model_v2")
+            for target in targets:
+                importlib.import_module(target)
+            if ARGS.s2mel:
+                # maskgct_utils also imports MaskGCT's S2A model, whose LlamaConfig(...) call 5.x rejects; the exporter
+                # needs only its build_semantic_codec, whose whole body is `RepCodec(cfg=cfg)` in eval mode.
+                repcodec = importlib.import_module("indextts.utils.maskgct.models.codec.kmeans.repcodec_model")
+                utils = types.ModuleType("indextts.utils.maskgct_utils")
+                utils.build_semantic_codec = lambda cfg: repcodec.RepCodec(cfg=cfg).eval()
+                sys.modules["indextts.utils.maskgct_utils"] = utils
+                stubbed.append("indextts.utils.maskgct_utils -> build_semantic_codec only (RepCodec(cfg).eval())")
             return stubbed
         except ImportError as e:
             msg = str(e)
@@ -176,13 +222,20 @@ def install_shims() -> list[str]:
                 setattr(importlib.import_module(name.group(2)), name.group(1), type(name.group(1), (), {}))
                 stubbed.append(f"{name.group(2)}.{name.group(1)}")
             elif module:
-                sys.modules[module.group(1)] = types.ModuleType(module.group(1))
+                parts = module.group(1).split(".")
+                for i in range(1, len(parts) + 1):  # packages all the way down, so submodules import
+                    name_i = ".".join(parts[:i])
+                    if name_i not in sys.modules:
+                        sys.modules[name_i] = types.ModuleType(name_i)
+                        sys.modules[name_i].__path__ = []
+                        if i > 1:
+                            setattr(sys.modules[".".join(parts[: i - 1])], parts[i - 1], sys.modules[name_i])
                 stubbed.append(f"module {module.group(1)}")
             else:
                 raise
             for k in [k for k in sys.modules if k.startswith("indextts")]:
                 del sys.modules[k]
-    raise SystemExit("could not import indextts.gpt.model_v2 with shims")
+    raise SystemExit(f"could not import {targets} with shims")
 
 
 def build_checkpoints(args, ckpt: str) -> None:
@@ -204,6 +257,35 @@ def build_checkpoints(args, ckpt: str) -> None:
     torch.save({"model": gpt.state_dict()}, os.path.join(ckpt, cfg["gpt_checkpoint"]))
     n = sum(p.numel() for p in gpt.parameters())
     print(f">> random official UnifiedVoice ({n / 1e6:.1f} M parameters, {args.dims} dims) -> {ckpt}")
+
+
+def export_s2mel_stage(args, ckpt: str, model: str) -> None:
+    """Random official s2mel (`MyModel`, as s2mel.pth) and MaskGCT semantic codec (`RepCodec`, safetensors), loaded
+    back and exported by the exporter's own s2mel stage."""
+    import safetensors.torch
+    import torch
+    import yaml
+    from indextts.s2mel.modules.commons import MyModel
+    from indextts.utils.maskgct_utils import build_semantic_codec
+
+    from official import AuxPaths, Official
+    from onnx_io import ExportOptions
+    from s2mel_export import export_s2mel
+
+    with open(os.path.join(ckpt, "config.yaml"), encoding="utf-8") as f:
+        cfg = AttrDict(yaml.safe_load(f))
+    torch.manual_seed(args.seed + 1)
+    s2mel = MyModel(cfg.s2mel, use_gpt_latent=True)
+    torch.save({"net": {k: m.state_dict() for k, m in s2mel.models.items()}}, os.path.join(ckpt, cfg.s2mel_checkpoint))
+    codec_path = os.path.join(ckpt, "semantic_codec_model.safetensors")
+    safetensors.torch.save_model(build_semantic_codec(cfg.semantic_codec), codec_path)
+    print(f">> random official s2mel ({sum(p.numel() for p in s2mel.parameters()) / 1e6:.1f} M parameters) and "
+          f"semantic codec -> {ckpt}")
+    off = Official(checkpoints=ckpt, device="cpu", aux=AuxPaths(semantic_codec=codec_path))
+    off.prepare_for_export()
+    print(">> exporter: export_s2mel")
+    export_s2mel(off.s2mel, off.semantic_codec, int(cfg.semantic_codec.codebook_size), ExportOptions(out_dir=model),
+                 torch.device("cpu"))
 
 
 def node_text_ids(bpe: str, text: str) -> list[int]:
@@ -249,6 +331,9 @@ def main() -> int:
     check_against_official(gpt, device)
     os.makedirs(model, exist_ok=True)
     export_gpt(gpt, ExportOptions(out_dir=model), device)
+
+    if args.s2mel:
+        export_s2mel_stage(args, ckpt, model)
 
     ids = node_text_ids(args.bpe, args.text)
     text = torch.tensor([[gpt.start_text_token, *ids, gpt.stop_text_token]])
