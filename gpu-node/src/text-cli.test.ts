@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { TINY_MODEL_DIR } from "./testing/harness.ts";
 import { libraryEncode, sentencepieceAvailable } from "./testing/spm-library.ts";
+import { prepareText } from "./text/normalize.ts";
 import { loadSentencePiece } from "./text/sentencepiece.ts";
 
 const run = promisify(execFile);
@@ -56,7 +57,9 @@ describe("npm run text (the text front end CLI)", () => {
   it("prints one object per line whose segment ids are the library's ids for the normalised string", async () => {
     const out = await textCli(["--bpe", UNIGRAM, "--max-tokens-per-segment", "60"], INPUTS);
     expect(out.map((o) => o.input)).toEqual(INPUTS);
-    expect(out[0]?.normalized).toBe("欢 迎 使 用 INDEXTTS2, 支 持 情 感 调 节 !");
+    // "normalized" is exactly what the front end hands to SentencePiece (a single character goes as is).
+    expect(out.map((o) => o.normalized)).toEqual(INPUTS.map((t) => ([...t.trim()].length === 1 ? t : prepareText(t))));
+    expect(out[0]?.normalized).toContain("INDEXTTS2");
     expect(out[1]?.segments[0]?.text).toContain("XVAN4");
     expect(out[3]).toEqual({ input: "", normalized: "", segments: [] });
     const long = out[5] as Line;
