@@ -33,6 +33,9 @@ FILES = {
 CODE_TO_FRAME_RATIO = 1.72
 CFM_STEPS = 25
 CFG_RATE = 0.7
+# infer_v2.py: `max_mel_tokens = generation_kwargs.pop("max_mel_tokens", 1500)`. config.yaml's gpt.max_mel_tokens
+# (1815) sizes the mel position table, not generation: official inference never produces more than 1500 codes.
+OFFICIAL_MAX_MEL_TOKENS = 1500
 # infer_v2.py generation defaults (num_beams=3 is not reproduced: the node samples one sequence)
 SAMPLING = {"top_k": 30, "top_p": 0.8, "temperature": 0.8, "repetition_penalty": 10.0}
 LIMITS = {"max_text_chars": 2000, "max_text_tokens_per_segment": 120, "max_segments": 16}
@@ -100,7 +103,7 @@ def build_manifest(cfg: Mapping[str, Any], voices: Sequence[VoiceEntry], name: s
             # perceiver latents + the two speed embeddings
             "cond_tokens": int(gpt.get("condition_num_latent", 32)) + 2,
             "max_text_tokens": int(gpt["max_text_tokens"]),
-            "max_mel_tokens": int(gpt["max_mel_tokens"]),
+            "max_mel_tokens": OFFICIAL_MAX_MEL_TOKENS,
         },
         "semantic": {
             "hidden_size": int(_get(cfg, "semantic_codec.hidden_size")),

@@ -115,7 +115,12 @@ def main(argv=None):
         subprocess.run([os.path.join(HERE, "train_bpe.sh")], check=True)
 
     cfg = config_for(args.size)
-    cfg["gpt"]["number_text_tokens"] = piece_count(args.bpe)
+    pieces = piece_count(args.bpe)
+    # `full` keeps the official text vocabulary (12000 rows, so its cost is the real model's); the smaller sizes
+    # size it to the tokenizer they ship.
+    cfg["gpt"].setdefault("number_text_tokens", pieces)
+    if pieces > cfg["gpt"]["number_text_tokens"]:
+        ap.error(f"{args.bpe} has {pieces} pieces, more than number_text_tokens {cfg['gpt']['number_text_tokens']}")
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
     mods = graphs.build_modules(cfg, args.seed)

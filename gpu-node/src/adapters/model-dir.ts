@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { GRAPH_NAMES, type GraphName } from "../engine/backend.ts";
 import { type Manifest, manifestSchema } from "../model/manifest.ts";
+import { loadSentencePiece } from "../text/sentencepiece.ts";
 
 export interface ModelFiles {
   dir: string;
@@ -27,5 +28,24 @@ export async function readModelDir(dir: string): Promise<ModelFiles> {
     readFile(join(dir, manifest.files.voices)),
     readFile(join(dir, manifest.files.emotions)),
   ]);
+  checkTokenizer(dir, manifest, bpe);
   return { dir, manifest, bpe, voices, emotions, graphPaths };
+}
+
+/**
+ * The tokenizer must load (Unigram, as IndexTTS2's real bpe.model, or BPE) and its ids must fit the GPT's text
+ * embedding, or the node would index past it at the first request instead of refusing to start.
+ */
+function checkTokenizer(dir: string, manifest: Manifest, bpe: Uint8Array): void {
+  let pieces: number;
+  try {
+    pieces = loadSentencePiece(bpe).vocabSize;
+  } catch (e) {
+    throw new Error(`${dir}/${manifest.files.bpe} is not a usable SentencePiece model: ${(e as Error).message}`);
+  }
+  if (pieces > manifest.gpt.number_text_tokens) {
+    throw new Error(
+      `${dir}/${manifest.files.bpe} has ${pieces} pieces but gpt.number_text_tokens is ${manifest.gpt.number_text_tokens}`,
+    );
+  }
 }

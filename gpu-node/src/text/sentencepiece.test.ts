@@ -2,7 +2,13 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseModelProto, SentencePieceBpe } from "./sentencepiece.ts";
+import {
+  loadSentencePiece,
+  parseModelProto,
+  SentencePieceBpe,
+  type SentencePieceModel,
+  SentencePieceUnigram,
+} from "./sentencepiece.ts";
 
 interface FixtureCase {
   text: string;
@@ -31,10 +37,13 @@ const fixtures = readdirSync(fixturesDir)
   .sort()
   .map((f) => JSON.parse(readFileSync(fixturesDir + f, "utf8")) as Fixture);
 
-describe("SentencePieceBpe parity with the C++ library (fixtures/make-fixtures.sh)", () => {
-  it("has fixtures for the four test models", () => {
+describe("SentencePiece parity with the C++ library (fixtures/make-fixtures.sh, make-unigram-fixtures.sh)", () => {
+  it("has fixtures for the four BPE and the four Unigram test models", () => {
     expect(fixtures.map((f) => f.model)).toEqual(
-      expect.arrayContaining(["bpe_nfkc", "bpe_bytes", "bpe_identity", "bpe_suffix_unused"]),
+      expect.arrayContaining([
+        ...["bpe_nfkc", "bpe_bytes", "bpe_identity", "bpe_suffix_unused"],
+        ...["unigram_pinyin", "unigram_bytes", "unigram_identity", "unigram_suffix"],
+      ]),
     );
   });
 
@@ -44,10 +53,14 @@ describe("SentencePieceBpe parity with the C++ library (fixtures/make-fixtures.s
 
     describe.skipIf(!present)(`${fx.model} (${fx.cases.length} strings)`, () => {
       let bytes: Uint8Array;
-      let sp: SentencePieceBpe;
+      let sp: SentencePieceModel;
       beforeAll(() => {
         bytes = readFileSync(repoRoot + fx.model_path);
-        sp = new SentencePieceBpe(bytes);
+        sp = loadSentencePiece(bytes);
+      });
+
+      it("is loaded as the model type the file declares", () => {
+        expect(sp).toBeInstanceOf(fx.model.startsWith("unigram") ? SentencePieceUnigram : SentencePieceBpe);
       });
 
       it("is the model the fixture was made from", () => {

@@ -13,7 +13,7 @@ export const PieceType = {
 } as const;
 export type PieceType = (typeof PieceType)[keyof typeof PieceType];
 
-/** `TrainerSpec.ModelType`; only BPE is encoded here. */
+/** `TrainerSpec.ModelType`; Unigram and BPE are encoded here (sentencepiece.ts: loadSentencePiece). */
 export const ModelType = { UNIGRAM: 1, BPE: 2, WORD: 3, CHAR: 4 } as const;
 
 export interface ModelPiece {

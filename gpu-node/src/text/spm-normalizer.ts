@@ -4,13 +4,15 @@
  * whitespace rules (remove_extra_whitespaces, add_dummy_prefix, escape_whitespaces → U+2581).
  */
 import type { NormalizerSpec } from "./spm-model-proto.ts";
+import { KeyTrie } from "./spm-trie.ts";
 
 export const SPACE_SYMBOL = "\u2581";
 const utf8Encoder = new TextEncoder();
 // ignoreBOM: keep a leading U+FEFF as text; by default TextDecoder silently drops it.
 const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
-function oneCharLen(lead: number): number {
+/** Bytes in the UTF-8 character led by `lead` (string_util::OneCharLen: continuation bytes count as 1). */
+export function oneCharLen(lead: number): number {
   if (lead < 0xc0) return 1;
   if (lead < 0xe0) return 2;
   if (lead < 0xf0) return 3;
@@ -88,49 +90,44 @@ function offsetOf(unit: number): number {
 }
 
 /**
- * Longest match over user-defined symbols (normalizer::PrefixMatcher), on bytes and on JS strings. Symbols are
- * bucketed by their first byte / code unit: a model may define thousands of them.
+ * Longest match over user-defined symbols (normalizer::PrefixMatcher), on UTF-8 bytes and on JS strings (UTF-16
+ * code units). Tries, not lists: the real IndexTTS2 model defines 10,198 symbols.
  */
 export class PrefixMatcher {
-  private readonly byFirstByte = new Map<number, Uint8Array[]>();
-  private readonly byFirstUnit = new Map<number, string[]>();
+  private readonly byteTrie = new KeyTrie();
+  private readonly unitTrie = new KeyTrie();
   readonly empty: boolean;
 
   constructor(symbols: readonly string[]) {
     this.empty = symbols.length === 0;
-    for (const s of [...symbols].sort((a, b) => b.length - a.length)) {
-      const bucket = this.byFirstUnit.get(s.charCodeAt(0));
-      if (bucket === undefined) this.byFirstUnit.set(s.charCodeAt(0), [s]);
-      else bucket.push(s);
-    }
-    const encoded = symbols.map((s) => utf8Encoder.encode(s)).sort((a, b) => b.byteLength - a.byteLength);
-    for (const key of encoded) {
-      const bucket = this.byFirstByte.get(key[0] as number);
-      if (bucket === undefined) this.byFirstByte.set(key[0] as number, [key]);
-      else bucket.push(key);
-    }
+    symbols.forEach((s, i) => {
+      this.byteTrie.insert(utf8Encoder.encode(s), i);
+      this.unitTrie.insert(codeUnits(s), i);
+    });
   }
 
   /** Byte length of the longest symbol at `pos`, or 0. */
   matchBytes(bytes: Uint8Array, pos: number, end: number): number {
-    const bucket = this.byFirstByte.get(bytes[pos] as number);
-    if (bucket === undefined) return 0;
-    for (const key of bucket) {
-      if (pos + key.byteLength > end) continue;
-      let i = 1;
-      while (i < key.byteLength && bytes[pos + i] === key[i]) i++;
-      if (i === key.byteLength) return i;
-    }
-    return 0;
+    return this.byteTrie.longestMatch(bytes, pos, end);
   }
 
   /** UTF-16 length of the longest symbol at `pos`, or 0. */
   matchString(text: string, pos: number): number {
-    const bucket = this.byFirstUnit.get(text.charCodeAt(pos));
-    if (bucket === undefined) return 0;
-    for (const key of bucket) if (text.startsWith(key, pos)) return key.length;
-    return 0;
+    let node = 0;
+    let best = 0;
+    for (let i = pos; i < text.length; i++) {
+      node = this.unitTrie.step(node, text.charCodeAt(i));
+      if (node < 0) break;
+      if (this.unitTrie.valueAt(node) >= 0) best = i + 1 - pos;
+    }
+    return best;
   }
+}
+
+function codeUnits(s: string): number[] {
+  const units: number[] = [];
+  for (let i = 0; i < s.length; i++) units.push(s.charCodeAt(i));
+  return units;
 }
 
 const SPACE_SYMBOL_BYTES = utf8Encoder.encode(SPACE_SYMBOL);

@@ -1,6 +1,6 @@
 import { prepareText } from "./normalize.ts";
 import { type SegmentMode, splitSegments, type Token } from "./segment.ts";
-import { type Encoded, SentencePieceBpe } from "./sentencepiece.ts";
+import { type Encoded, loadSentencePiece, type SentencePieceModel } from "./sentencepiece.ts";
 
 export interface TextFrontEndOptions {
   /** IndexTTS2's `max_text_tokens_per_segment`. Default 120. */
@@ -19,14 +19,15 @@ export interface TextSegment {
 
 /**
  * Stages 0–1 of IndexTTS2 (`TextTokenizer.encode` + `split_segments`): normalise, space out CJK characters,
- * BPE-encode, cut into segments.
+ * SentencePiece-encode, cut into segments.
  *
  * @example
  * const frontEnd = new TextFrontEnd(await readFile("models/tiny/bpe.model"));
  * frontEnd.segments("欢迎使用IndexTTS2。支持情感调节！"); // [{ ids: [...], pieces: ["▁欢", ...] }]
  */
 export class TextFrontEnd {
-  readonly bpe: SentencePieceBpe;
+  /** The SentencePiece model (Unigram for the real IndexTTS2 `bpe.model`, BPE for the random-weight ones). */
+  readonly bpe: SentencePieceModel;
   readonly maxTokensPerSegment: number;
   private readonly quickStreamingTokens: number;
   private readonly segmentMode: SegmentMode;
@@ -36,7 +37,7 @@ export class TextFrontEnd {
     if (!Number.isInteger(maxTokensPerSegment) || maxTokensPerSegment < 1) {
       throw new Error(`TextFrontEnd: maxTokensPerSegment must be a positive integer, got ${maxTokensPerSegment}`);
     }
-    this.bpe = new SentencePieceBpe(bpeModelBytes);
+    this.bpe = loadSentencePiece(bpeModelBytes);
     this.maxTokensPerSegment = maxTokensPerSegment;
     this.quickStreamingTokens = quickStreamingTokens;
     this.segmentMode = segmentMode;
@@ -52,8 +53,12 @@ export class TextFrontEnd {
    */
   tokenize(text: string): Encoded {
     if (text === "") return { ids: [], pieces: [] };
-    if ([...text.trim()].length === 1) return this.bpe.encodeWithPieces(text);
-    return this.bpe.encodeWithPieces(prepareText(text));
+    return this.bpe.encodeWithPieces(this.sentencePieceInput(text));
+  }
+
+  /** Exactly the string `tokenize` hands to SentencePiece for `text` (what `npm run text` prints as "normalized"). */
+  sentencePieceInput(text: string): string {
+    return [...text.trim()].length === 1 ? text : prepareText(text);
   }
 
   /** The text cut into GPT segments of at most `maxTokensPerSegment` tokens; empty text gives no segments. */

@@ -29,10 +29,14 @@ _COMMON = {
 
 _SIZES = {
     "full": {
-        "gpt": {"model_dim": 1280, "layers": 24, "heads": 20},
+        # number_text_tokens: the official text vocabulary (config.yaml: 12000; embedding and text head get +1 row),
+        # whatever the size of the SentencePiece model shipped with the random weights.
+        "gpt": {"model_dim": 1280, "layers": 24, "heads": 20, "number_text_tokens": 12000},
         "semantic": {"hidden_size": 1024},
         "s2mel": {
             "content_dim": 512,
+            # DiT head as in the official wavenet final layer: FinalLayer hidden->hidden, then Conv1d hidden->80.
+            "dit_head": "official",
             "length_regulator_blocks": 4,
             "length_regulator_groups": 1,
             "dit": {"hidden_dim": 512, "num_heads": 8, "depth": 13},

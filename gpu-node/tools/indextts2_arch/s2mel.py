@@ -273,8 +273,15 @@ class DiT(nn.Module):
         self.t_embedder2 = TimestepEmbedder(wn["hidden_dim"], s["timestep_freq_dim"])
         self.wavenet = WN(wn["hidden_dim"], wn["kernel_size"], wn["dilation_rate"], wn["num_layers"])
         self.res_projection = nn.Linear(dim, wn["hidden_dim"])
-        self.final_layer = FinalLayer(wn["hidden_dim"], m)
-        self.conv2 = nn.Conv1d(m, m, 1)
+        # "official" (the `full` size): FinalLayer(wavenet hidden, 1, wavenet hidden) then Conv1d(hidden, 80, 1), as
+        # diffusion_transformer.py builds it (512->512, 512->80). "compact" (tiny, small; the default, so the
+        # committed tiny model still loads): hidden->80 then 80->80, cheaper at small widths.
+        if s.get("dit_head", "compact") == "official":
+            self.final_layer = FinalLayer(wn["hidden_dim"], wn["hidden_dim"])
+            self.conv2 = nn.Conv1d(wn["hidden_dim"], m, 1)
+        else:
+            self.final_layer = FinalLayer(wn["hidden_dim"], m)
+            self.conv2 = nn.Conv1d(m, m, 1)
 
     def forward(self, x, prompt_x, x_lens, t, style, cond):
         t_frames = x.shape[2]
