@@ -15,7 +15,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createSqliteBillingStores, tuneForBulkReads } from "../../proxy/src/adapters/sqlite/billing/index.ts";
 import { closeSqlite, createSqliteStores, openSqlite } from "../../proxy/src/adapters/sqlite/index.ts";
 import { createMemoryStores } from "../../proxy/src/store/memory/index.ts";
 import type { Customer, Stores, UsageEvent } from "../../proxy/src/store/ports.ts";
@@ -26,6 +25,7 @@ import { priceTokens } from "../src/rating/rate.ts";
 import { planCustomerPeriod, planPeriod } from "../src/reconcile/plan.ts";
 import { createMemoryBillingStores, InMemoryUsageSource } from "../src/store/memory.ts";
 import type { BillingStores, NewInvoiceSync } from "../src/store/ports.ts";
+import { createSqliteBillingStores, tuneForBulkReads } from "../src/store/sqlite/index.ts";
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { runBillingStoreContracts } from "../../billing/src/store/contracts.ts";
-import { createD1BillingStores } from "../../proxy/src/adapters/workers/d1/billing/index.ts";
+import { createD1BillingStores } from "../../billing/src/store/d1/index.ts";
 import { createD1Stores, openD1 } from "../../proxy/src/adapters/workers/d1/index.ts";
 import { emptyDatabase } from "./d1.ts";
 

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { beforeEach, describe, expect, it } from "vitest";
 import { BillingService } from "../../billing/src/service.ts";
-import { createD1BillingStores } from "../../proxy/src/adapters/workers/d1/billing/index.ts";
+import { createD1BillingStores } from "../../billing/src/store/d1/index.ts";
 import { createD1Stores, openD1 } from "../../proxy/src/adapters/workers/d1/index.ts";
 import { createEdgeProxy } from "../../proxy/src/adapters/workers/edge-proxy.ts";
 import { ManualClock } from "../../proxy/src/store/testing/harness.ts";

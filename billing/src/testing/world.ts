@@ -4,15 +4,15 @@
  * (version in force at the event's time, `rateUsage`).
  */
 
-import { createSqliteBillingStores } from "../../../proxy/src/adapters/sqlite/billing/index.ts";
 import { createSqliteStores } from "../../../proxy/src/adapters/sqlite/index.ts";
-import { closeSqlite, openSqlite } from "../../../proxy/src/adapters/sqlite/open.ts";
 import type { Clock, NewPriceVersion, PlanStore, Stores, UsageEvent } from "../../../proxy/src/store/ports.ts";
 import { ManualClock } from "../../../proxy/src/store/testing/harness.ts";
+import { closeSqlite, openSqlite } from "../../../storage/sqlite/open.ts";
 import { type RunningStripeTestServer, startStripeTestServer } from "../../testing/stripe-server/index.ts";
 import { rateUsage } from "../rating/rate.ts";
 import { Reconciler, type ReconcilerConfig } from "../reconcile/reconciler.ts";
 import type { BillingStores } from "../store/ports.ts";
+import { createSqliteBillingStores } from "../store/sqlite/index.ts";
 import type { StripeGateway } from "../stripe/port.ts";
 import { SdkStripeGateway } from "../stripe/sdk-gateway.ts";
 

@@ -2,6 +2,8 @@
  * The proxy's one error type. Every failure a customer can see has a stable `code`; the single `onError` of the
  * app renders `{"error":{"code","message","request_id"}}` with the status and any Retry-After.
  */
+import { CodedError } from "../../../domain/errors.ts";
+
 export const PROXY_ERROR_STATUS = {
   INVALID_JSON: 400,
   INVALID_REQUEST: 400,
@@ -50,17 +52,15 @@ export const PROXY_ERROR_STATUS = {
 
 export type ProxyErrorCode = keyof typeof PROXY_ERROR_STATUS;
 
-export class ProxyError extends Error {
+export class ProxyError extends CodedError<ProxyErrorCode, (typeof PROXY_ERROR_STATUS)[ProxyErrorCode]> {
   override readonly name = "ProxyError";
-  readonly status: (typeof PROXY_ERROR_STATUS)[ProxyErrorCode];
 
   constructor(
-    readonly code: ProxyErrorCode,
+    code: ProxyErrorCode,
     message: string,
     readonly options: { retryAfterSeconds?: number; headers?: Record<string, string>; details?: unknown } = {},
   ) {
-    super(message);
-    this.status = PROXY_ERROR_STATUS[code];
+    super(code, PROXY_ERROR_STATUS[code], message);
   }
 }
 

@@ -1,8 +1,8 @@
 import { and, asc, eq, gt, ne } from "drizzle-orm";
 import { type CustomerStatus, customers, plans } from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { newId } from "../../store/crypto.ts";
 import type { Clock, Customer, CustomerPatch, CustomerStore, NewCustomer, Result } from "../../store/ports.ts";
-import type { SqliteDb } from "./open.ts";
 
 export class SqliteCustomerStore implements CustomerStore {
   constructor(

@@ -1,5 +1,6 @@
 import { and, eq, gt, lte } from "drizzle-orm";
 import { idempotencyKeys } from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { decideBegin } from "../../store/idempotency-rules.ts";
 import {
   type BeginIdempotent,
@@ -9,7 +10,6 @@ import {
   type IdempotencyStore,
   type StoredResponse,
 } from "../../store/ports.ts";
-import type { SqliteDb } from "./open.ts";
 
 const entry = (customerId: string, key: string) =>
   and(eq(idempotencyKeys.customerId, customerId), eq(idempotencyKeys.key, key));

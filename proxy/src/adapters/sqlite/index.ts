@@ -1,17 +1,23 @@
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { type Clock, type Stores, systemClock } from "../../store/ports.ts";
 import { SqliteCustomerStore } from "./customers.ts";
 import { SqliteIdempotencyStore } from "./idempotency.ts";
 import { SqliteKeyStore } from "./keys.ts";
 import { SqliteNodeStore } from "./nodes.ts";
-import type { SqliteDb } from "./open.ts";
 import { SqlitePlanStore } from "./plans.ts";
 import { SqliteUsageLedger } from "./usage-ledger.ts";
 
+export {
+  closeSqlite,
+  DEFAULT_MIGRATIONS_FOLDER,
+  type OpenSqliteOptions,
+  openSqlite,
+  type SqliteDb,
+} from "../../../../storage/sqlite/open.ts";
 export { SqliteCustomerStore } from "./customers.ts";
 export { SqliteIdempotencyStore } from "./idempotency.ts";
 export { SqliteKeyStore } from "./keys.ts";
 export { SqliteNodeStore } from "./nodes.ts";
-export { closeSqlite, DEFAULT_MIGRATIONS_FOLDER, type OpenSqliteOptions, openSqlite, type SqliteDb } from "./open.ts";
 export { SqlitePlanStore } from "./plans.ts";
 export { SqliteUsageLedger } from "./usage-ledger.ts";
 

@@ -7,10 +7,10 @@
 import { and, eq, sql } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { jobItems, jobs } from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { servedSeqs } from "../../jobs/fair.ts";
 import type { ClaimedItem } from "../../jobs/ports.ts";
 import { fairClaimKeys, SERVED_BASE } from "./fair-claim.ts";
-import type { SqliteDb } from "./open.ts";
 
 /** Written exactly as in the partial index `job_items_due_idx`, so SQLite can use it (a bound list would not match). */
 export const ACTIVE = sql`${jobItems.state} in ('queued', 'running', 'finishing')`;

@@ -5,6 +5,7 @@
  */
 import { and, asc, count, desc, eq, inArray, isNotNull, lt, lte, sql } from "drizzle-orm";
 import { jobItems, jobs } from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { ACTIVE_ITEM_STATES, type ItemCounts, type Job, type NewJob } from "../../jobs/model.ts";
 import type {
   ActiveUsage,
@@ -21,7 +22,6 @@ import type {
 import { buildJobRows, callbackChange, countItems, exhaustedError, type JobStoreOptions } from "../../jobs/rows.ts";
 import { type Clock, systemClock } from "../../store/ports.ts";
 import { ACTIVE, prepareJobStatements, type Statement } from "./job-statements.ts";
-import type { SqliteDb } from "./open.ts";
 
 const INSERT_CHUNK = 500;
 

@@ -1,8 +1,8 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { apiKeys, customers, plans } from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { generateApiKey, newId, sha256Hex } from "../../store/crypto.ts";
 import type { ApiKey, Clock, IssuedKey, KeyContext, KeyStore, Result } from "../../store/ports.ts";
-import type { SqliteDb } from "./open.ts";
 
 export class SqliteKeyStore implements KeyStore {
   readonly #byHash;

@@ -1,9 +1,9 @@
 import { and, asc, eq, ne } from "drizzle-orm";
 import { type NodeState, nodes } from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { newId } from "../../store/crypto.ts";
 import type { Clock, GpuNode, NewNode, NodeStore, Result } from "../../store/ports.ts";
 import { parseNode } from "../../store/validation.ts";
-import type { SqliteDb } from "./open.ts";
 
 type AddResult = Result<GpuNode, "url_taken" | "id_taken" | "invalid">;
 

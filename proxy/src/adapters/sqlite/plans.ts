@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, lte, sql } from "drizzle-orm";
 import { plans, priceVersions } from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { newId } from "../../store/crypto.ts";
 import type {
   AddPriceVersionError,
@@ -12,7 +13,6 @@ import type {
   Result,
 } from "../../store/ports.ts";
 import { parsePlan, parsePriceVersion } from "../../store/validation.ts";
-import type { SqliteDb } from "./open.ts";
 
 export class SqlitePlanStore implements PlanStore {
   readonly #inForce;

@@ -1,9 +1,9 @@
 import { and, eq, gte, is, lt, Param, Placeholder, type SQLWrapper, sql } from "drizzle-orm";
 import { usageEvents } from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { sumByLocalDay, type UsageSlice } from "../../store/local-day.ts";
 import type { AppendOutcome, DailyUsage, UsageEvent, UsageLedger, UsageTotals } from "../../store/ports.ts";
 import { assertUsageEvents } from "../../store/validation.ts";
-import type { SqliteDb } from "./open.ts";
 
 /**
  * Every IANA offset in use since 1972 is a multiple of 15 minutes, so a 15-minute bucket never straddles a local

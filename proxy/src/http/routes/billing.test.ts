@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BillingService } from "../../../../billing/src/service.ts";
+import { createSqliteBillingStores } from "../../../../billing/src/store/sqlite/index.ts";
 import { SdkStripeGateway } from "../../../../billing/src/stripe/sdk-gateway.ts";
 import { signatureHeader, startStripeTestServer } from "../../../../billing/testing/stripe-server/index.ts";
 import { createPromMetrics } from "../../adapters/node/prom-metrics.ts";
-import { createSqliteBillingStores } from "../../adapters/sqlite/billing/index.ts";
 import { closeSqlite, createSqliteStores, openSqlite, type SqliteDb } from "../../adapters/sqlite/index.ts";
 import { ensureDefaultPlans } from "../../bootstrap.ts";
 import { composeProxy, defaultProxyConfig } from "../../compose.ts";

@@ -1,8 +1,8 @@
 import { and, asc, eq, gt } from "drizzle-orm";
 import { type CustomerStatus, customers } from "../../../../../migrations/schema/index.ts";
+import { brokenConstraint, type D1Db, isUniqueViolation } from "../../../../../storage/d1/db.ts";
 import { newId } from "../../../store/crypto.ts";
 import type { Clock, Customer, CustomerPatch, CustomerStore, NewCustomer, Result } from "../../../store/ports.ts";
-import { brokenConstraint, type D1Db, isUniqueViolation } from "./db.ts";
 
 type CreateError = "plan_not_found" | "id_taken" | "invalid";
 type UpdateError = "not_found" | "plan_not_found" | "invalid";

@@ -1,13 +1,13 @@
+import type { D1Db } from "../../../../../storage/d1/db.ts";
 import { type Clock, type Stores, systemClock } from "../../../store/ports.ts";
 import { D1CustomerStore } from "./customers.ts";
-import type { D1Db } from "./db.ts";
 import { D1IdempotencyStore } from "./idempotency.ts";
 import { D1KeyStore } from "./keys.ts";
 import { D1NodeStore } from "./nodes.ts";
 import { D1PlanStore } from "./plans.ts";
 import { D1UsageLedger } from "./usage-ledger.ts";
 
-export { type D1Db, openD1 } from "./db.ts";
+export { type D1Db, openD1 } from "../../../../../storage/d1/db.ts";
 export { D1UsageLedger } from "./usage-ledger.ts";
 
 /**

@@ -6,6 +6,7 @@
  */
 import { and, asc, count, desc, eq, getTableColumns, inArray, isNotNull, lt, lte, sql } from "drizzle-orm";
 import { jobItems, jobs } from "../../../../../migrations/schema/index.ts";
+import { changes, type D1Db } from "../../../../../storage/d1/db.ts";
 import { ACTIVE_ITEM_STATES, type ItemCounts, type Job, type JobItem, type NewJob } from "../../../jobs/model.ts";
 import type {
   ActiveUsage,
@@ -29,7 +30,6 @@ import {
   type JobStoreOptions,
 } from "../../../jobs/rows.ts";
 import { type Clock, systemClock } from "../../../store/ports.ts";
-import { changes, type D1Db } from "./db.ts";
 import { claimFair, nextCustomer } from "./job-claims.ts";
 
 /** Items per INSERT … SELECT over json_each: one bound JSON text, well under D1's 2 MB per value. */

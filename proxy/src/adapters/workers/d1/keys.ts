@@ -1,8 +1,8 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { apiKeys, customers, plans } from "../../../../../migrations/schema/index.ts";
+import { brokenConstraint, type D1Db } from "../../../../../storage/d1/db.ts";
 import { generateApiKey, newId, sha256Hex } from "../../../store/crypto.ts";
 import type { ApiKey, Clock, IssuedKey, KeyContext, KeyStore, Result } from "../../../store/ports.ts";
-import { brokenConstraint, type D1Db } from "./db.ts";
 
 /** API keys on D1: only the SHA-256 is stored; the lookup of every request is one indexed query with two joins. */
 export class D1KeyStore implements KeyStore {

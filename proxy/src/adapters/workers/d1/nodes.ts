@@ -1,9 +1,9 @@
 import { and, asc, eq, ne } from "drizzle-orm";
 import { type NodeState, nodes } from "../../../../../migrations/schema/index.ts";
+import { type D1Db, isUniqueViolation } from "../../../../../storage/d1/db.ts";
 import { newId } from "../../../store/crypto.ts";
 import type { Clock, GpuNode, NewNode, NodeStore, Result } from "../../../store/ports.ts";
 import { parseNode } from "../../../store/validation.ts";
-import { type D1Db, isUniqueViolation } from "./db.ts";
 
 type AddResult = Result<GpuNode, "url_taken" | "id_taken" | "invalid">;
 

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, lte } from "drizzle-orm";
 import { plans, priceVersions } from "../../../../../migrations/schema/index.ts";
+import { type D1Db, isUniqueViolation } from "../../../../../storage/d1/db.ts";
 import { newId } from "../../../store/crypto.ts";
 import type {
   AddPriceVersionError,
@@ -12,7 +13,6 @@ import type {
   Result,
 } from "../../../store/ports.ts";
 import { parsePlan, parsePriceVersion } from "../../../store/validation.ts";
-import { type D1Db, isUniqueViolation } from "./db.ts";
 
 /** Two admins adding a version at the same moment: one wins each round, the other re-reads. */
 const MAX_VERSION_RACES = 8;

@@ -1,9 +1,9 @@
 import { and, eq, getTableColumns, getTableName, gte, lt, type SQLWrapper, sql } from "drizzle-orm";
 import { usageEvents } from "../../../../../migrations/schema/index.ts";
+import type { D1Db } from "../../../../../storage/d1/db.ts";
 import { sumByLocalDay, type UsageSlice } from "../../../store/local-day.ts";
 import type { AppendOutcome, DailyUsage, UsageEvent, UsageLedger, UsageTotals } from "../../../store/ports.ts";
 import { assertUsageEvents } from "../../../store/validation.ts";
-import type { D1Db } from "./db.ts";
 
 /** Every column but the ledger's own cursor, with the event field it holds. */
 const EVENT_COLUMNS = Object.entries(getTableColumns(usageEvents)).filter(([field]) => field !== "id");

@@ -1,15 +1,9 @@
 import { and, asc, desc, eq, gt, inArray, lt } from "drizzle-orm";
-import type {
-  InvoiceSync,
-  InvoiceSyncPatch,
-  InvoiceSyncState,
-  InvoiceSyncStore,
-  NewInvoiceSync,
-} from "../../../../../billing/src/store/ports.ts";
-import { assertValidSync } from "../../../../../billing/src/store/validation.ts";
-import { billingInvoiceLines, billingInvoiceSyncs } from "../../../../../migrations/schema/index.ts";
-import type { Clock } from "../../../store/ports.ts";
-import type { SqliteDb } from "../open.ts";
+import type { Clock } from "../../../../domain/records.ts";
+import { billingInvoiceLines, billingInvoiceSyncs } from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
+import type { InvoiceSync, InvoiceSyncPatch, InvoiceSyncState, InvoiceSyncStore, NewInvoiceSync } from "../ports.ts";
+import { assertValidSync } from "../validation.ts";
 
 const row = (customerId: string, period: string) =>
   and(eq(billingInvoiceSyncs.customerId, customerId), eq(billingInvoiceSyncs.period, period));

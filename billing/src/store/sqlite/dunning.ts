@@ -1,21 +1,20 @@
 import { and, asc, eq, isNull, lte, sql } from "drizzle-orm";
-import type { DunningStore, UnpaidInvoice } from "../../../../../../billing/src/store/ports.ts";
-import { billingUnpaidInvoices } from "../../../../../../migrations/schema/index.ts";
-import type { Clock } from "../../../../store/ports.ts";
-import type { D1Db } from "../db.ts";
+import type { Clock } from "../../../../domain/records.ts";
+import { billingUnpaidInvoices } from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
+import type { DunningStore, UnpaidInvoice } from "../ports.ts";
 
 const byId = (id: string) => eq(billingUnpaidInvoices.stripeInvoiceId, id);
 
-/** Unpaid invoices on D1: each write is one upsert or conditional update, so unordered webhooks stay consistent. */
-export class D1DunningStore implements DunningStore {
+export class SqliteDunningStore implements DunningStore {
   constructor(
-    private readonly db: D1Db,
+    private readonly db: SqliteDb,
     private readonly clock: Clock,
   ) {}
 
   async recordFailure(stripeInvoiceId: string, customerId: string): Promise<UnpaidInvoice> {
     const now = this.clock.now();
-    const stored = await this.db
+    return this.db
       .insert(billingUnpaidInvoices)
       .values({ stripeInvoiceId, customerId, firstFailedAt: now, lastFailedAt: now, failures: 1 })
       .onConflictDoUpdate({
@@ -28,18 +27,17 @@ export class D1DunningStore implements DunningStore {
       })
       .returning()
       .get();
-    if (!stored) throw new Error("D1 returned no row for an upsert");
-    return stored;
   }
 
   async recordPaid(stripeInvoiceId: string): Promise<UnpaidInvoice | null> {
-    const updated = await this.db
-      .update(billingUnpaidInvoices)
-      .set({ paidAt: sql`coalesce(${billingUnpaidInvoices.paidAt}, ${this.clock.now()})` })
-      .where(byId(stripeInvoiceId))
-      .returning()
-      .get();
-    return updated ?? null;
+    return (
+      this.db
+        .update(billingUnpaidInvoices)
+        .set({ paidAt: sql`coalesce(${billingUnpaidInvoices.paidAt}, ${this.clock.now()})` })
+        .where(byId(stripeInvoiceId))
+        .returning()
+        .get() ?? null
+    );
   }
 
   async unpaidFor(customerId: string): Promise<UnpaidInvoice[]> {
@@ -67,7 +65,7 @@ export class D1DunningStore implements DunningStore {
   }
 
   async markSuspended(stripeInvoiceId: string): Promise<void> {
-    await this.db
+    this.db
       .update(billingUnpaidInvoices)
       .set({ suspendedAt: this.clock.now() })
       .where(and(byId(stripeInvoiceId), isNull(billingUnpaidInvoices.suspendedAt)))

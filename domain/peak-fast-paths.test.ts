@@ -1,6 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { peakClassifier } from "./classifier.ts";
-import { isPeak, type PeakWindow } from "./peak.ts";
+import { isPeak, type PeakWindow, peakClassifier } from "./peak.ts";
 
 const WINDOWS: PeakWindow[] = [
   { days: [1, 2, 3, 4, 5], start: "09:00", end: "18:00" },

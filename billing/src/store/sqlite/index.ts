@@ -1,6 +1,6 @@
-import type { BillingStores } from "../../../../../billing/src/store/ports.ts";
-import { type Clock, systemClock } from "../../../store/ports.ts";
-import type { SqliteDb } from "../open.ts";
+import { type Clock, systemClock } from "../../../../domain/records.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
+import type { BillingStores } from "../ports.ts";
 import { SqliteStripeCatalogStore } from "./catalog.ts";
 import { SqliteDunningStore } from "./dunning.ts";
 import { SqliteInvoiceSyncStore } from "./invoice-syncs.ts";

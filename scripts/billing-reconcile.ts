@@ -6,12 +6,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createSqliteBillingStores, tuneForBulkReads } from "../../../proxy/src/adapters/sqlite/billing/index.ts";
-import { createSqliteStores, openSqlite } from "../../../proxy/src/adapters/sqlite/index.ts";
-import { systemClock } from "../../../proxy/src/store/ports.ts";
-import { createBillingService, parseBillingEnv } from "../config.ts";
-import { isBillingError } from "../errors.ts";
-import { formatReport } from "../reconcile/report.ts";
+import { createBillingService, parseBillingEnv } from "../billing/src/config.ts";
+import { isBillingError } from "../billing/src/errors.ts";
+import { formatReport } from "../billing/src/reconcile/report.ts";
+import { createSqliteBillingStores, tuneForBulkReads } from "../billing/src/store/sqlite/index.ts";
+import { createSqliteStores, openSqlite } from "../proxy/src/adapters/sqlite/index.ts";
+import { systemClock } from "../proxy/src/store/ports.ts";
 
 const HELP = `Usage: npm run billing:reconcile -- --period YYYY-MM [options]
 

@@ -1,6 +1,6 @@
-import type { BillableEvent } from "../../../../../billing/src/aggregate.ts";
-import type { UsageSource } from "../../../../../billing/src/store/ports.ts";
-import type { SqliteDb } from "../open.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
+import type { BillableEvent } from "../../aggregate.ts";
+import type { UsageSource } from "../ports.ts";
 
 type Row = [number, string, string, string, number, number, number, number, number, string];
 

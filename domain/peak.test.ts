@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { isPeak, localTime, type PeakWindow, validatePeakWindows } from "./peak.ts";
+import { isPeak, type PeakWindow, validatePeakWindows } from "./peak.ts";
+import { localTime } from "./time-zone.ts";
 
 /** "2025-03-10T13:00" read as UTC */
 const utc = (s: string) => Date.parse(`${s}:00Z`);

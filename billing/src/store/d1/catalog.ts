@@ -1,18 +1,13 @@
 import { and, eq } from "drizzle-orm";
-import type {
-  NewSubscription,
-  StripeCatalogStore,
-  StripePriceRef,
-  Subscription,
-} from "../../../../../../billing/src/store/ports.ts";
-import { PRICE_ROLE_ORDER } from "../../../../../../billing/src/store/validation.ts";
+import type { Clock } from "../../../../domain/records.ts";
 import {
   billingStripePrices,
   billingStripeProducts,
   billingSubscriptions,
-} from "../../../../../../migrations/schema/index.ts";
-import type { Clock } from "../../../../store/ports.ts";
-import type { D1Db } from "../db.ts";
+} from "../../../../migrations/schema/index.ts";
+import type { D1Db } from "../../../../storage/d1/db.ts";
+import type { NewSubscription, StripeCatalogStore, StripePriceRef, Subscription } from "../ports.ts";
+import { PRICE_ROLE_ORDER } from "../validation.ts";
 
 const priceRef = {
   role: billingStripePrices.role,

@@ -1,6 +1,6 @@
-import { runBillingStoreContracts } from "../../../../../billing/src/store/contracts.ts";
-import { createSqliteStores } from "../index.ts";
-import { closeSqlite, openSqlite } from "../open.ts";
+import { createSqliteStores } from "../../../../proxy/src/adapters/sqlite/index.ts";
+import { closeSqlite, openSqlite } from "../../../../storage/sqlite/open.ts";
+import { runBillingStoreContracts } from "../contracts.ts";
 import { createSqliteBillingStores } from "./index.ts";
 
 // A fresh in-memory database per test, migrated from migrations/sql: the contracts run against the real schema,

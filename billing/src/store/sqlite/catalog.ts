@@ -1,18 +1,13 @@
 import { and, eq } from "drizzle-orm";
-import type {
-  NewSubscription,
-  StripeCatalogStore,
-  StripePriceRef,
-  Subscription,
-} from "../../../../../billing/src/store/ports.ts";
-import { PRICE_ROLE_ORDER } from "../../../../../billing/src/store/validation.ts";
+import type { Clock } from "../../../../domain/records.ts";
 import {
   billingStripePrices,
   billingStripeProducts,
   billingSubscriptions,
-} from "../../../../../migrations/schema/index.ts";
-import type { Clock } from "../../../store/ports.ts";
-import type { SqliteDb } from "../open.ts";
+} from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
+import type { NewSubscription, StripeCatalogStore, StripePriceRef, Subscription } from "../ports.ts";
+import { PRICE_ROLE_ORDER } from "../validation.ts";
 
 export class SqliteStripeCatalogStore implements StripeCatalogStore {
   constructor(

@@ -1,8 +1,8 @@
 import { and, eq } from "drizzle-orm";
-import type { WebhookClaim, WebhookEventStore } from "../../../../../billing/src/store/ports.ts";
-import { billingWebhookEvents } from "../../../../../migrations/schema/index.ts";
-import type { Clock } from "../../../store/ports.ts";
-import type { SqliteDb } from "../open.ts";
+import type { Clock } from "../../../../domain/records.ts";
+import { billingWebhookEvents } from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
+import type { WebhookClaim, WebhookEventStore } from "../ports.ts";
 
 export class SqliteWebhookEventStore implements WebhookEventStore {
   constructor(

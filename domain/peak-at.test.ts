@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isPeak, type PeakWindow } from "../../../billing/src/rating/peak.ts";
-import { peakAt } from "./meter.ts";
+import { isPeak, type PeakWindow, peakAt } from "./peak.ts";
 
 describe("peakAt (the request path's memoised isPeak)", () => {
   const windows: PeakWindow[] = [

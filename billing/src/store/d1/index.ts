@@ -1,6 +1,6 @@
-import type { BillingStores } from "../../../../../../billing/src/store/ports.ts";
-import { type Clock, systemClock } from "../../../../store/ports.ts";
-import type { D1Db } from "../db.ts";
+import { type Clock, systemClock } from "../../../../domain/records.ts";
+import type { D1Db } from "../../../../storage/d1/db.ts";
+import type { BillingStores } from "../ports.ts";
 import { D1StripeCatalogStore } from "./catalog.ts";
 import { D1DunningStore } from "./dunning.ts";
 import { D1InvoiceSyncStore } from "./invoice-syncs.ts";

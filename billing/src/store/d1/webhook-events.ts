@@ -1,8 +1,8 @@
 import { and, eq } from "drizzle-orm";
-import type { WebhookClaim, WebhookEventStore } from "../../../../../../billing/src/store/ports.ts";
-import { billingWebhookEvents } from "../../../../../../migrations/schema/index.ts";
-import type { Clock } from "../../../../store/ports.ts";
-import { changes, type D1Db } from "../db.ts";
+import type { Clock } from "../../../../domain/records.ts";
+import { billingWebhookEvents } from "../../../../migrations/schema/index.ts";
+import { changes, type D1Db } from "../../../../storage/d1/db.ts";
+import type { WebhookClaim, WebhookEventStore } from "../ports.ts";
 
 /** Two deliveries of one event racing for it: each round one compare-and-set wins and the other re-reads. */
 const MAX_CLAIM_RACES = 8;

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
-import { type Schema, schema } from "../../../../migrations/schema/index.ts";
+import { type Schema, schema } from "../../migrations/schema/index.ts";
 
 export type SqliteDb = BetterSQLite3Database<Schema> & { $client: Database.Database };
 
@@ -24,7 +24,7 @@ export interface OpenSqliteOptions {
 }
 
 /** migrations/sql at the repository root, found relative to this file so the cwd does not matter. */
-export const DEFAULT_MIGRATIONS_FOLDER = fileURLToPath(new URL("../../../../migrations/sql", import.meta.url));
+export const DEFAULT_MIGRATIONS_FOLDER = fileURLToPath(new URL("../../migrations/sql", import.meta.url));
 
 /**
  * @example

@@ -11,48 +11,11 @@
  * midnight: `{ days: [5], start: "22:00", end: "02:00" }` is Friday 22:00 until Saturday 02:00. `end` may be
  * "24:00" for "until midnight"; `start === end` is refused as ambiguous (empty or all day?).
  */
-export interface PeakWindow {
-  days: readonly number[];
-  start: string;
-  end: string;
-}
+import type { PeakWindow } from "../migrations/schema/index.ts";
+import { localTime, offsetMs } from "./time-zone.ts";
 
-const WEEKDAYS: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
-
-/** Formatters are costly to build; one per zone, for the life of the isolate. */
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    // Throws RangeError for an unknown zone, which is what we want.
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      weekday: "short",
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** The local weekday (0 = Sunday) and minute of the day of an instant in `timeZone`. */
-export function localTime(atMs: number, timeZone: string): { weekday: number; minuteOfDay: number } {
-  if (!Number.isFinite(atMs)) throw new RangeError(`not a timestamp: ${atMs}`);
-  let weekday = -1;
-  let hour = -1;
-  let minute = -1;
-  for (const part of formatter(timeZone).formatToParts(atMs)) {
-    if (part.type === "weekday") weekday = WEEKDAYS[part.value] ?? -1;
-    else if (part.type === "hour")
-      hour = Number(part.value) % 24; // some engines once said "24" for midnight
-    else if (part.type === "minute") minute = Number(part.value);
-  }
-  if (weekday < 0 || hour < 0 || minute < 0) throw new Error(`unexpected Intl output for ${timeZone}`);
-  return { weekday, minuteOfDay: hour * 60 + minute };
-}
+/** Declared once, with the column that stores it (`price_versions.peak_windows`). */
+export type { PeakWindow } from "../migrations/schema/index.ts";
 
 function parseClock(value: string, allow24: boolean): number | null {
   const m = /^([01]\d|2[0-4]):([0-5]\d)$/.exec(value);
@@ -72,6 +35,7 @@ export function validatePeakWindows(windows: readonly PeakWindow[]): string[] {
     if (end === null) errors.push(`window ${i}: end must be HH:MM from 00:00 to 24:00, got ${w.end}`);
     if (start !== null && end !== null && start === end) errors.push(`window ${i}: start equals end`);
     if (w.days.length === 0) errors.push(`window ${i}: no days`);
+    if (new Set(w.days).size !== w.days.length) errors.push(`window ${i}: duplicate weekday`);
     for (const d of w.days) if (!Number.isInteger(d) || d < 0 || d > 6) errors.push(`window ${i}: bad day ${d}`);
   });
   return errors;
@@ -124,4 +88,75 @@ export function inCompiledWindows(windows: readonly CompiledWindow[], weekday: n
     }
   }
   return false;
+}
+
+// ─── fast paths: the same answer as `isPeak`, for many events or for the request path ──────────────────────────────
+
+const BUCKET_MS = 15 * 60_000;
+const DAY_MS = 86_400_000;
+const MAX_CACHED_BUCKETS = 200_000;
+
+/**
+ * `isPeak` for many events of one zone and set of windows: the same answer, without an `Intl` call per event.
+ *
+ * The zone's UTC offset is looked up once per 15-minute bucket of UTC time (offset transitions happen on whole
+ * quarter-hours in UTC in every modern zone). A bucket whose first and last millisecond have different offsets
+ * contains a transition; events in it take the exact `Intl` path. Local weekday and minute are then plain integer
+ * arithmetic on `t + offset`, which is what `Intl` computes.
+ *
+ * @example
+ * const peak = peakClassifier("Asia/Shanghai", [{ days: [1, 2, 3, 4, 5], start: "09:00", end: "18:00" }]);
+ * peak(Date.parse("2025-06-02T02:00:00Z")) // true: Monday 10:00 in Shanghai
+ */
+export function peakClassifier(timeZone: string, windows: readonly PeakWindow[]): (atMs: number) => boolean {
+  const compiled: CompiledWindow[] = compilePeakWindows(windows);
+  if (compiled.length === 0) {
+    localTime(0, timeZone); // still refuse an unknown zone
+    return () => false;
+  }
+  const offsets = new Map<number, number>();
+  return (atMs: number) => {
+    if (!Number.isFinite(atMs)) throw new RangeError(`not a timestamp: ${atMs}`);
+    const bucket = Math.floor(atMs / BUCKET_MS);
+    let offset = offsets.get(bucket);
+    if (offset === undefined) {
+      const start = bucket * BUCKET_MS;
+      const a = offsetMs(start, timeZone);
+      const b = offsetMs(start + BUCKET_MS - 1, timeZone);
+      // A transition inside the bucket, or a historical offset in seconds (LMT): classify those exactly.
+      offset = a === b && a % 60_000 === 0 ? a : Number.NaN;
+      if (offsets.size >= MAX_CACHED_BUCKETS) offsets.clear();
+      offsets.set(bucket, offset);
+    }
+    if (Number.isNaN(offset)) {
+      const { weekday, minuteOfDay } = localTime(atMs, timeZone);
+      return inCompiledWindows(compiled, weekday, minuteOfDay);
+    }
+    const local = atMs + offset;
+    const day = Math.floor(local / DAY_MS);
+    const weekday = (((day + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
+    return inCompiledWindows(compiled, weekday, Math.floor((local - day * DAY_MS) / 60_000));
+  };
+}
+
+/** Classifiers of the request path, per set of windows (the read cache hands out the same version objects) and zone. */
+const classifiers = new WeakMap<readonly PeakWindow[], Map<string, (atMs: number) => boolean>>();
+
+/**
+ * `isPeak` for the request path: the windows are validated and compiled once per price version object, the zone's
+ * offset looked up once per quarter-hour.
+ */
+export function peakAt(atMs: number, timeZone: string, windows: readonly PeakWindow[]): boolean {
+  if (windows.length === 0) return false;
+  let byZone = classifiers.get(windows);
+  if (!byZone) {
+    byZone = new Map();
+    classifiers.set(windows, byZone);
+  }
+  let classify = byZone.get(timeZone);
+  if (!classify) {
+    classify = peakClassifier(timeZone, windows);
+    byZone.set(timeZone, classify);
+  }
+  return classify(atMs);
 }

@@ -1,6 +1,6 @@
-import type { BillableEvent } from "../../../../../../billing/src/aggregate.ts";
-import type { UsageSource } from "../../../../../../billing/src/store/ports.ts";
-import type { D1Db } from "../db.ts";
+import type { D1Db } from "../../../../storage/d1/db.ts";
+import type { BillableEvent } from "../../aggregate.ts";
+import type { UsageSource } from "../ports.ts";
 
 type Row = [number, string, string, string, number, number, number, number, number, string];
 

@@ -4,7 +4,7 @@
  * schema's constraints and on compare-and-set writes instead of check-then-insert inside a transaction.
  */
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
-import { type Schema, schema } from "../../../../../migrations/schema/index.ts";
+import { type Schema, schema } from "../../migrations/schema/index.ts";
 
 export type D1Db = DrizzleD1Database<Schema> & { $client: D1Database };
 

@@ -4,19 +4,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSqliteBillingStores } from "../../../proxy/src/adapters/sqlite/billing/index.ts";
-import { closeSqlite, createSqliteStores, openSqlite } from "../../../proxy/src/adapters/sqlite/index.ts";
-import { ManualClock } from "../../../proxy/src/store/testing/harness.ts";
+import { rateUsage } from "../../billing/src/rating/rate.ts";
+import { createSqliteBillingStores } from "../../billing/src/store/sqlite/index.ts";
+import { addCustomer, seedPlans } from "../../billing/src/testing/world.ts";
 import {
   type RunningStripeTestServer,
   startStripeTestServer,
   TEST_SECRET_KEY,
-} from "../../testing/stripe-server/index.ts";
-import { rateUsage } from "../rating/rate.ts";
-import { addCustomer, seedPlans } from "../testing/world.ts";
+} from "../../billing/testing/stripe-server/index.ts";
+import { closeSqlite, createSqliteStores, openSqlite } from "../../proxy/src/adapters/sqlite/index.ts";
+import { ManualClock } from "../../proxy/src/store/testing/harness.ts";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const CLI = join(ROOT, "billing/src/cli/reconcile.ts");
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const CLI = join(ROOT, "scripts/billing-reconcile.ts");
 const TSX = join(ROOT, "node_modules/.bin/tsx");
 
 function run(args: string[], env: Record<string, string> = {}) {
