@@ -9,9 +9,10 @@ import { parseArgs } from "node:util";
 import { createBillingService, parseBillingEnv } from "../billing/src/config.ts";
 import { isBillingError } from "../billing/src/errors.ts";
 import { formatReport } from "../billing/src/reconcile/report.ts";
-import { createSqliteBillingStores, tuneForBulkReads } from "../billing/src/store/sqlite/index.ts";
+import { createSqlBillingStores } from "../billing/src/store/sql/index.ts";
 import { createSqliteStores, openSqlite } from "../proxy/src/adapters/sqlite/index.ts";
 import { systemClock } from "../proxy/src/store/ports.ts";
+import { tuneForBulkReads } from "../storage/sqlite/open.ts";
 
 const HELP = `Usage: npm run billing:reconcile -- --period YYYY-MM [options]
 
@@ -82,7 +83,7 @@ const stores = createSqliteStores(db);
 const billing = createBillingService(env, {
   customers: stores.customers,
   plans: stores.plans,
-  billing: createSqliteBillingStores(db),
+  billing: createSqlBillingStores(db),
   clock: systemClock,
   log: (line) => console.error(JSON.stringify(line)),
 });

@@ -4,7 +4,7 @@ import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { z } from "zod";
 import { createBillingService, parseBillingEnv } from "../../billing/src/config.ts";
-import { createSqliteBillingStores } from "../../billing/src/store/sqlite/index.ts";
+import { createSqlBillingStores } from "../../billing/src/store/sql/index.ts";
 import { DiskResultStore } from "./adapters/node/disk-results.ts";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
@@ -140,7 +140,7 @@ for (const n of storedNodes) if (n.state === "draining") nodes.setDraining(n.id,
 deps.billing = createBillingService(billingEnv, {
   customers: deps.stores.customers,
   plans: deps.stores.plans,
-  billing: createSqliteBillingStores(db),
+  billing: createSqlBillingStores(db),
   clock: { now: Date.now },
   log: (line) => console.error(JSON.stringify({ component: "billing", ...line })),
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rateUsage } from "../../billing/src/rating/rate.ts";
-import { createSqliteBillingStores } from "../../billing/src/store/sqlite/index.ts";
+import { createSqlBillingStores } from "../../billing/src/store/sql/index.ts";
 import { addCustomer, seedPlans } from "../../billing/src/testing/world.ts";
 import {
   type RunningStripeTestServer,
@@ -47,7 +47,7 @@ describe("npm run billing:reconcile", () => {
     const clock = new ManualClock(Date.UTC(2025, 4, 1));
     const db = openSqlite(dbPath);
     const stores = createSqliteStores(db, { clock });
-    createSqliteBillingStores(db, { clock });
+    createSqlBillingStores(db, { clock });
     await seedPlans(stores.plans, { timeZone: "UTC" });
     await addCustomer(stores, "cus_cli", "basic");
     const key = await stores.keys.issueKey("cus_cli");

@@ -12,7 +12,7 @@ import { type RunningStripeTestServer, startStripeTestServer } from "../../testi
 import { rateUsage } from "../rating/rate.ts";
 import { Reconciler, type ReconcilerConfig } from "../reconcile/reconciler.ts";
 import type { BillingStores } from "../store/ports.ts";
-import { createSqliteBillingStores } from "../store/sqlite/index.ts";
+import { createSqlBillingStores } from "../store/sql/index.ts";
 import type { StripeGateway } from "../stripe/port.ts";
 import { SdkStripeGateway } from "../stripe/sdk-gateway.ts";
 
@@ -40,7 +40,7 @@ export async function createWorld(options: { now?: number } = {}): Promise<World
   const clock = new ManualClock(options.now ?? Date.UTC(2026, 0, 1));
   const db = openSqlite(":memory:");
   const proxy = createSqliteStores(db, { clock });
-  const billing = createSqliteBillingStores(db, { clock });
+  const billing = createSqlBillingStores(db, { clock });
   const stripe = await startStripeTestServer({ now: () => clock.now() });
   const gateway = new SdkStripeGateway(stripe.client());
   const keyIds = new Map<string, string>();

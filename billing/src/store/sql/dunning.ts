@@ -1,20 +1,21 @@
 import { and, asc, eq, isNull, lte, sql } from "drizzle-orm";
 import type { Clock } from "../../../../domain/records.ts";
 import { billingUnpaidInvoices } from "../../../../migrations/schema/index.ts";
-import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
+import type { SqlDb } from "../../../../storage/sql-db.ts";
 import type { DunningStore, UnpaidInvoice } from "../ports.ts";
 
 const byId = (id: string) => eq(billingUnpaidInvoices.stripeInvoiceId, id);
 
-export class SqliteDunningStore implements DunningStore {
+/** Unpaid invoices: each write is one upsert or conditional update, so unordered webhooks stay consistent. */
+export class SqlDunningStore implements DunningStore {
   constructor(
-    private readonly db: SqliteDb,
+    private readonly db: SqlDb,
     private readonly clock: Clock,
   ) {}
 
   async recordFailure(stripeInvoiceId: string, customerId: string): Promise<UnpaidInvoice> {
     const now = this.clock.now();
-    return this.db
+    const stored = await this.db
       .insert(billingUnpaidInvoices)
       .values({ stripeInvoiceId, customerId, firstFailedAt: now, lastFailedAt: now, failures: 1 })
       .onConflictDoUpdate({
@@ -27,17 +28,18 @@ export class SqliteDunningStore implements DunningStore {
       })
       .returning()
       .get();
+    if (!stored) throw new Error("the database returned no row for an upsert");
+    return stored;
   }
 
   async recordPaid(stripeInvoiceId: string): Promise<UnpaidInvoice | null> {
-    return (
-      this.db
-        .update(billingUnpaidInvoices)
-        .set({ paidAt: sql`coalesce(${billingUnpaidInvoices.paidAt}, ${this.clock.now()})` })
-        .where(byId(stripeInvoiceId))
-        .returning()
-        .get() ?? null
-    );
+    const updated = await this.db
+      .update(billingUnpaidInvoices)
+      .set({ paidAt: sql`coalesce(${billingUnpaidInvoices.paidAt}, ${this.clock.now()})` })
+      .where(byId(stripeInvoiceId))
+      .returning()
+      .get();
+    return updated ?? null;
   }
 
   async unpaidFor(customerId: string): Promise<UnpaidInvoice[]> {
@@ -65,7 +67,7 @@ export class SqliteDunningStore implements DunningStore {
   }
 
   async markSuspended(stripeInvoiceId: string): Promise<void> {
-    this.db
+    await this.db
       .update(billingUnpaidInvoices)
       .set({ suspendedAt: this.clock.now() })
       .where(and(byId(stripeInvoiceId), isNull(billingUnpaidInvoices.suspendedAt)))

@@ -5,7 +5,7 @@ import {
   billingStripeProducts,
   billingSubscriptions,
 } from "../../../../migrations/schema/index.ts";
-import type { D1Db } from "../../../../storage/d1/db.ts";
+import type { SqlDb } from "../../../../storage/sql-db.ts";
 import type { NewSubscription, StripeCatalogStore, StripePriceRef, Subscription } from "../ports.ts";
 import { PRICE_ROLE_ORDER } from "../validation.ts";
 
@@ -15,10 +15,10 @@ const priceRef = {
   stripeProductId: billingStripePrices.stripeProductId,
 };
 
-/** The Stripe catalogue mirror on D1: first writer wins (insert or ignore, then read back, in one batch). */
-export class D1StripeCatalogStore implements StripeCatalogStore {
+/** The Stripe catalogue mirror: first writer wins (insert or ignore, then read back; rows are never deleted). */
+export class SqlStripeCatalogStore implements StripeCatalogStore {
   constructor(
-    private readonly db: D1Db,
+    private readonly db: SqlDb,
     private readonly clock: Clock,
   ) {}
 
@@ -32,16 +32,14 @@ export class D1StripeCatalogStore implements StripeCatalogStore {
   }
 
   async setProduct(planId: string, stripeProductId: string): Promise<string> {
-    const [, stored] = await this.db.batch([
-      this.db
-        .insert(billingStripeProducts)
-        .values({ planId, stripeProductId, createdAt: this.clock.now() })
-        .onConflictDoNothing({ target: billingStripeProducts.planId }),
-      this.db
-        .select({ id: billingStripeProducts.stripeProductId })
-        .from(billingStripeProducts)
-        .where(eq(billingStripeProducts.planId, planId)),
-    ]);
+    await this.db
+      .insert(billingStripeProducts)
+      .values({ planId, stripeProductId, createdAt: this.clock.now() })
+      .onConflictDoNothing({ target: billingStripeProducts.planId });
+    const stored = await this.db
+      .select({ id: billingStripeProducts.stripeProductId })
+      .from(billingStripeProducts)
+      .where(eq(billingStripeProducts.planId, planId));
     return stored[0]?.id ?? stripeProductId;
   }
 
@@ -55,16 +53,14 @@ export class D1StripeCatalogStore implements StripeCatalogStore {
   }
 
   async setPrice(priceVersionId: string, price: StripePriceRef): Promise<StripePriceRef> {
-    const [, stored] = await this.db.batch([
-      this.db
-        .insert(billingStripePrices)
-        .values({ priceVersionId, ...price, createdAt: this.clock.now() })
-        .onConflictDoNothing({ target: [billingStripePrices.priceVersionId, billingStripePrices.role] }),
-      this.db
-        .select(priceRef)
-        .from(billingStripePrices)
-        .where(and(eq(billingStripePrices.priceVersionId, priceVersionId), eq(billingStripePrices.role, price.role))),
-    ]);
+    await this.db
+      .insert(billingStripePrices)
+      .values({ priceVersionId, ...price, createdAt: this.clock.now() })
+      .onConflictDoNothing({ target: [billingStripePrices.priceVersionId, billingStripePrices.role] });
+    const stored = await this.db
+      .select(priceRef)
+      .from(billingStripePrices)
+      .where(and(eq(billingStripePrices.priceVersionId, priceVersionId), eq(billingStripePrices.role, price.role)));
     return stored[0] ?? price;
   }
 
@@ -95,7 +91,7 @@ export class D1StripeCatalogStore implements StripeCatalogStore {
       .onConflictDoUpdate({ target: billingSubscriptions.customerId, set: { ...rest, updatedAt: now } })
       .returning()
       .get();
-    if (!stored) throw new Error("D1 returned no row for an upsert");
+    if (!stored) throw new Error("the database returned no row for an upsert");
     return stored;
   }
 

@@ -1,7 +1,7 @@
 import { createSqliteStores } from "../../../../proxy/src/adapters/sqlite/index.ts";
 import { closeSqlite, openSqlite } from "../../../../storage/sqlite/open.ts";
 import { runBillingStoreContracts } from "../contracts.ts";
-import { createSqliteBillingStores } from "./index.ts";
+import { createSqlBillingStores } from "./index.ts";
 
 // A fresh in-memory database per test, migrated from migrations/sql: the contracts run against the real schema,
 // its CHECKs and foreign keys included.
@@ -12,7 +12,7 @@ runBillingStoreContracts({
     const proxy = createSqliteStores(db, { clock });
     return {
       proxy,
-      billing: createSqliteBillingStores(db, { clock }),
+      billing: createSqlBillingStores(db, { clock }),
       addUsage: async (events) => {
         await proxy.ledger.append(events);
       },

@@ -1,19 +1,19 @@
 import { and, eq } from "drizzle-orm";
 import type { Clock } from "../../../../domain/records.ts";
 import { billingWebhookEvents } from "../../../../migrations/schema/index.ts";
-import { changes, type D1Db } from "../../../../storage/d1/db.ts";
+import type { SqlDb } from "../../../../storage/sql-db.ts";
 import type { WebhookClaim, WebhookEventStore } from "../ports.ts";
 
 /** Two deliveries of one event racing for it: each round one compare-and-set wins and the other re-reads. */
 const MAX_CLAIM_RACES = 8;
 
 /**
- * Stripe webhook events on D1. `claim` without a transaction: insert-or-ignore decides who gets a new event; an
+ * Stripe webhook events, on every SQL engine. `claim` without a transaction: insert-or-ignore decides who gets a new event; an
  * abandoned attempt is taken over by an update guarded on the attempt that was read, so only one taker wins.
  */
-export class D1WebhookEventStore implements WebhookEventStore {
+export class SqlWebhookEventStore implements WebhookEventStore {
   constructor(
-    private readonly db: D1Db,
+    private readonly db: SqlDb,
     private readonly clock: Clock,
   ) {}
 
@@ -24,8 +24,8 @@ export class D1WebhookEventStore implements WebhookEventStore {
         .insert(billingWebhookEvents)
         .values({ eventId, type, state: "processing", receivedAt: now })
         .onConflictDoNothing({ target: billingWebhookEvents.eventId })
-        .run();
-      if (changes(inserted) === 1) return { state: "new", attempt: 1 };
+        .returning({ eventId: billingWebhookEvents.eventId });
+      if (inserted.length === 1) return { state: "new", attempt: 1 };
       const row = await this.db
         .select()
         .from(billingWebhookEvents)
@@ -46,8 +46,8 @@ export class D1WebhookEventStore implements WebhookEventStore {
             eq(billingWebhookEvents.receivedAt, row.receivedAt),
           ),
         )
-        .run();
-      if (changes(takenOver) === 1) return { state: "new", attempt: next };
+        .returning({ eventId: billingWebhookEvents.eventId });
+      if (takenOver.length === 1) return { state: "new", attempt: next };
     }
     throw new Error(`webhook event ${eventId}: lost ${MAX_CLAIM_RACES} races in a row`);
   }
