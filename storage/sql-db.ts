@@ -39,3 +39,9 @@ export function isUniqueViolation(error: unknown, columns: string): boolean {
   const c = brokenConstraint(error);
   return (c?.kind === "unique" || c?.kind === "primary_key") && c.columns === columns;
 }
+
+/** Rows a `run()` changed, whichever engine ran it (better-sqlite3: `changes`; D1: `meta.changes`). */
+export function changes(result: unknown): number {
+  const r = result as { changes?: number; meta?: { changes?: number } } | null | undefined;
+  return r?.changes ?? r?.meta?.changes ?? 0;
+}

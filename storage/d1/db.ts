@@ -13,7 +13,4 @@ export function openD1(binding: D1Database): D1Db {
   return drizzle(binding, { schema });
 }
 
-export { brokenConstraint, type Constraint, isUniqueViolation } from "../sql-db.ts";
-
-/** Rows a `run()` changed (D1's `meta.changes`). */
-export const changes = (result: D1Result): number => result.meta.changes ?? 0;
+export { brokenConstraint, type Constraint, changes, isUniqueViolation } from "../sql-db.ts";

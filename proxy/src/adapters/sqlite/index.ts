@@ -1,10 +1,10 @@
 import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { type Clock, type Stores, systemClock } from "../../store/ports.ts";
-import { SqliteCustomerStore } from "./customers.ts";
-import { SqliteIdempotencyStore } from "./idempotency.ts";
+import { SqlCustomerStore } from "../sql/customers.ts";
+import { SqlIdempotencyStore } from "../sql/idempotency.ts";
+import { SqlNodeStore } from "../sql/nodes.ts";
+import { SqlPlanStore } from "../sql/plans.ts";
 import { SqliteKeyStore } from "./keys.ts";
-import { SqliteNodeStore } from "./nodes.ts";
-import { SqlitePlanStore } from "./plans.ts";
 import { SqliteUsageLedger } from "./usage-ledger.ts";
 
 export {
@@ -14,11 +14,7 @@ export {
   openSqlite,
   type SqliteDb,
 } from "../../../../storage/sqlite/open.ts";
-export { SqliteCustomerStore } from "./customers.ts";
-export { SqliteIdempotencyStore } from "./idempotency.ts";
 export { SqliteKeyStore } from "./keys.ts";
-export { SqliteNodeStore } from "./nodes.ts";
-export { SqlitePlanStore } from "./plans.ts";
 export { SqliteUsageLedger } from "./usage-ledger.ts";
 
 /**
@@ -33,11 +29,11 @@ export { SqliteUsageLedger } from "./usage-ledger.ts";
 export function createSqliteStores(db: SqliteDb, options: { clock?: Clock } = {}): Stores {
   const clock = options.clock ?? systemClock;
   return {
-    customers: new SqliteCustomerStore(db, clock),
+    customers: new SqlCustomerStore(db, clock),
     keys: new SqliteKeyStore(db, clock),
-    plans: new SqlitePlanStore(db, clock),
+    plans: new SqlPlanStore(db, clock),
     ledger: new SqliteUsageLedger(db),
-    idempotency: new SqliteIdempotencyStore(db, clock),
-    nodes: new SqliteNodeStore(db, clock),
+    idempotency: new SqlIdempotencyStore(db, clock),
+    nodes: new SqlNodeStore(db, clock),
   };
 }

@@ -1,10 +1,10 @@
 import type { D1Db } from "../../../../../storage/d1/db.ts";
 import { type Clock, type Stores, systemClock } from "../../../store/ports.ts";
-import { D1CustomerStore } from "./customers.ts";
-import { D1IdempotencyStore } from "./idempotency.ts";
+import { SqlCustomerStore } from "../../sql/customers.ts";
+import { SqlIdempotencyStore } from "../../sql/idempotency.ts";
+import { SqlNodeStore } from "../../sql/nodes.ts";
+import { SqlPlanStore } from "../../sql/plans.ts";
 import { D1KeyStore } from "./keys.ts";
-import { D1NodeStore } from "./nodes.ts";
-import { D1PlanStore } from "./plans.ts";
 import { D1UsageLedger } from "./usage-ledger.ts";
 
 export { type D1Db, openD1 } from "../../../../../storage/d1/db.ts";
@@ -19,11 +19,11 @@ export { D1UsageLedger } from "./usage-ledger.ts";
 export function createD1Stores(db: D1Db, options: { clock?: Clock } = {}): Stores {
   const clock = options.clock ?? systemClock;
   return {
-    customers: new D1CustomerStore(db, clock),
+    customers: new SqlCustomerStore(db, clock),
     keys: new D1KeyStore(db, clock),
-    plans: new D1PlanStore(db, clock),
+    plans: new SqlPlanStore(db, clock),
     ledger: new D1UsageLedger(db),
-    idempotency: new D1IdempotencyStore(db, clock),
-    nodes: new D1NodeStore(db, clock),
+    idempotency: new SqlIdempotencyStore(db, clock),
+    nodes: new SqlNodeStore(db, clock),
   };
 }

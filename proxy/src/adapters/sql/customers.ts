@@ -1,19 +1,19 @@
 import { and, asc, eq, gt } from "drizzle-orm";
-import { type CustomerStatus, customers } from "../../../../../migrations/schema/index.ts";
-import { brokenConstraint, type D1Db, isUniqueViolation } from "../../../../../storage/d1/db.ts";
-import { newId } from "../../../store/crypto.ts";
-import type { Clock, Customer, CustomerPatch, CustomerStore, NewCustomer, Result } from "../../../store/ports.ts";
+import { type CustomerStatus, customers } from "../../../../migrations/schema/index.ts";
+import { brokenConstraint, isUniqueViolation, type SqlDb } from "../../../../storage/sql-db.ts";
+import { newId } from "../../store/crypto.ts";
+import type { Clock, Customer, CustomerPatch, CustomerStore, NewCustomer, Result } from "../../store/ports.ts";
 
 type CreateError = "plan_not_found" | "id_taken" | "invalid";
 type UpdateError = "not_found" | "plan_not_found" | "invalid";
 
 /**
- * Customers on D1. One statement per write: the schema's constraints decide (the plan's foreign key, the id's primary
+ * Customers, on every SQL engine. One statement per write: the schema's constraints decide (the plan's foreign key, the id's primary
  * key, the unique Stripe id), so two concurrent writers get the same answers a transaction would give them.
  */
-export class D1CustomerStore implements CustomerStore {
+export class SqlCustomerStore implements CustomerStore {
   constructor(
-    private readonly db: D1Db,
+    private readonly db: SqlDb,
     private readonly clock: Clock,
   ) {}
 
@@ -36,7 +36,7 @@ export class D1CustomerStore implements CustomerStore {
         })
         .returning()
         .get();
-      if (!row) throw new Error("D1 returned no row for an insert");
+      if (!row) throw new Error("the database returned no row for an insert");
       return { ok: true, value: row };
     } catch (error) {
       if (brokenConstraint(error)?.kind === "foreign_key") {

@@ -1,16 +1,16 @@
 import { and, asc, eq, ne } from "drizzle-orm";
-import { type NodeState, nodes } from "../../../../../migrations/schema/index.ts";
-import { type D1Db, isUniqueViolation } from "../../../../../storage/d1/db.ts";
-import { newId } from "../../../store/crypto.ts";
-import type { Clock, GpuNode, NewNode, NodeStore, Result } from "../../../store/ports.ts";
-import { parseNode } from "../../../store/validation.ts";
+import { type NodeState, nodes } from "../../../../migrations/schema/index.ts";
+import { isUniqueViolation, type SqlDb } from "../../../../storage/sql-db.ts";
+import { newId } from "../../store/crypto.ts";
+import type { Clock, GpuNode, NewNode, NodeStore, Result } from "../../store/ports.ts";
+import { parseNode } from "../../store/validation.ts";
 
 type AddResult = Result<GpuNode, "url_taken" | "id_taken" | "invalid">;
 
-/** GPU nodes on D1. The unique URL and the primary key settle races between two admins adding the same node. */
-export class D1NodeStore implements NodeStore {
+/** GPU nodes, on every SQL engine. The unique URL and the primary key settle races between two admins adding the same node. */
+export class SqlNodeStore implements NodeStore {
   constructor(
-    private readonly db: D1Db,
+    private readonly db: SqlDb,
     private readonly clock: Clock,
   ) {}
 
@@ -40,7 +40,7 @@ export class D1NodeStore implements NodeStore {
         .values({ id, url, pool, weight, state: "active", createdAt: this.clock.now() })
         .returning()
         .get();
-      if (!row) throw new Error("D1 returned no row for an insert");
+      if (!row) throw new Error("the database returned no row for an insert");
       return { ok: true, value: row };
     } catch (error) {
       if (isUniqueViolation(error, "nodes.url"))

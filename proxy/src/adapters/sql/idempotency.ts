@@ -1,7 +1,7 @@
 import { and, eq, gt, lte } from "drizzle-orm";
-import { type IdempotencyKeyRow, idempotencyKeys } from "../../../../../migrations/schema/index.ts";
-import { changes, type D1Db } from "../../../../../storage/d1/db.ts";
-import { decideBegin } from "../../../store/idempotency-rules.ts";
+import { type IdempotencyKeyRow, idempotencyKeys } from "../../../../migrations/schema/index.ts";
+import { changes, type SqlDb } from "../../../../storage/sql-db.ts";
+import { decideBegin } from "../../store/idempotency-rules.ts";
 import {
   type BeginIdempotent,
   type Clock,
@@ -9,7 +9,7 @@ import {
   type IdempotencyBegin,
   type IdempotencyStore,
   type StoredResponse,
-} from "../../../store/ports.ts";
+} from "../../store/ports.ts";
 
 const entry = (customerId: string, key: string) =>
   and(eq(idempotencyKeys.customerId, customerId), eq(idempotencyKeys.key, key));
@@ -18,13 +18,13 @@ const entry = (customerId: string, key: string) =>
 const MAX_BEGIN_RACES = 8;
 
 /**
- * Idempotency keys on D1. `begin` is read → decide (the shared `decideBegin`) → compare-and-set: an absent entry is
+ * Idempotency keys, on every SQL engine. `begin` is read → decide (the shared `decideBegin`) → compare-and-set: an absent entry is
  * inserted with ON CONFLICT DO NOTHING, an existing one is replaced only if it is still exactly the row that was read.
  * A write that changed nothing lost a race and the decision is taken again, so two retries never both start.
  */
-export class D1IdempotencyStore implements IdempotencyStore {
+export class SqlIdempotencyStore implements IdempotencyStore {
   constructor(
-    private readonly db: D1Db,
+    private readonly db: SqlDb,
     private readonly clock: Clock,
   ) {}
 

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, lte } from "drizzle-orm";
-import { plans, priceVersions } from "../../../../../migrations/schema/index.ts";
-import { type D1Db, isUniqueViolation } from "../../../../../storage/d1/db.ts";
-import { newId } from "../../../store/crypto.ts";
+import { plans, priceVersions } from "../../../../migrations/schema/index.ts";
+import { isUniqueViolation, type SqlDb } from "../../../../storage/sql-db.ts";
+import { newId } from "../../store/crypto.ts";
 import type {
   AddPriceVersionError,
   Clock,
@@ -11,15 +11,15 @@ import type {
   PlanStore,
   PriceVersion,
   Result,
-} from "../../../store/ports.ts";
-import { parsePlan, parsePriceVersion } from "../../../store/validation.ts";
+} from "../../store/ports.ts";
+import { parsePlan, parsePriceVersion } from "../../store/validation.ts";
 
 /** Two admins adding a version at the same moment: one wins each round, the other re-reads. */
 const MAX_VERSION_RACES = 8;
 
-export class D1PlanStore implements PlanStore {
+export class SqlPlanStore implements PlanStore {
   constructor(
-    private readonly db: D1Db,
+    private readonly db: SqlDb,
     private readonly clock: Clock,
   ) {}
 
@@ -33,7 +33,7 @@ export class D1PlanStore implements PlanStore {
       .onConflictDoUpdate({ target: plans.id, set: fields })
       .returning()
       .get();
-    if (!row) throw new Error("D1 returned no row for an upsert");
+    if (!row) throw new Error("the database returned no row for an upsert");
     return { ok: true, value: row };
   }
 
@@ -54,15 +54,13 @@ export class D1PlanStore implements PlanStore {
     const parsed = parsePriceVersion(input, now);
     if (!parsed.ok) return parsed;
     for (let attempt = 0; attempt < MAX_VERSION_RACES; attempt++) {
-      const [plan, latest] = await this.db.batch([
-        this.db.select({ id: plans.id }).from(plans).where(eq(plans.id, planId)),
-        this.db
-          .select({ version: priceVersions.version, effectiveFrom: priceVersions.effectiveFrom })
-          .from(priceVersions)
-          .where(eq(priceVersions.planId, planId))
-          .orderBy(desc(priceVersions.version))
-          .limit(1),
-      ]);
+      const plan = await this.db.select({ id: plans.id }).from(plans).where(eq(plans.id, planId));
+      const latest = await this.db
+        .select({ version: priceVersions.version, effectiveFrom: priceVersions.effectiveFrom })
+        .from(priceVersions)
+        .where(eq(priceVersions.planId, planId))
+        .orderBy(desc(priceVersions.version))
+        .limit(1);
       if (plan.length === 0) return { ok: false, error: "plan_not_found", message: `no plan ${planId}` };
       if (parsed.value.effectiveFrom < now) {
         return {
