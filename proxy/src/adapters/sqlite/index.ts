@@ -2,9 +2,9 @@ import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { type Clock, type Stores, systemClock } from "../../store/ports.ts";
 import { SqlCustomerStore } from "../sql/customers.ts";
 import { SqlIdempotencyStore } from "../sql/idempotency.ts";
+import { SqlKeyStore } from "../sql/keys.ts";
 import { SqlNodeStore } from "../sql/nodes.ts";
 import { SqlPlanStore } from "../sql/plans.ts";
-import { SqliteKeyStore } from "./keys.ts";
 import { SqliteUsageLedger } from "./usage-ledger.ts";
 
 export {
@@ -14,7 +14,6 @@ export {
   openSqlite,
   type SqliteDb,
 } from "../../../../storage/sqlite/open.ts";
-export { SqliteKeyStore } from "./keys.ts";
 export { SqliteUsageLedger } from "./usage-ledger.ts";
 
 /**
@@ -30,7 +29,7 @@ export function createSqliteStores(db: SqliteDb, options: { clock?: Clock } = {}
   const clock = options.clock ?? systemClock;
   return {
     customers: new SqlCustomerStore(db, clock),
-    keys: new SqliteKeyStore(db, clock),
+    keys: new SqlKeyStore(db, clock),
     plans: new SqlPlanStore(db, clock),
     ledger: new SqliteUsageLedger(db),
     idempotency: new SqlIdempotencyStore(db, clock),

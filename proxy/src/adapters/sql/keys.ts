@@ -1,14 +1,15 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { apiKeys, customers, plans } from "../../../../migrations/schema/index.ts";
-import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
+import { brokenConstraint, type SqlDb } from "../../../../storage/sql-db.ts";
 import { generateApiKey, newId, sha256Hex } from "../../store/crypto.ts";
 import type { ApiKey, Clock, IssuedKey, KeyContext, KeyStore, Result } from "../../store/ports.ts";
 
-export class SqliteKeyStore implements KeyStore {
+/** API keys, on every SQL engine: only the SHA-256 is stored; the lookup of every request is one prepared query. */
+export class SqlKeyStore implements KeyStore {
   readonly #byHash;
 
   constructor(
-    private readonly db: SqliteDb,
+    private readonly db: SqlDb,
     private readonly clock: Clock,
   ) {
     // Prepared once: every authenticated request runs it. One indexed lookup (api_keys.hash) and two primary-key joins.
@@ -25,32 +26,31 @@ export class SqliteKeyStore implements KeyStore {
     const { key, prefix } = generateApiKey();
     const hash = await sha256Hex(key);
     const id = newId("key");
-    return this.db.transaction(
-      (tx): Result<IssuedKey, "customer_not_found"> => {
-        if (!tx.select({ id: customers.id }).from(customers).where(eq(customers.id, customerId)).get()) {
-          return { ok: false, error: "customer_not_found", message: `no customer ${customerId}` };
-        }
-        tx.insert(apiKeys).values({ id, customerId, hash, prefix, name, createdAt: this.clock.now() }).run();
-        return { ok: true, value: { id, key, prefix } };
-      },
-      { behavior: "immediate" },
-    );
+    try {
+      await this.db.insert(apiKeys).values({ id, customerId, hash, prefix, name, createdAt: this.clock.now() }).run();
+    } catch (error) {
+      // The key's foreign key to its customer is the check: no read-then-insert race.
+      if (brokenConstraint(error)?.kind === "foreign_key") {
+        return { ok: false, error: "customer_not_found", message: `no customer ${customerId}` };
+      }
+      throw error;
+    }
+    return { ok: true, value: { id, key, prefix } };
   }
 
   async findActiveByHash(hash: string): Promise<KeyContext | null> {
-    return this.#byHash.get({ hash }) ?? null;
+    return (await this.#byHash.get({ hash })) ?? null;
   }
 
   async revoke(keyId: string): Promise<ApiKey | null> {
     // coalesce keeps the first revocation time when a key is revoked twice.
-    return (
-      this.db
-        .update(apiKeys)
-        .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${this.clock.now()})` })
-        .where(eq(apiKeys.id, keyId))
-        .returning()
-        .get() ?? null
-    );
+    const row = await this.db
+      .update(apiKeys)
+      .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${this.clock.now()})` })
+      .where(eq(apiKeys.id, keyId))
+      .returning()
+      .get();
+    return row ?? null;
   }
 
   async listForCustomer(customerId: string): Promise<ApiKey[]> {
@@ -63,7 +63,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async markUsed(keyId: string, at: number): Promise<void> {
-    this.db
+    await this.db
       .update(apiKeys)
       .set({ lastUsedAt: sql`max(coalesce(${apiKeys.lastUsedAt}, 0), ${at})` })
       .where(eq(apiKeys.id, keyId))
