@@ -1,10 +1,6 @@
 import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
-import { type Clock, type Stores, systemClock } from "../../store/ports.ts";
-import { SqlCustomerStore } from "../sql/customers.ts";
-import { SqlIdempotencyStore } from "../sql/idempotency.ts";
-import { SqlKeyStore } from "../sql/keys.ts";
-import { SqlNodeStore } from "../sql/nodes.ts";
-import { SqlPlanStore } from "../sql/plans.ts";
+import type { Clock, Stores } from "../../store/ports.ts";
+import { createSqlStores } from "../sql/index.ts";
 import { SqliteUsageLedger } from "./usage-ledger.ts";
 
 export {
@@ -26,13 +22,5 @@ export { SqliteUsageLedger } from "./usage-ledger.ts";
  * const ledger = new GroupCommitLedger(stores.ledger, { maxDelayMs: 2 });
  */
 export function createSqliteStores(db: SqliteDb, options: { clock?: Clock } = {}): Stores {
-  const clock = options.clock ?? systemClock;
-  return {
-    customers: new SqlCustomerStore(db, clock),
-    keys: new SqlKeyStore(db, clock),
-    plans: new SqlPlanStore(db, clock),
-    ledger: new SqliteUsageLedger(db),
-    idempotency: new SqlIdempotencyStore(db, clock),
-    nodes: new SqlNodeStore(db, clock),
-  };
+  return createSqlStores(db, new SqliteUsageLedger(db), options);
 }
