@@ -9,6 +9,7 @@ import { DiskResultStore } from "./adapters/node/disk-results.ts";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
 import { UndiciTransport } from "./adapters/node/undici-transport.ts";
+import { connectRedisLimiters } from "./adapters/redis/index.ts";
 import { startCheckpointer } from "./adapters/sqlite/checkpointer.ts";
 import { createSqliteStores, openSqlite } from "./adapters/sqlite/index.ts";
 import { sqliteJobStateCounts } from "./adapters/sqlite/job-state-counts.ts";
@@ -46,6 +47,8 @@ const envSchema = z.object({
   IP_BURST: z.coerce.number().int().positive().default(10),
   PLAN_TIME_ZONE: z.string().default("UTC"),
   SQLITE_SYNCHRONOUS: z.enum(["NORMAL", "FULL"]).default("NORMAL"),
+  /** per-IP/per-key limits and in-flight caps shared by every replica; in-process when unset */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   // Batch jobs (proxy/src/jobs/README.md): retention of finished jobs, feeder capacity, callbacks to http:// URLs.
   JOBS_RETENTION_HOURS: z.coerce.number().positive().default(168),
   JOBS_BATCH_SLOTS_PER_NODE: z.coerce.number().int().min(0).default(4),
@@ -98,13 +101,14 @@ const releasedItems = await jobStore.releaseAllLeases();
 if (releasedItems > 0) console.log(`jobs: ${releasedItems} items of an earlier run are queued again`);
 const jobResults = new DiskResultStore(join(env.DATA_DIR, "job-results"));
 await jobResults.clearTemporaries();
+const sharedLimiters = env.REDIS_URL ? connectRedisLimiters(env.REDIS_URL) : null;
 const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   stores,
   nodes: storedNodes.map((n) => ({ id: n.id, url: n.url, pool: n.pool, weight: n.weight })),
   transport,
   adapter,
-  rateLimiter: new InMemoryRateLimiter(),
-  concurrency: new InMemoryConcurrencyLimiter(),
+  rateLimiter: sharedLimiters?.rateLimiter ?? new InMemoryRateLimiter(),
+  concurrency: sharedLimiters?.concurrency ?? new InMemoryConcurrencyLimiter(),
   config: {
     ...defaultProxyConfig(adminToken),
     ipPolicy: { ratePerSecond: env.IP_RATE_PER_SECOND, burst: env.IP_BURST },
@@ -210,6 +214,7 @@ const shutdown = async () => {
   health.stop();
   await jobWorker?.stop(5_000);
   await ledger.close();
+  await sharedLimiters?.close();
   await transport.close();
   await checkpointer.stop();
   db.$client.close();
