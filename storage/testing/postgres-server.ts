@@ -5,9 +5,9 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./free-port.ts";
 
 export interface PostgresServer {
   /** `postgres://test@127.0.0.1:PORT/postgres` (trust authentication: a throwaway cluster) */
@@ -26,19 +26,6 @@ function binDir(): string {
     if (versions[0]) return join(root, versions[0], "bin");
   }
   return ""; // rely on PATH
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 function ready(child: ChildProcess): Promise<void> {
