@@ -44,6 +44,8 @@ export const PROXY_ERROR_STATUS = {
   NO_CAPACITY: 503,
   /** the job queue did not take a new job's items (edge: Cloudflare Queues); nothing was accepted, retry later */
   JOBS_QUEUE_UNAVAILABLE: 503,
+  /** the limits shared by replicas (Redis) cannot be reached: refused rather than admitted unlimited; retry shortly */
+  LIMITER_UNAVAILABLE: 503,
   UPSTREAM_TIMEOUT: 504,
   BILLING_NOT_CONFIGURED: 501,
   /** Stripe answered with an error or could not be reached */

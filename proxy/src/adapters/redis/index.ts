@@ -13,6 +13,12 @@ export { RedisConcurrencyLimiter, RedisRateLimiter } from "./limiters.ts";
  */
 export function connectRedisLimiters(url: string, options: { prefix?: string } = {}) {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  // ioredis reconnects by itself; without a listener it would print every failed attempt as "unhandled".
+  redis.on("error", (error: Error) =>
+    console.error(
+      JSON.stringify({ level: "error", component: "redis", msg: "redis connection", error: error.message }),
+    ),
+  );
   return {
     rateLimiter: new RedisRateLimiter(redis, options),
     concurrency: new RedisConcurrencyLimiter(redis, options),

@@ -37,6 +37,19 @@ describe("Redis limiters", () => {
     }
   });
 
+  it("answers 503 LIMITER_UNAVAILABLE (not an internal error) while Redis cannot be reached", async () => {
+    const down = new Redis({ port: 1, host: "127.0.0.1", maxRetriesPerRequest: 0, lazyConnect: true });
+    down.on("error", () => {}); // the refused connections are the point
+    try {
+      const limit = new RedisRateLimiter(down).limit("k", { ratePerSecond: 1, burst: 1 });
+      await expect(limit).rejects.toMatchObject({ code: "LIMITER_UNAVAILABLE", status: 503 });
+      const acquire = new RedisConcurrencyLimiter(down).acquire("k", 1);
+      await expect(acquire).rejects.toMatchObject({ code: "LIMITER_UNAVAILABLE", status: 503 });
+    } finally {
+      down.disconnect();
+    }
+  });
+
   it("frees the slots of a holder that never released once their lease ends", async () => {
     const p = prefix();
     const limiter = new RedisConcurrencyLimiter(redis, { prefix: p, leaseMs: 1 });

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { ProxyError } from "../../core/errors.ts";
 import { gcraDecide } from "../../core/rate-limit/gcra.ts";
 import {
   assertValidPolicy,
@@ -54,6 +55,20 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
 return { 1, held + 1 }`);
 
+/**
+ * Runs a script; a Redis that cannot be reached fails the request with 503 LIMITER_UNAVAILABLE (Retry-After 1):
+ * closed, not open, since admitting everyone while the limits are down is what the limits are there to prevent.
+ */
+async function decide(script: RedisScript, redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+  try {
+    return await script.run(redis, keys, args);
+  } catch (error) {
+    throw new ProxyError("LIMITER_UNAVAILABLE", `shared limits unavailable: ${(error as Error).message}`, {
+      retryAfterSeconds: 1,
+    });
+  }
+}
+
 export interface RedisLimiterOptions {
   /** Prefix of every key this limiter writes (default `tts:`), so tenants or test runs do not collide. */
   prefix?: string;
@@ -75,7 +90,8 @@ export class RedisRateLimiter implements RateLimiter {
   async limit(key: string, policy: RateLimitPolicy, cost = 1, now = this.#now?.()): Promise<RateLimitResult> {
     assertValidPolicy(policy, cost);
     const interval = 1000 / policy.ratePerSecond;
-    const reply = (await GCRA.run(
+    const reply = (await decide(
+      GCRA,
       this.redis,
       [this.#prefix + key],
       [now === undefined ? "" : String(now), String(interval), policy.burst, cost],
@@ -107,7 +123,7 @@ export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
     if (!Number.isSafeInteger(max) || max < 0) throw new RangeError(`concurrency max must be an integer ≥ 0: ${max}`);
     const set = this.#prefix + key;
     const permit = randomUUID();
-    const [admitted, inFlight] = (await ACQUIRE.run(this.redis, [set], [max, permit, this.#leaseMs])) as [
+    const [admitted, inFlight] = (await decide(ACQUIRE, this.redis, [set], [max, permit, this.#leaseMs])) as [
       number,
       number,
     ];
@@ -120,7 +136,9 @@ export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
       release: async () => {
         if (released) return;
         released = true;
-        await this.redis.zrem(set, permit);
+        // Called in `finally` after the response is decided: a Redis that is down now must not turn it into an
+        // error. The permit's lease frees the slot anyway.
+        await this.redis.zrem(set, permit).catch(() => {});
       },
     };
   }
