@@ -18,6 +18,8 @@ export default defineConfig({
             "capacity/**/*.test.ts",
             "proxy/**/*.test.ts",
             "billing/**/*.test.ts",
+            "domain/**/*.test.ts",
+            "storage/**/*.test.ts",
             "migrations/**/*.test.ts",
             "test/**/*.test.ts",
             "deploy/**/*.test.ts",

@@ -15,17 +15,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createSqliteBillingStores, tuneForBulkReads } from "../../proxy/src/adapters/sqlite/billing/index.ts";
 import { closeSqlite, createSqliteStores, openSqlite } from "../../proxy/src/adapters/sqlite/index.ts";
 import { createMemoryStores } from "../../proxy/src/store/memory/index.ts";
 import type { Customer, Stores, UsageEvent } from "../../proxy/src/store/ports.ts";
 import { ManualClock } from "../../proxy/src/store/testing/harness.ts";
+import { tuneForBulkReads } from "../../storage/sqlite/open.ts";
 import { type Period, parsePeriod, periodBounds } from "../src/period.ts";
 import { PriceBook } from "../src/price-book.ts";
 import { priceTokens } from "../src/rating/rate.ts";
 import { planCustomerPeriod, planPeriod } from "../src/reconcile/plan.ts";
 import { createMemoryBillingStores, InMemoryUsageSource } from "../src/store/memory.ts";
 import type { BillingStores, NewInvoiceSync } from "../src/store/ports.ts";
+import { createSqlBillingStores } from "../src/store/sql/index.ts";
 
 const { values } = parseArgs({
   options: {
@@ -277,7 +278,7 @@ if (!values["skip-sqlite"] && STEPS.has("C")) {
     // A reconciling process holds no copy of the ledger in memory: drop the generated one before timing.
     events.length = 0;
     (globalThis as { gc?: () => void }).gc?.();
-    const billing = createSqliteBillingStores(db, { clock });
+    const billing = createSqlBillingStores(db, { clock });
     // As the billing:reconcile CLI opens it.
     tuneForBulkReads(db);
     await measure("C. the same from the SQLite ledger (one pass over the period)", async () => {

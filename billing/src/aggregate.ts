@@ -1,4 +1,4 @@
-import type { PriceVersion, UsageEvent } from "../../proxy/src/store/ports.ts";
+import type { PriceVersion, UsageEvent } from "../../domain/records.ts";
 import type { PriceBook } from "./price-book.ts";
 import { amountMicrosOf } from "./rating/rate.ts";
 

@@ -2,6 +2,8 @@
  * Billing's expected failures, with stable codes. The proxy's routes map them onto its one error type and envelope
  * (`{"error":{"code","message","request_id"}}`); the CLI prints them.
  */
+import { CodedError } from "../../domain/errors.ts";
+
 export const BILLING_ERROR_STATUS = {
   /** Stripe (or the webhook secret) is not configured: portal, reconcile and webhooks cannot run. */
   BILLING_NOT_CONFIGURED: 501,
@@ -14,16 +16,11 @@ export const BILLING_ERROR_STATUS = {
 
 export type BillingErrorCode = keyof typeof BILLING_ERROR_STATUS;
 
-export class BillingError extends Error {
+export class BillingError extends CodedError<BillingErrorCode> {
   override readonly name = "BillingError";
-  readonly status: number;
 
-  constructor(
-    readonly code: BillingErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.status = BILLING_ERROR_STATUS[code];
+  constructor(code: BillingErrorCode, message: string) {
+    super(code, BILLING_ERROR_STATUS[code], message);
   }
 }
 

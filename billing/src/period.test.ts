@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { nextPeriod, type Period, parsePeriod, periodAt, periodBounds, previousPeriod, wallClockMs } from "./period.ts";
+import { wallClockMs } from "../../domain/time-zone.ts";
+import { nextPeriod, type Period, parsePeriod, periodAt, periodBounds, previousPeriod } from "./period.ts";
 
 const p = (id: string): Period => {
   const period = parsePeriod(id);

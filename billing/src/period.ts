@@ -4,6 +4,8 @@
  * instant belongs to exactly one period, across DST changes and zones whose midnight is skipped.
  */
 
+import { instantOfWallClock, wallClockMs } from "../../domain/time-zone.ts";
+
 export const PERIOD_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
 export interface Period {
@@ -31,67 +33,6 @@ export function nextPeriod(p: Period): Period {
 
 export function previousPeriod(p: Period): Period {
   return p.month === 1 ? periodOfYearMonth(p.year - 1, 12) : periodOfYearMonth(p.year, p.month - 1);
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-      hourCycle: "h23",
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** The local wall-clock time of an instant, as if that wall time were UTC (ms resolution kept). */
-export function wallClockMs(atMs: number, timeZone: string): number {
-  const parts: Record<string, number> = {};
-  for (const part of formatter(timeZone).formatToParts(atMs)) {
-    if (part.type !== "literal") parts[part.type] = Number(part.value);
-  }
-  const { year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0 } = parts;
-  return Date.UTC(year, month - 1, day, hour % 24, minute, second) + (((atMs % 1000) + 1000) % 1000);
-}
-
-/** The UTC offset (ms) in force at an instant. */
-export function offsetMs(atMs: number, timeZone: string): number {
-  return wallClockMs(atMs, timeZone) - atMs;
-}
-
-const HOUR = 3_600_000;
-
-/**
- * The first instant whose local wall time is ≥ `wallMs` (a wall time written as UTC ms). For a wall time that occurs
- * twice (fall-back), the first occurrence; for one that never occurs (spring-forward gap), the moment the clocks jump.
- */
-export function instantOfWallClock(wallMs: number, timeZone: string): number {
-  // The offset is one of those in force within ±1 day; try each and keep the earliest exact match.
-  const offsets = new Set([-26, 0, 26].map((h) => offsetMs(wallMs + h * HOUR, timeZone)));
-  let best: number | null = null;
-  for (const off of offsets) {
-    const t = wallMs - off;
-    if (wallClockMs(t, timeZone) === wallMs && (best === null || t < best)) best = t;
-  }
-  if (best !== null) return best;
-  // In a gap: local time is monotonic across a spring-forward, so search the transition between the candidates.
-  const candidates = [...offsets].map((off) => wallMs - off);
-  let lo = Math.min(...candidates);
-  let hi = Math.max(...candidates);
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (wallClockMs(mid, timeZone) >= wallMs) hi = mid;
-    else lo = mid;
-  }
-  return hi;
 }
 
 export interface PeriodBounds {

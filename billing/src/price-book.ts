@@ -1,5 +1,6 @@
-import type { Plan, PlanStore, PriceVersion } from "../../proxy/src/store/ports.ts";
-import { peakClassifier } from "./rating/classifier.ts";
+import { peakClassifier } from "../../domain/peak.ts";
+import type { Plan, PriceVersion } from "../../domain/records.ts";
+import type { BillingPlans } from "./store/ports.ts";
 
 /** Everything rating an event of one price version needs, resolved once per version. */
 export interface RatingContext {
@@ -34,7 +35,7 @@ export class PriceBook {
     for (const list of this.#byPlan.values()) list.sort((a, b) => a.effectiveFrom - b.effectiveFrom);
   }
 
-  static async load(plans: Pick<PlanStore, "listPlans" | "listVersions">): Promise<PriceBook> {
+  static async load(plans: Pick<BillingPlans, "listPlans" | "listVersions">): Promise<PriceBook> {
     const all = await plans.listPlans();
     const versions = (await Promise.all(all.map((p) => plans.listVersions(p.id)))).flat();
     return new PriceBook(all, versions);

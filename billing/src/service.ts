@@ -1,11 +1,11 @@
-import type { Clock, Customer, CustomerStore, PlanStore } from "../../proxy/src/store/ports.ts";
+import type { Clock, Customer } from "../../domain/records.ts";
 import { BillingError } from "./errors.ts";
 import { type Period, parsePeriod, periodAt, previousPeriod } from "./period.ts";
 import { PriceBook } from "./price-book.ts";
 import type { ReconcilerConfig } from "./reconcile/reconciler.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { customerReport, type PeriodReport, periodReport } from "./reconcile/report.ts";
-import type { BillingStores, StripePriceRef } from "./store/ports.ts";
+import type { BillingCustomers, BillingPlans, BillingStores, StripePriceRef } from "./store/ports.ts";
 import type { StripeGateway } from "./stripe/port.ts";
 import { WebhookHandler, type WebhookOutcome } from "./webhooks/handler.ts";
 
@@ -27,8 +27,8 @@ export const defaultBillingConfig = (overrides: Partial<BillingConfig> = {}): Bi
 });
 
 export interface BillingDeps {
-  customers: Pick<CustomerStore, "getCustomer" | "list" | "update" | "suspend" | "restore">;
-  plans: Pick<PlanStore, "listPlans" | "listVersions" | "getPlan" | "getVersion">;
+  customers: Pick<BillingCustomers, "getCustomer" | "list" | "update" | "suspend" | "restore">;
+  plans: Pick<BillingPlans, "listPlans" | "listVersions" | "getPlan" | "getVersion">;
   billing: BillingStores;
   /** null when STRIPE_SECRET_KEY is not set: every Stripe-facing operation answers BILLING_NOT_CONFIGURED. */
   stripe: StripeGateway | null;

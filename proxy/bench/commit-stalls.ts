@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { closeSqlite, openSqlite } from "../../storage/sqlite/open.ts";
 import { startCheckpointer } from "../src/adapters/sqlite/checkpointer.ts";
-import { closeSqlite, openSqlite } from "../src/adapters/sqlite/open.ts";
 
 const { values: args } = parseArgs({
   options: {

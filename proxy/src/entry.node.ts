@@ -4,12 +4,13 @@ import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { z } from "zod";
 import { createBillingService, parseBillingEnv } from "../../billing/src/config.ts";
+import { createSqlBillingStores } from "../../billing/src/store/sql/index.ts";
 import { DiskResultStore } from "./adapters/node/disk-results.ts";
 import { createOpsMetrics, withOpsMetrics } from "./adapters/node/ops-metrics.ts";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
 import { UndiciTransport } from "./adapters/node/undici-transport.ts";
-import { createSqliteBillingStores } from "./adapters/sqlite/billing/index.ts";
+import { connectRedisLimiters } from "./adapters/redis/index.ts";
 import { startCheckpointer } from "./adapters/sqlite/checkpointer.ts";
 import { createSqliteStores, openSqlite } from "./adapters/sqlite/index.ts";
 import { sqliteJobStateCounts } from "./adapters/sqlite/job-state-counts.ts";
@@ -47,6 +48,8 @@ const envSchema = z.object({
   IP_BURST: z.coerce.number().int().positive().default(10),
   PLAN_TIME_ZONE: z.string().default("UTC"),
   SQLITE_SYNCHRONOUS: z.enum(["NORMAL", "FULL"]).default("NORMAL"),
+  /** per-IP/per-key limits and in-flight caps shared by every replica; in-process when unset */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   // Batch jobs (proxy/src/jobs/README.md): retention of finished jobs, feeder capacity, callbacks to http:// URLs.
   JOBS_RETENTION_HOURS: z.coerce.number().positive().default(168),
   JOBS_BATCH_SLOTS_PER_NODE: z.coerce.number().int().min(0).default(4),
@@ -101,13 +104,14 @@ const jobResults = new DiskResultStore(join(env.DATA_DIR, "job-results"));
 await jobResults.clearTemporaries();
 // ledger commit latency, billing runs, open usage dead letters: series the alert rules need (deploy/prometheus)
 const ops = createOpsMetrics(db);
+const sharedLimiters = env.REDIS_URL ? connectRedisLimiters(env.REDIS_URL) : null;
 const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   stores: { ...stores, ledger: ops.timedLedger(stores.ledger) },
   nodes: storedNodes.map((n) => ({ id: n.id, url: n.url, pool: n.pool, weight: n.weight })),
   transport,
   adapter,
-  rateLimiter: new InMemoryRateLimiter(),
-  concurrency: new InMemoryConcurrencyLimiter(),
+  rateLimiter: sharedLimiters?.rateLimiter ?? new InMemoryRateLimiter(),
+  concurrency: sharedLimiters?.concurrency ?? new InMemoryConcurrencyLimiter(),
   config: {
     ...defaultProxyConfig(adminToken),
     ipPolicy: { ratePerSecond: env.IP_RATE_PER_SECOND, burst: env.IP_BURST },
@@ -143,7 +147,7 @@ for (const n of storedNodes) if (n.state === "draining") nodes.setDraining(n.id,
 deps.billing = createBillingService(billingEnv, {
   customers: deps.stores.customers,
   plans: deps.stores.plans,
-  billing: createSqliteBillingStores(db),
+  billing: createSqlBillingStores(db),
   clock: { now: Date.now },
   log: (line) => console.error(JSON.stringify({ component: "billing", ...line })),
 });
@@ -217,6 +221,7 @@ const shutdown = async () => {
   health.stop();
   await jobWorker?.stop(5_000);
   await ledger.close();
+  await sharedLimiters?.close();
   await transport.close();
   await checkpointer.stop();
   db.$client.close();

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { runBillingStoreContracts } from "../../billing/src/store/contracts.ts";
-import { createD1BillingStores } from "../../proxy/src/adapters/workers/d1/billing/index.ts";
+import { createSqlBillingStores } from "../../billing/src/store/sql/index.ts";
 import { createD1Stores, openD1 } from "../../proxy/src/adapters/workers/d1/index.ts";
 import { emptyDatabase } from "./d1.ts";
 
@@ -13,7 +13,7 @@ runBillingStoreContracts({
     const proxy = createD1Stores(db, { clock });
     return {
       proxy,
-      billing: createD1BillingStores(db, { clock }),
+      billing: createSqlBillingStores(db, { clock }),
       addUsage: async (events) => {
         await proxy.ledger.append(events);
       },

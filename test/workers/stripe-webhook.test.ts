@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { beforeEach, describe, expect, it } from "vitest";
 import { BillingService } from "../../billing/src/service.ts";
-import { createD1BillingStores } from "../../proxy/src/adapters/workers/d1/billing/index.ts";
+import { createSqlBillingStores } from "../../billing/src/store/sql/index.ts";
 import { createD1Stores, openD1 } from "../../proxy/src/adapters/workers/d1/index.ts";
 import { createEdgeProxy } from "../../proxy/src/adapters/workers/edge-proxy.ts";
 import { ManualClock } from "../../proxy/src/store/testing/harness.ts";
@@ -66,7 +66,7 @@ describe("Stripe webhook verification in workerd, on D1", () => {
     service = new BillingService({
       customers: stores.customers,
       plans: stores.plans,
-      billing: createD1BillingStores(db, { clock }),
+      billing: createSqlBillingStores(db, { clock }),
       stripe: null,
       webhookSecret: SECRET,
       clock,
@@ -79,12 +79,12 @@ describe("Stripe webhook verification in workerd, on D1", () => {
     });
     const first = await service.handleWebhook(new TextEncoder().encode(payload), header);
     expect(first).toMatchObject({ status: 200, body: { received: true, event_id: "evt_1" } });
-    const unpaid = await createD1BillingStores(openD1(env.DB), { clock }).dunning.unpaidFor("cus_edge");
+    const unpaid = await createSqlBillingStores(openD1(env.DB), { clock }).dunning.unpaidFor("cus_edge");
     expect(unpaid.map((u) => [u.stripeInvoiceId, u.failures])).toEqual([["in_evt_1", 1]]);
 
     const again = await service.handleWebhook(payload, header);
     expect(again).toMatchObject({ status: 200, body: { duplicate: true } });
-    const still = await createD1BillingStores(openD1(env.DB), { clock }).dunning.unpaidFor("cus_edge");
+    const still = await createSqlBillingStores(openD1(env.DB), { clock }).dunning.unpaidFor("cus_edge");
     expect(still[0]?.failures).toBe(1);
   });
 
@@ -119,7 +119,7 @@ describe("Stripe webhook verification in workerd, on D1", () => {
       );
       expect(error, what).toMatchObject({ code: "STRIPE_SIGNATURE_INVALID", status: 400 });
     }
-    expect(await createD1BillingStores(openD1(env.DB), { clock }).webhooks.get("evt_2")).toBeNull();
+    expect(await createSqlBillingStores(openD1(env.DB), { clock }).webhooks.get("evt_2")).toBeNull();
     // 299 s old is still inside the tolerance.
     const recent = await signed(invoiceFailed("evt_5", "cus_StripeEdge", "cus_edge"), { timestamp: now - 299 });
     expect((await service.handleWebhook(recent.payload, recent.header)).status).toBe(200);

@@ -1,4 +1,4 @@
-import { isPeak, type PeakWindow } from "./peak.ts";
+import { isPeak, type PeakWindow } from "../../../domain/peak.ts";
 
 /**
  * Rating: the price of one usage event, in integer micro-units of the price's currency (1 USD = 1 000 000 micros).

@@ -1,7 +1,13 @@
-import type { Clock, Customer, CustomerStore, Plan, PriceVersion } from "../../../proxy/src/store/ports.ts";
-import { currencyRules } from "../money.ts";
+import { currencyRules } from "../../../domain/money.ts";
+import type { Clock, Customer, Plan, PriceVersion } from "../../../domain/records.ts";
 import type { PriceBook } from "../price-book.ts";
-import type { StripeCatalogStore, StripePriceRef, StripePriceRole, Subscription } from "../store/ports.ts";
+import type {
+  BillingCustomers,
+  StripeCatalogStore,
+  StripePriceRef,
+  StripePriceRole,
+  Subscription,
+} from "../store/ports.ts";
 import type { StripeGateway } from "../stripe/port.ts";
 import type { IdempotencyKeys } from "./keys.ts";
 
@@ -44,7 +50,7 @@ export function roleUnitAmount(version: PriceVersion, role: StripePriceRole, cur
 export interface CatalogSyncDeps {
   stripe: StripeGateway;
   catalog: StripeCatalogStore;
-  customers: Pick<CustomerStore, "getCustomer" | "update">;
+  customers: Pick<BillingCustomers, "getCustomer" | "update">;
   keys: IdempotencyKeys;
   clock: Clock;
   collectionMethod: "charge_automatically" | "send_invoice";

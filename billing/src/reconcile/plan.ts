@@ -1,4 +1,5 @@
-import type { Customer, Plan } from "../../../proxy/src/store/ports.ts";
+import { apportion, currencyRules, formatMicros } from "../../../domain/money.ts";
+import type { Customer, Plan } from "../../../domain/records.ts";
 import {
   type AggregatedUsage,
   CustomerPeriodAggregator,
@@ -6,7 +7,6 @@ import {
   type EnterpriseSummary,
   type UsageLine,
 } from "../aggregate.ts";
-import { apportion, currencyRules, formatMicros } from "../money.ts";
 import { type Period, periodBounds } from "../period.ts";
 import type { PriceBook } from "../price-book.ts";
 import type { InvoiceSync, NewInvoiceSync, UsageSource } from "../store/ports.ts";

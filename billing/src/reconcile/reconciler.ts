@@ -1,9 +1,9 @@
-import type { Clock, Customer, CustomerStore, PlanStore } from "../../../proxy/src/store/ports.ts";
+import { currencyRules } from "../../../domain/money.ts";
+import type { Clock, Customer } from "../../../domain/records.ts";
 import { aggregateUsage, type Drift } from "../aggregate.ts";
-import { currencyRules } from "../money.ts";
 import { type Period, periodBounds } from "../period.ts";
 import { PriceBook } from "../price-book.ts";
-import type { BillingStores, InvoiceSync, NewInvoiceSync } from "../store/ports.ts";
+import type { BillingCustomers, BillingPlans, BillingStores, InvoiceSync, NewInvoiceSync } from "../store/ports.ts";
 import type { StripeGateway, StripeInvoice } from "../stripe/port.ts";
 import { CatalogSync } from "./catalog-sync.ts";
 import { billingKey, type IdempotencyKeys, idempotencyKeys } from "./keys.ts";
@@ -27,8 +27,8 @@ export const defaultReconcilerConfig: ReconcilerConfig = {
 };
 
 export interface ReconcilerDeps {
-  customers: Pick<CustomerStore, "getCustomer" | "list" | "update">;
-  plans: Pick<PlanStore, "listPlans" | "listVersions">;
+  customers: Pick<BillingCustomers, "getCustomer" | "list" | "update">;
+  plans: Pick<BillingPlans, "listPlans" | "listVersions">;
   billing: BillingStores;
   stripe: StripeGateway;
   clock: Clock;

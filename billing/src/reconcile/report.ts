@@ -1,5 +1,5 @@
+import { currencyRules, formatMicros } from "../../../domain/money.ts";
 import type { Drift } from "../aggregate.ts";
-import { currencyRules, formatMicros } from "../money.ts";
 import type { Period } from "../period.ts";
 import type { InvoiceSync } from "../store/ports.ts";
 import type { InvoicePlan } from "./plan.ts";

@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from "../../../proxy/src/store/ports.ts";
+import { type Clock, systemClock } from "../../../domain/records.ts";
 import type { BillableEvent } from "../aggregate.ts";
 import type {
   BillingStores,

@@ -1,11 +1,14 @@
 /**
- * Billing's storage ports. Implementations: in-memory (`./memory.ts`, tests and single-process dev) and SQLite
- * (`proxy/src/adapters/sqlite/billing/`); a D1 adapter implements the same interfaces and runs the same contract
- * suites (`./*.contract.ts`). Every method is async for that reason.
+ * Billing's storage ports. Implementations: in-memory (`./memory.ts`, tests and single-process dev), SQLite
+ * (`./sqlite/`) and D1 (`./d1/`), which run the same contract suites (`./*.contract.ts`). Every method is async for
+ * that reason. Billing also reads and changes the customers and prices the proxy keeps: it declares only the narrow
+ * part it uses (`BillingCustomers`, `BillingPlans`), which the proxy's stores satisfy, so billing never imports proxy.
  *
  * Conventions (as in the proxy's ports): money in integer micro-units, times in epoch ms, expected outcomes returned,
  * a rejected promise means storage itself failed. Rows are the schema's row types (`migrations/schema/billing.ts`).
  */
+
+import type { Customer, CustomerStatus, Plan, PriceVersion, Result } from "../../../domain/records.ts";
 import type {
   BillingInvoiceSyncRow,
   BillingSubscriptionRow,
@@ -19,6 +22,27 @@ export type { InvoiceSyncState, StripePriceRole } from "../../../migrations/sche
 export type InvoiceSync = BillingInvoiceSyncRow;
 export type Subscription = BillingSubscriptionRow;
 export type UnpaidInvoice = BillingUnpaidInvoiceRow;
+
+// ─── customers and prices (kept by the proxy) ───────────────────────────────────────────────────────────────────────
+
+export interface BillingCustomers {
+  getCustomer(id: string): Promise<Customer | null>;
+  /** Ordered by id; `afterId` pages. */
+  list(options?: { status?: CustomerStatus; limit?: number; afterId?: string }): Promise<Customer[]>;
+  /** Billing only ever records the customer's Stripe id. */
+  update(id: string, patch: { stripeCustomerId?: string | null }): Promise<Result<Customer, string>>;
+  /** Returns null for an unknown customer. */
+  suspend(id: string, reason: string): Promise<Customer | null>;
+  restore(id: string): Promise<Customer | null>;
+}
+
+export interface BillingPlans {
+  getPlan(id: string): Promise<Plan | null>;
+  listPlans(): Promise<Plan[]>;
+  getVersion(id: string): Promise<PriceVersion | null>;
+  /** Ascending by version. */
+  listVersions(planId: string): Promise<PriceVersion[]>;
+}
 
 // ─── usage (read side of the proxy's ledger) ────────────────────────────────────────────────────────────────────────
 

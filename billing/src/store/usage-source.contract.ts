@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { UsageEvent } from "../../../proxy/src/store/ports.ts";
+import type { UsageEvent } from "../../../domain/records.ts";
 import { type BillingContractOptions, type BillingHarness, ManualClock, seedBilling } from "./testing/harness.ts";
 
 const t0 = Date.UTC(2026, 0, 1);

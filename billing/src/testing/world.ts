@@ -4,15 +4,15 @@
  * (version in force at the event's time, `rateUsage`).
  */
 
-import { createSqliteBillingStores } from "../../../proxy/src/adapters/sqlite/billing/index.ts";
 import { createSqliteStores } from "../../../proxy/src/adapters/sqlite/index.ts";
-import { closeSqlite, openSqlite } from "../../../proxy/src/adapters/sqlite/open.ts";
 import type { Clock, NewPriceVersion, PlanStore, Stores, UsageEvent } from "../../../proxy/src/store/ports.ts";
 import { ManualClock } from "../../../proxy/src/store/testing/harness.ts";
+import { closeSqlite, openSqlite } from "../../../storage/sqlite/open.ts";
 import { type RunningStripeTestServer, startStripeTestServer } from "../../testing/stripe-server/index.ts";
 import { rateUsage } from "../rating/rate.ts";
 import { Reconciler, type ReconcilerConfig } from "../reconcile/reconciler.ts";
 import type { BillingStores } from "../store/ports.ts";
+import { createSqlBillingStores } from "../store/sql/index.ts";
 import type { StripeGateway } from "../stripe/port.ts";
 import { SdkStripeGateway } from "../stripe/sdk-gateway.ts";
 
@@ -40,7 +40,7 @@ export async function createWorld(options: { now?: number } = {}): Promise<World
   const clock = new ManualClock(options.now ?? Date.UTC(2026, 0, 1));
   const db = openSqlite(":memory:");
   const proxy = createSqliteStores(db, { clock });
-  const billing = createSqliteBillingStores(db, { clock });
+  const billing = createSqlBillingStores(db, { clock });
   const stripe = await startStripeTestServer({ now: () => clock.now() });
   const gateway = new SdkStripeGateway(stripe.client());
   const keyIds = new Map<string, string>();

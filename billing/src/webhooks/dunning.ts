@@ -1,5 +1,5 @@
-import type { Clock, Customer, CustomerStore } from "../../../proxy/src/store/ports.ts";
-import type { DunningStore } from "../store/ports.ts";
+import type { Clock, Customer } from "../../../domain/records.ts";
+import type { BillingCustomers, DunningStore } from "../store/ports.ts";
 
 /** Suspension reasons set by billing start with this, so billing only ever lifts its own suspensions. */
 export const BILLING_SUSPENSION_PREFIX = "billing:";
@@ -11,7 +11,7 @@ const isOverdueSuspension = (c: Customer) =>
 
 export interface DunningDeps {
   dunning: DunningStore;
-  customers: Pick<CustomerStore, "getCustomer" | "suspend" | "restore">;
+  customers: Pick<BillingCustomers, "getCustomer" | "suspend" | "restore">;
   clock: Clock;
   /** How long after an invoice's first failed payment the customer's keys are suspended. */
   gracePeriodMs: number;

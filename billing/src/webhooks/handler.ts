@@ -1,7 +1,7 @@
 import Stripe from "stripe";
-import type { Clock, Customer, CustomerStore } from "../../../proxy/src/store/ports.ts";
+import type { Clock, Customer } from "../../../domain/records.ts";
 import { BillingError } from "../errors.ts";
-import type { BillingStores } from "../store/ports.ts";
+import type { BillingCustomers, BillingStores } from "../store/ports.ts";
 import { canceledReason, Dunning } from "./dunning.ts";
 
 /** Stripe's default, and the issue's: a signature older than 5 minutes is refused (replay protection). */
@@ -12,7 +12,7 @@ const STALE_CLAIM_MS = 5 * 60_000;
 export interface WebhookDeps {
   secret: string;
   billing: BillingStores;
-  customers: Pick<CustomerStore, "getCustomer" | "list" | "suspend" | "restore">;
+  customers: Pick<BillingCustomers, "getCustomer" | "list" | "suspend" | "restore">;
   clock: Clock;
   gracePeriodMs: number;
   toleranceSeconds?: number;

@@ -7,6 +7,7 @@
  * Each plan keeps the peak windows of its current version. A plan priced in another currency is refused, not
  * converted. Bodies are checked against the admin API's own schema before they are sent.
  */
+import type { PeakWindow } from "../../../domain/peak.ts";
 import { priceVersionBodySchema } from "../../../proxy/src/http/schemas.ts";
 import type { AppliedPrice } from "../report/types.ts";
 import { adminRequest } from "../stack/embedded.ts";
@@ -25,7 +26,7 @@ interface PlanRow {
 }
 
 interface VersionRow {
-  peakWindows?: { days: number[]; start: string; end: string }[];
+  peakWindows?: PeakWindow[];
 }
 
 export function priceBodies(c: CostResult): Record<"basic" | "batch" | "enterprise", Record<string, unknown>> {

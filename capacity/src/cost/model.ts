@@ -15,7 +15,7 @@
  * (Stripe bills a fee as it is), with the tokens it can serve at the target utilisation included and the basic
  * price beyond them.
  */
-import { currencyRules } from "../../../billing/src/money.ts";
+import { currencyRules } from "../../../domain/money.ts";
 import { Q } from "../core/rational.ts";
 
 export const TOKENS_PER_AUDIO_SECOND = 50;

@@ -2,6 +2,8 @@
  * The one error type of the gpu-node. Every failure a client can see carries a stable `code`;
  * the HTTP layer's single `onError` turns it into `{"error":{"code","message","request_id"}}`.
  */
+import { CodedError } from "../../../domain/errors.ts";
+
 export const ERROR_STATUS = {
   INVALID_JSON: 400,
   INVALID_REQUEST: 400,
@@ -26,19 +28,17 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-export class NodeError extends Error {
+export class NodeError extends CodedError<ErrorCode, (typeof ERROR_STATUS)[ErrorCode]> {
   override readonly name = "NodeError";
-  readonly status: (typeof ERROR_STATUS)[ErrorCode];
 
   constructor(
-    readonly code: ErrorCode,
+    code: ErrorCode,
     message: string,
     /** Seconds a client should wait before retrying (503s). */
     readonly retryAfterSeconds?: number,
     readonly details?: unknown,
   ) {
-    super(message);
-    this.status = ERROR_STATUS[code];
+    super(code, ERROR_STATUS[code], message);
   }
 }
 

@@ -2,6 +2,8 @@
  * The proxy's one error type. Every failure a customer can see has a stable `code`; the single `onError` of the
  * app renders `{"error":{"code","message","request_id"}}` with the status and any Retry-After.
  */
+import { CodedError } from "../../../domain/errors.ts";
+
 export const PROXY_ERROR_STATUS = {
   INVALID_JSON: 400,
   INVALID_REQUEST: 400,
@@ -42,6 +44,8 @@ export const PROXY_ERROR_STATUS = {
   NO_CAPACITY: 503,
   /** the job queue did not take a new job's items (edge: Cloudflare Queues); nothing was accepted, retry later */
   JOBS_QUEUE_UNAVAILABLE: 503,
+  /** the limits shared by replicas (Redis) cannot be reached: refused rather than admitted unlimited; retry shortly */
+  LIMITER_UNAVAILABLE: 503,
   UPSTREAM_TIMEOUT: 504,
   BILLING_NOT_CONFIGURED: 501,
   /** Stripe answered with an error or could not be reached */
@@ -50,17 +54,15 @@ export const PROXY_ERROR_STATUS = {
 
 export type ProxyErrorCode = keyof typeof PROXY_ERROR_STATUS;
 
-export class ProxyError extends Error {
+export class ProxyError extends CodedError<ProxyErrorCode, (typeof PROXY_ERROR_STATUS)[ProxyErrorCode]> {
   override readonly name = "ProxyError";
-  readonly status: (typeof PROXY_ERROR_STATUS)[ProxyErrorCode];
 
   constructor(
-    readonly code: ProxyErrorCode,
+    code: ProxyErrorCode,
     message: string,
     readonly options: { retryAfterSeconds?: number; headers?: Record<string, string>; details?: unknown } = {},
   ) {
-    super(message);
-    this.status = PROXY_ERROR_STATUS[code];
+    super(code, PROXY_ERROR_STATUS[code], message);
   }
 }
 

@@ -272,7 +272,7 @@ describe("GET /openapi.json", () => {
       for (const status of ["400", "409", "413", "415", "422", "502", "503", "504"]) {
         expect(o.responses[status], `${key} ${status}`).toBeDefined();
       }
-      expect(o.responses["503"]?.["x-error-codes"]).toEqual(["NO_CAPACITY"]);
+      expect(o.responses["503"]?.["x-error-codes"]).toEqual(["LIMITER_UNAVAILABLE", "NO_CAPACITY"]);
       expect(o.responses["503"]?.headers?.["Retry-After"]).toBeDefined();
       expect(o.responses["409"]?.headers?.["Retry-After"]).toBeDefined();
       expect(o.responses["502"]?.headers?.["Retry-After"]).toBeUndefined();

@@ -11,7 +11,7 @@
  * A worker that dies anywhere leaves the item leased; the lease runs out (or the next start releases it) and the item
  * runs again under the same request id and result key, so it is charged once and stored once.
  */
-import { isPeak } from "../../../billing/src/rating/peak.ts";
+import { isPeak } from "../../../domain/peak.ts";
 import type { LoadBalancer, NodeTable } from "../core/routing/balancer.ts";
 import type { CircuitBreakers } from "../core/routing/breaker.ts";
 import type { Scheduler } from "../core/routing/health.ts";

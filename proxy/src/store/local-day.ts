@@ -1,32 +1,9 @@
 /**
- * Calendar days in a customer's time zone, with Intl only (no tz database of our own). Usage "per day" means the
- * customer's local day: an event at 23:30 in Shanghai is on that day, even though it is 15:30 UTC.
+ * Usage summed per calendar day in a customer's time zone (`localDay` reads the ground floor's one formatter cache).
+ * Usage "per day" means the customer's local day: an event at 23:30 in Shanghai is on that day, not on 15:30 UTC's.
  */
+import { localDay } from "../../../domain/time-zone.ts";
 import type { DailyUsage } from "./ports.ts";
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (formatter === undefined) {
-    formatter = new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
-}
-
-/** "YYYY-MM-DD" of the instant `ms` in `timeZone`. */
-export function localDay(ms: number, timeZone: string): string {
-  let year = "";
-  let month = "";
-  let day = "";
-  for (const part of formatterFor(timeZone).formatToParts(ms)) {
-    if (part.type === "year") year = part.value;
-    else if (part.type === "month") month = part.value;
-    else if (part.type === "day") day = part.value;
-  }
-  return `${year}-${month}-${day}`;
-}
 
 /** A partial sum of usage at one instant (one event, or one bucket of events that lie within the same local day). */
 export interface UsageSlice {

@@ -1,42 +1,41 @@
 /**
  * The proxy's data ports: what auth, metering, idempotency and routing need from storage, and what billing reads.
  * Implementations: in-memory (`./memory/`, tests and single-process dev) and SQLite (`../adapters/sqlite/`). Every
- * port is async so a D1 adapter can implement it unchanged. Domain records are the schema's row types: the table is
- * declared once, in `migrations/schema/`.
+ * port is async so a D1 adapter can implement it unchanged. Domain records (`domain/records.ts`) are the schema's row
+ * types: the table is declared once, in `migrations/schema/`.
  *
  * Conventions: money is integer micro-units, multipliers integer basis points, times epoch milliseconds, time ranges
  * half-open `[fromMs, toMs)`. Expected outcomes (not found, taken, stale) are returned, never thrown; a thrown error or
  * rejected promise means storage itself failed.
  */
 import type {
-  ApiKeyRow,
-  CustomerRow,
+  ApiKey,
+  Customer,
   CustomerStatus,
-  NodeRow,
+  GpuNode,
   NodeState,
   PeakWindow,
+  Plan,
   PlanKind,
-  PlanRow,
-  PriceVersionRow,
-  UsageEventRow,
-} from "../../../migrations/schema/index.ts";
+  PriceVersion,
+  Result,
+  UsageEvent,
+} from "../../../domain/records.ts";
 
-export type { PeakWindow, Priority } from "../../../migrations/schema/index.ts";
-export type Customer = CustomerRow;
-export type ApiKey = ApiKeyRow;
-export type Plan = PlanRow;
-export type PriceVersion = PriceVersionRow;
-export type GpuNode = NodeRow;
-/** One billed request, as the proxy rated it. `id` is the ledger's own cursor and is not part of the event. */
-export type UsageEvent = Omit<UsageEventRow, "id">;
-
-export type Result<T, E extends string> = { ok: true; value: T } | { ok: false; error: E; message: string };
-
-/** Injected time source, so tests can move time (expiry, effective dates, day boundaries). */
-export interface Clock {
-  now(): number;
-}
-export const systemClock: Clock = { now: () => Date.now() };
+/** The domain's records and clock live on the ground floor (`domain/`), shared with billing. */
+export {
+  type ApiKey,
+  type Clock,
+  type Customer,
+  type GpuNode,
+  type PeakWindow,
+  type Plan,
+  type PriceVersion,
+  type Priority,
+  type Result,
+  systemClock,
+  type UsageEvent,
+} from "../../../domain/records.ts";
 
 // ─── customers ──────────────────────────────────────────────────────────────────────────────────────────────────────
 

@@ -3,32 +3,22 @@
  * Money, counts and basis points must be safe non-negative integers: a float would make sums inexact.
  */
 import { z } from "zod";
+import { validatePeakWindows } from "../../../domain/peak.ts";
+import { isValidTimeZone } from "../../../domain/time-zone.ts";
 import { PLAN_KINDS, PRIORITIES, SHARED_POOL } from "../../../migrations/schema/index.ts";
 import type { NewNode, NewPlan, NewPriceVersion, Result, UsageEvent } from "./ports.ts";
 
 const nonNegativeInt = z.int().nonnegative();
 const positiveInt = z.int().positive();
 
-export function isValidTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const timeZone = z.string().refine(isValidTimeZone, "not an IANA time zone");
-const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/;
-
-export const peakWindowSchema = z.object({
-  days: z
-    .array(z.int().min(0).max(6))
-    .min(1)
-    .refine((days) => new Set(days).size === days.length, "duplicate weekday"),
-  start: z.string().regex(hhmm, 'expected "HH:MM"'),
-  end: z.string().refine((v) => hhmm.test(v) || v === "24:00", 'expected "HH:MM" or "24:00"'),
-});
+/** The peak rule's own checks (`validatePeakWindows`), so a stored window is one `isPeak` accepts. */
+export const peakWindowSchema = z
+  .object({ days: z.array(z.int()), start: z.string(), end: z.string() })
+  .superRefine((window, ctx) => {
+    for (const problem of validatePeakWindows([window]))
+      ctx.addIssue({ code: "custom", message: problem.replace(/^window 0: /, "") });
+  });
 
 export const newPlanSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, - and _"),

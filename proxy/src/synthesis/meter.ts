@@ -1,11 +1,5 @@
-import {
-  type CompiledWindow,
-  compilePeakWindows,
-  inCompiledWindows,
-  localTime,
-  type PeakWindow,
-} from "../../../billing/src/rating/peak.ts";
 import { priceTokens, tokensFromFrames } from "../../../billing/src/rating/rate.ts";
+import { peakAt } from "../../../domain/peak.ts";
 import { ProxyError } from "../core/errors.ts";
 import type { WavMeasure } from "../metering/wav.ts";
 import type { KeyContext, PlanStore, UsageEvent, UsageLedger } from "../store/ports.ts";
@@ -70,30 +64,4 @@ export async function meterAndRecord(
   };
   const [outcome] = await deps.ledger.append([event]);
   return { event, inserted: outcome?.inserted ?? false };
-}
-
-/** Windows compiled once per price version (the read cache hands out the same version objects). */
-const compiledWindows = new WeakMap<readonly PeakWindow[], CompiledWindow[]>();
-/** The local weekday and minute of the last instant asked about, per zone: every offset is whole minutes. */
-const lastMinute = new Map<string, { minute: number; weekday: number; minuteOfDay: number }>();
-
-/**
- * `isPeak` (billing's rating) for the request path: the same answer, without validating the windows and asking Intl
- * for the local time on every request. Tested against `rateUsage` by the HTTP tests.
- */
-export function peakAt(atMs: number, timeZone: string, windows: readonly PeakWindow[]): boolean {
-  if (windows.length === 0) return false;
-  let compiled = compiledWindows.get(windows);
-  if (!compiled) {
-    compiled = compilePeakWindows(windows);
-    compiledWindows.set(windows, compiled);
-  }
-  const minute = Math.floor(atMs / 60_000);
-  let local = lastMinute.get(timeZone);
-  if (local?.minute !== minute) {
-    local = { minute, ...localTime(minute * 60_000, timeZone) };
-    if (lastMinute.size > 1000) lastMinute.clear();
-    lastMinute.set(timeZone, local);
-  }
-  return inCompiledWindows(compiled, local.weekday, local.minuteOfDay);
 }

@@ -6,7 +6,7 @@
 import type { Clock, Stores, UsageEvent } from "../../../../proxy/src/store/ports.ts";
 import type { BillingStores } from "../ports.ts";
 
-export { ManualClock } from "../../../../proxy/src/store/testing/harness.ts";
+export { ManualClock } from "../../../../domain/testing/manual-clock.ts";
 
 export interface BillingHarness {
   proxy: Stores;

@@ -6,9 +6,9 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ScheduledRun } from "../../../../billing/src/service.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import type { ProxyMetrics } from "../../http/deps.ts";
 import type { UsageLedger } from "../../store/ports.ts";
-import type { SqliteDb } from "../sqlite/open.ts";
 
 /** A usage dead letter whose replay failed this often is reported stuck (the edge cron's threshold too). */
 export const STUCK_AFTER_REPLAYS = 5;

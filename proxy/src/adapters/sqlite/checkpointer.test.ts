@@ -2,8 +2,8 @@ import { mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { closeSqlite, openSqlite, type SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.ts";
-import { closeSqlite, openSqlite, type SqliteDb } from "./open.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

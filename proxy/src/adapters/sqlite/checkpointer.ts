@@ -13,7 +13,7 @@
  */
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
-import type { SqliteDb } from "./open.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 
 export interface CheckpointerOptions {
   /** how often the worker checkpoints (default 100 ms) */

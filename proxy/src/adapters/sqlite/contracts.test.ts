@@ -1,6 +1,6 @@
+import { closeSqlite, openSqlite } from "../../../../storage/sqlite/open.ts";
 import { runStoreContracts } from "../../store/contracts.ts";
 import { createSqliteStores } from "./index.ts";
-import { closeSqlite, openSqlite } from "./open.ts";
 
 // A fresh in-memory database per test, migrated from migrations/sql: the contract runs against the real schema.
 runStoreContracts({

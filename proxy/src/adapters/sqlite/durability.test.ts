@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { usageEvents } from "../../../../migrations/schema/index.ts";
+import { closeSqlite, openSqlite, type SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { GroupCommitLedger } from "../../store/group-commit.ts";
 import { ManualClock, seedCustomer, usageEvent } from "../../store/testing/harness.ts";
 import { createSqliteStores } from "./index.ts";
-import { closeSqlite, openSqlite, type SqliteDb } from "./open.ts";
 
 const CHILD = fileURLToPath(new URL("./testing/append-until-killed.ts", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));

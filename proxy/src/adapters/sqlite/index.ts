@@ -1,18 +1,15 @@
-import { type Clock, type Stores, systemClock } from "../../store/ports.ts";
-import { SqliteCustomerStore } from "./customers.ts";
-import { SqliteIdempotencyStore } from "./idempotency.ts";
-import { SqliteKeyStore } from "./keys.ts";
-import { SqliteNodeStore } from "./nodes.ts";
-import type { SqliteDb } from "./open.ts";
-import { SqlitePlanStore } from "./plans.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
+import type { Clock, Stores } from "../../store/ports.ts";
+import { createSqlStores } from "../sql/index.ts";
 import { SqliteUsageLedger } from "./usage-ledger.ts";
 
-export { SqliteCustomerStore } from "./customers.ts";
-export { SqliteIdempotencyStore } from "./idempotency.ts";
-export { SqliteKeyStore } from "./keys.ts";
-export { SqliteNodeStore } from "./nodes.ts";
-export { closeSqlite, DEFAULT_MIGRATIONS_FOLDER, type OpenSqliteOptions, openSqlite, type SqliteDb } from "./open.ts";
-export { SqlitePlanStore } from "./plans.ts";
+export {
+  closeSqlite,
+  DEFAULT_MIGRATIONS_FOLDER,
+  type OpenSqliteOptions,
+  openSqlite,
+  type SqliteDb,
+} from "../../../../storage/sqlite/open.ts";
 export { SqliteUsageLedger } from "./usage-ledger.ts";
 
 /**
@@ -25,13 +22,5 @@ export { SqliteUsageLedger } from "./usage-ledger.ts";
  * const ledger = new GroupCommitLedger(stores.ledger, { maxDelayMs: 2 });
  */
 export function createSqliteStores(db: SqliteDb, options: { clock?: Clock } = {}): Stores {
-  const clock = options.clock ?? systemClock;
-  return {
-    customers: new SqliteCustomerStore(db, clock),
-    keys: new SqliteKeyStore(db, clock),
-    plans: new SqlitePlanStore(db, clock),
-    ledger: new SqliteUsageLedger(db),
-    idempotency: new SqliteIdempotencyStore(db, clock),
-    nodes: new SqliteNodeStore(db, clock),
-  };
+  return createSqlStores(db, new SqliteUsageLedger(db), options);
 }

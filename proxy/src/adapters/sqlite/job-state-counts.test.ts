@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { closeSqlite, openSqlite } from "../../../../storage/sqlite/open.ts";
 import { jobStateCounts } from "../../jobs/metrics.ts";
 import { buildMixedQueue, MIXED_QUEUE_COUNTS } from "../../jobs/testing/state-scenario.ts";
 import { ManualClock } from "../../store/testing/harness.ts";
 import { createSqliteStores } from "./index.ts";
 import { sqliteJobStateCounts } from "./job-state-counts.ts";
 import { SqliteJobStore } from "./jobs.ts";
-import { closeSqlite, openSqlite } from "./open.ts";
 
 describe("sqliteJobStateCounts", () => {
   const db = openSqlite(":memory:");

@@ -4,9 +4,9 @@
  */
 import { sql } from "drizzle-orm";
 import { jobItems, jobs } from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { DEAD_LETTER_CODE, JOB_STATUSES, type JobStateCounts } from "../../jobs/metrics.ts";
 import type { JobStatus } from "../../jobs/model.ts";
-import type { SqliteDb } from "./open.ts";
 
 export function sqliteJobStateCounts(db: SqliteDb): () => Promise<JobStateCounts> {
   const dead = sql.raw(`'${DEAD_LETTER_CODE}'`);

@@ -7,13 +7,12 @@
 import { and, eq, sql } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { jobItems, jobs } from "../../../../migrations/schema/index.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import { servedSeqs } from "../../jobs/fair.ts";
 import type { ClaimedItem } from "../../jobs/ports.ts";
 import { fairClaimKeys, SERVED_BASE } from "./fair-claim.ts";
-import type { SqliteDb } from "./open.ts";
 
 /** Written exactly as in the partial index `job_items_due_idx`, so SQLite can use it (a bound list would not match). */
-export const ACTIVE = sql`${jobItems.state} in ('queued', 'running', 'finishing')`;
 const ACTIVE_RAW = `"job_items"."state" in ('queued', 'running', 'finishing')`;
 const LEASED = "job_id = @job and n = @n and lease_token = @token";
 

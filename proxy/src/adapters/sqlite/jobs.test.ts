@@ -1,10 +1,10 @@
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { describe, expect, it } from "vitest";
+import { closeSqlite, openSqlite } from "../../../../storage/sqlite/open.ts";
 import { runJobStoreContract } from "../../jobs/queue.contract.ts";
 import { fairClaimKeys } from "./fair-claim.ts";
 import { createSqliteStores } from "./index.ts";
 import { SqliteJobStore } from "./jobs.ts";
-import { closeSqlite, openSqlite } from "./open.ts";
 
 // A fresh in-memory database per test, migrated from migrations/sql: the contract runs against the real schema.
 runJobStoreContract({

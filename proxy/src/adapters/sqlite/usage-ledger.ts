@@ -1,25 +1,16 @@
-import { and, eq, gte, is, lt, Param, Placeholder, type SQLWrapper, sql } from "drizzle-orm";
+import { is, Param, Placeholder, sql } from "drizzle-orm";
 import { usageEvents } from "../../../../migrations/schema/index.ts";
-import { sumByLocalDay, type UsageSlice } from "../../store/local-day.ts";
-import type { AppendOutcome, DailyUsage, UsageEvent, UsageLedger, UsageTotals } from "../../store/ports.ts";
+import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
+import type { AppendOutcome, UsageEvent } from "../../store/ports.ts";
 import { assertUsageEvents } from "../../store/validation.ts";
-import type { SqliteDb } from "./open.ts";
+import { SqlUsageLedger } from "../sql/usage-ledger.ts";
 
-/**
- * Every IANA offset in use since 1972 is a multiple of 15 minutes, so a 15-minute bucket never straddles a local
- * midnight: SQL sums per bucket (one indexed range scan, ≤ 96 rows per day and flag) and the local day of each bucket
- * is found with Intl. This keeps daily usage exact across DST changes without a time zone database in SQLite.
- * The literal is inlined, not bound: a bound JS number may arrive as REAL and turn `/` into float division.
- */
-const BUCKET = sql.raw(String(15 * 60_000));
-
-const total = (column: SQLWrapper) => sql<number>`coalesce(sum(${column}), 0)`.mapWith(Number);
-const count = () => sql<number>`count(*)`.mapWith(Number);
-
-export class SqliteUsageLedger implements UsageLedger {
+/** The usage ledger on SQLite: the append hot path here, the read side `SqlUsageLedger`'s. */
+export class SqliteUsageLedger extends SqlUsageLedger {
   readonly #appendAll: { immediate(events: readonly UsageEvent[]): AppendOutcome[] };
 
-  constructor(private readonly db: SqliteDb) {
+  constructor(protected override readonly db: SqliteDb) {
+    super(db);
     const p = (name: keyof UsageEvent) => sql.placeholder(name);
     // The hot path: drizzle writes the statement once (ON CONFLICT on request_id only, so a CHECK or foreign-key
     // failure still fails loudly); better-sqlite3 runs it, with each value mapped by its own column. Going through
@@ -64,64 +55,5 @@ export class SqliteUsageLedger implements UsageLedger {
   async append(events: readonly UsageEvent[]): Promise<AppendOutcome[]> {
     assertUsageEvents(events);
     return this.#appendAll.immediate(events);
-  }
-
-  async usageByDay(query: {
-    customerId: string;
-    fromMs: number;
-    toMs: number;
-    timeZone?: string;
-  }): Promise<DailyUsage[]> {
-    const bucket = sql<number>`(${usageEvents.occurredAt} / ${BUCKET}) * ${BUCKET}`;
-    const slices: UsageSlice[] = this.db
-      .select({
-        atMs: bucket.mapWith(Number),
-        planId: usageEvents.planId,
-        peak: usageEvents.peak,
-        currency: usageEvents.currency,
-        events: count(),
-        tokens: total(usageEvents.tokens),
-        audioMs: total(usageEvents.audioMs),
-        amountMicros: total(usageEvents.amountMicros),
-      })
-      .from(usageEvents)
-      .where(
-        and(
-          eq(usageEvents.customerId, query.customerId),
-          gte(usageEvents.occurredAt, query.fromMs),
-          lt(usageEvents.occurredAt, query.toMs),
-        ),
-      )
-      .groupBy(bucket, usageEvents.planId, usageEvents.peak, usageEvents.currency)
-      .all();
-    return sumByLocalDay(slices, query.timeZone ?? "UTC");
-  }
-
-  async totals(query: { customerId?: string; fromMs: number; toMs: number; byPlan?: boolean }): Promise<UsageTotals[]> {
-    // With byPlan, also per plan: plan_id selected, grouped and ordered first; without it, a constant null.
-    const plan = query.byPlan ? usageEvents.planId : sql<null>`null`;
-    const rows = await this.db
-      .select({
-        planId: plan,
-        currency: usageEvents.currency,
-        events: count(),
-        tokens: total(usageEvents.tokens),
-        peakTokens: total(sql`case when ${usageEvents.peak} then ${usageEvents.tokens} else 0 end`),
-        audioMs: total(usageEvents.audioMs),
-        inputChars: total(usageEvents.inputChars),
-        amountMicros: total(usageEvents.amountMicros),
-      })
-      .from(usageEvents)
-      .where(
-        and(
-          query.customerId === undefined ? undefined : eq(usageEvents.customerId, query.customerId),
-          gte(usageEvents.occurredAt, query.fromMs),
-          lt(usageEvents.occurredAt, query.toMs),
-        ),
-      )
-      .groupBy(plan, usageEvents.currency)
-      .orderBy(plan, usageEvents.currency)
-      .all();
-    return rows.map(({ planId, ...t }) => (planId === null ? t : { planId, ...t }));
   }
 }

@@ -1,8 +1,8 @@
 import Stripe from "stripe";
 import { createBillingService, parseBillingEnv } from "../../../../billing/src/config.ts";
 import type { BillingService } from "../../../../billing/src/service.ts";
+import { createSqlBillingStores } from "../../../../billing/src/store/sql/index.ts";
 import { type Stores, systemClock } from "../../store/ports.ts";
-import { createD1BillingStores } from "./d1/billing/index.ts";
 import type { D1Db } from "./d1/index.ts";
 import { BadEnvironmentError, log, type WorkerBindings } from "./env.ts";
 
@@ -27,7 +27,7 @@ export function createEdgeBilling(
     {
       customers: stores.customers,
       plans: stores.plans,
-      billing: createD1BillingStores(db),
+      billing: createSqlBillingStores(db),
       clock: systemClock,
       log: (line) => log({ component: "billing", ...line }),
     },

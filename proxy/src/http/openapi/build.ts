@@ -42,6 +42,7 @@ function impliedErrors(spec: OperationSpec): ProxyErrorCode[] {
   const hasBodyLimit = spec.method === "post" || spec.method === "put";
   if (spec.access === "customer") {
     codes.push("RATE_LIMITED", "MISSING_API_KEY", "INVALID_API_KEY", "CUSTOMER_SUSPENDED", "TOO_MANY_IN_FLIGHT");
+    codes.push("LIMITER_UNAVAILABLE");
   }
   if (spec.access === "admin") codes.push("ADMIN_TOKEN_REQUIRED");
   if (spec.access !== "public" && hasBodyLimit) codes.push("PAYLOAD_TOO_LARGE");
@@ -62,7 +63,7 @@ const ERROR_DESCRIPTIONS: Partial<Record<number, string>> = {
   429: "Over a rate limit: retry after `Retry-After` seconds.",
   500: "An internal error.",
   502: "A GPU node failed or sent audio that did not verify. Nothing was charged.",
-  503: "No GPU node of the customer's pool can take the request now: retry after `Retry-After` seconds.",
+  503: "No GPU node of the customer's pool can take the request now, or the limits shared by the replicas cannot be checked: retry after `Retry-After` seconds.",
   504: "The GPU node did not answer before the deadline. Nothing was charged.",
 };
 

@@ -82,6 +82,7 @@ export const METERING_HEADERS: HeaderName[] = [
 export const RETRY_AFTER_CODES: readonly ProxyErrorCode[] = [
   "RATE_LIMITED",
   "TOO_MANY_IN_FLIGHT",
+  "LIMITER_UNAVAILABLE",
   "NO_CAPACITY",
   "IDEMPOTENCY_KEY_IN_USE",
   // while the item or job may still finish (not on failed or cancelled ones)

@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import { validatePeakWindows } from "../../../../billing/src/rating/peak.ts";
+import { validatePeakWindows } from "../../../../domain/peak.ts";
 import { ProxyError } from "../../core/errors.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
 import { readJson, readOptionalJson } from "../read-json.ts";

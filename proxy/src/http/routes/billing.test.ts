@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BillingService } from "../../../../billing/src/service.ts";
+import { createSqlBillingStores } from "../../../../billing/src/store/sql/index.ts";
 import { SdkStripeGateway } from "../../../../billing/src/stripe/sdk-gateway.ts";
 import { signatureHeader, startStripeTestServer } from "../../../../billing/testing/stripe-server/index.ts";
 import { createPromMetrics } from "../../adapters/node/prom-metrics.ts";
-import { createSqliteBillingStores } from "../../adapters/sqlite/billing/index.ts";
 import { closeSqlite, createSqliteStores, openSqlite, type SqliteDb } from "../../adapters/sqlite/index.ts";
 import { ensureDefaultPlans } from "../../bootstrap.ts";
 import { composeProxy, defaultProxyConfig } from "../../compose.ts";
@@ -41,7 +41,7 @@ async function startBillingProxy(options: { stripe: boolean }) {
   composed.deps.billing = new BillingService({
     customers: composed.deps.stores.customers,
     plans: composed.deps.stores.plans,
-    billing: createSqliteBillingStores(db, { clock }),
+    billing: createSqlBillingStores(db, { clock }),
     stripe: options.stripe ? new SdkStripeGateway(stripe.client()) : null,
     webhookSecret: options.stripe ? SECRET : null,
     clock,

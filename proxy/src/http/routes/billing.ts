@@ -1,9 +1,9 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { isBillingError } from "../../../../billing/src/errors.ts";
-import { currencyRules } from "../../../../billing/src/money.ts";
 import { PRICE_ROLES } from "../../../../billing/src/reconcile/catalog-sync.ts";
 import type { BillingService } from "../../../../billing/src/service.ts";
+import { currencyRules } from "../../../../domain/money.ts";
 import { ProxyError } from "../../core/errors.ts";
 import { sha256Hex, timingSafeEqualHex } from "../../store/crypto.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";

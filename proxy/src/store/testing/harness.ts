@@ -4,18 +4,7 @@
  */
 import type { Clock, Customer, IssuedKey, Plan, PriceVersion, Stores, UsageEvent } from "../ports.ts";
 
-export class ManualClock implements Clock {
-  constructor(private current = Date.UTC(2026, 0, 1)) {}
-  now(): number {
-    return this.current;
-  }
-  set(ms: number): void {
-    this.current = ms;
-  }
-  advance(ms: number): void {
-    this.current += ms;
-  }
-}
+export { ManualClock } from "../../../../domain/testing/manual-clock.ts";
 
 export interface StoreHarness {
   stores: Stores;

@@ -6,10 +6,11 @@
  *
  * Usage: node --import tsx append-until-killed.ts <db path> '<seed json: customerId, apiKeyId, planId, priceVersionId>'
  */
+
+import { openSqlite } from "../../../../../storage/sqlite/open.ts";
 import { GroupCommitLedger } from "../../../store/group-commit.ts";
 import type { UsageEvent } from "../../../store/ports.ts";
 import { startCheckpointer } from "../checkpointer.ts";
-import { openSqlite } from "../open.ts";
 import { SqliteUsageLedger } from "../usage-ledger.ts";
 
 const [dbPath, seedJson] = process.argv.slice(2);

@@ -1,13 +1,9 @@
-import { type Clock, type Stores, systemClock } from "../../../store/ports.ts";
-import { D1CustomerStore } from "./customers.ts";
-import type { D1Db } from "./db.ts";
-import { D1IdempotencyStore } from "./idempotency.ts";
-import { D1KeyStore } from "./keys.ts";
-import { D1NodeStore } from "./nodes.ts";
-import { D1PlanStore } from "./plans.ts";
+import type { D1Db } from "../../../../../storage/d1/db.ts";
+import type { Clock, Stores } from "../../../store/ports.ts";
+import { createSqlStores } from "../../sql/index.ts";
 import { D1UsageLedger } from "./usage-ledger.ts";
 
-export { type D1Db, openD1 } from "./db.ts";
+export { type D1Db, openD1 } from "../../../../../storage/d1/db.ts";
 export { D1UsageLedger } from "./usage-ledger.ts";
 
 /**
@@ -17,13 +13,5 @@ export { D1UsageLedger } from "./usage-ledger.ts";
  * const stores = createD1Stores(openD1(env.DB));
  */
 export function createD1Stores(db: D1Db, options: { clock?: Clock } = {}): Stores {
-  const clock = options.clock ?? systemClock;
-  return {
-    customers: new D1CustomerStore(db, clock),
-    keys: new D1KeyStore(db, clock),
-    plans: new D1PlanStore(db, clock),
-    ledger: new D1UsageLedger(db),
-    idempotency: new D1IdempotencyStore(db, clock),
-    nodes: new D1NodeStore(db, clock),
-  };
+  return createSqlStores(db, new D1UsageLedger(db), options);
 }

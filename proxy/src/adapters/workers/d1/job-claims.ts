@@ -5,10 +5,10 @@
  */
 import { eq, sql } from "drizzle-orm";
 import { jobItems, jobs } from "../../../../../migrations/schema/index.ts";
+import type { D1Db } from "../../../../../storage/d1/db.ts";
 import { fairOrder } from "../../../jobs/fair.ts";
 import type { ClaimedItem, ClaimOptions } from "../../../jobs/ports.ts";
 import { fairClaimKeys, SERVED_BASE } from "../../sqlite/fair-claim.ts";
-import type { D1Db } from "./db.ts";
 
 export async function nextCustomer(
   db: D1Db,

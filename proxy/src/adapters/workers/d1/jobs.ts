@@ -4,32 +4,21 @@
  * transaction, this store writes with the read's conditions in the WHERE clause (lease token, state), so a worker
  * whose lease was taken over changes nothing, exactly as there.
  */
-import { and, asc, count, desc, eq, getTableColumns, inArray, isNotNull, lt, lte, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import { jobItems, jobs } from "../../../../../migrations/schema/index.ts";
-import { ACTIVE_ITEM_STATES, type ItemCounts, type Job, type JobItem, type NewJob } from "../../../jobs/model.ts";
+import { changes, type D1Db } from "../../../../../storage/d1/db.ts";
+import type { Job, JobItem, NewJob } from "../../../jobs/model.ts";
 import type {
-  ActiveUsage,
-  CallbackDelivery,
   ClaimedItem,
   ClaimOptions,
   FinishOutcome,
   ItemError,
   ItemResult,
-  JobStore,
   JobWithCounts,
   RetryOutcome,
 } from "../../../jobs/ports.ts";
-import {
-  buildJobRows,
-  callbackChange,
-  countItems,
-  doneItem,
-  exhaustedError,
-  failedItem,
-  type JobStoreOptions,
-} from "../../../jobs/rows.ts";
-import { type Clock, systemClock } from "../../../store/ports.ts";
-import { changes, type D1Db } from "./db.ts";
+import { buildJobRows, doneItem, exhaustedError, failedItem, type JobStoreOptions } from "../../../jobs/rows.ts";
+import { ACTIVE, SqlJobStore } from "../../sql/jobs.ts";
 import { claimFair, nextCustomer } from "./job-claims.ts";
 
 /** Items per INSERT … SELECT over json_each: one bound JSON text, well under D1's 2 MB per value. */
@@ -39,8 +28,6 @@ const q = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
 const INSERT_ITEMS = `insert into ${q("job_items")} (${ITEM_COLUMNS.map(([, c]) => q(c.name)).join(", ")})
   select ${ITEM_COLUMNS.map(([f]) => `json_extract(value, '$.${f}')`).join(", ")} from json_each(?1)`;
 
-/** Written as in the partial index `job_items_due_idx`, so SQLite uses it. */
-const ACTIVE = sql`${jobItems.state} in ('queued', 'running', 'finishing')`;
 const leased = (jobId: string, n: number, token: string) =>
   and(eq(jobItems.jobId, jobId), eq(jobItems.n, n), eq(jobItems.leaseToken, token));
 
@@ -49,27 +36,19 @@ function driverRow(item: JobItem): Record<string, unknown> {
   return { ...item, emotionVector: item.emotionVector === null ? null : JSON.stringify(item.emotionVector) };
 }
 
-export class D1JobStore implements JobStore {
-  readonly #clock: Clock;
-  readonly #retentionMs: number;
-
+export class D1JobStore extends SqlJobStore {
   constructor(
-    protected readonly db: D1Db,
+    protected override readonly db: D1Db,
     options: JobStoreOptions = {},
   ) {
-    this.#clock = options.clock ?? systemClock;
-    this.#retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
+    super(db, options);
   }
 
   /** What a new job's `enqueue_state` is: null here; pending where a Queue must take its items' messages. */
   protected readonly initialEnqueueState: Job["enqueueState"] = null;
 
-  protected now(): number {
-    return this.#clock.now();
-  }
-
   async create(input: NewJob): Promise<Job> {
-    const built = buildJobRows(input, this.#clock.now());
+    const built = buildJobRows(input, this.now());
     const job = { ...built.job, enqueueState: this.initialEnqueueState };
     const items = built.items;
     const d1 = this.db.$client;
@@ -84,107 +63,23 @@ export class D1JobStore implements JobStore {
     return job;
   }
 
-  async #withCounts(list: Job[]): Promise<JobWithCounts[]> {
-    if (list.length === 0) return [];
-    const rows = await this.db
-      .select({
-        jobId: jobItems.jobId,
-        state: jobItems.state,
-        n: count(),
-        audioMs: sql<number>`coalesce(sum(${jobItems.audioMs}), 0)`.mapWith(Number),
-        tokens: sql<number>`coalesce(sum(${jobItems.tokens}), 0)`.mapWith(Number),
-        amountMicros: sql<number>`coalesce(sum(${jobItems.amountMicros}), 0)`.mapWith(Number),
-      })
-      .from(jobItems)
-      .where(
-        inArray(
-          jobItems.jobId,
-          list.map((j) => j.id),
-        ),
-      )
-      .groupBy(jobItems.jobId, jobItems.state)
-      .all();
-    return list.map((job) => {
-      const counts = countItems([]);
-      const totals = { audioMs: 0, tokens: 0, amountMicros: 0 };
-      for (const r of rows) {
-        if (r.jobId !== job.id) continue;
-        counts[r.state] = r.n;
-        if (r.state === "done")
-          Object.assign(totals, { audioMs: r.audioMs, tokens: r.tokens, amountMicros: r.amountMicros });
-      }
-      return { job, counts, totals };
-    });
-  }
-
-  async get(jobId: string): Promise<JobWithCounts | null> {
-    const job = await this.db.select().from(jobs).where(eq(jobs.id, jobId)).get();
-    return job ? ((await this.#withCounts([job]))[0] ?? null) : null;
-  }
-
-  async list(customerId: string, options: { limit?: number; beforeId?: string } = {}): Promise<JobWithCounts[]> {
-    const found = await this.db
-      .select()
-      .from(jobs)
-      .where(
-        and(
-          eq(jobs.customerId, customerId),
-          options.beforeId === undefined ? undefined : lt(jobs.id, options.beforeId),
-        ),
-      )
-      .orderBy(desc(jobs.id))
-      .limit(options.limit ?? 100)
-      .all();
-    return this.#withCounts(found);
-  }
-
-  async items(jobId: string, options: { fromN?: number; limit?: number } = {}) {
-    return this.db
-      .select()
-      .from(jobItems)
-      .where(and(eq(jobItems.jobId, jobId), sql`${jobItems.n} >= ${options.fromN ?? 0}`))
-      .orderBy(asc(jobItems.n))
-      .limit(options.limit ?? -1)
-      .all();
-  }
-
-  async item(jobId: string, n: number) {
-    return (
-      (await this.db
-        .select()
-        .from(jobItems)
-        .where(and(eq(jobItems.jobId, jobId), eq(jobItems.n, n)))
-        .get()) ?? null
-    );
-  }
-
-  async activeUsage(customerId: string): Promise<ActiveUsage> {
-    const row = await this.db
-      .select({ jobs: sql<number>`count(distinct ${jobItems.jobId})`, items: count() })
-      .from(jobItems)
-      .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
-      .where(and(eq(jobs.customerId, customerId), inArray(jobItems.state, [...ACTIVE_ITEM_STATES])))
-      .get();
-    return { jobs: Number(row?.jobs ?? 0), items: Number(row?.items ?? 0) };
-  }
-
   nextCustomer(options: Pick<ClaimOptions, "pools" | "holdOffPeakForPlans">): Promise<string | null> {
-    return nextCustomer(this.db, this.#clock.now(), options);
+    return nextCustomer(this.db, this.now(), options);
   }
 
   /** Fair across customers, in one batch (./job-claims.ts). */
   claim(options: ClaimOptions): Promise<ClaimedItem[]> {
-    return claimFair(this.db, this.#clock.now(), options);
+    return claimFair(this.db, this.now(), options);
   }
 
   /** Finishes the job once nothing of it is left to run; a no-op otherwise, so it can follow any transition. */
   #settle(jobId: string) {
-    const now = this.#clock.now();
+    const now = this.now();
     return this.db
       .update(jobs)
       .set({
         finishedAt: now,
-        expiresAt: now + this.#retentionMs,
+        expiresAt: now + this.retentionMs,
         callbackState: sql`case when ${jobs.callbackUrl} is not null then 'pending' end`,
         callbackNextAt: sql`case when ${jobs.callbackUrl} is not null then ${now} end`,
       })
@@ -225,7 +120,7 @@ export class D1JobStore implements JobStore {
       jobId,
       this.db
         .update(jobItems)
-        .set(doneItem(result, this.#clock.now()))
+        .set(doneItem(result, this.now()))
         .where(and(leased(jobId, n, leaseToken), eq(jobItems.state, "finishing"))),
     );
   }
@@ -264,7 +159,7 @@ export class D1JobStore implements JobStore {
       jobId,
       this.db
         .update(jobItems)
-        .set(failedItem(error, this.#clock.now()))
+        .set(failedItem(error, this.now()))
         .where(and(leased(jobId, n, leaseToken), eq(jobItems.state, "running"))),
     );
   }
@@ -278,7 +173,7 @@ export class D1JobStore implements JobStore {
       jobId,
       this.db
         .update(jobItems)
-        .set(failedItem(error, this.#clock.now()))
+        .set(failedItem(error, this.now()))
         .where(and(eq(jobItems.jobId, jobId), eq(jobItems.n, n), inArray(jobItems.state, ["queued", "running"]))),
     );
   }
@@ -298,7 +193,7 @@ export class D1JobStore implements JobStore {
   }
 
   async cancel(jobId: string): Promise<JobWithCounts | null> {
-    const now = this.#clock.now();
+    const now = this.now();
     await this.db.batch([
       this.db
         .update(jobs)
@@ -325,71 +220,11 @@ export class D1JobStore implements JobStore {
     return this.get(jobId);
   }
 
-  async releaseAllLeases(): Promise<number> {
-    const released = await this.db
-      .update(jobItems)
-      .set({ leaseToken: null, availableAt: this.#clock.now() })
-      .where(inArray(jobItems.state, ["running", "finishing"]))
-      .run();
-    return changes(released);
-  }
-
-  async dueCallbacks(limit: number): Promise<JobWithCounts[]> {
-    const due = await this.db
-      .select()
-      .from(jobs)
-      .where(and(eq(jobs.callbackState, "pending"), lte(jobs.callbackNextAt, this.#clock.now())))
-      .orderBy(asc(jobs.callbackNextAt))
-      .limit(limit)
-      .all();
-    return this.#withCounts(due);
-  }
-
-  async recordCallback(jobId: string, delivery: CallbackDelivery): Promise<void> {
-    await this.db
-      .update(jobs)
-      .set({ ...callbackChange(delivery, this.#clock.now()), callbackAttempts: sql`${jobs.callbackAttempts} + 1` })
-      .where(and(eq(jobs.id, jobId), eq(jobs.callbackState, "pending")))
-      .run();
-  }
-
-  async expired(limit: number): Promise<Job[]> {
-    return this.db
-      .select()
-      .from(jobs)
-      .where(and(isNotNull(jobs.expiresAt), lte(jobs.expiresAt, this.#clock.now())))
-      .orderBy(asc(jobs.expiresAt))
-      .limit(limit)
-      .all();
-  }
-
   async delete(jobId: string): Promise<boolean> {
     const [, deleted] = await this.db.batch([
       this.db.delete(jobItems).where(eq(jobItems.jobId, jobId)),
       this.db.delete(jobs).where(eq(jobs.id, jobId)),
     ]);
     return changes(deleted) === 1;
-  }
-
-  async stats(): Promise<ItemCounts> {
-    const counts = countItems([]);
-    const rows = await this.db
-      .select({ state: jobItems.state, n: count() })
-      .from(jobItems)
-      .groupBy(jobItems.state)
-      .all();
-    for (const r of rows) counts[r.state] = r.n;
-    return counts;
-  }
-
-  async nextDueAt(): Promise<number | null> {
-    const row = await this.db
-      .select({ at: jobItems.availableAt })
-      .from(jobItems)
-      .where(ACTIVE)
-      .orderBy(asc(jobItems.availableAt))
-      .limit(1)
-      .get();
-    return row?.at ?? null;
   }
 }
