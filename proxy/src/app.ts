@@ -10,6 +10,7 @@ import { registerAdminRoutes } from "./http/routes/admin.ts";
 import { registerBillingAdminRoutes, registerBillingRoutes } from "./http/routes/billing.ts";
 import { registerDocsRoutes } from "./http/routes/docs.ts";
 import { registerJobRoutes } from "./http/routes/jobs.ts";
+import { registerKeyRoutes } from "./http/routes/keys.ts";
 import { registerSpeechRoutes } from "./http/routes/speech.ts";
 import { registerStripeWebhookRoute } from "./http/routes/stripe-webhook.ts";
 import { jobStateCounts } from "./jobs/metrics.ts";
@@ -61,6 +62,7 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
   app.use("/v1/*", limitBody);
   registerSpeechRoutes(app, deps);
   registerAccountRoutes(app, deps);
+  registerKeyRoutes(app, deps);
 
   app.use("/admin/*", adminAuth(deps), limitBody);
   // Before the admin routes: its price and customer hooks wrap theirs.

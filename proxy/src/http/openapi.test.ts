@@ -15,6 +15,7 @@ import {
 } from "./openapi/index.ts";
 import {
   customerBodySchema,
+  keyBodySchema,
   nodeBodySchema,
   openAiSpeechSchema,
   planBodySchema,
@@ -35,6 +36,7 @@ const HANDLER_BODY_SCHEMAS: Record<string, z.ZodType> = {
   "POST /admin/plans/{id}/prices": priceVersionBodySchema,
   "POST /admin/nodes": nodeBodySchema,
   "POST /v1/jobs": jobBodySchema,
+  "POST /v1/keys": keyBodySchema,
 };
 
 const JOB_ROUTES = [

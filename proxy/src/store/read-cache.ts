@@ -63,7 +63,9 @@ export function withReadCache(stores: Stores, options: ReadCacheOptions = {}): C
 
   async function findActiveByHash(hash: string): Promise<KeyContext | null> {
     const hit = keys.get(hash);
-    if (fresh(hit)) return (hit as KeyEntry).value;
+    // A key that expired meanwhile goes back to the store (which no longer finds it), not a cached "yes".
+    const expiresAt = hit?.value.key.expiresAt ?? null;
+    if (fresh(hit) && (expiresAt === null || expiresAt > now())) return (hit as KeyEntry).value;
     const started = generation;
     const at = now();
     const value = await stores.keys.findActiveByHash(hash);

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { apiKeys, customers, plans } from "../../../../migrations/schema/index.ts";
 import { generateApiKey, newId, sha256Hex } from "../../store/crypto.ts";
 import type { ApiKey, Clock, IssuedKey, KeyContext, KeyStore, Result } from "../../store/ports.ts";
@@ -17,11 +17,22 @@ export class SqliteKeyStore implements KeyStore {
       .from(apiKeys)
       .innerJoin(customers, eq(customers.id, apiKeys.customerId))
       .innerJoin(plans, eq(plans.id, customers.planId))
-      .where(and(eq(apiKeys.hash, sql.placeholder("hash")), isNull(apiKeys.revokedAt)))
+      .where(
+        and(
+          eq(apiKeys.hash, sql.placeholder("hash")),
+          isNull(apiKeys.revokedAt),
+          or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, sql.placeholder("now"))),
+        ),
+      )
       .prepare();
   }
 
-  async issueKey(customerId: string, name: string | null = null): Promise<Result<IssuedKey, "customer_not_found">> {
+  async issueKey(
+    customerId: string,
+    name: string | null = null,
+    options: { expiresAt?: number | null } = {},
+  ): Promise<Result<IssuedKey, "customer_not_found">> {
+    const expiresAt = options.expiresAt ?? null;
     const { key, prefix } = generateApiKey();
     const hash = await sha256Hex(key);
     const id = newId("key");
@@ -30,7 +41,7 @@ export class SqliteKeyStore implements KeyStore {
         if (!tx.select({ id: customers.id }).from(customers).where(eq(customers.id, customerId)).get()) {
           return { ok: false, error: "customer_not_found", message: `no customer ${customerId}` };
         }
-        tx.insert(apiKeys).values({ id, customerId, hash, prefix, name, createdAt: this.clock.now() }).run();
+        tx.insert(apiKeys).values({ id, customerId, hash, prefix, name, createdAt: this.clock.now(), expiresAt }).run();
         return { ok: true, value: { id, key, prefix } };
       },
       { behavior: "immediate" },
@@ -38,7 +49,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async findActiveByHash(hash: string): Promise<KeyContext | null> {
-    return this.#byHash.get({ hash }) ?? null;
+    return this.#byHash.get({ hash, now: this.clock.now() }) ?? null;
   }
 
   async revoke(keyId: string): Promise<ApiKey | null> {
@@ -51,6 +62,16 @@ export class SqliteKeyStore implements KeyStore {
         .returning()
         .get() ?? null
     );
+  }
+
+  async revokeOwned(customerId: string, keyId: string): Promise<ApiKey | null> {
+    const row = this.db
+      .update(apiKeys)
+      .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${this.clock.now()})` })
+      .where(and(eq(apiKeys.id, keyId), eq(apiKeys.customerId, customerId)))
+      .returning()
+      .get();
+    return row ?? null;
   }
 
   async listForCustomer(customerId: string): Promise<ApiKey[]> {

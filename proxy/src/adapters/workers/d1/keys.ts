@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { apiKeys, customers, plans } from "../../../../../migrations/schema/index.ts";
 import { generateApiKey, newId, sha256Hex } from "../../../store/crypto.ts";
 import type { ApiKey, Clock, IssuedKey, KeyContext, KeyStore, Result } from "../../../store/ports.ts";
@@ -11,12 +11,20 @@ export class D1KeyStore implements KeyStore {
     private readonly clock: Clock,
   ) {}
 
-  async issueKey(customerId: string, name: string | null = null): Promise<Result<IssuedKey, "customer_not_found">> {
+  async issueKey(
+    customerId: string,
+    name: string | null = null,
+    options: { expiresAt?: number | null } = {},
+  ): Promise<Result<IssuedKey, "customer_not_found">> {
+    const expiresAt = options.expiresAt ?? null;
     const { key, prefix } = generateApiKey();
     const hash = await sha256Hex(key);
     const id = newId("key");
     try {
-      await this.db.insert(apiKeys).values({ id, customerId, hash, prefix, name, createdAt: this.clock.now() }).run();
+      await this.db
+        .insert(apiKeys)
+        .values({ id, customerId, hash, prefix, name, createdAt: this.clock.now(), expiresAt })
+        .run();
     } catch (error) {
       // The key's foreign key to its customer is the check: no read-then-insert race.
       if (brokenConstraint(error)?.kind === "foreign_key") {
@@ -33,7 +41,13 @@ export class D1KeyStore implements KeyStore {
       .from(apiKeys)
       .innerJoin(customers, eq(customers.id, apiKeys.customerId))
       .innerJoin(plans, eq(plans.id, customers.planId))
-      .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)))
+      .where(
+        and(
+          eq(apiKeys.hash, hash),
+          isNull(apiKeys.revokedAt),
+          or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, this.clock.now())),
+        ),
+      )
       .get();
     return row ?? null;
   }
@@ -44,6 +58,16 @@ export class D1KeyStore implements KeyStore {
       .update(apiKeys)
       .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${this.clock.now()})` })
       .where(eq(apiKeys.id, keyId))
+      .returning()
+      .get();
+    return row ?? null;
+  }
+
+  async revokeOwned(customerId: string, keyId: string): Promise<ApiKey | null> {
+    const row = await this.db
+      .update(apiKeys)
+      .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${this.clock.now()})` })
+      .where(and(eq(apiKeys.id, keyId), eq(apiKeys.customerId, customerId)))
       .returning()
       .get();
     return row ?? null;
