@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { registerConsoles } from "./console/index.ts";
 import { isProxyError, ProxyError } from "./core/errors.ts";
 import { bodySizeLimit } from "./http/body.ts";
 import type { ProxyDeps, ProxyEnv } from "./http/deps.ts";
@@ -51,6 +52,8 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
   });
   // The API reference: public, outside /v1 and /admin (no key, no rate limit).
   registerDocsRoutes(app, deps);
+  // The web consoles (/console, /admin/console): their own sessions, before the /admin/* bearer-token middleware.
+  registerConsoles(app, deps);
   // Stripe → us: public, authenticated by its signature (no key, no rate limit: Stripe retries).
   registerStripeWebhookRoute(app, deps);
   // Before the /v1 middleware: the portal admits suspended customers (it is where they pay).

@@ -40,6 +40,8 @@ export interface ProxyConfig {
   maxResponseBytes: number;
   idempotencyTtlMs: number;
   noCapacityRetryAfterSeconds: number;
+  /** console sign-in attempts per client IP (default: 5 at once, then one every 12 s) */
+  consoleSignInPolicy?: RateLimitPolicy;
 }
 
 export interface ProxyDeps {
