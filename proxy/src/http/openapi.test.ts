@@ -48,10 +48,14 @@ const JOB_ROUTES = [
   "DELETE /v1/jobs/{id}",
 ];
 
-/** The routes a Hono app serves, as `METHOD /path/{param}` (middleware, registered as "ALL", left out). */
+/**
+ * The API routes a Hono app serves, as `METHOD /path/{param}` (middleware, registered as "ALL", left out; so are the
+ * consoles' HTML pages, which are not API operations).
+ */
 function servedRoutes(app: Proxy["app"]): string[] {
   return app.routes
     .filter((r) => (METHODS as readonly string[]).includes(r.method))
+    .filter((r) => !/^\/(admin\/)?console(\/|$)/.test(r.path))
     .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`);
 }
 
