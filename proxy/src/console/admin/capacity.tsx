@@ -219,7 +219,8 @@ export function registerCapacityPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): vo
       const latest = (await d.proxy.stores.plans.listVersions(plan.id)).at(-1);
       const body = { ...bodies[plan.kind], peak_windows: latest?.peakWindows ?? [] };
       const r = await adminApi(d, c, "POST", `/admin/plans/${encodeURIComponent(plan.id)}/prices`, body);
-      if (r.status === 201) done.push(`${plan.id} v${(r.json?.version as { version: number }).version}`);
+      if (r.status === 201)
+        done.push(`${plan.id} v${(r.json?.version as { version?: number } | undefined)?.version ?? "?"}`);
       else failed.push(`${plan.id}: ${apiError(r.json, String(r.status))}`);
     }
     const text2 = `Applied: ${done.join(", ") || "none"}${failed.length ? `. Failed: ${failed.join("; ")}` : ""}`;

@@ -94,7 +94,7 @@ export function registerCustomerPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): vo
     const f = await formFields(c);
     const r = await adminApi(d, c, "POST", "/admin/customers", { name: f.name, email: f.email, plan_id: f.plan_id });
     if (r.status !== 201) return c.redirect(withFlash(BASE, "err", apiError(r.json, "not created")), 303);
-    const created = (r.json?.customer as { id: string }).id;
+    const created = (r.json?.customer as { id?: string } | undefined)?.id ?? "";
     return c.redirect(withFlash(`${BASE}/${created}`, "ok", "Customer created."), 303);
   });
 

@@ -105,7 +105,7 @@ export function registerJobPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void {
     const id = c.req.param("id");
     if (!key) return c.redirect("/console/sign-in", 303);
     const r = JOB_ID.test(id) ? await callApi(d.app, c, key, "GET", `/v1/jobs/${id}?limit=200`) : null;
-    if (!r || r.status !== 200 || !r.json) {
+    if (r?.status !== 200 || !r.json) {
       return customerPage(c, "Job", "/console/jobs", <p>No such job.</p>, { status: 404 });
     }
     const job = r.json as unknown as JobView & {
