@@ -1,12 +1,12 @@
 /** The consoles' one stylesheet, inlined under the page's CSP nonce (no external request, no inline style attribute). */
 export const CONSOLE_CSS = `
 :root{--fg:#1b1f24;--muted:#5b6470;--line:#d8dde3;--bg:#f6f7f9;--card:#fff;--accent:#2b59c3;--peak:#d9822b;--off:#2b59c3;--bad:#b42318;--ok:#067647}
-*{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+*{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans","Liberation Sans",Arial,sans-serif;color:var(--fg);background:var(--bg)}
 a{color:var(--accent)}a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,textarea:focus-visible{outline:3px solid #f5b400;outline-offset:2px}
 .skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fff;padding:6px;z-index:9}
 header.top{display:flex;align-items:center;gap:24px;padding:10px 24px;background:#101828;color:#fff}
-header.top .brand{font-weight:700;letter-spacing:.02em}header.top nav a{color:#d0d5dd;margin-right:16px;text-decoration:none}
-header.top nav a[aria-current=page]{color:#fff;border-bottom:2px solid #f5b400}header.top .who{margin-left:auto;display:flex;gap:12px;align-items:center;color:#d0d5dd}
+header.top .brand{font-weight:700;letter-spacing:.02em}header.top nav{white-space:nowrap}header.top nav a{color:#d0d5dd;margin-right:16px;text-decoration:none}
+header.top nav a[aria-current=page]{color:#fff;border-bottom:2px solid #f5b400}header.top .who{margin-left:auto;display:flex;gap:12px;align-items:center;color:#d0d5dd;min-width:0}header.top .who span{max-width:320px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}button{white-space:nowrap}
 main{max-width:1100px;margin:24px auto;padding:0 24px}h1{font-size:1.5rem;margin:0 0 16px}h2{font-size:1.15rem;margin:24px 0 8px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin-bottom:16px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:12px}.stat .v{font-size:1.35rem;font-weight:600}.stat .l{color:var(--muted);font-size:.85rem}
