@@ -15,7 +15,7 @@ export class ConsoleClient {
     if (this.cookies.size > 0) {
       headers.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
     }
-    const res = await this.request(`${this.origin}${path}`, { ...init, headers });
+    const res = await this.request(`${this.origin}${path}`, { redirect: "manual", ...init, headers });
     for (const line of res.headers.getSetCookie()) {
       const [pair = ""] = line.split(";");
       const eq = pair.indexOf("=");
