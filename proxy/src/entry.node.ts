@@ -4,6 +4,7 @@ import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { z } from "zod";
 import { createBillingService, parseBillingEnv } from "../../billing/src/config.ts";
+import { loadOrCreateAdminToken } from "./adapters/node/admin-token.ts";
 import { DiskResultStore } from "./adapters/node/disk-results.ts";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
@@ -75,9 +76,10 @@ const stores = createSqliteStores(db);
 await ensureDefaultPlans(stores, env.PLAN_TIME_ZONE);
 let adminToken = env.ADMIN_TOKEN;
 if (!adminToken) {
-  adminToken = `adm_${crypto.randomUUID().replaceAll("-", "")}`;
-  writeFileSync(join(env.DATA_DIR, "admin-token.txt"), `${adminToken}\n`, { mode: 0o600 });
-  console.log(`ADMIN_TOKEN not set: generated one for this run in ${join(env.DATA_DIR, "admin-token.txt")}`);
+  // Kept across restarts (generated on the first start only): see adapters/node/admin-token.ts.
+  const stored = loadOrCreateAdminToken(env.DATA_DIR);
+  adminToken = stored.token;
+  console.log(`ADMIN_TOKEN not set: ${stored.created ? "generated one into" : "using the one in"} ${stored.file}`);
 }
 
 // Nodes: the configured ones plus those added through the admin API (kept in the database).
