@@ -9,7 +9,7 @@ import { takeResponseHeaders } from "./http/response-headers.ts";
 import { registerAccountRoutes } from "./http/routes/account.ts";
 import { registerAdminRoutes } from "./http/routes/admin.ts";
 import { registerBillingAdminRoutes, registerBillingRoutes } from "./http/routes/billing.ts";
-import { registerDocsRoutes } from "./http/routes/docs.ts";
+import { registerDocsRoutes } from "./http/routes/docs.tsx";
 import { registerJobRoutes } from "./http/routes/jobs.ts";
 import { registerKeyRoutes } from "./http/routes/keys.ts";
 import { registerSpeechRoutes } from "./http/routes/speech.ts";

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { createBillingService, parseBillingEnv } from "../../billing/src/config.ts";
 import { loadOrCreateAdminToken } from "./adapters/node/admin-token.ts";
 import { DiskResultStore } from "./adapters/node/disk-results.ts";
+import { nodeDocsAssets } from "./adapters/node/docs-assets.ts";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
 import { UndiciTransport } from "./adapters/node/undici-transport.ts";
@@ -119,6 +120,7 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   clientIp: createClientIpResolver({ trustedProxies: list(env.TRUSTED_PROXIES) }),
   log: (line) => console.error(JSON.stringify(line)),
   sha256: nodeSha256Hex,
+  docsAssets: nodeDocsAssets(),
   jobs: {
     // /metrics counts jobs and items by state with two aggregate queries instead of walking every job
     store: withStateCounts(jobStore, sqliteJobStateCounts(db)),

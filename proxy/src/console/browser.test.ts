@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nodeDocsAssets } from "../adapters/node/docs-assets.ts";
 import { ADMIN_TOKEN, createInProcessProxy, listen } from "../testing/stack.ts";
 import { launchChromium } from "./testing/chromium.ts";
 
@@ -45,6 +46,7 @@ describe("consoles in a real browser", () => {
     mkdirSync(SHOTS, { recursive: true });
     proxy = await createInProcessProxy({
       jobs: true,
+      docsAssets: nodeDocsAssets(),
       config: {
         ipPolicy: { ratePerSecond: 10_000, burst: 10_000 },
         consoleSignInPolicy: { ratePerSecond: 1, burst: 100 },
@@ -291,5 +293,26 @@ describe("consoles in a real browser", () => {
     }
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL("**/admin/console/sign-in");
+  });
+
+  it("serves the interactive API reference from its own files, under a nonce CSP, with copyable examples", async () => {
+    const page = await newPage();
+    const before = violations.length;
+    const outside: string[] = [];
+    page.on("request", (r) => {
+      if (!r.url().startsWith(server.url) && !r.url().startsWith("data:")) outside.push(r.url());
+    });
+    const res = await page.goto(`${server.url}/docs`);
+    expect(res?.headers()["content-security-policy"]).toMatch(/script-src 'nonce-/);
+    await page.locator(".opblock-summary-path", { hasText: "/v1/tts" }).first().waitFor();
+    expect(await page.locator(".opblock").count()).toBeGreaterThan(20);
+    for (const label of ["curl", "JavaScript", "Python", "OpenAI SDK (Python)", "OpenAI SDK (JavaScript)"]) {
+      expect(await page.getByText(label, { exact: true }).count(), label).toBe(1);
+    }
+    expect(await page.locator("#ex-openai-py").textContent()).toContain(`base_url="${server.url}/v1"`);
+    await shot(page, "docs");
+    expect(outside).toEqual([]);
+    expect(violations.slice(before)).toEqual([]);
+    expect((await page.request.get(`${server.url}/docs/assets/..%2Fpackage.json`)).status()).toBe(404);
   });
 });

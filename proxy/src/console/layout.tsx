@@ -1,3 +1,4 @@
+import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import { CONSOLE_CSS } from "./styles.ts";
 
@@ -29,7 +30,8 @@ export function Layout(props: LayoutProps) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="same-origin" />
         <title>{`${props.title} · ${props.area}`}</title>
-        <style nonce={props.nonce}>{CONSOLE_CSS}</style>
+        {/* raw: a constant stylesheet (JSX would escape its quotes into &quot;, breaking font names) */}
+        <style nonce={props.nonce}>{raw(CONSOLE_CSS)}</style>
       </head>
       <body>
         <a class="skip" href="#main">

@@ -55,7 +55,7 @@ const JOB_ROUTES = [
 function servedRoutes(app: Proxy["app"]): string[] {
   return app.routes
     .filter((r) => (METHODS as readonly string[]).includes(r.method))
-    .filter((r) => !/^\/(admin\/)?console(\/|$)/.test(r.path))
+    .filter((r) => !/^\/(admin\/)?console(\/|$)|^\/docs\/assets\//.test(r.path))
     .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`);
 }
 

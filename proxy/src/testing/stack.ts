@@ -11,7 +11,7 @@ import { composeProxy, defaultProxyConfig } from "../compose.ts";
 import { createClientIpResolver, LOOPBACK_CIDRS } from "../core/rate-limit/client-ip.ts";
 import { InMemoryConcurrencyLimiter, InMemoryRateLimiter } from "../core/rate-limit/gcra.ts";
 import { timerScheduler } from "../core/routing/health.ts";
-import type { ProxyConfig } from "../http/deps.ts";
+import type { DocsAssets, ProxyConfig } from "../http/deps.ts";
 import { InMemoryJobStore, InMemoryResultStore } from "../jobs/memory.ts";
 import { createMemoryStores } from "../store/memory/index.ts";
 import type { Stores } from "../store/ports.ts";
@@ -274,6 +274,8 @@ export async function createInProcessProxy(
     voices?: { id: number; name: string; description: string }[];
     /** serve the jobs API, over in-memory job and result stores (its feeder is built, not started) */
     jobs?: boolean;
+    /** serve the interactive /docs (Swagger UI) from these files */
+    docsAssets?: DocsAssets;
   } = {},
 ) {
   const stores = options.stores ?? createMemoryStores();
@@ -294,6 +296,7 @@ export async function createInProcessProxy(
     remoteAddress: () => "127.0.0.1",
     clientIp: createClientIpResolver({ trustedProxies: [] }),
     ...(jobs ? { jobs } : {}),
+    ...(options.docsAssets ? { docsAssets: options.docsAssets } : {}),
   });
   const request = (path: string, init: RequestInit = {}) => composed.app.request(path, init);
   const admin = async (method: string, path: string, body?: unknown) => {
