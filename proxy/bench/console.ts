@@ -66,8 +66,9 @@ async function main() {
     const now = Date.now();
     const insertMany = db.$client.transaction((from: number, to: number) => {
       for (let i = from; i < to; i++) {
-        const c = customers[i % CUSTOMERS] as (typeof customers)[number];
-        const at = now - Math.floor(((i * 7919) % ROWS) * ((DAYS * DAY_MS) / ROWS));
+        // In time order, as the ledger appends them; customers interleaved.
+        const c = customers[(i * 7919) % CUSTOMERS] as (typeof customers)[number];
+        const at = now - DAYS * DAY_MS + Math.floor(i * ((DAYS * DAY_MS) / ROWS));
         const peak = i % 4 === 0 ? 1 : 0;
         const tokens = 50 + (i % 400);
         insert.run(

@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import { periodAt, previousPeriod } from "../../../../billing/src/period.ts";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleEnv } from "../env.ts";
 import { int, money, when } from "../format.ts";
@@ -12,6 +13,10 @@ export function registerBillingPage(app: Hono<ConsoleEnv>, d: ConsoleDeps): void
     const { plan, customer } = c.get("account");
     const version = await d.proxy.stores.plans.versionAt(plan.id, d.now());
     const portal = Boolean(d.proxy.billing?.stripeConfigured);
+    // The last 12 periods in the plan's zone, newest first, from the billing store.
+    const periods: string[] = [];
+    for (let p = periodAt(d.now(), plan.timeZone), i = 0; i < 12; i++, p = previousPeriod(p)) periods.push(p.id);
+    const invoices = d.proxy.billing ? await d.proxy.billing.invoices(customer.id, periods) : [];
     return customerPage(
       c,
       "Billing",
@@ -55,6 +60,40 @@ export function registerBillingPage(app: Hono<ConsoleEnv>, d: ConsoleDeps): void
         </section>
         <section class="card" aria-labelledby="portal-h">
           <h2 id="portal-h">Invoices and payment</h2>
+          <table>
+            <caption class="muted">Invoices of the last 12 months</caption>
+            <thead>
+              <tr>
+                <th scope="col">Period</th>
+                <th scope="col">Invoice</th>
+                <th scope="col">State</th>
+                <th scope="col" class="n">
+                  Tokens
+                </th>
+                <th scope="col" class="n">
+                  Billed
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {invoices.length === 0 && (
+                <tr>
+                  <td colspan={5} class="muted">
+                    No invoice yet.
+                  </td>
+                </tr>
+              )}
+              {invoices.map((i) => (
+                <tr>
+                  <td>{i.period}</td>
+                  <td>{i.stripeInvoiceNumber ?? i.stripeInvoiceId ?? "—"}</td>
+                  <td>{i.stripeInvoiceStatus ?? i.state}</td>
+                  <td class="n">{int(i.tokens)}</td>
+                  <td class="n">{i.currency ? money(i.billedMicros, i.currency) : "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
           {portal ? (
             <form method="post" action="/console/billing/portal">
               <Csrf token={c.get("csrf")} />
