@@ -134,15 +134,39 @@ describe("customer console", () => {
     expect(tts.status).toBe(200);
     const tokens = Number(tts.headers.get("x-tokens"));
     now = Date.now(); // the metering clock is the real one: the console's range must reach the new row
+    // A second request under another plan: the by-plan table and the period's totals add both up, as the ledger does.
+    expect((await proxy.deps.stores.customers.update(customer.id, { planId: "batch" })).ok).toBe(true);
+    const second = await proxy.request("/v1/tts", {
+      method: "POST",
+      headers: { "x-api-key": customer.key, "content-type": "application/json" },
+      body: JSON.stringify({ text: "hello again" }),
+    });
+    expect(second.status).toBe(200);
+    now = Date.now();
     const html = await (await client.get("/console/usage")).text();
     expect(html).toContain("<svg");
-    expect(html).toContain(tokens.toLocaleString("en-US"));
+    const byPlan = await proxy.stores.ledger.totals({
+      customerId: customer.id,
+      fromMs: 0,
+      toMs: now + 1,
+      byPlan: true,
+    });
+    expect(byPlan.map((t) => t.planId)).toEqual(["basic", "batch"]);
+    const planRows = [
+      ...html.matchAll(/<tr><td>(basic|batch)<\/td><td class="n">(\d+)<\/td><td class="n">([\d,]+)<\/td>/g),
+    ];
+    expect(planRows.map((m) => [m[1], Number(m[2]), Number(m[3]?.replaceAll(",", ""))])).toEqual(
+      byPlan.map((t) => [t.planId, t.events, t.tokens]),
+    );
+    const [all] = await proxy.stores.ledger.totals({ customerId: customer.id, fromMs: 0, toMs: now + 1 });
+    expect(html).toContain(`usage so far (${(all?.tokens ?? 0).toLocaleString("en-US")} tokens)`);
     const csv = await client.get("/console/usage.csv?days=7");
     expect(csv.headers.get("content-type")).toMatch(/text\/csv/);
     const lines = (await csv.text()).trim().split("\r\n");
     expect(lines[0]).toBe("day,plan,peak,requests,tokens,audio_ms,amount_micros,currency");
     const today = new Date(now).toISOString().slice(0, 10);
     expect(lines[1]).toMatch(new RegExp(`^${today},basic,(true|false),1,${tokens},`));
+    expect(lines[2]).toMatch(new RegExp(`^${today},batch,(true|false),1,`));
   });
 
   it("plays a synthesis in the playground, metered like any request", async () => {

@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import { periodAt, periodBounds } from "../../../../billing/src/period.ts";
-import type { DailyUsage } from "../../store/ports.ts";
+import type { DailyUsage, UsageTotals } from "../../store/ports.ts";
 import { type BarDatum, StackedBars } from "../chart.tsx";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleContext, ConsoleEnv } from "../env.ts";
@@ -21,6 +21,31 @@ async function usageRows(d: ConsoleDeps, c: ConsoleContext, fromMs: number, toMs
   return d.proxy.stores.ledger.usageByDay({ customerId: customer.id, fromMs, toMs, timeZone: plan.timeZone });
 }
 
+/** Totals of day rows per group key (plan and currency, or currency), in first-seen order (the rows are sorted). */
+function sumRows(rows: DailyUsage[], key: (r: DailyUsage) => string): UsageTotals[] {
+  const out = new Map<string, UsageTotals>();
+  for (const r of rows) {
+    const k = key(r);
+    const t = out.get(k) ?? {
+      planId: r.planId,
+      currency: r.currency,
+      events: 0,
+      tokens: 0,
+      peakTokens: 0,
+      audioMs: 0,
+      inputChars: 0,
+      amountMicros: 0,
+    };
+    t.events += r.events;
+    t.tokens += r.tokens;
+    if (r.peak) t.peakTokens += r.tokens;
+    t.audioMs += r.audioMs;
+    t.amountMicros += r.amountMicros;
+    out.set(k, t);
+  }
+  return [...out.values()];
+}
+
 /** Usage by day and plan (chart, table, totals, the current period's estimate) and its CSV. */
 export function registerUsagePages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void {
   app.get("/usage", async (c) => {
@@ -28,12 +53,23 @@ export function registerUsagePages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void 
     const { customer, plan } = c.get("account");
     const { days, fromMs, toMs } = rangeOf(c, now);
     const period = periodBounds(periodAt(now, plan.timeZone), plan.timeZone);
-    const [rows, byPlan, periodTotals, version] = await Promise.all([
+    // One ledger query when the range covers the current period (the default 30 days always does): the totals by
+    // plan and of the period are sums of the days' rows (the period starts at a local midnight, so its days are whole).
+    const covered = period.fromMs >= fromMs;
+    const [rows, periodQueried, version] = await Promise.all([
       usageRows(d, c, fromMs, toMs),
-      d.proxy.stores.ledger.totals({ customerId: customer.id, fromMs, toMs, byPlan: true }),
-      d.proxy.stores.ledger.totals({ customerId: customer.id, fromMs: period.fromMs, toMs: now + 1 }),
+      covered ? null : d.proxy.stores.ledger.totals({ customerId: customer.id, fromMs: period.fromMs, toMs: now + 1 }),
       d.proxy.stores.plans.versionAt(plan.id, now),
     ]);
+    const byPlan = sumRows(rows, (r) => `${r.planId} ${r.currency}`).sort(
+      (a, b) => (a.planId ?? "").localeCompare(b.planId ?? "") || a.currency.localeCompare(b.currency),
+    );
+    const periodTotals =
+      periodQueried ??
+      sumRows(
+        rows.filter((r) => r.day >= `${period.period.id}-01`),
+        (r) => r.currency,
+      );
     // One bar per local day of the range, days without usage included.
     const perDay = new Map<string, { peak: number; off: number }>();
     for (const r of rows) {
