@@ -38,3 +38,16 @@ describe("the consoles on the Worker", () => {
     expect(await page.text()).toContain("Customers");
   });
 });
+
+describe("the interactive API reference on the Worker", () => {
+  it("serves Swagger UI's files from the assets binding, under a nonce CSP", async () => {
+    const page = await self(request("/docs"));
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toMatch(/script-src 'nonce-/);
+    expect(await page.text()).toContain('src="/docs/assets/swagger-ui-bundle.js"');
+    const bundle = await self(request("/docs/assets/swagger-ui-bundle.js"));
+    expect(bundle.status).toBe(200);
+    expect((await bundle.text()).length).toBeGreaterThan(1_000_000);
+    expect((await self(request("/docs/assets/package.json"))).status).toBe(404);
+  });
+});
