@@ -108,41 +108,44 @@ window.ui = SwaggerUIBundle({
 
 export function DocsPage(props: { nonce: string; origin: string }) {
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>IndexTTS2 API reference</title>
-        <link rel="stylesheet" href="/docs/assets/swagger-ui.css" />
-        <style nonce={props.nonce}>{raw(PAGE_CSS)}</style>
-      </head>
-      <body>
-        <main>
-          <section class="intro" aria-labelledby="quick-h">
-            <h1 id="quick-h">IndexTTS2 API</h1>
-            <p>
-              Send your API key as <code>Authorization: Bearer &lt;key&gt;</code> (or <code>x-api-key</code>). Keys,
-              usage and a playground are in the <a href="/console">console</a>. 1 s of audio = 50 tokens; prices are
-              integer micro-units. The machine-readable document is <a href="/openapi.json">/openapi.json</a>; try any
-              request below with <em>Authorize</em> and <em>Try it out</em>.
-            </p>
-            {examples(props.origin).map((e) => (
-              <details open={e.id === "curl"}>
-                <summary>{e.label}</summary>
-                <pre>
-                  <code id={`ex-${e.id}`}>{e.code}</code>
-                </pre>
-                <button type="button" class="copy" data-for={`ex-${e.id}`}>
-                  Copy
-                </button>
-              </details>
-            ))}
-          </section>
-          <div id="swagger-ui" />
-        </main>
-        <script nonce={props.nonce} src="/docs/assets/swagger-ui-bundle.js" />
-        <script nonce={props.nonce}>{raw(INIT)}</script>
-      </body>
-    </html>
+    <>
+      {raw("<!doctype html>")}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title>IndexTTS2 API reference</title>
+          <link rel="stylesheet" href="/docs/assets/swagger-ui.css" />
+          <style nonce={props.nonce}>{raw(PAGE_CSS)}</style>
+        </head>
+        <body>
+          <main>
+            <section class="intro" aria-labelledby="quick-h">
+              <h1 id="quick-h">IndexTTS2 API</h1>
+              <p>
+                Send your API key as <code>Authorization: Bearer &lt;key&gt;</code> (or <code>x-api-key</code>). Keys,
+                usage and a playground are in the <a href="/console">console</a>. 1 s of audio = 50 tokens; prices are
+                integer micro-units. The machine-readable document is <a href="/openapi.json">/openapi.json</a>; try any
+                request below with <em>Authorize</em> and <em>Try it out</em>.
+              </p>
+              {examples(props.origin).map((e) => (
+                <details open={e.id === "curl"}>
+                  <summary>{e.label}</summary>
+                  <pre>
+                    <code id={`ex-${e.id}`}>{e.code}</code>
+                  </pre>
+                  <button type="button" class="copy" data-for={`ex-${e.id}`}>
+                    Copy
+                  </button>
+                </details>
+              ))}
+            </section>
+            <div id="swagger-ui" />
+          </main>
+          <script nonce={props.nonce} src="/docs/assets/swagger-ui-bundle.js" />
+          <script nonce={props.nonce}>{raw(INIT)}</script>
+        </body>
+      </html>
+    </>
   );
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { Hono } from "hono";
+import { nodeDocsAssets } from "../adapters/node/docs-assets.ts";
 import { createPromMetrics } from "../adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "../adapters/node/sha256.ts";
 import { UndiciTransport } from "../adapters/node/undici-transport.ts";
@@ -274,7 +275,7 @@ export async function createInProcessProxy(
     voices?: { id: number; name: string; description: string }[];
     /** serve the jobs API, over in-memory job and result stores (its feeder is built, not started) */
     jobs?: boolean;
-    /** serve the interactive /docs (Swagger UI) from these files */
+    /** the interactive /docs's files (default: swagger-ui-dist from node_modules) */
     docsAssets?: DocsAssets;
   } = {},
 ) {
@@ -296,7 +297,7 @@ export async function createInProcessProxy(
     remoteAddress: () => "127.0.0.1",
     clientIp: createClientIpResolver({ trustedProxies: [] }),
     ...(jobs ? { jobs } : {}),
-    ...(options.docsAssets ? { docsAssets: options.docsAssets } : {}),
+    docsAssets: options.docsAssets ?? nodeDocsAssets(),
   });
   const request = (path: string, init: RequestInit = {}) => composed.app.request(path, init);
   const admin = async (method: string, path: string, body?: unknown) => {

@@ -49,6 +49,7 @@ describe("customer console", () => {
       const r = await client.get(page);
       expect(r.status, page).toBe(200);
       expect(r.headers.get("content-security-policy")).toMatch(/script-src 'nonce-[^']+'/);
+      expect((await r.text()).startsWith('<!doctype html><html lang="en">'), page).toBe(true);
     }
   });
 

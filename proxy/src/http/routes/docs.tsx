@@ -1,17 +1,15 @@
 import type { Hono } from "hono";
+import { ProxyError } from "../../core/errors.ts";
 import { DOCS_ASSET_NAMES, type DocsAssetName, type ProxyDeps, type ProxyEnv } from "../deps.ts";
-import { renderDocsHtml } from "../docs-html.ts";
 import { DocsPage, docsCsp } from "../docs-ui.tsx";
 import { type OpenApiDocument, openApiDocument } from "../openapi/index.ts";
 
-/** A page that runs nothing and loads nothing from elsewhere: inline CSS only. */
-const DOCS_CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-/** GET /openapi.json and GET /docs: public, built once per app from the handlers' schemas. */
+/**
+ * GET /openapi.json (built once per app from the handlers' schemas) and GET /docs, the interactive reference over it
+ * (../docs-ui.tsx): public.
+ */
 export function registerDocsRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void {
   let doc: OpenApiDocument | undefined;
-  let html: string | undefined;
   const document = () => {
     doc ??= openApiDocument(deps.config, deps.jobs ? deps.jobs.config : false);
     return doc;
@@ -34,7 +32,7 @@ export function registerDocsRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void {
       const body = (DOCS_ASSET_NAMES as readonly string[]).includes(name)
         ? await assets.get(name as DocsAssetName)
         : null;
-      if (body === null) return c.text("not found", 404);
+      if (body === null) throw new ProxyError("NOT_FOUND", `no docs asset ${name}`);
       return c.body(body, 200, {
         "content-type": name.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8",
         "cache-control": "public, max-age=86400",
@@ -43,9 +41,6 @@ export function registerDocsRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void {
     });
     return;
   }
-  // Without the renderer's files (the Worker today): the static, script-free page.
-  app.get("/docs", (c) => {
-    html ??= renderDocsHtml(document());
-    return c.html(html, 200, { "content-security-policy": DOCS_CSP, "x-content-type-options": "nosniff" });
-  });
+  // Without the renderer's files (a deployment that did not install them): the document itself.
+  app.get("/docs", (c) => c.redirect("/openapi.json", 302));
 }
