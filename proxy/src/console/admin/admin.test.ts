@@ -88,6 +88,16 @@ describe("admin console", () => {
     const applied = await admin.post("/admin/console/capacity/apply", { _csrf: csrf, report: JSON.stringify(report) });
     expect(applied.status).toBe(303);
     expect((await proxy.stores.plans.listVersions("basic")).at(-1)?.unitPriceMicrosPer1kTokens).toBe(12_345);
+    // The same report as an uploaded file (multipart), as the page's file input sends it.
+    const form = new FormData();
+    form.set("_csrf", csrf);
+    form.set("report_file", new File([JSON.stringify(report)], "report.json", { type: "application/json" }));
+    const uploaded = await admin.fetch("/admin/console/capacity/load", {
+      method: "POST",
+      headers: { origin: "http://localhost" },
+      body: form,
+    });
+    expect(await uploaded.text()).toContain("0.012345 USD");
     const bad = await admin.post("/admin/console/capacity/load", { _csrf: csrf, report: "{}" });
     expect(await bad.text()).toContain("no cost section");
   });

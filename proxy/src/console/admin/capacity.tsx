@@ -87,15 +87,19 @@ async function capacityPage(d: ConsoleDeps, c: ConsoleContext, flash: Flash, tex
     BASE,
     <>
       <h1>Capacity report → prices</h1>
-      <form method="post" action={`${BASE}/load`} class="card">
+      <form method="post" action={`${BASE}/load`} class="card" enctype="multipart/form-data">
         <Csrf token={c.get("csrf")} />
+        <label for="cap-file">
+          report.json file <span class="hint">(or paste it below)</span>
+        </label>
+        <input id="cap-file" name="report_file" type="file" accept="application/json,.json" />
         <label for="cap-json">
           report.json{" "}
           <span class="hint">
             (written by <code>npm run capacity</code>)
           </span>
         </label>
-        <textarea id="cap-json" name="report" required>
+        <textarea id="cap-json" name="report">
           {text}
         </textarea>
         <p>
@@ -202,7 +206,9 @@ async function capacityPage(d: ConsoleDeps, c: ConsoleContext, flash: Flash, tex
 export function registerCapacityPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void {
   app.get("/capacity", (c) => capacityPage(d, c, null));
   app.post("/capacity/load", async (c) => {
-    const text = (await formFields(c)).report ?? "";
+    // A chosen file wins over the text area.
+    const file = (await c.req.parseBody()).report_file;
+    const text = file instanceof File && file.size > 0 ? await file.text() : ((await formFields(c)).report ?? "");
     const parsed = parseReport(text);
     if ("error" in parsed) return capacityPage(d, c, { kind: "err", text: parsed.error }, text);
     return capacityPage(d, c, null, text, parsed.report);
