@@ -14,6 +14,8 @@ table{border-collapse:collapse;width:100%;background:var(--card)}th,td{text-alig
 th{font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}td.n,th.n{text-align:right}
 form.inline{display:inline}label{display:block;font-weight:600;margin:8px 0 4px}.hint{color:var(--muted);font-size:.85rem;font-weight:400}
 input,select,textarea{font:inherit;padding:6px 8px;border:1px solid #98a2b3;border-radius:6px;background:#fff;min-width:220px}textarea{width:100%;min-height:80px}
+input[type=radio],input[type=checkbox]{min-width:0;margin-right:6px}input[type=range]{min-width:0;width:100%}input[type=file]{border:0;padding:0}
+fieldset{border:1px solid var(--line);border-radius:6px;margin:12px 0}legend{font-weight:600;padding:0 6px}
 button{font:inherit;padding:6px 14px;border-radius:6px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:var(--accent)}button.danger{background:#fff;color:var(--bad);border-color:var(--bad)}
 .row{display:flex;gap:16px;flex-wrap:wrap;align-items:flex-end}.flash{padding:10px 14px;border-radius:6px;margin-bottom:16px;border:1px solid}
