@@ -24,10 +24,14 @@ export interface ReadCacheOptions {
   now?: () => number;
 }
 
-/** Methods of the cached stores that only read: calling any other method counts as a write. */
+/**
+ * Methods of the cached stores that leave the cache valid: reads, and `markUsed` (a key's last use, written on
+ * requests once a minute per key: it changes nothing authentication reads, and clearing the cache for it would empty
+ * it many times a second with many active keys). Calling any other method counts as a write.
+ */
 const READS: Record<"customers" | "keys" | "plans", ReadonlySet<string>> = {
   customers: new Set(["getCustomer", "list"]),
-  keys: new Set(["findActiveByHash", "listForCustomer"]),
+  keys: new Set(["findActiveByHash", "listForCustomer", "markUsed"]),
   plans: new Set(["getPlan", "listPlans", "versionAt", "getVersion", "listVersions"]),
 };
 

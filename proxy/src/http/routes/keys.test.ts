@@ -40,6 +40,17 @@ describe("/v1/keys", () => {
     expect(body.active_key_limit).toBe(ACTIVE_KEY_LIMITS.basic);
   });
 
+  it("records when each key was last used (at most once a minute per key)", async () => {
+    const a = await proxy.newCustomer("basic");
+    const before = Date.now();
+    expect((await call(a.key, "GET", "/v1/keys")).status).toBe(200);
+    await expect
+      .poll(async () => (await proxy.stores.keys.listForCustomer(a.id))[0]?.lastUsedAt ?? 0)
+      .toBeGreaterThanOrEqual(before);
+    const listed = (await (await call(a.key, "GET", "/v1/keys")).json()) as { keys: { last_used_at: number | null }[] };
+    expect(listed.keys[0]?.last_used_at).toBeGreaterThanOrEqual(before);
+  });
+
   it("refuses a name that is empty and an expiry in the past", async () => {
     const a = await proxy.newCustomer("basic");
     expect((await call(a.key, "POST", "/v1/keys", { name: " " })).status).toBe(400);
