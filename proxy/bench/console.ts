@@ -4,7 +4,7 @@
  * with a signed-in session (so the time is the server's: routing, session check, queries, rendering; no network).
  * Reported per page: median, p95 and max in ms. Target: every page under 50 ms.
  *
- *   npm run bench:console -- [--customers 1000] [--rows 1000000] [--days 60] [--runs 30] [--json out.json]
+ *   npm run bench:console -- [--customers 1000] [--rows 1000000] [--days 60] [--warmup 20] [--runs 30] [--json out.json]
  */
 import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -21,6 +21,7 @@ const { values: args } = parseArgs({
     rows: { type: "string", default: "1000000" },
     days: { type: "string", default: "60" },
     runs: { type: "string", default: "30" },
+    warmup: { type: "string", default: "20" },
     json: { type: "string" },
   },
 });
@@ -28,6 +29,8 @@ const CUSTOMERS = Number(args.customers);
 const ROWS = Number(args.rows);
 const DAYS = Number(args.days);
 const RUNS = Number(args.runs);
+/** Requests per page before timing: a server that has run a while has its code paths compiled (JIT). */
+const WARMUP = Number(args.warmup);
 const DAY_MS = 86_400_000;
 
 async function main() {
@@ -134,12 +137,12 @@ async function main() {
     for (const [page, run] of pages) {
       const times: number[] = [];
       let status = 0;
-      for (let i = 0; i < RUNS + 3; i++) {
+      for (let i = 0; i < RUNS + WARMUP; i++) {
         const t = performance.now();
         const res = await run();
         await res.arrayBuffer();
         status = res.status;
-        if (i >= 3) times.push(performance.now() - t); // 3 warm-up requests
+        if (i >= WARMUP) times.push(performance.now() - t);
       }
       times.sort((a, b) => a - b);
       const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] as number;
@@ -148,7 +151,7 @@ async function main() {
     const rows = db.$client.prepare("select count(*) as n from usage_events").get() as { n: number };
     console.log(
       `console pages: ${CUSTOMERS} customers, ${rows.n} usage rows over ${DAYS} days (seeded in ${seeded.toFixed(0)} s), ` +
-        `${RUNS} runs each, load average ${loadavg()
+        `${WARMUP} warm-up and ${RUNS} timed requests each, load average ${loadavg()
           .map((l) => l.toFixed(2))
           .join(" ")}\n`,
     );
