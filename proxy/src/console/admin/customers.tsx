@@ -102,10 +102,9 @@ export function registerCustomerPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): vo
     const customer = await stores.customers.getCustomer(c.req.param("id"));
     if (!customer) return adminPage(c, "Customer", BASE, <p>No such customer.</p>, { status: 404 });
     const now = d.now();
-    const [keys, plans, days, totals] = await Promise.all([
+    const [keys, plans, totals] = await Promise.all([
       stores.keys.listForCustomer(customer.id),
       stores.plans.listPlans(),
-      stores.ledger.usageByDay({ customerId: customer.id, fromMs: now - 30 * DAY_MS, toMs: now + 1 }),
       stores.ledger.totals({ customerId: customer.id, fromMs: now - 30 * DAY_MS, toMs: now + 1, byPlan: true }),
     ]);
     const csrf = c.get("csrf");
@@ -224,7 +223,9 @@ export function registerCustomerPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): vo
             ))}
           </tbody>
         </table>
-        <p class="muted">{days.length} day × plan × window rows in the range.</p>
+        <p class="muted">
+          <a href={`/admin/console/revenue`}>Revenue of every customer</a>
+        </p>
       </>,
       { flash: flashFrom(c) },
     );
