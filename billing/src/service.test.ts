@@ -54,6 +54,15 @@ describe("BillingService", () => {
     expect(w.stripe.mutations().length).toBe(mutations);
   });
 
+  it("lists a customer's recorded invoices of the periods asked, newest first, none of another customer", async () => {
+    w.clock.set(Date.UTC(2026, 1, 1, 6));
+    await service().runScheduled();
+    const invoices = await service().invoices("cus_ny", ["2026-02", "2026-01", "2025-12"]);
+    expect(invoices.map((i) => [i.customerId, i.period, i.billedMicros])).toEqual([["cus_ny", "2026-01", 200_000]]);
+    expect(invoices[0]?.stripeInvoiceId).toMatch(/^in_/);
+    expect(await service(false).invoices("cus_nobody", ["2026-01"])).toEqual([]);
+  });
+
   it("without Stripe: clear BILLING_NOT_CONFIGURED errors, reports still readable, the scheduled run a no-op", async () => {
     const s = service(false);
     expect(s.stripeConfigured).toBe(false);

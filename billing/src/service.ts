@@ -5,7 +5,7 @@ import { PriceBook } from "./price-book.ts";
 import type { ReconcilerConfig } from "./reconcile/reconciler.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { customerReport, type PeriodReport, periodReport } from "./reconcile/report.ts";
-import type { BillingCustomers, BillingPlans, BillingStores, StripePriceRef } from "./store/ports.ts";
+import type { BillingCustomers, BillingPlans, BillingStores, InvoiceSync, StripePriceRef } from "./store/ports.ts";
 import type { StripeGateway } from "./stripe/port.ts";
 import { WebhookHandler, type WebhookOutcome } from "./webhooks/handler.ts";
 
@@ -116,6 +116,12 @@ export class BillingService {
       this.d.clock.now(),
       rows.map((sync) => customerReport({ customerId: sync.customerId, period: p.id, state: sync.state, sync })),
     );
+  }
+
+  /** A customer's invoices of these periods ("YYYY-MM"), as recorded (no Stripe call), in the order given. */
+  async invoices(customerId: string, periods: readonly string[]): Promise<InvoiceSync[]> {
+    const rows = await Promise.all(periods.map((p) => this.d.billing.syncs.get(customerId, p)));
+    return rows.filter((r): r is InvoiceSync => r !== null);
   }
 
   /** A billing portal session for the customer (their Stripe customer is created on first need). */

@@ -21,6 +21,8 @@ export const apiKeys = sqliteTable(
     /** Set once; a revoked key answers 401 and is never reactivated (issue a new one). */
     revokedAt: epochMs("revoked_at"),
     lastUsedAt: epochMs("last_used_at"),
+    /** Optional: from this time on the key answers 401 as if revoked (customers set it when creating a key). */
+    expiresAt: epochMs("expires_at"),
   },
   (t) => [index("api_keys_customer_id_idx").on(t.customerId)],
 );

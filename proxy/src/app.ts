@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { registerConsoles } from "./console/index.ts";
 import { isProxyError, ProxyError } from "./core/errors.ts";
 import { accessLog } from "./http/access-log.ts";
 import { bodySizeLimit } from "./http/body.ts";
@@ -9,8 +10,9 @@ import { takeResponseHeaders } from "./http/response-headers.ts";
 import { registerAccountRoutes } from "./http/routes/account.ts";
 import { registerAdminRoutes } from "./http/routes/admin.ts";
 import { registerBillingAdminRoutes, registerBillingRoutes } from "./http/routes/billing.ts";
-import { registerDocsRoutes } from "./http/routes/docs.ts";
+import { registerDocsRoutes } from "./http/routes/docs.tsx";
 import { registerJobRoutes } from "./http/routes/jobs.ts";
+import { registerKeyRoutes } from "./http/routes/keys.ts";
 import { registerSpeechRoutes } from "./http/routes/speech.ts";
 import { registerStripeWebhookRoute } from "./http/routes/stripe-webhook.ts";
 import { jobStateCounts } from "./jobs/metrics.ts";
@@ -52,6 +54,8 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
   });
   // The API reference: public, outside /v1 and /admin (no key, no rate limit).
   registerDocsRoutes(app, deps);
+  // The web consoles (/console, /admin/console): their own sessions, before the /admin/* bearer-token middleware.
+  registerConsoles(app, deps);
   // Stripe → us: public, authenticated by its signature (no key, no rate limit: Stripe retries).
   registerStripeWebhookRoute(app, deps);
   // Before the /v1 middleware: the portal admits suspended customers (it is where they pay).
@@ -63,6 +67,7 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
   app.use("/v1/*", limitBody);
   registerSpeechRoutes(app, deps);
   registerAccountRoutes(app, deps);
+  registerKeyRoutes(app, deps);
 
   app.use("/admin/*", adminAuth(deps), limitBody);
   // Before the admin routes: its price and customer hooks wrap theirs.

@@ -50,6 +50,8 @@ export interface ComposeInput {
   readCacheTtlMs?: number;
   /** lowercase hex SHA-256 (default Web Crypto; Node passes node:crypto) */
   sha256?: ProxyDeps["sha256"];
+  /** the interactive API reference's files (Swagger UI); absent: /docs is the built-in static page */
+  docsAssets?: ProxyDeps["docsAssets"];
   /** The batch plan's jobs API and its feeder (call `jobWorker.start()` where background timers run). */
   jobs?: {
     store: JobStore;
@@ -107,6 +109,7 @@ export function composeProxy(input: ComposeInput) {
     now,
     ...(input.log ? { log: input.log } : {}),
     ...(input.sha256 ? { sha256: input.sha256 } : {}),
+    ...(input.docsAssets ? { docsAssets: input.docsAssets } : {}),
   };
   const jobWorker = input.jobs ? composeJobs(input, withJobMetrics(input.jobs, deps.metrics), deps) : null;
   return { app: createApp(deps), deps, nodes, breakers, balancer, ledger, jobWorker };

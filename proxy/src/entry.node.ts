@@ -5,7 +5,9 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { z } from "zod";
 import { createBillingService, parseBillingEnv } from "../../billing/src/config.ts";
 import { createSqlBillingStores } from "../../billing/src/store/sql/index.ts";
+import { loadOrCreateAdminToken } from "./adapters/node/admin-token.ts";
 import { DiskResultStore } from "./adapters/node/disk-results.ts";
+import { nodeDocsAssets } from "./adapters/node/docs-assets.ts";
 import { createOpsMetrics, withOpsMetrics } from "./adapters/node/ops-metrics.ts";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
@@ -79,9 +81,10 @@ const stores = createSqliteStores(db);
 await ensureDefaultPlans(stores, env.PLAN_TIME_ZONE);
 let adminToken = env.ADMIN_TOKEN;
 if (!adminToken) {
-  adminToken = `adm_${crypto.randomUUID().replaceAll("-", "")}`;
-  writeFileSync(join(env.DATA_DIR, "admin-token.txt"), `${adminToken}\n`, { mode: 0o600 });
-  console.log(`ADMIN_TOKEN not set: generated one for this run in ${join(env.DATA_DIR, "admin-token.txt")}`);
+  // Kept across restarts (generated on the first start only): see adapters/node/admin-token.ts.
+  const stored = loadOrCreateAdminToken(env.DATA_DIR);
+  adminToken = stored.token;
+  console.log(`ADMIN_TOKEN not set: ${stored.created ? "generated one into" : "using the one in"} ${stored.file}`);
 }
 
 // Nodes: the configured ones plus those added through the admin API (kept in the database).
@@ -124,6 +127,7 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   clientIp: createClientIpResolver({ trustedProxies: list(env.TRUSTED_PROXIES) }),
   log: (line) => console.error(JSON.stringify(line)),
   sha256: nodeSha256Hex,
+  docsAssets: nodeDocsAssets(),
   jobs: {
     // /metrics counts jobs and items by state with two aggregate queries instead of walking every job
     store: withStateCounts(jobStore, sqliteJobStateCounts(db)),

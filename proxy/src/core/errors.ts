@@ -30,6 +30,8 @@ export const PROXY_ERROR_STATUS = {
   /** a whole-job WAV over the format's 4 GiB */
   JOB_AUDIO_TOO_LARGE: 409,
   IDEMPOTENCY_KEY_IN_USE: 409,
+  /** the plan's number of active API keys is reached (`POST /v1/keys`) */
+  KEY_LIMIT_REACHED: 409,
   IDEMPOTENCY_KEY_REUSED: 422,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

@@ -41,6 +41,8 @@ export interface ProxyConfig {
   maxResponseBytes: number;
   idempotencyTtlMs: number;
   noCapacityRetryAfterSeconds: number;
+  /** console sign-in attempts per client IP (default: 5 at once, then one every 12 s) */
+  consoleSignInPolicy?: RateLimitPolicy;
 }
 
 export interface ProxyDeps {
@@ -75,6 +77,15 @@ export interface ProxyDeps {
   log?: (line: Record<string, unknown>) => void;
   /** the batch plan's jobs API (absent: no /v1/jobs routes) */
   jobs?: JobsService;
+  /** the interactive API reference's files (Swagger UI, ./docs-ui.tsx); absent: /docs is the static page */
+  docsAssets?: DocsAssets;
+}
+
+export const DOCS_ASSET_NAMES = ["swagger-ui-bundle.js", "swagger-ui.css"] as const;
+export type DocsAssetName = (typeof DOCS_ASSET_NAMES)[number];
+/** Reads a file of the OpenAPI renderer, served by the app itself at /docs/assets/{name} (never from a CDN). */
+export interface DocsAssets {
+  get(name: DocsAssetName): Promise<string | null>;
 }
 
 export type ProxyEnv = {

@@ -5,6 +5,7 @@ import { formatRateLimit, formatRateLimitPolicy } from "../core/rate-limit/heade
 import type { RateLimitPolicy } from "../core/rate-limit/port.ts";
 import { sha256Hex, timingSafeEqualHex } from "../store/crypto.ts";
 import type { ProxyDeps, ProxyEnv } from "./deps.ts";
+import { keyUseRecorder } from "./key-last-used.ts";
 import { addListMember, applyResponseHeaders } from "./response-headers.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -90,6 +91,7 @@ function presentedKey(authorization: string | undefined, apiKeyHeader: string | 
 /** `Authorization: Bearer <key>` or `x-api-key`: unknown or revoked → 401, suspended customer → 403. */
 export function apiKeyAuth(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
   const sha256 = deps.sha256 ?? sha256Hex;
+  const markUsed = keyUseRecorder(deps.stores.keys, deps.now ?? Date.now, deps.log ?? (() => {}));
   return async function apiKeyAuthMiddleware(c, next) {
     const key = presentedKey(c.req.header("authorization"), c.req.header("x-api-key"));
     if (!key)
@@ -107,6 +109,7 @@ export function apiKeyAuth(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
       );
     }
     c.set("auth", found);
+    markUsed(c, found.key.id);
     await next();
   };
 }

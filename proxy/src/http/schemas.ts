@@ -32,6 +32,13 @@ export const openAiSpeechSchema = z.object({
   instructions: z.string().max(4096).optional(),
 });
 
+/** POST /v1/keys: a customer's own new key. */
+export const keyBodySchema = z.object({
+  name: z.string().trim().min(1).max(100),
+  /** epoch milliseconds; absent or null: the key never expires */
+  expires_at: z.number().int().positive().nullable().optional(),
+});
+
 export const customerBodySchema = z.object({
   name: z.string().min(1).max(200),
   email: z.string().email(),

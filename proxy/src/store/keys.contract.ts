@@ -78,6 +78,36 @@ export function runKeyStoreContract({ name, make }: ContractOptions): void {
       expect(await stores.keys.listForCustomer("cus_unknown")).toEqual([]);
     });
 
+    it("issues a key with an expiry, found until then and no more from then on", async () => {
+      const expiresAt = clock.now() + 60_000;
+      const issued = await stores.keys.issueKey(seed.customer.id, "temp", { expiresAt });
+      if (!issued.ok) throw new Error(issued.message);
+      const hash = await sha256Hex(issued.value.key);
+      expect((await stores.keys.findActiveByHash(hash))?.key.expiresAt).toBe(expiresAt);
+      clock.advance(59_999);
+      expect(await stores.keys.findActiveByHash(hash)).not.toBeNull();
+      clock.advance(1);
+      expect(await stores.keys.findActiveByHash(hash)).toBeNull();
+      const listed = (await stores.keys.listForCustomer(seed.customer.id)).find((k) => k.id === issued.value.id);
+      expect(listed?.expiresAt).toBe(expiresAt);
+      expect((await stores.keys.findActiveByHash(await sha256Hex(seed.key.key)))?.key.expiresAt).toBeNull();
+    });
+
+    it("revokes a customer's own key only: another customer's key id is unknown and stays active", async () => {
+      const other = await stores.customers.createCustomer({
+        name: "Other",
+        email: "o@example.com",
+        planId: seed.plan.id,
+      });
+      if (!other.ok) throw new Error(other.message);
+      expect(await stores.keys.revokeOwned(other.value.id, seed.key.id)).toBeNull();
+      expect(await stores.keys.findActiveByHash(await sha256Hex(seed.key.key))).not.toBeNull();
+      clock.advance(5);
+      expect((await stores.keys.revokeOwned(seed.customer.id, seed.key.id))?.revokedAt).toBe(clock.now());
+      expect(await stores.keys.findActiveByHash(await sha256Hex(seed.key.key))).toBeNull();
+      expect(await stores.keys.revokeOwned(seed.customer.id, "key_unknown")).toBeNull();
+    });
+
     it("records the last use, never moving it backwards", async () => {
       await stores.keys.markUsed(seed.key.id, 5_000);
       await stores.keys.markUsed(seed.key.id, 4_000);

@@ -80,14 +80,21 @@ export interface KeyContext {
 }
 
 export interface KeyStore {
-  issueKey(customerId: string, name?: string | null): Promise<Result<IssuedKey, "customer_not_found">>;
+  /** `expiresAt`: from then on the key is found no more (as if revoked). */
+  issueKey(
+    customerId: string,
+    name?: string | null,
+    options?: { expiresAt?: number | null },
+  ): Promise<Result<IssuedKey, "customer_not_found">>;
   /**
-   * The unrevoked key with this SHA-256 (see `sha256Hex`), with its customer and plan, or null. A suspended customer
+   * The unrevoked, unexpired key with this SHA-256 (see `sha256Hex`), with its customer and plan, or null. A suspended customer
    * is still returned (with `status: "suspended"`) so the caller answers 403, not 401.
    */
   findActiveByHash(hash: string): Promise<KeyContext | null>;
   /** Returns the key as revoked, or null if unknown. Revoking twice keeps the first `revokedAt`. */
   revoke(keyId: string): Promise<ApiKey | null>;
+  /** `revoke`, only if the key is this customer's: another customer's key id is "unknown" (null), never touched. */
+  revokeOwned(customerId: string, keyId: string): Promise<ApiKey | null>;
   listForCustomer(customerId: string): Promise<ApiKey[]>;
   /** Records use; callers should throttle it (e.g. once a minute per key) since it is a write. */
   markUsed(keyId: string, at: number): Promise<void>;

@@ -43,6 +43,15 @@ describe("read cache in front of the stores", () => {
     expect(counts.findActiveByHash).toBe(2);
   });
 
+  it("recording a key's last use leaves the cache as it is (it is written on requests, once a minute per key)", async () => {
+    const { cached, counts, hash, seeded } = await setup();
+    await cached.keys.findActiveByHash(hash);
+    await cached.keys.markUsed(seeded.key.id, 5_000);
+    await cached.keys.findActiveByHash(hash);
+    expect(counts.findActiveByHash).toBe(1);
+    expect((await cached.keys.listForCustomer(seeded.customer.id))[0]?.lastUsedAt).toBe(5_000);
+  });
+
   it("a revocation or suspension through the cached stores is seen by the very next lookup", async () => {
     const { cached, hash, seeded } = await setup();
     expect(await cached.keys.findActiveByHash(hash)).not.toBeNull();

@@ -24,10 +24,14 @@ export interface ReadCacheOptions {
   now?: () => number;
 }
 
-/** Methods of the cached stores that only read: calling any other method counts as a write. */
+/**
+ * Methods of the cached stores that leave the cache valid: reads, and `markUsed` (a key's last use, written on
+ * requests once a minute per key: it changes nothing authentication reads, and clearing the cache for it would empty
+ * it many times a second with many active keys). Calling any other method counts as a write.
+ */
 const READS: Record<"customers" | "keys" | "plans", ReadonlySet<string>> = {
   customers: new Set(["getCustomer", "list"]),
-  keys: new Set(["findActiveByHash", "listForCustomer"]),
+  keys: new Set(["findActiveByHash", "listForCustomer", "markUsed"]),
   plans: new Set(["getPlan", "listPlans", "versionAt", "getVersion", "listVersions"]),
 };
 
@@ -63,7 +67,9 @@ export function withReadCache(stores: Stores, options: ReadCacheOptions = {}): C
 
   async function findActiveByHash(hash: string): Promise<KeyContext | null> {
     const hit = keys.get(hash);
-    if (fresh(hit)) return (hit as KeyEntry).value;
+    // A key that expired meanwhile goes back to the store (which no longer finds it), not a cached "yes".
+    const expiresAt = hit?.value.key.expiresAt ?? null;
+    if (fresh(hit) && (expiresAt === null || expiresAt > now())) return (hit as KeyEntry).value;
     const started = generation;
     const at = now();
     const value = await stores.keys.findActiveByHash(hash);

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { Hono } from "hono";
+import { nodeDocsAssets } from "../adapters/node/docs-assets.ts";
 import { createPromMetrics } from "../adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "../adapters/node/sha256.ts";
 import { UndiciTransport } from "../adapters/node/undici-transport.ts";
@@ -11,7 +12,7 @@ import { composeProxy, defaultProxyConfig } from "../compose.ts";
 import { createClientIpResolver, LOOPBACK_CIDRS } from "../core/rate-limit/client-ip.ts";
 import { InMemoryConcurrencyLimiter, InMemoryRateLimiter } from "../core/rate-limit/gcra.ts";
 import { timerScheduler } from "../core/routing/health.ts";
-import type { ProxyConfig } from "../http/deps.ts";
+import type { DocsAssets, ProxyConfig } from "../http/deps.ts";
 import { InMemoryJobStore, InMemoryResultStore } from "../jobs/memory.ts";
 import { createMemoryStores } from "../store/memory/index.ts";
 import type { Stores } from "../store/ports.ts";
@@ -274,6 +275,8 @@ export async function createInProcessProxy(
     voices?: { id: number; name: string; description: string }[];
     /** serve the jobs API, over in-memory job and result stores (its feeder is built, not started) */
     jobs?: boolean;
+    /** the interactive /docs's files (default: swagger-ui-dist from node_modules) */
+    docsAssets?: DocsAssets;
   } = {},
 ) {
   const stores = options.stores ?? createMemoryStores();
@@ -294,6 +297,7 @@ export async function createInProcessProxy(
     remoteAddress: () => "127.0.0.1",
     clientIp: createClientIpResolver({ trustedProxies: [] }),
     ...(jobs ? { jobs } : {}),
+    docsAssets: options.docsAssets ?? nodeDocsAssets(),
   });
   const request = (path: string, init: RequestInit = {}) => composed.app.request(path, init);
   const admin = async (method: string, path: string, body?: unknown) => {

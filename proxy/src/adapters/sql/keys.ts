@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { apiKeys, customers, plans } from "../../../../migrations/schema/index.ts";
 import { brokenConstraint, type SqlDb } from "../../../../storage/sql-db.ts";
 import { generateApiKey, newId, sha256Hex } from "../../store/crypto.ts";
@@ -18,16 +18,30 @@ export class SqlKeyStore implements KeyStore {
       .from(apiKeys)
       .innerJoin(customers, eq(customers.id, apiKeys.customerId))
       .innerJoin(plans, eq(plans.id, customers.planId))
-      .where(and(eq(apiKeys.hash, sql.placeholder("hash")), isNull(apiKeys.revokedAt)))
+      .where(
+        and(
+          eq(apiKeys.hash, sql.placeholder("hash")),
+          isNull(apiKeys.revokedAt),
+          or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, sql.placeholder("now"))),
+        ),
+      )
       .prepare();
   }
 
-  async issueKey(customerId: string, name: string | null = null): Promise<Result<IssuedKey, "customer_not_found">> {
+  async issueKey(
+    customerId: string,
+    name: string | null = null,
+    options: { expiresAt?: number | null } = {},
+  ): Promise<Result<IssuedKey, "customer_not_found">> {
+    const expiresAt = options.expiresAt ?? null;
     const { key, prefix } = generateApiKey();
     const hash = await sha256Hex(key);
     const id = newId("key");
     try {
-      await this.db.insert(apiKeys).values({ id, customerId, hash, prefix, name, createdAt: this.clock.now() }).run();
+      await this.db
+        .insert(apiKeys)
+        .values({ id, customerId, hash, prefix, name, createdAt: this.clock.now(), expiresAt })
+        .run();
     } catch (error) {
       // The key's foreign key to its customer is the check: no read-then-insert race.
       if (brokenConstraint(error)?.kind === "foreign_key") {
@@ -39,7 +53,7 @@ export class SqlKeyStore implements KeyStore {
   }
 
   async findActiveByHash(hash: string): Promise<KeyContext | null> {
-    return (await this.#byHash.get({ hash })) ?? null;
+    return (await this.#byHash.get({ hash, now: this.clock.now() })) ?? null;
   }
 
   async revoke(keyId: string): Promise<ApiKey | null> {
@@ -48,6 +62,17 @@ export class SqlKeyStore implements KeyStore {
       .update(apiKeys)
       .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${this.clock.now()})` })
       .where(eq(apiKeys.id, keyId))
+      .returning()
+      .get();
+    return row ?? null;
+  }
+
+  async revokeOwned(customerId: string, keyId: string): Promise<ApiKey | null> {
+    // Scoped to the owner: another customer's key id is unknown here, never revoked.
+    const row = await this.db
+      .update(apiKeys)
+      .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${this.clock.now()})` })
+      .where(and(eq(apiKeys.id, keyId), eq(apiKeys.customerId, customerId)))
       .returning()
       .get();
     return row ?? null;

@@ -2,6 +2,7 @@ import { composeProxy, defaultProxyConfig } from "../../compose.ts";
 import { createClientIpResolver } from "../../core/rate-limit/client-ip.ts";
 import type { BreakerOptions } from "../../core/routing/breaker.ts";
 import { timerScheduler } from "../../core/routing/health.ts";
+import type { DocsAssets } from "../../http/deps.ts";
 import { gpuNodeAdapter } from "../../upstream/adapters.ts";
 import { createEdgeBilling } from "./billing.ts";
 import { createD1Stores, openD1 } from "./d1/index.ts";
@@ -34,6 +35,16 @@ const REPORT_STALE_MS = 15_000;
  * Durable Object limiters, the usage Queue, `fetch` to the nodes, and node health shared through a Durable Object.
  * Built once per isolate; `fetch` wraps the app with the routing refresh before and the breaker reports after.
  */
+/** Swagger UI's files from the Worker's static assets binding. */
+function fetcherDocsAssets(assets: Fetcher): DocsAssets {
+  return {
+    async get(name) {
+      const res = await assets.fetch(new Request(`https://assets.invalid/${name}`));
+      return res.ok ? res.text() : null;
+    },
+  };
+}
+
 export function createEdgeProxy(env: WorkerBindings, options: EdgeProxyOptions = {}) {
   const config = parseWorkerConfig(env);
   const db = openD1(env.DB);
@@ -69,6 +80,7 @@ export function createEdgeProxy(env: WorkerBindings, options: EdgeProxyOptions =
     clientIp: createClientIpResolver({ trustCfConnectingIp: true }),
     breaker: { ...options.breaker, onStateChange: routing.onStateChange },
     log,
+    ...(env.DOCS_ASSETS ? { docsAssets: fetcherDocsAssets(env.DOCS_ASSETS) } : {}),
     // Batch jobs: D1 holds the queue, each item has a Queue message, the consumer runs it (`consumeJobs`).
     jobs: {
       store: new QueuedD1JobStore(db, env.JOBS_QUEUE, { retentionMs, log }),

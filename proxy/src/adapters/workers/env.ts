@@ -21,6 +21,8 @@ export interface WorkerBindings {
   JOBS_DLQ?: Queue<unknown>;
   /** finished batch audio (`<job id>/<n>.wav`) */
   JOB_RESULTS: R2Bucket;
+  /** the API reference's renderer files (wrangler.toml [assets]); absent: /docs is the static page */
+  DOCS_ASSETS?: Fetcher;
   /** secret: `wrangler secret put ADMIN_TOKEN` */
   ADMIN_TOKEN?: string;
   /** comma-separated base URLs of GPU nodes, registered in D1 on first start (more through the admin API) */

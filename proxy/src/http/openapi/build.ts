@@ -223,6 +223,7 @@ export function openApiDocument(
     tags: [
       { name: "Speech", description: "Text to speech, metered and billed." },
       { name: "Account", description: "The calling key's own account." },
+      { name: "Keys", description: "The calling customer's own API keys: list, create (shown once), revoke." },
       {
         name: "Batch jobs",
         description:

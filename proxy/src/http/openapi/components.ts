@@ -5,6 +5,7 @@ import { JOB_STATUSES } from "../../jobs/metrics.ts";
 import { jobBodySchema } from "../../jobs/schemas.ts";
 import {
   customerBodySchema,
+  keyBodySchema,
   nodeBodySchema,
   openAiSpeechSchema,
   planBodySchema,
@@ -23,6 +24,7 @@ export const REQUEST_BODY_SCHEMAS = {
   TtsRequest: ttsBodySchema,
   OpenAiSpeechRequest: openAiSpeechSchema,
   CustomerRequest: customerBodySchema,
+  KeyRequest: keyBodySchema,
   PlanRequest: planBodySchema,
   PriceVersionRequest: priceVersionBodySchema,
   NodeRequest: nodeBodySchema,
@@ -188,6 +190,16 @@ export const RESPONSE_SCHEMAS = {
     createdAt: epochMs,
     revokedAt: epochMs.nullable(),
     lastUsedAt: epochMs.nullable(),
+    expiresAt: epochMs.nullable(),
+  }),
+  CustomerKey: z.object({
+    id: z.string(),
+    prefix: z.string(),
+    name: nullableString,
+    created_at: epochMs,
+    last_used_at: epochMs.nullable(),
+    expires_at: epochMs.nullable(),
+    revoked_at: epochMs.nullable(),
   }),
   IssuedKey: z.object({
     id: z.string(),

@@ -5,7 +5,11 @@ import { copy, type MemoryState } from "./state.ts";
 export class InMemoryKeyStore implements KeyStore {
   constructor(private readonly state: MemoryState) {}
 
-  async issueKey(customerId: string, name: string | null = null): Promise<Result<IssuedKey, "customer_not_found">> {
+  async issueKey(
+    customerId: string,
+    name: string | null = null,
+    options: { expiresAt?: number | null } = {},
+  ): Promise<Result<IssuedKey, "customer_not_found">> {
     if (!this.state.customers.has(customerId)) {
       return { ok: false, error: "customer_not_found", message: `no customer ${customerId}` };
     }
@@ -21,6 +25,7 @@ export class InMemoryKeyStore implements KeyStore {
       createdAt: this.state.clock.now(),
       revokedAt: null,
       lastUsedAt: null,
+      expiresAt: options.expiresAt ?? null,
     };
     this.state.apiKeys.set(id, record);
     this.state.keyIdByHash.set(hash, id);
@@ -31,6 +36,7 @@ export class InMemoryKeyStore implements KeyStore {
     const id = this.state.keyIdByHash.get(hash);
     const key = id === undefined ? undefined : this.state.apiKeys.get(id);
     if (!key || key.revokedAt !== null) return null;
+    if (key.expiresAt !== null && key.expiresAt <= this.state.clock.now()) return null;
     const customer = this.state.customers.get(key.customerId);
     const plan = customer && this.state.plans.get(customer.planId);
     if (!customer || !plan) return null;
@@ -42,6 +48,10 @@ export class InMemoryKeyStore implements KeyStore {
     if (!key) return null;
     key.revokedAt ??= this.state.clock.now();
     return copy(key);
+  }
+
+  async revokeOwned(customerId: string, keyId: string): Promise<ApiKey | null> {
+    return this.state.apiKeys.get(keyId)?.customerId === customerId ? this.revoke(keyId) : null;
   }
 
   async listForCustomer(customerId: string): Promise<ApiKey[]> {

@@ -5,6 +5,7 @@ import { adminNodeOperations } from "./admin-nodes.ts";
 import { adminPlanOperations } from "./admin-plans.ts";
 import { billingOperations } from "./billing.ts";
 import { jobOperations } from "./jobs.ts";
+import { keyOperations } from "./keys.ts";
 import { publicOperations } from "./public.ts";
 import { speechOperations } from "./speech.ts";
 
@@ -13,6 +14,7 @@ export function allOperations(limits: DocumentLimits): OperationSpec[] {
   return [
     ...speechOperations(limits),
     ...accountOperations(limits),
+    ...keyOperations(limits),
     ...jobOperations(limits),
     ...adminCustomerOperations(limits),
     ...adminPlanOperations(limits),

@@ -48,11 +48,13 @@ export function publicOperations(_limits: DocumentLimits): OperationSpec[] {
       path: "/docs",
       operationId: "apiReference",
       tag: "Documentation",
-      summary: "The API reference as HTML",
+      summary: "The interactive API reference",
       access: "public",
       ok: {
         status: 200,
-        description: "A self-contained HTML page rendered from this document.",
+        description:
+          "Swagger UI over this document (its files served by this app, never a CDN), with Try it out and " +
+          "copyable examples in curl, JavaScript, Python and the OpenAI SDK.",
         content: { "text/html": { schema: { type: "string" } } },
       },
     },

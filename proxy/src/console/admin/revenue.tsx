@@ -1,0 +1,92 @@
+import type { Hono } from "hono";
+import { parsePeriod, periodAt, periodBounds } from "../../../../billing/src/period.ts";
+import type { UsageTotals } from "../../store/ports.ts";
+import type { ConsoleDeps } from "../deps.ts";
+import type { ConsoleEnv } from "../env.ts";
+import { int, money } from "../format.ts";
+import { adminApi } from "./api.ts";
+import { adminPage } from "./page.tsx";
+
+const BASE = "/admin/console/revenue";
+
+function TotalsTable(props: { caption: string; rows: (UsageTotals & { label: string })[] }) {
+  return (
+    <table>
+      <caption class="muted">{props.caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">—</th>
+          <th scope="col" class="n">
+            Requests
+          </th>
+          <th scope="col" class="n">
+            Tokens
+          </th>
+          <th scope="col" class="n">
+            Peak tokens
+          </th>
+          <th scope="col" class="n">
+            Revenue
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.map((t) => (
+          <tr>
+            <td>{t.label}</td>
+            <td class="n">{int(t.events)}</td>
+            <td class="n">{int(t.tokens)}</td>
+            <td class="n">{int(t.peakTokens)}</td>
+            <td class="n">{money(t.amountMicros, t.currency)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Revenue and usage of a calendar month (UTC) in total, by plan and by customer (paged), from the admin API. */
+export function registerRevenuePage(app: Hono<ConsoleEnv>, d: ConsoleDeps): void {
+  app.get("/revenue", async (c) => {
+    const period = parsePeriod(c.req.query("period") ?? "") ?? periodAt(d.now(), "UTC");
+    const { fromMs, toMs } = periodBounds(period, "UTC");
+    const after = c.req.query("after");
+    const q = new URLSearchParams({ from: String(fromMs), to: String(toMs), limit: "50" });
+    if (after) q.set("after", after);
+    const r = await adminApi(d, c, "GET", `/admin/usage?${q}`);
+    const body = (r.json ?? {}) as {
+      totals?: UsageTotals[];
+      plans?: UsageTotals[];
+      customers?: { customer_id: string; totals: UsageTotals[] }[];
+      next_after?: string | null;
+    };
+    return adminPage(
+      c,
+      "Revenue",
+      BASE,
+      <>
+        <h1>Revenue and usage, {period.id}</h1>
+        <form method="get" action={BASE} class="row">
+          <div>
+            <label for="rev-period">Month</label>
+            <input id="rev-period" name="period" type="month" value={period.id} />
+          </div>
+          <button type="submit" class="secondary">
+            Show
+          </button>
+        </form>
+        <TotalsTable caption="Total" rows={(body.totals ?? []).map((t) => ({ ...t, label: "all" }))} />
+        <TotalsTable caption="By plan" rows={(body.plans ?? []).map((t) => ({ ...t, label: t.planId ?? "" }))} />
+        <TotalsTable
+          caption="By customer (this page)"
+          rows={(body.customers ?? []).flatMap((cu) => cu.totals.map((t) => ({ ...t, label: cu.customer_id })))}
+        />
+        {body.next_after && (
+          <p>
+            <a href={`${BASE}?period=${period.id}&after=${encodeURIComponent(body.next_after)}`}>Next customers →</a>
+          </p>
+        )}
+      </>,
+    );
+  });
+}

@@ -1,0 +1,173 @@
+import type { Hono } from "hono";
+import type { jobView } from "../../jobs/view.ts";
+import type { ConsoleDeps } from "../deps.ts";
+import type { ConsoleContext, ConsoleEnv } from "../env.ts";
+import { int, money, when } from "../format.ts";
+import { apiError, callApi } from "../internal.ts";
+import { Csrf } from "../layout.tsx";
+import { customerPage } from "./page.tsx";
+
+type JobView = ReturnType<typeof jobView>;
+const JOB_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+async function keyOf(d: ConsoleDeps, c: ConsoleContext): Promise<string | null> {
+  return d.signer.unseal(c.get("session"));
+}
+
+function JobRow(props: { job: JobView; csrf: string }) {
+  const j = props.job;
+  return (
+    <tr>
+      <td>
+        <a href={`/console/jobs/${j.id}`}>{j.id}</a>
+      </td>
+      <td>
+        <span class="badge">{j.status}</span>
+      </td>
+      <td>{when(j.created_at)}</td>
+      <td class="n">
+        {j.counts.done}/{j.items_total}
+      </td>
+      <td class="n">{money(j.charged.amount_micros, j.charged.currency)}</td>
+      <td>
+        {j.counts.done > 0 && <a href={`/console/jobs/${j.id}/audio`}>Download</a>}{" "}
+        {j.finished_at === null && (
+          <form class="inline" method="post" action={`/console/jobs/${j.id}/cancel`}>
+            <Csrf token={props.csrf} />
+            <button type="submit" class="danger" aria-label={`Cancel job ${j.id}`}>
+              Cancel
+            </button>
+          </form>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+/** Batch jobs through the jobs API: list, status, downloads, cancel (only the signed-in customer's, as the API). */
+export function registerJobPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void {
+  app.get("/jobs", async (c) => {
+    const key = await keyOf(d, c);
+    if (!key) return c.redirect("/console/sign-in", 303);
+    const r = d.proxy.jobs ? await callApi(d.app, c, key, "GET", "/v1/jobs?limit=100") : null;
+    const jobs = r?.status === 200 ? ((r.json?.jobs ?? []) as JobView[]) : [];
+    const note = !r
+      ? "This deployment serves no jobs API."
+      : r.status !== 200
+        ? apiError(r.json, `the jobs API answered ${r.status}`)
+        : null;
+    return customerPage(
+      c,
+      "Batch jobs",
+      "/console/jobs",
+      <>
+        <h1>Batch jobs</h1>
+        {note && <p class="muted">{note}</p>}
+        <p class="muted">
+          Submit jobs with <code>POST /v1/jobs</code> (see the <a href="/docs">API reference</a>); follow them here.
+        </p>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Job</th>
+              <th scope="col">Status</th>
+              <th scope="col">Created</th>
+              <th scope="col" class="n">
+                Done
+              </th>
+              <th scope="col" class="n">
+                Charged
+              </th>
+              <th scope="col">
+                <span class="skip">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {jobs.length === 0 && (
+              <tr>
+                <td colspan={6} class="muted">
+                  No jobs.
+                </td>
+              </tr>
+            )}
+            {jobs.map((j) => (
+              <JobRow job={j} csrf={c.get("csrf")} />
+            ))}
+          </tbody>
+        </table>
+      </>,
+    );
+  });
+
+  app.get("/jobs/:id", async (c) => {
+    const key = await keyOf(d, c);
+    const id = c.req.param("id");
+    if (!key) return c.redirect("/console/sign-in", 303);
+    const r = JOB_ID.test(id) ? await callApi(d.app, c, key, "GET", `/v1/jobs/${id}?limit=200`) : null;
+    if (r?.status !== 200 || !r.json) {
+      return customerPage(c, "Job", "/console/jobs", <p>No such job.</p>, { status: 404 });
+    }
+    const job = r.json as unknown as JobView & {
+      items: { n: number; state: string; chars: number; tokens: number | null; error: { message: string } | null }[];
+    };
+    return customerPage(
+      c,
+      `Job ${job.id}`,
+      "/console/jobs",
+      <>
+        <h1>Job {job.id}</h1>
+        <table>
+          <tbody>
+            <JobRow job={job} csrf={c.get("csrf")} />
+          </tbody>
+        </table>
+        <h2>Items</h2>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">#</th>
+              <th scope="col">State</th>
+              <th scope="col" class="n">
+                Characters
+              </th>
+              <th scope="col" class="n">
+                Tokens
+              </th>
+              <th scope="col">Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {job.items.map((i) => (
+              <tr>
+                <td>{i.n}</td>
+                <td>{i.state}</td>
+                <td class="n">{int(i.chars)}</td>
+                <td class="n">{i.tokens === null ? "—" : int(i.tokens)}</td>
+                <td>{i.error?.message ?? ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </>,
+    );
+  });
+
+  app.get("/jobs/:id/audio", async (c) => {
+    const key = await keyOf(d, c);
+    const id = c.req.param("id");
+    if (!key || !JOB_ID.test(id)) return c.redirect("/console/jobs", 303);
+    const r = await callApi(d.app, c, key, "GET", `/v1/jobs/${id}/audio?skip_missing=true`);
+    if (r.status !== 200)
+      return customerPage(c, "Job", "/console/jobs", <p>{apiError(r.json, "no audio")}</p>, { status: 404 });
+    return r.response;
+  });
+
+  app.post("/jobs/:id/cancel", async (c) => {
+    const key = await keyOf(d, c);
+    const id = c.req.param("id");
+    if (!key || !JOB_ID.test(id)) return c.redirect("/console/jobs", 303);
+    await callApi(d.app, c, key, "DELETE", `/v1/jobs/${id}`);
+    return c.redirect(`/console/jobs/${id}`, 303);
+  });
+}
