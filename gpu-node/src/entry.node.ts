@@ -6,6 +6,7 @@ import { readModelDir } from "./adapters/model-dir.ts";
 import { startNvidiaSmiSampler } from "./adapters/nvidia-smi-sampler.ts";
 import { OrtBackend } from "./adapters/ort-backend.ts";
 import { Engine } from "./engine/engine.ts";
+import { MAX_BEAMS } from "./engine/sampling.ts";
 import { createNodeApp } from "./http/app.ts";
 import { VoiceBank } from "./model/voices.ts";
 import { NodeMetrics } from "./telemetry/metrics.ts";
@@ -15,7 +16,7 @@ const HELP = `gpu-node: IndexTTS2 as ONNX graphs with dynamic batching
 usage: npm run node -- [--port 8001] [--host 127.0.0.1] [--model gpu-node/models/tiny] [--max-batch 16]
        [--max-queue-delay-ms 5] [--max-queue 64] [--max-pad-ratio 1.5] [--reserved-interactive N]
        [--request-timeout-ms 120000] [--intra-op-threads N] [--inter-op-threads 1] [--intra-op-spinning 0|1]
-       [--providers cpu]
+       [--providers cpu] [--num-beams 3]
        [--max-body-bytes 65536]
 Every flag can also be set as an environment variable: GPU_NODE_PORT, GPU_NODE_MODEL, GPU_NODE_MAX_BATCH, ...`;
 
@@ -36,6 +37,8 @@ const configSchema = z.object({
   intraOpSpinning: z.enum(["0", "1"]).default("0"),
   providers: z.string().default("cpu"),
   maxBodyBytes: int(1).default(65_536),
+  // beams per segment (IndexTTS2: 3, the manifest's default); 1 trades a little quality for ~3× the streams
+  numBeams: int(1).max(MAX_BEAMS).optional(),
 });
 
 const flags = Object.keys(configSchema.shape);
@@ -75,6 +78,7 @@ const engineOptions = {
   maxQueue: config.maxQueue,
   reservedInteractiveSlots: config.reservedInteractive ?? Math.floor(config.maxBatch / 4),
   requestTimeoutMs: config.requestTimeoutMs,
+  ...(config.numBeams !== undefined ? { numBeams: config.numBeams } : {}),
 };
 const gpu = startNvidiaSmiSampler();
 // The metrics read the engine lazily (on scrape), and the engine reports to the metrics.

@@ -17,6 +17,8 @@ export interface EngineOptions {
   reservedInteractiveSlots: number;
   /** default per-request timeout */
   requestTimeoutMs: number;
+  /** the deployment's beams per segment (default: the manifest's, IndexTTS2's 3); a request may ask for its own */
+  numBeams?: number;
 }
 
 export interface SynthesisJob {

@@ -3,7 +3,7 @@ import type { Manifest } from "../model/manifest.ts";
 import { admissionCandidate } from "./admission.ts";
 import type { EngineOptions, SynthesisJob, SynthesisResult } from "./api.ts";
 import type { InferenceBackend } from "./backend.ts";
-import { GptStage } from "./gpt-stage.ts";
+import { beamsOf, GptStage } from "./gpt-stage.ts";
 import { type EngineObserver, noopObserver, type StageName } from "./observer.ts";
 import { joinSegmentAudio, planCodes, requestState } from "./request-state.ts";
 import { S2melStage } from "./s2mel-stage.ts";
@@ -85,6 +85,8 @@ export class Engine {
       topP: s.top_p,
       temperature: s.temperature,
       repetitionPenalty: s.repetition_penalty,
+      numBeams: options.numBeams ?? s.num_beams,
+      lengthPenalty: s.length_penalty,
     };
     this.loopDone = this.loop();
   }
@@ -232,7 +234,10 @@ export class Engine {
       options: this.deps.options,
       now,
     });
-    if (admit.segment) {
+    // a segment takes one batch row per beam: it joins when its beams fit (or alone, if it has more than maxBatch)
+    const fits = (seg: SegmentState) =>
+      this.gpt.occupancy === 0 || this.gpt.occupancy + beamsOf(seg) <= this.deps.options.maxBatch;
+    if (admit.segment && fits(admit.segment)) {
       const seg = admit.segment;
       candidates.push({ stage: "admit", priority: seg.request.priority, run: () => this.admit(seg) });
     } else if (admit.wakeAt !== undefined) wakeAt = admit.wakeAt;

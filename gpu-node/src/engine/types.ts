@@ -38,7 +38,6 @@ export interface SegmentState {
   /** random weights: the stop token is banned and generation ends at exactly `maxCodes` */
   readonly forcedLength: boolean;
   readonly rng: Rng;
-  readonly seen: Set<number>;
   readonly codes: number[];
   readonly latents: Float32Array[];
   stage: SegmentStage;
