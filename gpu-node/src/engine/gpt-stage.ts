@@ -2,6 +2,7 @@ import type { Manifest } from "../model/manifest.ts";
 import { f32, floatOutput, type InferenceBackend, i64 } from "./backend.ts";
 import { SequenceSearch } from "./beam-search.ts";
 import { BatchKvCache, type CacheShape, capacityFor } from "./kv-cache.ts";
+import type { GpuStage, Readiness, StepOutcome } from "./stage.ts";
 import type { Priority, RequestState, SegmentState } from "./types.ts";
 
 /** A segment being decoded: its search and its beams' rows. */
@@ -30,7 +31,8 @@ interface Joiner {
  * next step boundary (one row per beam) and leave it when their search ends; every decode step advances all
  * running beams by one code, and a segment's beams are reordered (their cache rows copied) as its search decides.
  */
-export class GptStage {
+export class GptStage implements GpuStage {
+  readonly name = "decode" as const;
   /** running beams; row b of `cache` belongs to rows[b] */
   private rows: Row[] = [];
   private readonly cache: BatchKvCache;
@@ -54,6 +56,34 @@ export class GptStage {
   /** batch rows running or about to join (a segment takes one per beam) */
   get occupancy(): number {
     return this.active().reduce((n, s) => n + beamsOf(s), 0);
+  }
+
+  get size(): number {
+    return this.active().length;
+  }
+
+  /** segments reach the GPT through admission (its prefill), never from another stage */
+  takes(): boolean {
+    return false;
+  }
+
+  accept(): void {
+    throw new Error("segments join the GPT through its prefill");
+  }
+
+  readiness(): Readiness {
+    if (!this.hasWork) return { ready: false };
+    return { ready: true, priority: this.countByPriority("interactive") > 0 ? "interactive" : "batch" };
+  }
+
+  async step(): Promise<StepOutcome> {
+    const batch = this.occupancy;
+    const passed = await this.decodeStep();
+    return { batch, passed };
+  }
+
+  evictFinished(): void {
+    this.evictFinishedRequests();
   }
 
   /** true when a decode step has sequences to advance */
@@ -134,7 +164,7 @@ export class GptStage {
    * One decode step for every running beam, after letting joiners in and cancelled segments out.
    * Returns the segments that completed in this step (they have left the batch).
    */
-  async step(): Promise<SegmentState[]> {
+  async decodeStep(): Promise<SegmentState[]> {
     this.rebatch();
     const batch = this.rows.length;
     if (batch === 0) return [];
@@ -214,6 +244,11 @@ export class GptStage {
     const { codes, latents } = seq.search.result();
     seq.seg.codes.push(...codes);
     seq.seg.latents.push(...latents);
+    if (codes.length === 0) {
+      // an immediate stop token: the segment is silent and complete
+      seq.seg.audio = new Float32Array(0);
+      seq.seg.stage = "done";
+    } else seq.seg.stage = "projecting";
   }
 
   private leave(segs: readonly SegmentState[]): void {

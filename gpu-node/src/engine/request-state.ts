@@ -68,6 +68,7 @@ export function requestState(
       latents: [],
       stage: "waiting",
       enqueuedAt: now,
+      content: null,
       mel: null,
       melFrames: 0,
       audio: null,

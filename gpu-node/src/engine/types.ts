@@ -42,6 +42,8 @@ export interface SegmentState {
   readonly latents: Float32Array[];
   stage: SegmentStage;
   enqueuedAt: number;
+  /** (generated frames, C) length-regulated content, from the projector to the CFM */
+  content: Float32Array | null;
   /** (M, frames) generated mel, after the CFM */
   mel: Float32Array | null;
   melFrames: number;
