@@ -3,6 +3,7 @@ import type { Manifest } from "../model/manifest.ts";
 import { AdmitStage } from "./admit-stage.ts";
 import type { EngineOptions, SynthesisJob, SynthesisResult } from "./api.ts";
 import type { InferenceBackend } from "./backend.ts";
+import { CountingBackend } from "./boundary-bytes.ts";
 import { GptStage } from "./gpt-stage.ts";
 import { type EngineObserver, noopObserver, type StageName } from "./observer.ts";
 import { ProjectorStage } from "./projector-stage.ts";
@@ -46,6 +47,7 @@ const SEGMENT_SILENCE_S = 0.2;
  */
 export class Engine {
   private readonly gpt: GptStage;
+  private readonly counted: CountingBackend;
   private readonly admission: AdmitStage;
   /** the pipeline, in order; a new stage is one entry here */
   private readonly stages: readonly GpuStage[];
@@ -62,10 +64,14 @@ export class Engine {
   private evictionDue = false;
   private readonly estimator: WaitEstimator;
   private busySeconds = 0;
+  /** tokens the decode steps have generated: one per running beam (batch row) per step */
+  private generatedCodes = 0;
   private readonly defaultSampling: SamplingParams;
 
   constructor(private readonly deps: EngineDeps) {
-    const { backend, manifest, options } = deps;
+    const { manifest, options } = deps;
+    const backend = new CountingBackend(deps.backend);
+    this.counted = backend;
     this.gpt = new GptStage(backend, manifest);
     const batching = {
       maxBatch: options.maxBatch,
@@ -179,6 +185,9 @@ export class Engine {
       busySeconds: this.busySeconds,
       throughputCodesPerSecond: this.estimator.throughput(),
       closing: this.closing,
+      /** bytes fed to and fetched from each graph's session (host boundary), with the codes they produced */
+      boundary: this.counted.snapshot(),
+      generatedCodes: this.generatedCodes,
     };
   }
 
@@ -255,6 +264,7 @@ export class Engine {
     const start = this.now();
     const { batch, passed } = await stage.step(start);
     if (stage.name !== "admit") this.observer.stageRun(stage.name, (this.now() - start) / 1000, batch);
+    if (stage === this.gpt) this.generatedCodes += batch;
     for (const seg of passed) this.pass(seg, index);
   }
 
