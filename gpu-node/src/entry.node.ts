@@ -17,7 +17,7 @@ const HELP = `gpu-node: IndexTTS2 as ONNX graphs with dynamic batching
 usage: npm run node -- [--port 8001] [--host 127.0.0.1] [--model gpu-node/models/tiny] [--max-batch 16]
        [--max-queue-delay-ms 5] [--max-queue 64] [--max-pad-ratio 1.5] [--reserved-interactive N]
        [--request-timeout-ms 120000] [--intra-op-threads N] [--inter-op-threads 1] [--intra-op-spinning 0|1]
-       [--providers cpu] [--num-beams 3] [--engine-thread worker|main]
+       [--providers cpu] [--num-beams 3] [--engine-thread worker|main] [--decode-loop host|resident]
        [--max-body-bytes 65536]
 Every flag can also be set as an environment variable: GPU_NODE_PORT, GPU_NODE_MODEL, GPU_NODE_MAX_BATCH, ...`;
 
@@ -42,6 +42,9 @@ const configSchema = z.object({
   numBeams: int(1).max(MAX_BEAMS).optional(),
   // worker: graph calls run on their own thread (onnxruntime-node's run blocks its thread); main: on the HTTP thread
   engineThread: z.enum(["worker", "main"]).default("worker"),
+  // host: the KV cache in host memory, fed whole each step (fastest on CPU); resident: the cache stays where the
+  // session put it, so the bytes per step do not grow with the history (GPU providers; needs resident_graphs.py)
+  decodeLoop: z.enum(["host", "resident"]).default("host"),
 });
 
 const flags = Object.keys(configSchema.shape);
@@ -81,6 +84,7 @@ const engineOptions = {
   reservedInteractiveSlots: config.reservedInteractive ?? Math.floor(config.maxBatch / 4),
   requestTimeoutMs: config.requestTimeoutMs,
   ...(config.numBeams !== undefined ? { numBeams: config.numBeams } : {}),
+  decodeLoop: config.decodeLoop,
 };
 const gpu = startNvidiaSmiSampler();
 // The metrics read the engine lazily (on scrape), and the engine reports to the metrics.

@@ -72,7 +72,7 @@ export class Engine {
     const { manifest, options } = deps;
     const backend = new CountingBackend(deps.backend);
     this.counted = backend;
-    this.gpt = new GptStage(backend, manifest);
+    this.gpt = new GptStage(backend, manifest, options.decodeLoop ?? "host");
     const batching = {
       maxBatch: options.maxBatch,
       maxQueueDelayMs: options.maxQueueDelayMs,

@@ -1,7 +1,8 @@
 import type { Manifest } from "../model/manifest.ts";
-import { f32, floatOutput, type InferenceBackend, i64 } from "./backend.ts";
+import { f32, floatOutput, type InferenceBackend, i64, RESIDENT_GRAPH_NAMES } from "./backend.ts";
 import { SequenceSearch } from "./beam-search.ts";
 import { BatchKvCache, type CacheShape, capacityFor } from "./kv-cache.ts";
+import { cacheNames, ResidentCache } from "./resident-cache.ts";
 import type { GpuStage, Readiness, StepOutcome } from "./stage.ts";
 import type { Priority, RequestState, SegmentState } from "./types.ts";
 
@@ -21,10 +22,19 @@ interface Row {
 
 interface Joiner {
   seq: Sequence;
+  /** host loop: the prefill's cache as host arrays; resident loop: its present_* as resident tensors */
   keys: Float32Array[];
   values: Float32Array[];
+  present: Parameters<InferenceBackend["run"]>[1];
   length: number;
 }
+
+/**
+ * host: the KV cache in host memory, fed whole to every step (`kv-cache.ts`; fastest on the CPU provider, where
+ * host memory is the device's); resident: the cache as session outputs fed back unread (`resident-cache.ts`), so
+ * the bytes across the host boundary per step do not grow with the history (GPU providers).
+ */
+export type DecodeLoop = "host" | "resident";
 
 /**
  * The GPT stage with continuous batching: segments are prefilled one at a time, join the running batch at the
@@ -36,6 +46,7 @@ export class GptStage implements GpuStage {
   /** running beams; row b of `cache` belongs to rows[b] */
   private rows: Row[] = [];
   private readonly cache: BatchKvCache;
+  private readonly resident: ResidentCache | null;
   private joiners: Joiner[] = [];
   private pendingLeaves: Set<SegmentState> | null = null;
   private readonly shape: CacheShape;
@@ -45,12 +56,16 @@ export class GptStage implements GpuStage {
   constructor(
     private readonly backend: InferenceBackend,
     private readonly manifest: Manifest,
+    loop: DecodeLoop = "host",
   ) {
     const g = manifest.gpt;
     this.shape = { layers: g.layers, heads: g.heads, headDim: g.model_dim / g.heads };
     this.d = g.model_dim;
     this.vocab = g.number_mel_codes;
     this.cache = new BatchKvCache(this.shape);
+    this.resident = loop === "resident" ? new ResidentCache(backend, this.shape) : null;
+    // fail at start, not at the first step, when the model directory lacks the resident-loop graphs
+    if (this.resident) for (const g of RESIDENT_GRAPH_NAMES) backend.signature(g);
   }
 
   /** batch rows running or about to join (a segment takes one per beam) */
@@ -122,10 +137,14 @@ export class GptStage implements GpuStage {
     const prefix = seg.request.condPrefix;
     if (!prefix) throw new Error("prefill before conditioning");
     const g = this.manifest.gpt;
-    const out = await this.backend.run("gpt_prefill", {
-      cond_prefix: f32(prefix, [1, g.cond_tokens, this.d]),
-      text_ids: i64(seg.textIds, [1, seg.textIds.length]),
-    });
+    const out = await this.backend.run(
+      "gpt_prefill",
+      {
+        cond_prefix: f32(prefix, [1, g.cond_tokens, this.d]),
+        text_ids: i64(seg.textIds, [1, seg.textIds.length]),
+      },
+      this.resident ? cacheNames("present", this.shape.layers) : [],
+    );
     const search = new SequenceSearch(
       seg.request.sampling,
       {
@@ -152,11 +171,11 @@ export class GptStage implements GpuStage {
     }
     const keys: Float32Array[] = [];
     const values: Float32Array[] = [];
-    for (let l = 0; l < this.shape.layers; l++) {
+    for (let l = 0; l < this.shape.layers && !this.resident; l++) {
       keys.push(floatOutput(out, `present_key_${l}`));
       values.push(floatOutput(out, `present_value_${l}`));
     }
-    this.joiners.push({ seq, keys, values, length: g.cond_tokens + seg.textIds.length + 1 });
+    this.joiners.push({ seq, keys, values, present: out, length: g.cond_tokens + seg.textIds.length + 1 });
     return false;
   }
 
@@ -165,19 +184,22 @@ export class GptStage implements GpuStage {
    * Returns the segments that completed in this step (they have left the batch).
    */
   async decodeStep(): Promise<SegmentState[]> {
-    this.rebatch();
+    if (this.resident) await this.rebatchResident(this.resident);
+    else this.rebatch();
     const batch = this.rows.length;
     if (batch === 0) return [];
-    const p = this.cache.capacity;
-    const mask = new BigInt64Array(batch * (p + 1));
+    const p = this.resident ? 0 : this.cache.capacity;
+    const mask = new BigInt64Array(this.resident ? 0 : batch * (p + 1));
     const ids = new BigInt64Array(batch);
     const pos = new BigInt64Array(batch);
     const beamRows = new Map<Sequence, number[]>();
     this.rows.forEach((row, b) => {
       const request = row.seq.seg.request;
       request.maxGptBatch = Math.max(request.maxGptBatch, batch);
-      mask.fill(1n, b * (p + 1), b * (p + 1) + row.length);
-      mask[b * (p + 1) + p] = 1n;
+      if (!this.resident) {
+        mask.fill(1n, b * (p + 1), b * (p + 1) + row.length);
+        mask[b * (p + 1) + p] = 1n;
+      }
       ids[b] = BigInt(row.seq.search.lastCodes()[row.beam] ?? 0);
       // exact positions, as IndexTTS2's generate: start_mel is mel position 0 and code k is fed at position k + 1
       pos[b] = BigInt(row.seq.search.length + 1);
@@ -185,25 +207,13 @@ export class GptStage implements GpuStage {
       rows[row.beam] = b;
       beamRows.set(row.seq, rows);
     });
-    const feeds: Parameters<InferenceBackend["run"]>[1] = {
-      mel_ids: i64(ids, [batch, 1]),
-      mel_pos: i64(pos, [batch]),
-      attention_mask: i64(mask, [batch, p + 1]),
-    };
-    const { heads, headDim } = this.shape;
-    for (let l = 0; l < this.shape.layers; l++) {
-      feeds[`past_key_${l}`] = f32(this.cache.keys(l), [batch, heads, p, headDim]);
-      feeds[`past_value_${l}`] = f32(this.cache.values(l), [batch, heads, p, headDim]);
-    }
-    const out = await this.backend.run("gpt_decode", feeds);
+    const out = this.resident ? await this.residentStep(this.resident, ids, pos) : await this.hostStep(ids, pos, mask);
     const logits = floatOutput(out, "logits");
     const hidden = floatOutput(out, "hidden");
-    const lengths = this.rows.map((r) => r.length);
-    for (let l = 0; l < this.shape.layers; l++) {
-      this.cache.appendStep(l, floatOutput(out, `new_key_${l}`), floatOutput(out, `new_value_${l}`), lengths);
-    }
     for (const row of this.rows) row.length += 1;
     const done: SegmentState[] = [];
+    // resident loop: one gather for all beam reorders of the step (row b takes row perm[b]'s history)
+    const perm = this.rows.map((_, b) => b);
     for (const [seq, rows] of beamRows) {
       const result = seq.search.step(
         logits,
@@ -216,15 +226,69 @@ export class GptStage implements GpuStage {
         continue;
       }
       // each beam's row now holds the history of the beam it continues
-      const length = this.rows[rows[0] ?? 0]?.length ?? 0;
-      this.cache.copyRows(
-        rows,
-        result.parents.map((parent) => rows[parent] ?? 0),
-        length,
-      );
+      const sources = result.parents.map((parent) => rows[parent] ?? 0);
+      if (this.resident) {
+        for (const [j, target] of rows.entries()) perm[target] = sources[j] ?? target;
+      } else this.cache.copyRows(rows, sources, this.rows[rows[0] ?? 0]?.length ?? 0);
     }
+    if (this.resident && perm.some((src, b) => src !== b)) await this.resident.gather(perm);
     this.leave(done);
     return done;
+  }
+
+  private async hostStep(ids: BigInt64Array, pos: BigInt64Array, mask: BigInt64Array) {
+    const batch = this.rows.length;
+    const p = this.cache.capacity;
+    const feeds: Parameters<InferenceBackend["run"]>[1] = {
+      mel_ids: i64(ids, [batch, 1]),
+      mel_pos: i64(pos, [batch]),
+      attention_mask: i64(mask, [batch, p + 1]),
+    };
+    const { heads, headDim } = this.shape;
+    for (let l = 0; l < this.shape.layers; l++) {
+      feeds[`past_key_${l}`] = f32(this.cache.keys(l), [batch, heads, p, headDim]);
+      feeds[`past_value_${l}`] = f32(this.cache.values(l), [batch, heads, p, headDim]);
+    }
+    const out = await this.backend.run("gpt_decode", feeds);
+    const lengths = this.rows.map((r) => r.length);
+    for (let l = 0; l < this.shape.layers; l++) {
+      this.cache.appendStep(l, floatOutput(out, `new_key_${l}`), floatOutput(out, `new_value_${l}`), lengths);
+    }
+    return out;
+  }
+
+  /** the graph writes each row's new K/V into slot `lengths[b]` and returns the whole cache, which stays resident */
+  private async residentStep(cache: ResidentCache, ids: BigInt64Array, pos: BigInt64Array) {
+    const batch = this.rows.length;
+    const lengths = BigInt64Array.from(this.rows, (r) => BigInt(r.length));
+    const out = await this.backend.run(
+      "gpt_decode_resident",
+      { mel_ids: i64(ids, [batch, 1]), mel_pos: i64(pos, [batch]), lengths: i64(lengths, [batch]), ...cache.feeds() },
+      cacheNames("present", this.shape.layers),
+    );
+    cache.update(out);
+    return out;
+  }
+
+  /** rebatch for the resident cache: leavers out (one gather), more slots if needed, joiners in (one row per beam) */
+  private async rebatchResident(cache: ResidentCache): Promise<void> {
+    const leaves = this.pendingLeaves;
+    const joiners = this.joiners.filter((j) => !leaves?.has(j.seq.seg));
+    this.joiners = [];
+    this.pendingLeaves = null;
+    if (leaves && leaves.size > 0) {
+      const keep = this.rows.flatMap((r, b) => (leaves.has(r.seq.seg) ? [] : [b]));
+      if (keep.length < this.rows.length) {
+        this.rows = keep.map((b) => this.rows[b] as Row);
+        await cache.gather(keep);
+      }
+    }
+    if (this.rows.length === 0 && joiners.length === 0) return cache.clear();
+    await cache.grow(capacityFor([...this.rows.map((r) => r.length), ...joiners.map((j) => j.length)]));
+    for (const j of joiners) {
+      await cache.join(j.present, j.length, j.seq.search.numBeams);
+      for (let beam = 0; beam < j.seq.search.numBeams; beam++) this.rows.push({ seq: j.seq, beam, length: j.length });
+    }
   }
 
   /** Drop segments whose request ended (cancelled, timed out) before the next step. */
