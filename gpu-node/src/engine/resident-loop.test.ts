@@ -68,14 +68,14 @@ describe("the resident-cache decode loop (issue 13)", () => {
     await gpt.prefill(seg);
     const perToken = new Map<number, number>();
     let h = m.gpt.cond_tokens + seg.textIds.length + 1;
-    const before = () => {
+    const crossed = () => {
       const s = counted.snapshot();
       return Object.values(s).reduce((n, t) => n + (t ? t.bytesIn + t.bytesOut : 0), 0);
     };
     while (h < 1000) {
-      const start = before();
+      const start = crossed();
       await gpt.decodeStep();
-      perToken.set(h, before() - start);
+      perToken.set(h, crossed() - start);
       h++;
     }
     // every graph call of the step counted (decode, plus a cache_pad every 32 tokens): compare steps without growth
