@@ -30,7 +30,15 @@ export class OrtBackend implements InferenceBackend {
     };
     const sessions = new Map<GraphName, ort.InferenceSession>();
     for (const [name, path] of Object.entries(graphPaths) as [GraphName, string][]) {
-      sessions.set(name, await ort.InferenceSession.create(path, sessionOptions));
+      let session = await ort.InferenceSession.create(path, sessionOptions);
+      const resident = session.outputNames.filter((n) => /^(present|out)_(key|value)_\d+$/.test(n));
+      if (options.executionProviders.includes("webgpu") && resident.length > 0) {
+        // the KV cache stays in device memory and is fed back from there (issue 13; gpu-node/MODEL.md)
+        await session.release();
+        const preferredOutputLocation = Object.fromEntries(resident.map((n) => [n, "gpu-buffer" as const]));
+        session = await ort.InferenceSession.create(path, { ...sessionOptions, preferredOutputLocation });
+      }
+      sessions.set(name, session);
     }
     return new OrtBackend(sessions);
   }
@@ -44,6 +52,10 @@ export class OrtBackend implements InferenceBackend {
   signature(graph: GraphName): GraphSignature {
     const s = this.session(graph);
     return { inputs: [...s.inputNames], outputs: [...s.outputNames] };
+  }
+
+  release(tensor: Tensor): void {
+    if (tensor.type === "resident") (tensor.handle as ort.Tensor).dispose();
   }
 
   /** whether the model directory had this graph */

@@ -39,6 +39,8 @@ export interface InferenceBackend {
   /** Run a graph; the outputs named in `keep` come back as resident tensors. */
   run(graph: GraphName, feeds: Feeds, keep?: readonly string[]): Promise<Feeds>;
   signature(graph: GraphName): GraphSignature;
+  /** free a resident tensor the engine no longer feeds (device memory on a GPU provider) */
+  release?(tensor: Tensor): void;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import type { Feeds, GraphName, GraphSignature, InferenceBackend } from "./backend.ts";
+import type { Feeds, GraphName, GraphSignature, InferenceBackend, Tensor } from "./backend.ts";
 
 /** Bytes one graph has been fed from and has returned to host memory, over all its calls and for its last call. */
 export interface GraphTraffic {
@@ -55,6 +55,10 @@ export class CountingBackend implements InferenceBackend {
 
   signature(graph: GraphName): GraphSignature {
     return this.inner.signature(graph);
+  }
+
+  release(tensor: Tensor): void {
+    this.inner.release?.(tensor);
   }
 
   close(): Promise<void> {

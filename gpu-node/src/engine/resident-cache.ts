@@ -32,24 +32,26 @@ export class ResidentCache {
 
   /** take a decode step's present_* as the new cache */
   update(out: Feeds): void {
-    this.tensors = cacheNames("present", this.shape.layers).map((n) => {
-      const t = out[n];
-      if (!t) throw new Error(`decode output ${n} missing`);
-      return t;
-    });
+    this.replace(
+      cacheNames("present", this.shape.layers).map((n) => {
+        const t = out[n];
+        if (!t) throw new Error(`decode output ${n} missing`);
+        return t;
+      }),
+    );
   }
 
   /** keep these rows, in this order (rows leaving, beams taking their parents' histories) */
   async gather(rows: readonly number[]): Promise<void> {
     if (rows.length === 0) return this.clear();
-    this.tensors = await this.run("cache_gather", { rows: i64(rows, [rows.length]) }, this.tensors);
+    this.replace(await this.run("cache_gather", { rows: i64(rows, [rows.length]) }, this.tensors));
     this.rows = rows.length;
   }
 
   /** at least `capacity` slots per row (zeros, masked until written) */
   async grow(capacity: number): Promise<void> {
     if (capacity <= this.capacity) return;
-    if (this.rows > 0) this.tensors = await this.pad(this.tensors, capacity);
+    if (this.rows > 0) this.replace(await this.pad(this.tensors, capacity));
     this.capacity = capacity;
   }
 
@@ -61,9 +63,12 @@ export class ResidentCache {
       if (!t) throw new Error(`prefill output ${n} missing`);
       return t;
     });
-    if (length < this.capacity) row = await this.pad(row, this.capacity);
-    if (copies > 1) row = await this.run("cache_gather", { rows: i64(new Array(copies).fill(0), [copies]) }, row);
-    if (this.rows === 0) this.tensors = row;
+    if (length < this.capacity) row = this.freeing(row, await this.pad(row, this.capacity));
+    if (copies > 1) {
+      const rows = i64(new Array(copies).fill(0), [copies]);
+      row = this.freeing(row, await this.run("cache_gather", { rows }, row));
+    }
+    if (this.rows === 0) this.replace(row);
     else {
       const feeds: Feeds = {};
       cacheNames("a", this.shape.layers).forEach((n, i) => {
@@ -73,15 +78,28 @@ export class ResidentCache {
         feeds[n] = row[i] as Tensor;
       });
       const out = await this.backend.run("cache_concat", feeds, this.names.out);
-      this.tensors = this.names.out.map((n) => out[n] as Tensor);
+      this.freeing(row, []);
+      this.replace(this.names.out.map((n) => out[n] as Tensor));
     }
     this.rows += copies;
   }
 
   clear(): void {
-    this.tensors = [];
+    this.replace([]);
     this.rows = 0;
     this.capacity = 0;
+  }
+
+  /** the cache is now `next`; the tensors it no longer holds are freed */
+  private replace(next: Tensor[]): void {
+    this.freeing(this.tensors, next);
+    this.tensors = next;
+  }
+
+  /** free the tensors of `old` that `next` does not hold; returns `next` */
+  private freeing(old: readonly Tensor[], next: Tensor[]): Tensor[] {
+    for (const t of old) if (!next.includes(t)) this.backend.release?.(t);
+    return next;
   }
 
   private async pad(tensors: Tensor[], capacity: number): Promise<Tensor[]> {
