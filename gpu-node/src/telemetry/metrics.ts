@@ -107,7 +107,11 @@ export class NodeMetrics implements EngineObserver {
       });
     gauge("gpu_node_queue_depth", "Requests accepted and not yet decoding", () => engine.stats().queued);
     gauge("gpu_node_in_flight", "Requests accepted and not finished", () => engine.stats().inFlight);
-    gauge("gpu_node_gpt_batch_occupancy", "Sequences in the GPT batch", () => engine.stats().gptBatch);
+    gauge(
+      "gpu_node_gpt_batch_occupancy",
+      "Rows in the GPT batch (one per beam of each segment)",
+      () => engine.stats().gptBatch,
+    );
     gauge("gpu_node_s2mel_rows", "Segments in the CFM stage", () => engine.stats().s2melRows);
     gauge("gpu_node_vocoder_rows", "Segments waiting for the vocoder", () => engine.stats().vocoderRows);
     gauge(
