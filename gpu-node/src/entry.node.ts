@@ -5,7 +5,9 @@ import { z } from "zod";
 import { readModelDir } from "./adapters/model-dir.ts";
 import { startNvidiaSmiSampler } from "./adapters/nvidia-smi-sampler.ts";
 import { OrtBackend } from "./adapters/ort-backend.ts";
+import { WorkerEngine } from "./adapters/worker-engine.ts";
 import { Engine } from "./engine/engine.ts";
+import { MAX_BEAMS } from "./engine/sampling.ts";
 import { createNodeApp } from "./http/app.ts";
 import { VoiceBank } from "./model/voices.ts";
 import { NodeMetrics } from "./telemetry/metrics.ts";
@@ -15,7 +17,7 @@ const HELP = `gpu-node: IndexTTS2 as ONNX graphs with dynamic batching
 usage: npm run node -- [--port 8001] [--host 127.0.0.1] [--model gpu-node/models/tiny] [--max-batch 16]
        [--max-queue-delay-ms 5] [--max-queue 64] [--max-pad-ratio 1.5] [--reserved-interactive N]
        [--request-timeout-ms 120000] [--intra-op-threads N] [--inter-op-threads 1] [--intra-op-spinning 0|1]
-       [--providers cpu]
+       [--providers cpu] [--num-beams 3] [--engine-thread worker|main] [--decode-loop host|resident]
        [--max-body-bytes 65536]
 Every flag can also be set as an environment variable: GPU_NODE_PORT, GPU_NODE_MODEL, GPU_NODE_MAX_BATCH, ...`;
 
@@ -36,6 +38,13 @@ const configSchema = z.object({
   intraOpSpinning: z.enum(["0", "1"]).default("0"),
   providers: z.string().default("cpu"),
   maxBodyBytes: int(1).default(65_536),
+  // beams per segment (IndexTTS2: 3, the manifest's default); 1 trades a little quality for ~3× the streams
+  numBeams: int(1).max(MAX_BEAMS).optional(),
+  // worker: graph calls run on their own thread (onnxruntime-node's run blocks its thread); main: on the HTTP thread
+  engineThread: z.enum(["worker", "main"]).default("worker"),
+  // host: the KV cache in host memory, fed whole each step (fastest on CPU); resident: the cache stays where the
+  // session put it, so the bytes per step do not grow with the history (GPU providers; needs resident_graphs.py)
+  decodeLoop: z.enum(["host", "resident"]).default("host"),
 });
 
 const flags = Object.keys(configSchema.shape);
@@ -67,7 +76,6 @@ const runtime = {
   interOpThreads: config.interOpThreads,
   intraOpSpinning: config.intraOpSpinning === "1",
 };
-const backend = await OrtBackend.create(files.graphPaths, runtime);
 const engineOptions = {
   maxBatch: config.maxBatch,
   maxQueueDelayMs: config.maxQueueDelayMs,
@@ -75,17 +83,25 @@ const engineOptions = {
   maxQueue: config.maxQueue,
   reservedInteractiveSlots: config.reservedInteractive ?? Math.floor(config.maxBatch / 4),
   requestTimeoutMs: config.requestTimeoutMs,
+  ...(config.numBeams !== undefined ? { numBeams: config.numBeams } : {}),
+  decodeLoop: config.decodeLoop,
 };
 const gpu = startNvidiaSmiSampler();
 // The metrics read the engine lazily (on scrape), and the engine reports to the metrics.
 const metrics = new NodeMetrics({ stats: () => engine.stats() }, gpu);
-const engine = new Engine({
-  backend,
-  manifest: files.manifest,
-  options: engineOptions,
-  observer: metrics,
-  yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
-});
+const backend = config.engineThread === "main" ? await OrtBackend.create(files.graphPaths, runtime) : null;
+const engine = backend
+  ? new Engine({
+      backend,
+      manifest: files.manifest,
+      options: engineOptions,
+      observer: metrics,
+      yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
+    })
+  : await WorkerEngine.start(
+      { modelDir: config.model, runtime, options: engineOptions, statsIntervalMs: 100 },
+      metrics,
+    );
 const app = createNodeApp({
   engine,
   manifest: files.manifest,
@@ -110,7 +126,7 @@ const shutdown = async () => {
   server.close();
   await engine.close();
   gpu.close();
-  await backend.close();
+  await backend?.close();
   process.exit(0);
 };
 process.once("SIGTERM", shutdown);

@@ -156,6 +156,11 @@ def main(argv=None):
         json.dump(manifest, f, indent=2, ensure_ascii=False)
         f.write("\n")
 
+    # the resident-cache decode loop's graphs, derived from gpt_decode.onnx (issue 13; gpu-node/MODEL.md)
+    from resident_graphs import main as write_resident_graphs
+
+    write_resident_graphs(args.out)
+
     total = 0
     for fname in sorted(os.listdir(args.out)):
         size = os.path.getsize(os.path.join(args.out, fname))

@@ -51,7 +51,7 @@ describe("gpu-node HTTP API (real server on 127.0.0.1, tiny model)", () => {
     expect(res.headers["x-model-random-weights"]).toBe("true");
   });
 
-  it("takes the optional fields: seed, emotion_vector, emotion_alpha, max_tokens, priority, deadline_ms", async () => {
+  it("takes the optional fields: seed, emotion_vector, emotion_alpha, max_tokens, priority, deadline_ms, num_beams", async () => {
     const body = {
       text: "Hello world.",
       speaker_id: 1,
@@ -62,12 +62,18 @@ describe("gpu-node HTTP API (real server on 127.0.0.1, tiny model)", () => {
       max_tokens: 12,
       priority: "batch",
       deadline_ms: 60_000,
+      num_beams: 1,
     };
     const a = await post(body);
     const b = await post(body);
+    const beams = await post({ ...body, num_beams: 3 });
     expect(a.statusCode).toBe(200);
     expect(a.headers["x-semantic-tokens"]).toBe("12");
-    expect(Buffer.from(await a.body.arrayBuffer())).toEqual(Buffer.from(await b.body.arrayBuffer()));
+    const audio = Buffer.from(await a.body.arrayBuffer());
+    expect(Buffer.from(await b.body.arrayBuffer())).toEqual(audio);
+    // three beams sample other codes from the same seed (the default without num_beams is 3)
+    expect(beams.statusCode).toBe(200);
+    expect(Buffer.from(await beams.body.arrayBuffer())).not.toEqual(audio);
   });
 
   const badInputs: [string, string | object, Record<string, string>, number, string][] = [
@@ -83,6 +89,8 @@ describe("gpu-node HTTP API (real server on 127.0.0.1, tiny model)", () => {
     ["missing text", { emotion: "happy" }, {}, 400, "INVALID_REQUEST"],
     ["text of the wrong type", { text: 42 }, {}, 400, "INVALID_REQUEST"],
     ["speed of the wrong type", { text: "hi", speed: "fast" }, {}, 400, "INVALID_REQUEST"],
+    ["num_beams of 0", { text: "hi", num_beams: 0 }, {}, 400, "INVALID_REQUEST"],
+    ["num_beams above 8", { text: "hi", num_beams: 9 }, {}, 400, "INVALID_REQUEST"],
     ["over-long text", { text: "啊".repeat(2001) }, {}, 400, "TEXT_TOO_LONG"],
     ["unknown speaker", { text: "hi", speaker_id: 99 }, {}, 400, "UNKNOWN_SPEAKER"],
     ["negative speaker", { text: "hi", speaker_id: -1 }, {}, 400, "INVALID_REQUEST"],
@@ -238,7 +246,7 @@ describe("gpu-node HTTP API (real server on 127.0.0.1, tiny model)", () => {
     }).catch((e: Error) => e);
     const deadline = Date.now() + 10_000;
     while (node.engine.stats().gptBatch === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    expect(node.engine.stats().gptBatch).toBe(1);
+    expect(node.engine.stats().gptBatch).toBe(3); // its three beams (IndexTTS2's default), one batch row each
     controller.abort();
     expect(await pending).toBeInstanceOf(Error);
     while (node.engine.stats().inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));

@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { GRAPH_NAMES, type GraphName } from "../engine/backend.ts";
+import { GRAPH_NAMES, type GraphPaths, RESIDENT_GRAPH_NAMES } from "../engine/backend.ts";
 import { type Manifest, manifestSchema } from "../model/manifest.ts";
 import { loadSentencePiece } from "../text/sentencepiece.ts";
 
@@ -10,7 +10,8 @@ export interface ModelFiles {
   bpe: Uint8Array;
   voices: Uint8Array;
   emotions: Uint8Array;
-  graphPaths: Record<GraphName, string>;
+  /** every graph of the contract, and the resident-loop graphs when the directory has them */
+  graphPaths: GraphPaths;
 }
 
 /** Read a model directory (see gpu-node/MODEL.md) from disk and validate its manifest. */
@@ -19,10 +20,17 @@ export async function readModelDir(dir: string): Promise<ModelFiles> {
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`${dir}/manifest.json is invalid: ${parsed.error.message}`);
   const manifest = parsed.data;
-  const graphPaths = Object.fromEntries(GRAPH_NAMES.map((g) => [g, join(dir, manifest.files[g])])) as Record<
-    GraphName,
-    string
-  >;
+  const graphPaths = Object.fromEntries(GRAPH_NAMES.map((g) => [g, join(dir, manifest.files[g])])) as GraphPaths;
+  for (const g of RESIDENT_GRAPH_NAMES) {
+    const path = join(dir, `${g}.onnx`);
+    if (
+      await access(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      graphPaths[g] = path;
+  }
   const [bpe, voices, emotions] = await Promise.all([
     readFile(join(dir, manifest.files.bpe)),
     readFile(join(dir, manifest.files.voices)),

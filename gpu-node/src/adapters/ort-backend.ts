@@ -1,12 +1,5 @@
 import * as ort from "onnxruntime-node";
-import {
-  type Feeds,
-  GRAPH_NAMES,
-  type GraphName,
-  type GraphSignature,
-  type InferenceBackend,
-  type Tensor,
-} from "../engine/backend.ts";
+import type { Feeds, GraphName, GraphSignature, InferenceBackend, Tensor } from "../engine/backend.ts";
 
 export interface OrtOptions {
   /** threads inside one operator (onnxruntime intra-op pool) */
@@ -27,7 +20,7 @@ export interface OrtOptions {
 export class OrtBackend implements InferenceBackend {
   private constructor(private readonly sessions: Map<GraphName, ort.InferenceSession>) {}
 
-  static async create(graphPaths: Record<GraphName, string>, options: OrtOptions): Promise<OrtBackend> {
+  static async create(graphPaths: Partial<Record<GraphName, string>>, options: OrtOptions): Promise<OrtBackend> {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: options.intraOpThreads,
       interOpNumThreads: options.interOpThreads,
@@ -36,8 +29,16 @@ export class OrtBackend implements InferenceBackend {
       extra: { session: { intra_op: { allow_spinning: options.intraOpSpinning ? "1" : "0" } } },
     };
     const sessions = new Map<GraphName, ort.InferenceSession>();
-    for (const name of GRAPH_NAMES) {
-      sessions.set(name, await ort.InferenceSession.create(graphPaths[name], sessionOptions));
+    for (const [name, path] of Object.entries(graphPaths) as [GraphName, string][]) {
+      let session = await ort.InferenceSession.create(path, sessionOptions);
+      const resident = session.outputNames.filter((n) => /^(present|out)_(key|value)_\d+$/.test(n));
+      if (options.executionProviders.includes("webgpu") && resident.length > 0) {
+        // the KV cache stays in device memory and is fed back from there (issue 13; gpu-node/MODEL.md)
+        await session.release();
+        const preferredOutputLocation = Object.fromEntries(resident.map((n) => [n, "gpu-buffer" as const]));
+        session = await ort.InferenceSession.create(path, { ...sessionOptions, preferredOutputLocation });
+      }
+      sessions.set(name, session);
     }
     return new OrtBackend(sessions);
   }
@@ -53,13 +54,28 @@ export class OrtBackend implements InferenceBackend {
     return { inputs: [...s.inputNames], outputs: [...s.outputNames] };
   }
 
-  async run(graph: GraphName, feeds: Feeds): Promise<Feeds> {
+  release(tensor: Tensor): void {
+    if (tensor.type === "resident") (tensor.handle as ort.Tensor).dispose();
+  }
+
+  /** whether the model directory had this graph */
+  has(graph: GraphName): boolean {
+    return this.sessions.has(graph);
+  }
+
+  async run(graph: GraphName, feeds: Feeds, keep: readonly string[] = []): Promise<Feeds> {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+    for (const [name, t] of Object.entries(feeds)) {
+      ortFeeds[name] = t.type === "resident" ? (t.handle as ort.Tensor) : new ort.Tensor(t.type, t.data, t.dims);
+    }
     const result = await this.session(graph).run(ortFeeds);
     const out: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(result)) {
-      if (t.type === "float32") out[name] = { type: "float32", data: t.data as Float32Array, dims: t.dims };
+      if (keep.includes(name)) {
+        // fed back as is; with `preferredOutputLocation: 'gpu-buffer'` (WebGPU EP) it never leaves the device
+        const bytes = t.dims.reduce((n, x) => n * x, 1) * (t.type === "float16" ? 2 : t.type === "int64" ? 8 : 4);
+        out[name] = { type: "resident", handle: t, dims: t.dims, bytes };
+      } else if (t.type === "float32") out[name] = { type: "float32", data: t.data as Float32Array, dims: t.dims };
       else if (t.type === "int64") out[name] = { type: "int64", data: t.data as BigInt64Array, dims: t.dims };
       else throw new Error(`graph ${graph} output ${name} has unsupported type ${t.type}`);
     }

@@ -17,6 +17,10 @@ export interface EngineOptions {
   reservedInteractiveSlots: number;
   /** default per-request timeout */
   requestTimeoutMs: number;
+  /** the deployment's beams per segment (default: the manifest's, IndexTTS2's 3); a request may ask for its own */
+  numBeams?: number;
+  /** where the GPT's KV cache lives between steps (gpt-stage.ts DecodeLoop); default host */
+  decodeLoop?: "host" | "resident";
 }
 
 export interface SynthesisJob {

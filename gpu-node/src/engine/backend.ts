@@ -11,11 +11,22 @@ export const GRAPH_NAMES = [
   "dit_step",
   "vocoder",
 ] as const;
-export type GraphName = (typeof GRAPH_NAMES)[number];
+/** Graphs of the resident-cache decode loop (`gpu-node/tools/resident_graphs.py`); loaded when the files exist. */
+export const RESIDENT_GRAPH_NAMES = ["gpt_decode_resident", "cache_gather", "cache_pad", "cache_concat"] as const;
+export type ContractGraph = (typeof GRAPH_NAMES)[number];
+export type ResidentGraph = (typeof RESIDENT_GRAPH_NAMES)[number];
+export type GraphName = ContractGraph | ResidentGraph;
+/** where each graph's file is: every graph of the contract, the resident-loop graphs when present */
+export type GraphPaths = Record<ContractGraph, string> & Partial<Record<ResidentGraph, string>>;
 
 export type Tensor =
   | { readonly type: "float32"; readonly data: Float32Array; readonly dims: readonly number[] }
-  | { readonly type: "int64"; readonly data: BigInt64Array; readonly dims: readonly number[] };
+  | { readonly type: "int64"; readonly data: BigInt64Array; readonly dims: readonly number[] }
+  /**
+   * A tensor the backend keeps where the session put it (a session output fed back as is): the engine never reads
+   * it, so on a GPU execution provider it stays on the device; `bytes` is its size, for the accounting.
+   */
+  | { readonly type: "resident"; readonly handle: unknown; readonly dims: readonly number[]; readonly bytes: number };
 
 export type Feeds = Record<string, Tensor>;
 
@@ -25,8 +36,11 @@ export interface GraphSignature {
 }
 
 export interface InferenceBackend {
-  run(graph: GraphName, feeds: Feeds): Promise<Feeds>;
+  /** Run a graph; the outputs named in `keep` come back as resident tensors. */
+  run(graph: GraphName, feeds: Feeds, keep?: readonly string[]): Promise<Feeds>;
   signature(graph: GraphName): GraphSignature;
+  /** free a resident tensor the engine no longer feeds (device memory on a GPU provider) */
+  release?(tensor: Tensor): void;
   close(): Promise<void>;
 }
 

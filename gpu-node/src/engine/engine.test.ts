@@ -24,6 +24,8 @@ function job(node: TestNode, id: string, text: string, extra: Partial<SynthesisJ
     seed: 1234,
     priority: "interactive",
     ...extra,
+    // one beam unless a test asks for more: the scheduling tests count batch rows
+    sampling: { numBeams: 1, ...extra.sampling },
   };
 }
 
@@ -59,6 +61,9 @@ const waitFor = async (cond: () => boolean, ms = 20_000) => {
   }
 };
 
+/** beams per request of the batch-invariance test: a request's beams are rows of the same running batch */
+const BEAMS = [3, 1, 3, 2];
+
 describe("Engine on the tiny model", () => {
   let alone: TestNode;
   let batched: TestNode;
@@ -72,9 +77,16 @@ describe("Engine on the tiny model", () => {
     await batched.close();
   });
 
-  it("batch invariance: each request's audio with batching equals its audio run alone", async () => {
+  it("batch invariance: each request's audio with batching equals its audio run alone (1, 2 and 3 beams)", async () => {
     const jobs = (node: TestNode) =>
-      TEXTS.map((t, i) => job(node, `r${i}`, t, { seed: 100 + i, voice: node.voices.get(i % 3) }));
+      TEXTS.map((t, i) =>
+        job(node, `r${i}`, t, {
+          seed: 100 + i,
+          voice: node.voices.get(i % 3),
+          sampling: { numBeams: BEAMS[i] ?? 1 },
+          maxTokens: 48,
+        }),
+      );
     const reference: SynthesisResult[] = [];
     for (const j of jobs(alone)) reference.push(await alone.engine.submit(j));
     const sizes = recordBatches(batched);
@@ -90,6 +102,20 @@ describe("Engine on the tiny model", () => {
         maxDiff = Math.max(maxDiff, Math.abs((r.audio[k] ?? 0) - (ref.audio[k] ?? 0)));
       expect(maxDiff).toBeLessThan(1e-3);
     });
+  });
+
+  it("a request's beams are rows of the running batch: two 3-beam requests decode as 6 rows", async () => {
+    const sizes = recordBatches(batched);
+    const beams = { sampling: { numBeams: 3 } };
+    const both = ["x", "y"].map((id) =>
+      batched.engine.submit(job(batched, id, TEXTS[1] ?? "", { maxTokens: 12, ...beams })),
+    );
+    await waitFor(() => batched.engine.stats().gptBatch === 6);
+    const [x, y] = await Promise.all(both);
+    expect(Math.max(...sizes)).toBe(6);
+    expect(sizes.every((n) => n % 3 === 0)).toBe(true);
+    expect(x?.codes.flat().length).toBe(12);
+    expect(y?.maxBatch).toBe(6);
   });
 
   it("the same seed reproduces the same audio; another seed changes it", async () => {
@@ -206,7 +232,10 @@ describe("Engine on the tiny model", () => {
         track(`b${i}`, node.engine.submit(job(node, `b${i}`, TEXTS[0] ?? "", { priority: "batch", maxTokens: 30 }))),
       );
       await waitFor(() => node.engine.stats().gptBatch > 0);
-      all.push(track("i", node.engine.submit(job(node, "i", TEXTS[0] ?? "", { maxTokens: 30 }))));
+      // the interactive request runs 3 beams: with max batch 1 it still gets the GPT, alone
+      all.push(
+        track("i", node.engine.submit(job(node, "i", TEXTS[0] ?? "", { maxTokens: 30, sampling: { numBeams: 3 } }))),
+      );
       await Promise.all(all);
       expect(done.indexOf("i")).toBeLessThan(done.indexOf("b1"));
       expect(done.indexOf("i")).toBeLessThan(done.indexOf("b2"));
@@ -249,11 +278,14 @@ describe("Engine on the tiny model", () => {
     }
   });
 
-  it("a cancelled request leaves the batch and the others complete", async () => {
+  it("a cancelled request leaves the batch (all its beams) and the others complete", async () => {
     const controller = new AbortController();
-    const cancelled = batched.engine.submit(job(batched, "c1", TEXTS[3] ?? "", { maxTokens: 600 }), controller.signal);
+    const cancelled = batched.engine.submit(
+      job(batched, "c1", TEXTS[3] ?? "", { maxTokens: 600, sampling: { numBeams: 3 } }),
+      controller.signal,
+    );
     const other = batched.engine.submit(job(batched, "c2", TEXTS[1] ?? "", { maxTokens: 40 }));
-    await waitFor(() => batched.engine.stats().gptBatch === 2);
+    await waitFor(() => batched.engine.stats().gptBatch === 4);
     controller.abort();
     await expect(cancelled).rejects.toMatchObject({ code: "CLIENT_CLOSED" });
     const r = await other;

@@ -1,13 +1,16 @@
 import { NodeError } from "../core/errors.ts";
 import type { Manifest } from "../model/manifest.ts";
-import { admissionCandidate } from "./admission.ts";
+import { AdmitStage } from "./admit-stage.ts";
 import type { EngineOptions, SynthesisJob, SynthesisResult } from "./api.ts";
 import type { InferenceBackend } from "./backend.ts";
+import { CountingBackend } from "./boundary-bytes.ts";
 import { GptStage } from "./gpt-stage.ts";
 import { type EngineObserver, noopObserver, type StageName } from "./observer.ts";
+import { ProjectorStage } from "./projector-stage.ts";
 import { joinSegmentAudio, planCodes, requestState } from "./request-state.ts";
 import { S2melStage } from "./s2mel-stage.ts";
 import type { SamplingParams } from "./sampling.ts";
+import { type Candidate, type GpuStage, pickStage } from "./stage.ts";
 import type { Priority, RequestState, SegmentState } from "./types.ts";
 import { VocoderStage } from "./vocoder-stage.ts";
 import { WaitEstimator } from "./wait-estimate.ts";
@@ -33,27 +36,25 @@ interface Pending {
   signal?: AbortSignal;
 }
 
-type Task = { stage: StageName | "admit"; priority: Priority; run: () => Promise<void> };
-
 /** Seconds of silence IndexTTS2 puts between segments (`interval_silence`, 200 ms). */
 const SEGMENT_SILENCE_S = 0.2;
-const STAGE_ORDER = ["admit", "decode", "projector", "cfm_step", "vocoder"] as const;
 
 /**
- * The batching engine: a bounded queue in front of the GPT stage (continuous batching), the s2mel stage
- * (step-level CFM batching) and the vocoder (length buckets). One loop runs one graph call at a time and yields
- * to the event loop between calls; interactive work always goes before batch work.
+ * The batching engine: a bounded queue in front of an ordered list of stages — admission, the GPT (continuous
+ * batching, beams as rows), the projector, the CFM (step-level batching) and the vocoder (length buckets). One loop
+ * runs one graph call at a time, picked by `pickStage` (interactive first, round-robin over the stages), and yields
+ * to the event loop between calls; a segment a stage passes on goes to the next stage that takes it.
  */
 export class Engine {
   private readonly gpt: GptStage;
-  private readonly s2mel: S2melStage;
-  private readonly vocoder: VocoderStage;
+  private readonly counted: CountingBackend;
+  private readonly admission: AdmitStage;
+  /** the pipeline, in order; a new stage is one entry here */
+  private readonly stages: readonly GpuStage[];
   private readonly observer: EngineObserver;
   private readonly now: () => number;
   private readonly yieldToEventLoop: () => Promise<void>;
   private readonly pending = new Map<string, Pending>();
-  private waiting: SegmentState[] = [];
-  private readyForProjection: SegmentState[] = [];
   private wake: (() => void) | null = null;
   private wakeTimer: ReturnType<typeof setTimeout> | null = null;
   private lastStage = -1;
@@ -63,20 +64,36 @@ export class Engine {
   private evictionDue = false;
   private readonly estimator: WaitEstimator;
   private busySeconds = 0;
+  /** tokens the decode steps have generated: one per running beam (batch row) per step */
+  private generatedCodes = 0;
   private readonly defaultSampling: SamplingParams;
 
   constructor(private readonly deps: EngineDeps) {
-    const { backend, manifest, options } = deps;
-    this.gpt = new GptStage(backend, manifest);
+    const { manifest, options } = deps;
+    const backend = new CountingBackend(deps.backend);
+    this.counted = backend;
+    this.gpt = new GptStage(backend, manifest, options.decodeLoop ?? "host");
     const batching = {
       maxBatch: options.maxBatch,
       maxQueueDelayMs: options.maxQueueDelayMs,
       maxPadRatio: options.maxPadRatio,
     };
-    this.s2mel = new S2melStage(backend, manifest, batching);
-    this.vocoder = new VocoderStage(backend, manifest, batching);
     this.observer = deps.observer ?? noopObserver;
     this.now = deps.now ?? (() => performance.now());
+    this.admission = new AdmitStage({
+      gpt: this.gpt,
+      options,
+      downstreamRows: () => this.downstreamRows(),
+      now: this.now,
+      timed: (stage, batch, fn) => this.timed(stage, batch, fn),
+    });
+    this.stages = [
+      this.admission,
+      this.gpt,
+      new ProjectorStage(backend, manifest),
+      new S2melStage(backend, manifest, batching, () => this.gpt.hasWork || this.admission.size > 0),
+      new VocoderStage(backend, manifest, batching),
+    ];
     this.estimator = new WaitEstimator(this.now);
     this.yieldToEventLoop = deps.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
     const s = manifest.sampling;
@@ -85,6 +102,8 @@ export class Engine {
       topP: s.top_p,
       temperature: s.temperature,
       repetitionPenalty: s.repetition_penalty,
+      numBeams: options.numBeams ?? s.num_beams,
+      lengthPenalty: s.length_penalty,
     };
     this.loopDone = this.loop();
   }
@@ -142,7 +161,7 @@ export class Engine {
         signal.addEventListener("abort", entry.onAbort, { once: true });
       }
       this.pending.set(state.id, entry);
-      this.waiting.push(...state.segments);
+      for (const seg of state.segments) this.admission.accept(seg);
       this.poke();
     });
   }
@@ -159,13 +178,16 @@ export class Engine {
       queued: this.queuedRequests(),
       inFlight: this.pending.size,
       gptBatch: this.gpt.occupancy,
-      s2melRows: this.s2mel.size,
-      vocoderRows: this.vocoder.size,
+      s2melRows: this.sizeOf("cfm_step"),
+      vocoderRows: this.sizeOf("vocoder"),
       freeSlots: Math.max(0, this.deps.options.maxBatch - this.gpt.occupancy),
       queueCapacity: Math.max(0, this.deps.options.maxQueue - this.queuedRequests()),
       busySeconds: this.busySeconds,
       throughputCodesPerSecond: this.estimator.throughput(),
       closing: this.closing,
+      /** bytes fed to and fetched from each graph's session (host boundary), with the codes they produced */
+      boundary: this.counted.snapshot(),
+      generatedCodes: this.generatedCodes,
     };
   }
 
@@ -195,8 +217,8 @@ export class Engine {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       if (this.evictionDue) this.evict();
-      const { task, wakeAt } = this.nextTask();
-      if (!task) {
+      const { next, wakeAt } = this.nextStage();
+      if (next === null) {
         await new Promise<void>((resolve) => {
           this.wake = resolve;
           if (wakeAt !== undefined) this.wakeTimer = setTimeout(resolve, Math.max(0, wakeAt - this.now()));
@@ -208,7 +230,7 @@ export class Engine {
       }
       const started = this.now();
       try {
-        await task.run();
+        await this.runStage(next);
       } catch (error) {
         // A graph failure is a bug or a broken model, not the client's fault: fail what was in flight, keep serving.
         const message = error instanceof Error ? error.message : String(error);
@@ -220,64 +242,48 @@ export class Engine {
     }
   }
 
-  private nextTask(): { task: Task | null; wakeAt?: number } {
+  /** The stage to run next (by the pure policy `pickStage`), or when to look again. */
+  private nextStage(): { next: number | null; wakeAt?: number } {
     const now = this.now();
-    const candidates: Task[] = [];
+    const candidates: Candidate[] = [];
     let wakeAt: number | undefined;
-    const admit = admissionCandidate({
-      waiting: this.waiting,
-      occupancy: this.gpt.occupancy,
-      batchOccupancy: this.gpt.countByPriority("batch"),
-      downstreamRows: this.downstreamRows(),
-      options: this.deps.options,
-      now,
+    this.stages.forEach((stage, index) => {
+      const r = stage.readiness(now);
+      if (r.ready) candidates.push({ index, priority: r.priority, sticky: stage === this.admission });
+      else if (r.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? r.wakeAt, r.wakeAt);
     });
-    if (admit.segment) {
-      const seg = admit.segment;
-      candidates.push({ stage: "admit", priority: seg.request.priority, run: () => this.admit(seg) });
-    } else if (admit.wakeAt !== undefined) wakeAt = admit.wakeAt;
-    if (this.gpt.hasWork) {
-      const priority = this.gpt.countByPriority("interactive") > 0 ? "interactive" : "batch";
-      candidates.push({ stage: "decode", priority, run: () => this.decode() });
-    }
-    const projection = this.pickByPriority(this.readyForProjection);
-    if (projection) {
-      candidates.push({
-        stage: "projector",
-        priority: projection.request.priority,
-        run: () => this.project(projection),
-      });
-    }
-    const cfm = this.s2mel.readiness(now, this.gpt.hasWork || this.waiting.length > 0);
-    if (cfm.ready) {
-      const priority = this.s2mel.countByPriority("interactive") > 0 ? "interactive" : "batch";
-      candidates.push({ stage: "cfm_step", priority, run: () => this.cfmStep() });
-    } else if (cfm.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? cfm.wakeAt, cfm.wakeAt);
-    if (this.vocoder.size > 0) {
-      const priority = this.vocoder.countByPriority("interactive") > 0 ? "interactive" : "batch";
-      candidates.push({ stage: "vocoder", priority, run: () => this.vocode() });
-    }
-    if (candidates.length === 0) return { task: null, ...(wakeAt !== undefined ? { wakeAt } : {}) };
-    // Interactive work first; among equals, round-robin over the stages so that every stage keeps moving.
-    const interactive = candidates.filter((c) => c.priority === "interactive");
-    const pool = interactive.length > 0 ? interactive : candidates;
-    const order = (stage: Task["stage"]) => STAGE_ORDER.indexOf(stage as (typeof STAGE_ORDER)[number]);
-    const sorted = pool.toSorted((a, b) => order(a.stage) - order(b.stage));
-    // Everything that may join goes in before the next step (one prefill per turn, bounded by the free slots),
-    // so a batch that forms while the GPT is idle starts whole instead of ramping up one sequence per step.
-    const admitting = this.lastStage === order("admit") ? sorted.find((c) => c.stage === "admit") : undefined;
-    const task = admitting ?? sorted.find((c) => order(c.stage) > this.lastStage) ?? sorted[0] ?? null;
-    if (task) this.lastStage = order(task.stage);
-    return { task };
+    const picked = pickStage(candidates, this.lastStage);
+    if (!picked) return { next: null, ...(wakeAt !== undefined ? { wakeAt } : {}) };
+    this.lastStage = picked.index;
+    return { next: picked.index };
+  }
+
+  private async runStage(index: number): Promise<void> {
+    const stage = this.stages[index];
+    if (!stage) return;
+    const start = this.now();
+    const { batch, passed } = await stage.step(start);
+    if (stage.name !== "admit") this.observer.stageRun(stage.name, (this.now() - start) / 1000, batch);
+    if (stage === this.gpt) this.generatedCodes += batch;
+    for (const seg of passed) this.pass(seg, index);
+  }
+
+  /** Hand `seg` to the next stage after `from` that takes it; a segment no stage takes is complete. */
+  private pass(seg: SegmentState, from: number): void {
+    if (seg.request.finished) return;
+    const next = this.stages.slice(from + 1).find((s) => s.takes(seg));
+    if (next) next.accept(seg, this.now());
+    else this.segmentDone(seg);
   }
 
   /** segments that left the GPT and have no audio yet */
   private downstreamRows(): number {
-    return this.readyForProjection.length + this.s2mel.size + this.vocoder.size;
+    const gpt = this.stages.indexOf(this.gpt);
+    return this.stages.slice(gpt + 1).reduce((n, s) => n + s.size, 0);
   }
 
-  private pickByPriority(segments: readonly SegmentState[]): SegmentState | undefined {
-    return segments.find((s) => s.request.priority === "interactive") ?? segments[0];
+  private sizeOf(name: GpuStage["name"]): number {
+    return this.stages.find((s) => s.name === name)?.size ?? 0;
   }
 
   private async timed<T>(stage: StageName, batch: number, fn: () => Promise<T>): Promise<T> {
@@ -285,54 +291,6 @@ export class Engine {
     const result = await fn();
     this.observer.stageRun(stage, (this.now() - start) / 1000, batch);
     return result;
-  }
-
-  private async admit(seg: SegmentState): Promise<void> {
-    this.waiting = this.waiting.filter((s) => s !== seg);
-    const request = seg.request;
-    if (request.admittedAt === null) request.admittedAt = this.now();
-    if (!request.condPrefix) await this.timed("conditioning", 1, () => this.gpt.condition(request));
-    seg.stage = "decoding";
-    const complete = await this.timed("prefill", 1, () => this.gpt.prefill(seg));
-    if (complete) this.gptFinished(seg);
-  }
-
-  private async decode(): Promise<void> {
-    const batch = this.gpt.occupancy;
-    const done = await this.timed("decode", batch, () => this.gpt.step());
-    for (const seg of done) this.gptFinished(seg);
-  }
-
-  private gptFinished(seg: SegmentState): void {
-    if (seg.request.finished) return;
-    if (seg.codes.length === 0) {
-      // an immediate stop token: the segment is silent
-      seg.audio = new Float32Array(0);
-      seg.stage = "done";
-      this.segmentDone(seg);
-      return;
-    }
-    seg.stage = "projecting";
-    this.readyForProjection.push(seg);
-  }
-
-  private async project(seg: SegmentState): Promise<void> {
-    this.readyForProjection = this.readyForProjection.filter((s) => s !== seg);
-    await this.timed("projector", 1, () => this.s2mel.prepare(seg, this.now()));
-  }
-
-  private async cfmStep(): Promise<void> {
-    const start = this.now();
-    const { done, batch } = await this.s2mel.step();
-    this.observer.stageRun("cfm_step", (this.now() - start) / 1000, batch);
-    for (const seg of done) this.vocoder.enqueue(seg, this.now());
-  }
-
-  private async vocode(): Promise<void> {
-    const start = this.now();
-    const { done, batch } = await this.vocoder.step();
-    this.observer.stageRun("vocoder", (this.now() - start) / 1000, batch);
-    for (const seg of done) this.segmentDone(seg);
   }
 
   private segmentDone(seg: SegmentState): void {
@@ -386,11 +344,7 @@ export class Engine {
 
   private evict(): void {
     this.evictionDue = false;
-    this.waiting = this.waiting.filter((s) => !s.request.finished);
-    this.readyForProjection = this.readyForProjection.filter((s) => !s.request.finished);
-    this.gpt.evictFinishedRequests();
-    this.s2mel.evictFinishedRequests();
-    this.vocoder.evictFinishedRequests();
+    for (const stage of this.stages) stage.evictFinished();
   }
 
   private estimateSeconds(priority: Priority, codes: number): number | null {

@@ -111,6 +111,39 @@ export class BatchKvCache {
     return last;
   }
 
+  /**
+   * Beam reordering: row `targets[j]` becomes a copy of row `sources[j]` (all as they are now), for rows whose
+   * first `length` slots are their history. Only the filled slots move; a source that is itself overwritten is
+   * copied aside first.
+   */
+  copyRows(targets: readonly number[], sources: readonly number[], length: number): void {
+    const moves = targets.map((t, j) => ({ t, s: sources[j] ?? t })).filter((m) => m.t !== m.s);
+    if (moves.length === 0) return;
+    const overwritten = new Set(moves.map((m) => m.t));
+    const { layers, heads, headDim } = this.shape;
+    const n = length * headDim;
+    const slot = (b: number, h: number) => (b * heads + h) * this.capacity * headDim;
+    for (let l = 0; l < layers; l++) {
+      for (const buffers of [this.keyBuffers, this.valueBuffers]) {
+        const buf = this.buffer(buffers, l);
+        const aside = new Map<number, Float32Array>();
+        for (const { s } of moves) {
+          if (!overwritten.has(s) || aside.has(s)) continue;
+          const copy = new Float32Array(heads * n);
+          for (let h = 0; h < heads; h++) copy.set(buf.subarray(slot(s, h), slot(s, h) + n), h * n);
+          aside.set(s, copy);
+        }
+        for (const { t, s } of moves) {
+          const saved = aside.get(s);
+          for (let h = 0; h < heads; h++) {
+            const src = saved ? saved.subarray(h * n, (h + 1) * n) : buf.subarray(slot(s, h), slot(s, h) + n);
+            buf.set(src, slot(t, h));
+          }
+        }
+      }
+    }
+  }
+
   /** Write one decode step's (B, H, 1, hd) keys/values of layer `l` into slot `lengths[b]` of each row. */
   appendStep(l: number, newKeys: Float32Array, newValues: Float32Array, lengths: readonly number[]): void {
     const { heads, headDim } = this.shape;

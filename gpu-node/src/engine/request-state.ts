@@ -64,12 +64,11 @@ export function requestState(
       maxCodes: plan.codesFor(ids),
       forcedLength: plan.forcedLength,
       rng: new Rng(job.seed, index),
-      // HF's repetition penalty also sees generate()'s prompt ids: placeholder 1s and start_mel (IndexTTS2).
-      seen: new Set([1, g.start_mel_token]),
       codes: [],
       latents: [],
       stage: "waiting",
       enqueuedAt: now,
+      content: null,
       mel: null,
       melFrames: 0,
       audio: null,

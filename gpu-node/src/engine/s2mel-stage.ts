@@ -2,6 +2,7 @@ import type { Manifest } from "../model/manifest.ts";
 import { f32, floatOutput, type InferenceBackend, i64 } from "./backend.ts";
 import { selectBatch } from "./batch-select.ts";
 import { Rng } from "./rng.ts";
+import { type GpuStage, priorityOf, type Readiness, type StepOutcome } from "./stage.ts";
 import type { Priority, SegmentState } from "./types.ts";
 
 /** RNG stream of a segment's CFM noise, distinct from its sampling stream */
@@ -29,11 +30,12 @@ export interface BatchingOptions {
 }
 
 /**
- * Semantic-to-mel: latent projector and length regulator per segment, then the flow-matching CFM with
- * classifier-free guidance, batched at the level of single Euler steps: rows at different steps share one DiT call
+ * Semantic-to-mel (stage 12): the flow-matching CFM with classifier-free guidance over the projector's content,
+ * batched at the level of single Euler steps: rows at different steps share one DiT call
  * (each row carries its own `t`), new rows join at any step and finished rows leave.
  */
-export class S2melStage {
+export class S2melStage implements GpuStage {
+  readonly name = "cfm_step" as const;
   private rows: CfmRow[] = [];
   private readonly m: number;
   private readonly c: number;
@@ -42,6 +44,8 @@ export class S2melStage {
     private readonly backend: InferenceBackend,
     private readonly manifest: Manifest,
     private readonly options: BatchingOptions,
+    /** true while the GPT has work that could add rows soon */
+    private readonly upstreamBusy: () => boolean,
   ) {
     this.m = manifest.s2mel.n_mels;
     this.c = manifest.s2mel.content_dim;
@@ -55,37 +59,27 @@ export class S2melStage {
     return this.rows.some((r) => r.started);
   }
 
-  countByPriority(priority: Priority): number {
-    return this.rows.filter((r) => r.priority === priority).length;
+  takes(seg: SegmentState): boolean {
+    return seg.stage === "cfm";
   }
 
-  /** stages 10–11 for one finished GPT segment (batch 1: GroupNorm in the regulator spans time) */
-  async prepare(seg: SegmentState, now: number): Promise<void> {
-    const n = seg.codes.length;
-    const d = this.manifest.gpt.model_dim;
-    const latent = new Float32Array(n * d);
-    for (const [i, h] of seg.latents.entries()) latent.set(h, i * d);
-    const projected = await this.backend.run("latent_projector", {
-      latent: f32(latent, [1, n, d]),
-      codes: i64(seg.codes, [1, n]),
-    });
-    const genFrames = Math.max(1, Math.floor((this.manifest.s2mel.code_to_frame_ratio * n) / seg.request.speed));
-    const regulated = await this.backend.run("length_regulator", {
-      s_infer: f32(floatOutput(projected, "s_infer"), [1, n, this.manifest.semantic.hidden_size]),
-      target_len: i64([genFrames], [1]),
-    });
+  /** a projected segment joins: noise where speech is generated, its content after the voice's prompt condition */
+  accept(seg: SegmentState, now: number): void {
+    const genFrames = seg.melFrames;
+    const content = seg.content;
+    if (!content) throw new Error("a segment reached the CFM without content");
     const voice = seg.request.voice;
     const frames = voice.refFrames + genFrames;
     const cond = new Float32Array(frames * this.c);
     cond.set(voice.promptCondition, 0);
-    cond.set(floatOutput(regulated, "cond").subarray(0, genFrames * this.c), voice.refFrames * this.c);
+    cond.set(content, voice.refFrames * this.c);
+    seg.content = null;
     const x = new Float32Array(this.m * frames);
     const rng = new Rng(seg.request.seed, NOISE_STREAM + seg.index);
     for (let mm = 0; mm < this.m; mm++) {
       // the prompt region starts (and stays) at zero; noise only where speech is generated
       for (let t = voice.refFrames; t < frames; t++) x[mm * frames + t] = rng.nextNormal();
     }
-    seg.stage = "cfm";
     this.rows.push({
       seg,
       priority: seg.request.priority,
@@ -103,24 +97,25 @@ export class S2melStage {
    * Whether a step should run now. New rows wait up to `maxQueueDelayMs` for company unless a batch is full,
    * rows are already under way, or the GPT has nothing running that could add rows soon.
    */
-  readiness(now: number, upstreamBusy: boolean): { ready: boolean; wakeAt?: number } {
+  readiness(now: number): Readiness {
     if (this.rows.length === 0) return { ready: false };
-    if (this.inProgress || !upstreamBusy || this.rows.length >= this.options.maxBatch) return { ready: true };
+    const ready = { ready: true, priority: priorityOf(this.rows) } as const;
+    if (this.inProgress || !this.upstreamBusy() || this.rows.length >= this.options.maxBatch) return ready;
     const oldest = Math.min(...this.rows.map((r) => r.enqueuedAt));
     const wakeAt = oldest + this.options.maxQueueDelayMs;
-    return now >= wakeAt ? { ready: true } : { ready: false, wakeAt };
+    return now >= wakeAt ? ready : { ready: false, wakeAt };
   }
 
   /** Drop rows whose request has ended. */
-  evictFinishedRequests(): void {
+  evictFinished(): void {
     this.rows = this.rows.filter((r) => !r.seg.request.finished);
   }
 
   /** One Euler step for the selected rows; returns the segments whose mel is complete. */
-  async step(): Promise<{ done: SegmentState[]; batch: number }> {
+  async step(): Promise<StepOutcome> {
     const batch = selectBatch(this.rows, this.options.maxBatch, this.options.maxPadRatio);
     const b = batch.length;
-    if (b === 0) return { done: [], batch: 0 };
+    if (b === 0) return { passed: [], batch: 0 };
     const steps = this.manifest.s2mel.cfm_steps;
     const cfg = this.manifest.s2mel.cfg_rate;
     const y = this.manifest.s2mel.style_dim;
@@ -185,6 +180,6 @@ export class S2melStage {
       }
     });
     if (done.length > 0) this.rows = this.rows.filter((r) => r.step < steps);
-    return { done, batch: b };
+    return { passed: done, batch: b };
   }
 }

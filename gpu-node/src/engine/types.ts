@@ -38,11 +38,12 @@ export interface SegmentState {
   /** random weights: the stop token is banned and generation ends at exactly `maxCodes` */
   readonly forcedLength: boolean;
   readonly rng: Rng;
-  readonly seen: Set<number>;
   readonly codes: number[];
   readonly latents: Float32Array[];
   stage: SegmentStage;
   enqueuedAt: number;
+  /** (generated frames, C) length-regulated content, from the projector to the CFM */
+  content: Float32Array | null;
   /** (M, frames) generated mel, after the CFM */
   mel: Float32Array | null;
   melFrames: number;

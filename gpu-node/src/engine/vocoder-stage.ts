@@ -2,6 +2,7 @@ import type { Manifest } from "../model/manifest.ts";
 import { f32, floatOutput, type InferenceBackend, i64 } from "./backend.ts";
 import { selectBatch } from "./batch-select.ts";
 import type { BatchingOptions } from "./s2mel-stage.ts";
+import { type GpuStage, priorityOf, type Readiness, type StepOutcome } from "./stage.ts";
 import type { Priority, SegmentState } from "./types.ts";
 
 interface VocoderRow {
@@ -13,7 +14,8 @@ interface VocoderRow {
 }
 
 /** BigVGAN, batched by length bucket with zero padding and per-row `mel_lens` masks. */
-export class VocoderStage {
+export class VocoderStage implements GpuStage {
+  readonly name = "vocoder" as const;
   private rows: VocoderRow[] = [];
 
   constructor(
@@ -26,23 +28,27 @@ export class VocoderStage {
     return this.rows.length;
   }
 
-  countByPriority(priority: Priority): number {
-    return this.rows.filter((r) => r.priority === priority).length;
+  takes(seg: SegmentState): boolean {
+    return seg.stage === "vocoding";
   }
 
-  enqueue(seg: SegmentState, now: number): void {
+  readiness(): Readiness {
+    return this.rows.length > 0 ? { ready: true, priority: priorityOf(this.rows) } : { ready: false };
+  }
+
+  accept(seg: SegmentState, now: number): void {
     this.rows.push({ seg, priority: seg.request.priority, frames: seg.melFrames, enqueuedAt: now, started: false });
   }
 
-  evictFinishedRequests(): void {
+  evictFinished(): void {
     this.rows = this.rows.filter((r) => !r.seg.request.finished);
   }
 
   /** Vocode the next bucket; returns the segments that now have audio. */
-  async step(): Promise<{ done: SegmentState[]; batch: number }> {
+  async step(): Promise<StepOutcome> {
     const batch = selectBatch(this.rows, this.options.maxBatch, this.options.maxPadRatio);
     const b = batch.length;
-    if (b === 0) return { done: [], batch: 0 };
+    if (b === 0) return { passed: [], batch: 0 };
     const m = this.manifest.s2mel.n_mels;
     const hop = this.manifest.hop_length;
     const t = batch.reduce((mx, r) => Math.max(mx, r.frames), 0);
@@ -64,6 +70,6 @@ export class VocoderStage {
       row.seg.stage = "done";
     }
     this.rows = this.rows.filter((r) => !picked.has(r.seg));
-    return { done: batch.map((r) => r.seg), batch: b };
+    return { passed: batch.map((r) => r.seg), batch: b };
   }
 }

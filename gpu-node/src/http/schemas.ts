@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_BEAMS } from "../engine/sampling.ts";
 
 /** Speed range accepted by /synthesize (the length regulator stretches or squeezes the mel). */
 export const SPEED_MIN = 0.5;
@@ -24,6 +25,8 @@ export const synthesizeBodySchema = z.object({
   emotion_alpha: z.number().min(0).max(1).default(1),
   max_tokens: z.number().int().positive().optional(),
   priority: z.enum(["interactive", "batch"]).optional(),
+  /** beams for this request (default: the node's, IndexTTS2's 3); 1 is cheaper, more beams cost a batch row each */
+  num_beams: z.number().int().min(1).max(MAX_BEAMS).optional(),
   deadline_ms: z.number().int().positive().max(600_000).optional(),
 });
 

@@ -64,6 +64,7 @@ export async function synthesize(
       priority,
       ...(body.max_tokens !== undefined ? { maxTokens: body.max_tokens } : {}),
       ...(body.deadline_ms !== undefined ? { deadlineMs: body.deadline_ms } : {}),
+      ...(body.num_beams !== undefined ? { sampling: { numBeams: body.num_beams } } : {}),
     },
     signal,
   );

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { readModelDir } from "../adapters/model-dir.ts";
-import { GRAPH_NAMES, type GraphName } from "../engine/backend.ts";
+import { GRAPH_NAMES, type ContractGraph as GraphName } from "../engine/backend.ts";
 import { TINY_MODEL_DIR } from "../testing/harness.ts";
 import type { Manifest } from "./manifest.ts";
 

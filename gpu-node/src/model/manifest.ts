@@ -65,6 +65,9 @@ export const manifestSchema = z.object({
     top_p: z.number().gt(0).lte(1).default(0.8),
     temperature: z.number().positive().default(0.8),
     repetition_penalty: z.number().positive().default(10),
+    /** IndexTTS2's generate: 3-beam sampling, no length penalty */
+    num_beams: positiveInt.default(3),
+    length_penalty: z.number().default(0),
   }),
   limits: z.object({
     /** longest accepted input text, in characters */

@@ -1,0 +1,98 @@
+/**
+ * Host-cache loop vs resident-cache loop on the CPU, in one run (issue 13 §7): two nodes side by side
+ * (`--decode-loop host|resident`, same max batch), each level measured on one right after the other, with 1 and 3
+ * beams; prints audio s/s, their ratio, and the bytes across the host boundary per generated token from /metrics.
+ *
+ *   npx tsx gpu-node/bench/loops.ts [--model gpu-node/models/small] [--concurrency 16] [--rounds 1] [--max-tokens N]
+ *
+ * The model directory needs the resident graphs (generate_model.py writes them; for an older directory:
+ * `python3 gpu-node/tools/resident_graphs.py DIR`).
+ */
+import { parseArgs } from "node:util";
+import { runLevel, startNode } from "./load.ts";
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string", default: "gpu-node/models/small" },
+    concurrency: { type: "string", default: "16" },
+    rounds: { type: "string", default: "1" },
+    "max-tokens": { type: "string" },
+    threads: { type: "string", default: "2" },
+  },
+});
+const concurrency = Number(values.concurrency);
+const TEXTS = [
+  "Hello, this is a test of the speech service.",
+  "Good morning, the meeting starts at nine.",
+  "今天的天气非常好,适合出去散步。",
+  "Please confirm your order number.",
+];
+const payload = (beams: number) => (i: number) => ({
+  text: TEXTS[i % TEXTS.length],
+  speaker_id: i % 3,
+  seed: i,
+  num_beams: beams,
+  ...(values["max-tokens"] !== undefined ? { max_tokens: Number(values["max-tokens"]) } : {}),
+});
+
+async function boundary(url: string) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let bytes = 0;
+  for (const m of text.matchAll(/^gpu_node_boundary_bytes_total\{[^}]*\} ([0-9.e+-]+)$/gm)) bytes += Number(m[1]);
+  const tokens = Number(/^gpu_node_generated_tokens_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? Number.NaN);
+  return { bytes, tokens };
+}
+
+const loops = ["host", "resident"] as const;
+const nodes = await Promise.all(
+  loops.map((loop) =>
+    startNode([
+      "--model",
+      values.model,
+      "--max-batch",
+      "48",
+      "--max-queue",
+      "256",
+      "--intra-op-threads",
+      values.threads,
+      "--request-timeout-ms",
+      "600000",
+      "--decode-loop",
+      loop,
+    ]),
+  ),
+);
+try {
+  for (const node of nodes) await runLevel(node.url, 1, 1, payload(1)); // warm-up
+  console.log(`concurrency ${concurrency}, model ${values.model}`);
+  console.log(
+    "| beams | loop | requests | audio s/s | p50 ms | mean GPT batch | bytes across the boundary per generated token | audio s per node CPU s |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|");
+  const ratios: string[] = [];
+  for (const beams of [1, 3]) {
+    const rates: number[] = [];
+    for (const [i, loop] of loops.entries()) {
+      const node = nodes[i];
+      if (!node) continue;
+      const before = await boundary(node.url);
+      const r = await runLevel(
+        node.url,
+        concurrency,
+        Math.max(16, Number(values.rounds) * concurrency),
+        payload(beams),
+        node.child.pid,
+      );
+      const after = await boundary(node.url);
+      const perToken = (after.bytes - before.bytes) / (after.tokens - before.tokens);
+      rates.push(r.audioSecondsPerSecond);
+      console.log(
+        `| ${beams} | ${loop} | ${r.requests} | ${r.audioSecondsPerSecond.toFixed(3)} | ${r.p50Ms.toFixed(0)} | ${r.meanBatch.toFixed(1)} | ${Math.round(perToken).toLocaleString("en")} | ${r.audioSecondsPerCpuSecond?.toFixed(3) ?? "?"} |`,
+      );
+    }
+    ratios.push(`beams ${beams}: resident / host = ${((rates[1] ?? 0) / (rates[0] ?? Number.NaN)).toFixed(3)}`);
+  }
+  console.log(ratios.join("; "));
+} finally {
+  await Promise.all(nodes.map((n) => n.stop()));
+}

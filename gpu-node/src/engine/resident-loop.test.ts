@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestNode } from "../testing/harness.ts";
+import type { SynthesisJob } from "./api.ts";
+import { CountingBackend } from "./boundary-bytes.ts";
+import { GptStage } from "./gpt-stage.ts";
+import { planCodes, requestState } from "./request-state.ts";
+
+type TestNode = Awaited<ReturnType<typeof createTestNode>>;
+
+const TEXTS = ["Hello there, this is a short test.", "今天天气很好。", "The quick brown fox jumps over the lazy dog."];
+
+describe("the resident-cache decode loop (issue 13)", () => {
+  let host: TestNode;
+  let resident: TestNode;
+  beforeAll(async () => {
+    host = await createTestNode({ maxBatch: 8, maxQueueDelayMs: 20 });
+    resident = await createTestNode({ maxBatch: 8, maxQueueDelayMs: 20, decodeLoop: "resident" });
+  });
+  afterAll(async () => {
+    await host.close();
+    await resident.close();
+  });
+
+  const job = (node: TestNode, i: number, beams: number): SynthesisJob => {
+    const voice = node.voices.get(i % 3);
+    return {
+      id: `r${i}`,
+      segments: node.text.segments(TEXTS[i % TEXTS.length] ?? "").map((s) => s.ids),
+      voice,
+      emoVec: node.voices.emotionVector(voice, { kind: "none" }),
+      speed: 1,
+      seed: 300 + i,
+      priority: "interactive",
+      maxTokens: 20 + 7 * i,
+      sampling: { numBeams: beams },
+    };
+  };
+
+  it("gives the host loop's codes and audio, with beams, rows joining and leaving a running batch", async () => {
+    const beams = [3, 1, 2, 3];
+    const run = (node: TestNode) => Promise.all(beams.map((b, i) => node.engine.submit(job(node, i, b))));
+    const [a, b] = [await run(host), await run(resident)];
+    b.forEach((r, i) => {
+      expect(r.codes).toEqual(a[i]?.codes);
+      const ref = a[i]?.audio ?? new Float32Array(0);
+      let diff = 0;
+      for (let k = 0; k < r.audio.length; k++) diff = Math.max(diff, Math.abs((r.audio[k] ?? 0) - (ref[k] ?? 0)));
+      expect(diff).toBeLessThan(1e-3);
+    });
+    expect(Math.max(...b.map((r) => r.maxBatch))).toBeGreaterThan(3);
+  });
+
+  it("moves the same bytes across the host boundary per generated token at 100 and 1,000 tokens of history", async () => {
+    const m = resident.files.manifest;
+    const counted = new CountingBackend(resident.backend);
+    const gpt = new GptStage(counted, m, "resident");
+    const voice = resident.voices.get(0);
+    const one = { ...job(resident, 0, 1), maxTokens: 1100 };
+    const plan = { ...planCodes(m, one), codesFor: () => 1100 };
+    const state = requestState(m, one, plan, {
+      sampling: { topK: 30, topP: 0.8, temperature: 0.8, repetitionPenalty: 10, numBeams: 1, lengthPenalty: 0 },
+      now: 0,
+      timeoutMs: 60_000,
+    });
+    const seg = state.segments[0];
+    if (!seg || voice.id !== 0) throw new Error("setup");
+    await gpt.condition(state);
+    await gpt.prefill(seg);
+    const perToken = new Map<number, number>();
+    let h = m.gpt.cond_tokens + seg.textIds.length + 1;
+    const crossed = () => {
+      const s = counted.snapshot();
+      return Object.values(s).reduce((n, t) => n + (t ? t.bytesIn + t.bytesOut : 0), 0);
+    };
+    while (h < 1000) {
+      const start = crossed();
+      await gpt.decodeStep();
+      perToken.set(h, crossed() - start);
+      h++;
+    }
+    // every graph call of the step counted (decode, plus a cache_pad every 32 tokens): compare steps without growth
+    const at = (x: number) => perToken.get(x) ?? Number.NaN;
+    const flat = [100, 101, 102].map(at);
+    const late = [997, 998, 999].map(at);
+    const ratio = Math.max(...late) / Math.min(...flat);
+    expect(ratio).toBeGreaterThan(0.95);
+    expect(ratio).toBeLessThan(1.05);
+    // and the decode graph itself: bytes in are ids, positions and lengths only; out, logits and hidden
+    const decode = counted.snapshot().gpt_decode_resident;
+    expect(decode?.lastIn).toBe(3 * 8);
+    expect(decode?.lastOut).toBe(4 * (m.gpt.number_mel_codes + m.gpt.model_dim));
+    expect(decode?.residentIn).toBeGreaterThan(0);
+  });
+});
