@@ -15,7 +15,7 @@ import { sqliteJobStateCounts } from "./adapters/sqlite/job-state-counts.ts";
 import { SqliteJobStore } from "./adapters/sqlite/jobs.ts";
 import { ensureDefaultPlans, ensureDemoCustomer } from "./bootstrap.ts";
 import { composeProxy, defaultProxyConfig } from "./compose.ts";
-import { createClientIpResolver, LOOPBACK_CIDRS } from "./core/rate-limit/client-ip.ts";
+import { clientIpResolverFromEnv } from "./core/rate-limit/client-ip.ts";
 import { InMemoryConcurrencyLimiter, InMemoryRateLimiter } from "./core/rate-limit/gcra.ts";
 import { HealthChecker, timerScheduler } from "./core/routing/health.ts";
 import type { VoiceInfo } from "./http/deps.ts";
@@ -41,7 +41,10 @@ const envSchema = z.object({
   /** 1 s of audio = this many tokens */
   TOKENS_PER_SECOND: z.coerce.number().positive().default(50),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
-  TRUSTED_PROXIES: z.string().default(LOOPBACK_CIDRS.join(",")),
+  /** CIDRs of our own reverse proxies; empty by default: no forwarding header is trusted (README "Client IP") */
+  TRUSTED_PROXIES: z.string().default(""),
+  /** a platform header that carries the client address (e.g. Fly-Client-IP), believed only from a trusted peer */
+  CLIENT_IP_HEADER: z.string().optional(),
   IP_RATE_PER_SECOND: z.coerce.number().positive().default(5),
   IP_BURST: z.coerce.number().int().positive().default(10),
   PLAN_TIME_ZONE: z.string().default("UTC"),
@@ -114,7 +117,7 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   voices: () => voices,
   metrics: createPromMetrics,
   remoteAddress: (c) => getConnInfo(c).remote.address,
-  clientIp: createClientIpResolver({ trustedProxies: list(env.TRUSTED_PROXIES) }),
+  clientIp: clientIpResolverFromEnv(env),
   log: (line) => console.error(JSON.stringify(line)),
   sha256: nodeSha256Hex,
   jobs: {
