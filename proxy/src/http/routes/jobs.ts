@@ -61,7 +61,7 @@ export function registerJobRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps, jobs: Jo
         key: idempotencyKey,
         requestId: jobId,
         ttlMs: deps.config.idempotencyTtlMs,
-        fingerprint: await requestFingerprint(deps, {
+        fingerprint: await requestFingerprint(deps, c, {
           endpoint: "POST /v1/jobs",
           items,
           prefer_off_peak: body.prefer_off_peak,

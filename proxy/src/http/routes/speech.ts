@@ -74,7 +74,7 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
       requestId,
       ttlMs: deps.config.idempotencyTtlMs,
       // The request as understood (the voice by id), as for jobs: a retry naming the voice another way matches.
-      fingerprint: await requestFingerprint(deps, { ...speech, voice: voice.id }),
+      fingerprint: await requestFingerprint(deps, c, { ...speech, voice: voice.id }),
       staleAfterMs: DEFAULT_IDEMPOTENCY_STALE_AFTER_MS,
     });
     if (begun.state === "done") {
