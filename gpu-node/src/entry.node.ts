@@ -6,7 +6,7 @@ import { readModelDir } from "./adapters/model-dir.ts";
 import { startNvidiaSmiSampler } from "./adapters/nvidia-smi-sampler.ts";
 import { OrtBackend } from "./adapters/ort-backend.ts";
 import { Engine } from "./engine/engine.ts";
-import { createNodeApp } from "./http/app.ts";
+import { createMetricsApp, createNodeApp } from "./http/app.ts";
 import { VoiceBank } from "./model/voices.ts";
 import { NodeMetrics } from "./telemetry/metrics.ts";
 import { TextFrontEnd } from "./text/tokenizer.ts";
@@ -16,7 +16,8 @@ usage: npm run node -- [--port 8001] [--host 127.0.0.1] [--model gpu-node/models
        [--max-queue-delay-ms 5] [--max-queue 64] [--max-pad-ratio 1.5] [--reserved-interactive N]
        [--request-timeout-ms 120000] [--intra-op-threads N] [--inter-op-threads 1] [--intra-op-spinning 0|1]
        [--providers cpu]
-       [--max-body-bytes 65536]
+       [--max-body-bytes 65536] [--metrics-port N] [--metrics-host 127.0.0.1]
+--metrics-port moves /metrics off the API port onto its own internal listener (on --metrics-host).
 Every flag can also be set as an environment variable: GPU_NODE_PORT, GPU_NODE_MODEL, GPU_NODE_MAX_BATCH, ...`;
 
 const int = (min: number) => z.coerce.number().int().min(min);
@@ -36,6 +37,9 @@ const configSchema = z.object({
   intraOpSpinning: z.enum(["0", "1"]).default("0"),
   providers: z.string().default("cpu"),
   maxBodyBytes: int(1).default(65_536),
+  /** when set, /metrics is served only here (internal), not on the API port */
+  metricsPort: int(0).max(65535).optional(),
+  metricsHost: z.string().default("127.0.0.1"),
 });
 
 const flags = Object.keys(configSchema.shape);
@@ -96,6 +100,7 @@ const app = createNodeApp({
   runtime,
   maxBodyBytes: config.maxBodyBytes,
   log: (line) => console.error(JSON.stringify(line)),
+  serveMetrics: config.metricsPort === undefined,
 });
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
@@ -103,8 +108,17 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
   console.log(`gpu-node listening on http://${config.host}:${info.port} (model ${files.manifest.name}, ${weights})`);
 });
 
+const metricsServer =
+  config.metricsPort === undefined
+    ? null
+    : serve(
+        { fetch: createMetricsApp(metrics).fetch, port: config.metricsPort, hostname: config.metricsHost },
+        (info) => console.log(`gpu-node metrics on http://${config.metricsHost}:${info.port}/metrics`),
+      );
+
 const shutdown = async () => {
   server.close();
+  metricsServer?.close();
   await engine.close();
   gpu.close();
   await backend.close();

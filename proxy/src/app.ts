@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { isProxyError, ProxyError } from "./core/errors.ts";
 import { bodySizeLimit } from "./http/body.ts";
 import type { ProxyDeps, ProxyEnv } from "./http/deps.ts";
-import { adminAuth, apiKeyAuth, ipRateLimit, keyLimits, requestId } from "./http/middleware.ts";
+import { adminAuth, apiKeyAuth, ipRateLimit, keyLimits, metricsAuth, requestId } from "./http/middleware.ts";
 import { takeResponseHeaders } from "./http/response-headers.ts";
 import { registerAccountRoutes } from "./http/routes/account.ts";
 import { registerAdminRoutes } from "./http/routes/admin.ts";
@@ -36,6 +36,8 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
     const routable = nodes.filter((n) => n.up && !n.draining && deps.breakers.canRoute(n.id)).length;
     return c.json({ status: "ok", nodes: nodes.length, routable_nodes: routable });
   });
+  // Revenue and per-node state: the admin token or the metrics token (issue 14 #9).
+  app.use("/metrics", metricsAuth(deps));
   app.get("/metrics", async (c) => {
     if (deps.jobs && deps.metrics.jobStates) {
       try {

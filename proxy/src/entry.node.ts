@@ -32,6 +32,8 @@ const envSchema = z.object({
   HOST: z.string().default("127.0.0.1"),
   DATA_DIR: z.string().default("data"),
   ADMIN_TOKEN: z.string().min(16).optional(),
+  /** a bearer token for Prometheus to read /metrics with (the admin token works too) */
+  METRICS_TOKEN: z.string().min(16).optional(),
   GPU_NODES: z.string().default("http://127.0.0.1:8001"),
   /** what the nodes speak: our gpu-node (POST /synthesize) or an OpenAI-compatible speech server (/v1/audio/speech) */
   UPSTREAM_API: z.enum(["gpu-node", "openai"]).default("gpu-node"),
@@ -110,6 +112,7 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   concurrency: new InMemoryConcurrencyLimiter(),
   config: {
     ...defaultProxyConfig(adminToken),
+    metricsToken: env.METRICS_TOKEN,
     ipPolicy: { ratePerSecond: env.IP_RATE_PER_SECOND, burst: env.IP_BURST },
     tokensPerSecond: env.TOKENS_PER_SECOND,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startSlotNode } from "../../proxy/src/jobs/testing/slot-node.ts";
 import { startJobsStack } from "../../proxy/src/jobs/testing/stack.ts";
+import { ADMIN_TOKEN } from "../../proxy/src/testing/stack.ts";
 
 type Stack = Awaited<ReturnType<typeof startJobsStack>>;
 type JobJson = { id: string; status: string; counts: { done: number; cancelled: number; failed: number } };
@@ -54,7 +55,7 @@ describe("job metrics on /metrics (real worker, slot node on 127.0.0.1)", () => 
       }
     };
     const metrics = async (s: Stack) => {
-      const res = await fetch(`${s.url}/metrics`);
+      const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       expect(res.status).toBe(200);
       return parseExposition(await res.text());
     };

@@ -74,7 +74,9 @@ describe("npm start (proxy + one gpu-node, tiny model, SQLite in DATA_DIR)", () 
     const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { status: string };
     expect(health.status).toBe("ok");
     // The batch queue's state on /metrics (the SQLite queue's own counts): empty, every state shown.
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    ).text();
     expect(metrics).toMatch(/^proxy_jobs\{state="queued"\} 0$/m);
     expect(metrics).toMatch(/^proxy_job_items\{state="dead_lettered"\} 0$/m);
 
