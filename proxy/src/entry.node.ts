@@ -1,10 +1,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { z } from "zod";
 import { createBillingService, parseBillingEnv } from "../../billing/src/config.ts";
 import { DiskResultStore } from "./adapters/node/disk-results.ts";
+import { drainEarlyAnswers } from "./adapters/node/early-answers.ts";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
 import { UndiciTransport } from "./adapters/node/undici-transport.ts";
@@ -210,6 +212,8 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (
     `try: curl -s -X POST ${url}/v1/tts -H "Authorization: Bearer $(cat ${join(env.DATA_DIR, "demo-key.txt")})" -H 'content-type: application/json' -d '{"text":"欢迎使用IndexTTS2语音合成服务,支持情感调节和多音色选择。","emotion":"happy","voice":0}' -o out.wav -D -`,
   );
 });
+// Answers given before the body is read (413, 429) reach the client: the rest of the body is drained, not reset.
+drainEarlyAnswers(server as Server);
 
 const shutdown = async () => {
   server.close();

@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { Hono } from "hono";
+import { drainEarlyAnswers } from "../adapters/node/early-answers.ts";
 import { createPromMetrics } from "../adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "../adapters/node/sha256.ts";
 import { UndiciTransport } from "../adapters/node/undici-transport.ts";
@@ -139,6 +141,7 @@ export async function listen(fetch: (req: Request, ...rest: never[]) => Response
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: fetch as (req: Request) => Response, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
+  drainEarlyAnswers(server as Server);
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
