@@ -78,6 +78,8 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
     const error = toProxyError(err);
     if (error.status >= 500 && error.code !== "NO_CAPACITY")
       log({ level: "error", request_id: id, code: error.code, error: String(err) });
+    else if (error.code === "CLIENT_CLOSED")
+      log({ level: "info", request_id: id, code: error.code, msg: error.message });
     const headers = takeResponseHeaders(c, { ...error.options.headers, "x-request-id": id });
     if (error.options.retryAfterSeconds !== undefined)
       headers["retry-after"] = String(Math.max(1, Math.ceil(error.options.retryAfterSeconds)));

@@ -102,3 +102,52 @@ describe("early answers reach a client that reads only after sending its whole b
     expect([statusOf(raw), codeOf(raw)]).toEqual([429, "RATE_LIMITED"]);
   });
 });
+
+/** Issue 14 #7: a client that goes away during its upload is a client event (499 CLIENT_CLOSED), not an INTERNAL. */
+describe("a client that aborts during its upload", () => {
+  it("is logged as CLIENT_CLOSED (a client-side outcome), never as INTERNAL", async () => {
+    const node = await startStubNode(1000);
+    const logs: Record<string, unknown>[] = [];
+    const proxy = await startProxy([node.url], {
+      config: { ipPolicy: { ratePerSecond: 1e6, burst: 1e6 } },
+      log: (line) => logs.push(line),
+    });
+    try {
+      const c = await proxy.newCustomer();
+      const { port } = new URL(proxy.url);
+      for (const framing of ["content-length: 60000\r\n", "transfer-encoding: chunked\r\n"]) {
+        const before = logs.length;
+        const socket = connect(Number(port), "127.0.0.1");
+        await new Promise<void>((r) => socket.once("connect", () => r()));
+        const chunked = framing.startsWith("transfer");
+        socket.write(
+          `POST /v1/tts HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${c.key}\r\ncontent-type: application/json\r\n${framing}\r\n`,
+        );
+        const part = `{"text":"${"x".repeat(1000)}`;
+        socket.write(chunked ? `${part.length.toString(16)}\r\n${part}\r\n` : part);
+        // The app has started reading the body once the request counts as in flight; then the client vanishes.
+        const limiter = proxy.deps.concurrency as unknown as { inFlight(key: string): number };
+        await until(() => limiter.inFlight(`key:${c.keyId}`) > 0 || logs.length > before);
+        socket.destroy();
+        await until(() => logs.length > before);
+        const line = logs[before];
+        expect(line?.code, JSON.stringify(line)).toBe("CLIENT_CLOSED");
+        expect(line?.level).not.toBe("error");
+      }
+      expect(logs.filter((l) => l.code === "INTERNAL")).toEqual([]);
+      expect((await billed(proxy, c.id)).events).toBe(0);
+    } finally {
+      await proxy.close();
+      await node.close();
+    }
+  });
+});
+
+/** Polls a condition (each turn yields to the servers); fails after a generous deadline, never a fixed sleep. */
+async function until(condition: () => boolean, deadlineMs = 20_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error("condition not reached");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

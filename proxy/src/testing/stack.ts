@@ -165,6 +165,8 @@ export async function startProxy(
     adapter?: UpstreamAdapter;
     /** default loopback: the test client may speak for others in X-Forwarded-For */
     trustedProxies?: string[];
+    /** the app's structured log lines (default: dropped) */
+    log?: (line: Record<string, unknown>) => void;
   } = {},
 ) {
   const stores = options.stores ?? createMemoryStores();
@@ -186,6 +188,7 @@ export async function startProxy(
     clientIp: createClientIpResolver({ trustedProxies: options.trustedProxies ?? [...LOOPBACK_CIDRS] }),
     breaker: { consecutiveFailures: 3, baseOpenMs: 60_000, maxEjectionPercent: 50 },
     sha256: nodeSha256Hex,
+    ...(options.log ? { log: options.log } : {}),
   });
   const server = await listen(composed.app.fetch);
   const admin = async (method: string, path: string, body?: unknown) => {
