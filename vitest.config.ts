@@ -20,6 +20,7 @@ export default defineConfig({
             "billing/**/*.test.ts",
             "migrations/**/*.test.ts",
             "test/**/*.test.ts",
+            "scripts/**/*.test.ts",
           ],
           exclude: ["**/node_modules/**", "test/workers/**"],
         },

@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
@@ -116,10 +117,23 @@ const metricsServer =
         (info) => console.log(`gpu-node metrics on http://${config.metricsHost}:${info.port}/metrics`),
       );
 
+// SIGTERM drains: the engine takes no new request (503 SHUTTING_DOWN) and finishes those it holds; the listener
+// closes, idle keep-alive connections are closed as they appear, and the process exits once every answer is out.
+let stopping = false;
 const shutdown = async () => {
-  server.close();
+  if (stopping) return;
+  stopping = true;
+  console.log("gpu-node: draining (no new requests; finishing those in flight)");
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const sweep = setInterval(() => (server as Server).closeIdleConnections(), 50);
+  const engineDone = engine.close();
+  await Promise.race([
+    Promise.all([closed, engineDone]),
+    new Promise((resolve) => setTimeout(resolve, config.requestTimeoutMs).unref()),
+  ]);
+  clearInterval(sweep);
+  (server as Server).closeAllConnections();
   metricsServer?.close();
-  await engine.close();
   gpu.close();
   await backend.close();
   process.exit(0);

@@ -6,6 +6,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { z } from "zod";
 import { createBillingService, parseBillingEnv } from "../../billing/src/config.ts";
 import { DiskResultStore } from "./adapters/node/disk-results.ts";
+import { drainable } from "./adapters/node/drain.ts";
 import { drainEarlyAnswers } from "./adapters/node/early-answers.ts";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
@@ -195,7 +196,9 @@ const demoBatch = await ensureDemoCustomer(stores, "cus_demo_batch", "batch");
 if (demo) writeFileSync(join(env.DATA_DIR, "demo-key.txt"), `${demo.key}\n`, { mode: 0o600 });
 if (demoBatch) writeFileSync(join(env.DATA_DIR, "demo-batch-key.txt"), `${demoBatch.key}\n`, { mode: 0o600 });
 
-const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
+// SIGTERM drains: no new requests, the ones in flight finished (and their usage flushed) before the process exits.
+const gate = drainable(app.fetch);
+const server = serve({ fetch: gate.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
   const url = `http://${env.HOST}:${info.port}`;
   console.log(
     `proxy listening on ${url} (nodes: ${nodes
@@ -215,10 +218,13 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (
 // Answers given before the body is read (413, 429) reach the client: the rest of the body is drained, not reset.
 drainEarlyAnswers(server as Server);
 
+let stopping = false;
 const shutdown = async () => {
-  server.close();
+  if (stopping) return;
+  stopping = true;
+  console.log("proxy: draining (no new requests; finishing those in flight)");
+  await Promise.all([gate.drain(server as Server, 30_000), jobWorker?.stop(30_000)]);
   health.stop();
-  await jobWorker?.stop(5_000);
   await ledger.close();
   await transport.close();
   await checkpointer.stop();
