@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import { availableParallelism } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { z } from "zod";
@@ -18,6 +18,9 @@ usage: npm run node -- [--port 8001] [--host 127.0.0.1] [--model gpu-node/models
        [--request-timeout-ms 120000] [--intra-op-threads N] [--inter-op-threads 1] [--intra-op-spinning 0|1]
        [--providers cpu]
        [--max-body-bytes 65536] [--metrics-port N] [--metrics-host 127.0.0.1]
+       [--memory-budget-mb N] [--cpu-mem-arena 0|1]
+--memory-budget-mb bounds the admitted requests' estimated peak memory (default: 60 % of the host's memory less
+what the loaded model takes); --cpu-mem-arena 1 keeps onnxruntime's CPU arena (faster reuse, never returned).
 --metrics-port moves /metrics off the API port onto its own internal listener (on --metrics-host).
 Every flag can also be set as an environment variable: GPU_NODE_PORT, GPU_NODE_MODEL, GPU_NODE_MAX_BATCH, ...`;
 
@@ -41,6 +44,8 @@ const configSchema = z.object({
   /** when set, /metrics is served only here (internal), not on the API port */
   metricsPort: int(0).max(65535).optional(),
   metricsHost: z.string().default("127.0.0.1"),
+  memoryBudgetMb: int(1).optional(),
+  cpuMemArena: z.enum(["0", "1"]).default("0"),
 });
 
 const flags = Object.keys(configSchema.shape);
@@ -71,6 +76,7 @@ const runtime = {
   intraOpThreads: config.intraOpThreads,
   interOpThreads: config.interOpThreads,
   intraOpSpinning: config.intraOpSpinning === "1",
+  cpuMemArena: config.cpuMemArena === "1",
 };
 const backend = await OrtBackend.create(files.graphPaths, runtime);
 const engineOptions = {
@@ -80,6 +86,11 @@ const engineOptions = {
   maxQueue: config.maxQueue,
   reservedInteractiveSlots: config.reservedInteractive ?? Math.floor(config.maxBatch / 4),
   requestTimeoutMs: config.requestTimeoutMs,
+  // What requests may hold beyond the loaded model (engine/memory-budget.ts).
+  memoryBudgetBytes:
+    config.memoryBudgetMb !== undefined
+      ? config.memoryBudgetMb * 2 ** 20
+      : Math.max(256 * 2 ** 20, 0.6 * totalmem() - process.memoryUsage.rss()),
 };
 const gpu = startNvidiaSmiSampler();
 // The metrics read the engine lazily (on scrape), and the engine reports to the metrics.

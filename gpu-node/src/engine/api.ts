@@ -17,6 +17,8 @@ export interface EngineOptions {
   reservedInteractiveSlots: number;
   /** default per-request timeout */
   requestTimeoutMs: number;
+  /** admitted requests' estimated peak memory stays under this (./memory-budget.ts); absent: unbounded */
+  memoryBudgetBytes?: number;
 }
 
 export interface SynthesisJob {

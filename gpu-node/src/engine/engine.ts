@@ -4,6 +4,7 @@ import { admissionCandidate } from "./admission.ts";
 import type { EngineOptions, SynthesisJob, SynthesisResult } from "./api.ts";
 import type { InferenceBackend } from "./backend.ts";
 import { GptStage } from "./gpt-stage.ts";
+import { MemoryBudget, memoryModel } from "./memory-budget.ts";
 import { type EngineObserver, noopObserver, type StageName } from "./observer.ts";
 import { joinSegmentAudio, planCodes, requestState } from "./request-state.ts";
 import { S2melStage } from "./s2mel-stage.ts";
@@ -64,6 +65,7 @@ export class Engine {
   private readonly estimator: WaitEstimator;
   private busySeconds = 0;
   private readonly defaultSampling: SamplingParams;
+  private readonly memory: MemoryBudget;
 
   constructor(private readonly deps: EngineDeps) {
     const { backend, manifest, options } = deps;
@@ -78,6 +80,7 @@ export class Engine {
     this.observer = deps.observer ?? noopObserver;
     this.now = deps.now ?? (() => performance.now());
     this.estimator = new WaitEstimator(this.now);
+    this.memory = new MemoryBudget(memoryModel(manifest), options.memoryBudgetBytes ?? Number.POSITIVE_INFINITY);
     this.yieldToEventLoop = deps.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
     const s = manifest.sampling;
     this.defaultSampling = {
@@ -124,6 +127,16 @@ export class Engine {
       now,
       timeoutMs,
     });
+    const needs = this.memory.estimate(state);
+    if (needs > this.memory.budgetBytes) {
+      this.observer.rejected("memory");
+      return Promise.reject(
+        new NodeError(
+          "REQUEST_TOO_LARGE",
+          `the request needs about ${Math.ceil(needs / 2 ** 20)} MiB, more than this node's memory budget`,
+        ),
+      );
+    }
 
     return new Promise<SynthesisResult>((resolve, reject) => {
       const timer = setTimeout(
@@ -159,6 +172,7 @@ export class Engine {
       queued: this.queuedRequests(),
       inFlight: this.pending.size,
       gptBatch: this.gpt.occupancy,
+      memoryReservedBytes: this.memory.reservedBytes,
       s2melRows: this.s2mel.size,
       vocoderRows: this.vocoder.size,
       freeSlots: Math.max(0, this.deps.options.maxBatch - this.gpt.occupancy),
@@ -231,6 +245,7 @@ export class Engine {
       downstreamRows: this.downstreamRows(),
       options: this.deps.options,
       now,
+      fitsMemory: (r) => this.memory.fits(r),
     });
     if (admit.segment) {
       const seg = admit.segment;
@@ -290,7 +305,10 @@ export class Engine {
   private async admit(seg: SegmentState): Promise<void> {
     this.waiting = this.waiting.filter((s) => s !== seg);
     const request = seg.request;
-    if (request.admittedAt === null) request.admittedAt = this.now();
+    if (request.admittedAt === null) {
+      this.memory.reserve(request);
+      request.admittedAt = this.now();
+    }
     if (!request.condPrefix) await this.timed("conditioning", 1, () => this.gpt.condition(request));
     seg.stage = "decoding";
     const complete = await this.timed("prefill", 1, () => this.gpt.prefill(seg));
@@ -380,6 +398,7 @@ export class Engine {
     clearTimeout(entry.timer);
     if (entry.signal && entry.onAbort) entry.signal.removeEventListener("abort", entry.onAbort);
     this.pending.delete(id);
+    this.memory.release(id);
     this.evictionDue = true;
     this.poke();
   }
