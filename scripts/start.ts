@@ -5,6 +5,7 @@
  * requests, in-flight ones finished, usage flushed), then the node, then this script exits.
  * Honours PORT (the proxy), DATA_DIR, ADMIN_TOKEN, GPU_NODE_PORT (default 8001) and GPU_NODE_MODEL.
  */
+import { NODE_MALLOC_ENV } from "../gpu-node/src/adapters/malloc-env.ts";
 import { Supervisor } from "./supervisor.ts";
 
 const nodePort = process.env.GPU_NODE_PORT ?? "8001";
@@ -26,7 +27,8 @@ supervisor.start({
   name: "gpu-node",
   command: process.execPath,
   args: tsx("gpu-node/src/entry.node.ts"),
-  env: { GPU_NODE_PORT: nodePort },
+  // glibc settings that let the node's RSS return to idle after long requests (gpu-node/src/adapters/malloc-env.ts)
+  env: { ...NODE_MALLOC_ENV, GPU_NODE_PORT: nodePort },
 });
 // The proxy waits for the node's /healthz so its first requests have somewhere to go.
 const deadline = Date.now() + 60_000;

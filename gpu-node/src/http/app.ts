@@ -112,6 +112,11 @@ export function createNodeApp(deps: NodeAppDeps): Hono<NodeEnv> {
         free_slots: s.freeSlots,
         queue_capacity: s.queueCapacity,
         tokens_per_second: s.throughputCodesPerSecond,
+        memory_reserved_mb: Math.round(s.memoryReservedBytes / 2 ** 20),
+        memory_budget_mb:
+          deps.engineOptions.memoryBudgetBytes === undefined
+            ? null
+            : Math.round(deps.engineOptions.memoryBudgetBytes / 2 ** 20),
         random_weights: manifest.random_weights,
       },
       s.closing ? 503 : 200,
