@@ -299,7 +299,7 @@ export async function jobInterrupted(): Promise<CrashResult> {
     await killed(proxy.child, "SIGTERM");
     await killed(node.child);
   }
-  if (status !== "done" && status !== "completed") findings.push(`job ${jobId} ended ${status}`);
+  if (status !== "succeeded") findings.push(`job ${jobId} ended ${status}`);
   const db = new Database(join(dataDir, "proxy.db"), { readonly: true });
   const rows = db.prepare("select request_id as id from usage_events where customer_id = ?").all(c.id) as {
     id: string;

@@ -143,11 +143,14 @@ function pathFor(r: Rng, template: string): string {
   );
 }
 
-function headers(r: Rng, keys: FuzzTarget["keys"], type: string): Record<string, string> {
+function headers(r: Rng, keys: FuzzTarget["keys"], type: string, path: string): Record<string, string> {
   const h: Record<string, string> = {};
   if (type) h["content-type"] = type;
-  const auth = r.int(7);
-  if (auth === 0) h.authorization = `Bearer ${keys.basic}`;
+  // Mostly the credential the route wants, so cases reach the handlers; otherwise any of the others, or a bad one.
+  const proper = path.startsWith("/admin") ? keys.admin : path.startsWith("/v1/jobs") ? keys.batch : keys.basic;
+  const auth = r.next() < 0.6 ? -1 : r.int(7);
+  if (auth === -1 && proper) h.authorization = `Bearer ${proper}`;
+  else if (auth === 0) h.authorization = `Bearer ${keys.basic}`;
   else if (auth === 1 && keys.batch) h.authorization = `Bearer ${keys.batch}`;
   else if (auth === 2) h["x-api-key"] = keys.basic;
   else if (auth === 3) h.authorization = `Bearer ${keys.admin}`;
@@ -178,7 +181,12 @@ export async function fuzz(
     const route = r.pick(routes);
     const method = r.next() < 0.05 ? r.pick(["GET", "POST", "DELETE", "PUT"]) : route.method;
     const b = method === "GET" || method === "DELETE" ? null : body(r, route.path);
-    return { method, path: pathFor(r, route.path), body: b, headers: headers(r, target.keys, b?.type ?? "") };
+    return {
+      method,
+      path: pathFor(r, route.path),
+      body: b,
+      headers: headers(r, target.keys, b?.type ?? "", route.path),
+    };
   });
   let next = 0;
   const lane = async () => {

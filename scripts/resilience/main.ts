@@ -32,6 +32,8 @@ const { values } = parseArgs({
     fuzz: { type: "string", default: "2500" },
     kills: { type: "string", default: "3" },
     "skip-memory": { type: "boolean", default: false },
+    /** shorter texts for the memory check (a quick run on a loaded machine); default: the model's maximum */
+    "memory-chars": { type: "string" },
   },
 });
 const ADMIN = "resilience-admin-token-0123456789";
@@ -181,6 +183,7 @@ if (!values["skip-memory"]) {
       "5",
       "--out",
       out,
+      ...(values["memory-chars"] ? ["--chars", values["memory-chars"]] : []),
     ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );

@@ -84,7 +84,10 @@ describe("job metrics on /metrics (real worker, slot node on 127.0.0.1)", () => 
     const created = await call("POST", "/v1/jobs", {
       items: Array.from({ length: 40 }, (_, i) => ({ text: `c${i}` })),
     });
-    await new Promise((r) => setTimeout(r, 60));
+    // cancel once it is under way (some item done), however slow the machine
+    const underWayBy = Date.now() + 30_000;
+    while ((await call("GET", `/v1/jobs/${created.id}`)).counts.done === 0 && Date.now() < underWayBy)
+      await new Promise((r) => setTimeout(r, 5));
     await call("DELETE", `/v1/jobs/${created.id}`);
     const c = await finished(created.id);
     expect(c.status).toBe("cancelled");
