@@ -67,6 +67,7 @@ export class Supervisor {
         env: { ...process.env, ...spec.env },
       });
       entry.child = child;
+      this.#o.log?.(`${spec.name} started (pid ${child.pid})`);
       child.on("error", (e) => this.#o.log?.(`${spec.name}: ${e.message}`));
       child.once("exit", (code, signal) => {
         if (this.#stopping) return;

@@ -100,6 +100,21 @@ describe("npm start (proxy + one gpu-node, tiny model, SQLite in DATA_DIR)", () 
     expect(listed.customers.find((c) => c.id === "cus_demo")?.planId).toBe("basic");
     expect((await fetch(`http://127.0.0.1:${port}/admin/customers`)).status).toBe(401);
 
+    // Supervision (issue 14 #10): the proxy killed with SIGKILL is started again; the gpu-node keeps running.
+    const pidOf = (name: string) =>
+      Number([...first.output().matchAll(new RegExp(`${name} started \\(pid (\\d+)\\)`, "g"))].at(-1)?.[1]);
+    const [nodePid, proxyPid] = [pidOf("gpu-node"), pidOf("proxy")];
+    expect(proxyPid).toBeGreaterThan(0);
+    process.kill(proxyPid, "SIGKILL");
+    const listening = () => first.output().split(`proxy listening on http://127.0.0.1:${port}`).length - 1;
+    const back = Date.now() + 90_000;
+    while (listening() < 2 && Date.now() < back) await new Promise((r) => setTimeout(r, 50));
+    expect(pidOf("proxy")).not.toBe(proxyPid);
+    expect(pidOf("gpu-node")).toBe(nodePid);
+    expect(() => process.kill(nodePid, 0)).not.toThrow();
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${nodePort}/healthz`)).status).toBe(200);
+
     // A restart on the same DATA_DIR keeps the customer, its key and its usage, and makes no new demo key.
     await stopped(first.child);
     const second = await start(env);
