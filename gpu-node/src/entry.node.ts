@@ -1,8 +1,9 @@
 import type { Server } from "node:http";
-import { availableParallelism, totalmem } from "node:os";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { z } from "zod";
+import { availableMemoryBytes } from "./adapters/host-memory.ts";
 import { readModelDir } from "./adapters/model-dir.ts";
 import { startNvidiaSmiSampler } from "./adapters/nvidia-smi-sampler.ts";
 import { OrtBackend } from "./adapters/ort-backend.ts";
@@ -19,7 +20,7 @@ usage: npm run node -- [--port 8001] [--host 127.0.0.1] [--model gpu-node/models
        [--providers cpu]
        [--max-body-bytes 65536] [--metrics-port N] [--metrics-host 127.0.0.1]
        [--memory-budget-mb N] [--cpu-mem-arena 0|1]
---memory-budget-mb bounds the admitted requests' estimated peak memory (default: 60 % of the host's memory less
+--memory-budget-mb bounds the admitted requests' estimated peak memory (default: 60 % of the host's (or container's) memory less
 what the loaded model takes); --cpu-mem-arena 1 keeps onnxruntime's CPU arena (faster reuse, never returned).
 --metrics-port moves /metrics off the API port onto its own internal listener (on --metrics-host).
 Every flag can also be set as an environment variable: GPU_NODE_PORT, GPU_NODE_MODEL, GPU_NODE_MAX_BATCH, ...`;
@@ -90,7 +91,7 @@ const engineOptions = {
   memoryBudgetBytes:
     config.memoryBudgetMb !== undefined
       ? config.memoryBudgetMb * 2 ** 20
-      : Math.max(256 * 2 ** 20, 0.6 * totalmem() - process.memoryUsage.rss()),
+      : Math.max(256 * 2 ** 20, 0.6 * availableMemoryBytes() - process.memoryUsage.rss()),
 };
 const gpu = startNvidiaSmiSampler();
 // The metrics read the engine lazily (on scrape), and the engine reports to the metrics.
