@@ -203,7 +203,7 @@ if (!values["skip-memory"]) {
   const r = m.results[0];
   if (r) {
     row({
-      check: `memory: 16 × max length (${m.model})`,
+      check: `memory: 16 × ${values["memory-chars"] ? `${values["memory-chars"]} chars` : "max length"} (${m.model})`,
       sent: Object.values(r.statuses).reduce((a, b) => a + b, 0),
       "5xx": Object.entries(r.statuses)
         .filter(([s]) => Number(s) >= 500)
