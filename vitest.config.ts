@@ -23,6 +23,7 @@ export default defineConfig({
             "migrations/**/*.test.ts",
             "test/**/*.test.ts",
             "deploy/**/*.test.ts",
+            "scripts/**/*.test.ts",
           ],
           exclude: ["**/node_modules/**", "test/workers/**"],
         },

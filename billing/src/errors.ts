@@ -10,6 +10,10 @@ export const BILLING_ERROR_STATUS = {
   /** `Stripe-Signature` missing, forged, or older than the tolerance. */
   STRIPE_SIGNATURE_INVALID: 400,
   INVALID_REQUEST: 400,
+  /** a validly signed webhook body that is not JSON */
+  INVALID_JSON: 400,
+  /** a validly signed webhook body that is not an event we can process (no id, an array, a malformed object) */
+  WEBHOOK_EVENT_INVALID: 400,
   /** Stripe answered with an error or could not be reached. */
   BILLING_UNAVAILABLE: 502,
 } as const;

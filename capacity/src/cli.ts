@@ -39,7 +39,13 @@ async function modelInfo(nodeUrl: string | undefined): Promise<ModelInfo> {
   }
 }
 
-function runConfig(o: Options, url: string, apiKey: string | undefined, nodeUrl: string | undefined): RunConfig {
+function runConfig(
+  o: Options,
+  url: string,
+  apiKey: string | undefined,
+  nodeUrl: string | undefined,
+  metricsToken: string | undefined,
+): RunConfig {
   const proxyMetrics = o.proxyMetrics ?? (o.endpoint === "proxy" ? `${url}/metrics` : undefined);
   return {
     url,
@@ -47,6 +53,8 @@ function runConfig(o: Options, url: string, apiKey: string | undefined, nodeUrl:
     ...(apiKey ? { apiKey } : {}),
     ...(nodeUrl ? { nodeMetricsUrl: `${nodeUrl}/metrics` } : {}),
     ...(proxyMetrics ? { proxyMetricsUrl: proxyMetrics } : {}),
+    // the proxy's /metrics is behind a bearer token (issue 14 #9)
+    ...(metricsToken ? { proxyMetricsToken: metricsToken } : {}),
     payload: o.payload as Profile,
     lengths: o.lengths as Length[],
     phases: o.phases as Phase[],
@@ -129,7 +137,7 @@ async function commandRun(o: Options): Promise<number> {
       return 2;
     }
     const model = await modelInfo(nodeUrl);
-    const cfg = runConfig(o, url, apiKey, nodeUrl);
+    const cfg = runConfig(o, url, apiKey, nodeUrl, process.env.METRICS_TOKEN || adminToken);
     const data = await runMeasurement(cfg, controller.signal);
     const notes = [
       "Latency percentiles are exact to 0.1 % (HDR histograms, 3 significant digits); the open model times each request from its intended send time.",

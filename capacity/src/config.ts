@@ -18,7 +18,7 @@ target
   --api-key KEY           the proxy API key (Authorization: Bearer)
   --endpoint proxy|node   what --target is (default proxy)
   --node-url URL          the gpu-node behind it, for /info (model, random weights) and /metrics
-  --proxy-metrics URL     the proxy's /metrics (default TARGET/metrics for a proxy)
+  --proxy-metrics URL     the proxy's /metrics (default TARGET/metrics for a proxy; read with METRICS_TOKEN from the env, else --admin-token)
   --max-batch N, --intra-op-threads N   settings of the embedded gpu-node
 phases (run in this order; default ramp,table,search)
   --phases LIST           ramp,table,closed,open,search

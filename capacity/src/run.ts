@@ -40,6 +40,7 @@ export interface RunConfig {
   apiKey?: string;
   nodeMetricsUrl?: string;
   proxyMetricsUrl?: string;
+  proxyMetricsToken?: string;
   payload: Profile;
   lengths: Length[];
   phases: Phase[];
@@ -111,6 +112,7 @@ export async function runMeasurement(cfg: RunConfig, signal?: AbortSignal): Prom
     intervalMs: cfg.telemetryMs,
     ...(cfg.nodeMetricsUrl ? { nodeMetricsUrl: cfg.nodeMetricsUrl } : {}),
     ...(cfg.proxyMetricsUrl ? { proxyMetricsUrl: cfg.proxyMetricsUrl } : {}),
+    ...(cfg.proxyMetricsToken ? { proxyMetricsToken: cfg.proxyMetricsToken } : {}),
     ...(cfg.logDir ? { logDir: cfg.logDir } : {}),
     ...(cfg.nvidiaSmi ? { nvidiaSmi: cfg.nvidiaSmi } : {}),
   });

@@ -1,14 +1,16 @@
+import type { Server } from "node:http";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { z } from "zod";
+import { availableMemoryBytes } from "./adapters/host-memory.ts";
 import { readModelDir } from "./adapters/model-dir.ts";
 import { startNvidiaSmiSampler } from "./adapters/nvidia-smi-sampler.ts";
 import { OrtBackend } from "./adapters/ort-backend.ts";
 import { WorkerEngine } from "./adapters/worker-engine.ts";
 import { Engine } from "./engine/engine.ts";
 import { MAX_BEAMS } from "./engine/sampling.ts";
-import { createNodeApp } from "./http/app.ts";
+import { createMetricsApp, createNodeApp } from "./http/app.ts";
 import { VoiceBank } from "./model/voices.ts";
 import { NodeMetrics } from "./telemetry/metrics.ts";
 import { TextFrontEnd } from "./text/tokenizer.ts";
@@ -18,7 +20,11 @@ usage: npm run node -- [--port 8001] [--host 127.0.0.1] [--model gpu-node/models
        [--max-queue-delay-ms 5] [--max-queue 64] [--max-pad-ratio 1.5] [--reserved-interactive N]
        [--request-timeout-ms 120000] [--intra-op-threads N] [--inter-op-threads 1] [--intra-op-spinning 0|1]
        [--providers cpu] [--num-beams 3] [--engine-thread worker|main] [--decode-loop host|resident]
-       [--max-body-bytes 65536]
+       [--max-body-bytes 65536] [--metrics-port N] [--metrics-host 127.0.0.1]
+       [--memory-budget-mb N] [--cpu-mem-arena 0|1]
+--memory-budget-mb bounds the admitted requests' estimated peak memory (default: 60 % of the host's (or container's) memory less
+what the loaded model takes); --cpu-mem-arena 1 keeps onnxruntime's CPU arena (faster reuse, never returned).
+--metrics-port moves /metrics off the API port onto its own internal listener (on --metrics-host).
 Every flag can also be set as an environment variable: GPU_NODE_PORT, GPU_NODE_MODEL, GPU_NODE_MAX_BATCH, ...`;
 
 const int = (min: number) => z.coerce.number().int().min(min);
@@ -45,6 +51,11 @@ const configSchema = z.object({
   // host: the KV cache in host memory, fed whole each step (fastest on CPU); resident: the cache stays where the
   // session put it, so the bytes per step do not grow with the history (GPU providers; needs resident_graphs.py)
   decodeLoop: z.enum(["host", "resident"]).default("host"),
+  /** when set, /metrics is served only here (internal), not on the API port */
+  metricsPort: int(0).max(65535).optional(),
+  metricsHost: z.string().default("127.0.0.1"),
+  memoryBudgetMb: int(1).optional(),
+  cpuMemArena: z.enum(["0", "1"]).default("0"),
 });
 
 const flags = Object.keys(configSchema.shape);
@@ -75,6 +86,7 @@ const runtime = {
   intraOpThreads: config.intraOpThreads,
   interOpThreads: config.interOpThreads,
   intraOpSpinning: config.intraOpSpinning === "1",
+  cpuMemArena: config.cpuMemArena === "1",
 };
 const engineOptions = {
   maxBatch: config.maxBatch,
@@ -85,6 +97,11 @@ const engineOptions = {
   requestTimeoutMs: config.requestTimeoutMs,
   ...(config.numBeams !== undefined ? { numBeams: config.numBeams } : {}),
   decodeLoop: config.decodeLoop,
+  // What requests may hold beyond the loaded model (engine/memory-budget.ts).
+  memoryBudgetBytes:
+    config.memoryBudgetMb !== undefined
+      ? config.memoryBudgetMb * 2 ** 20
+      : Math.max(256 * 2 ** 20, 0.6 * availableMemoryBytes() - process.memoryUsage.rss()),
 };
 const gpu = startNvidiaSmiSampler();
 // The metrics read the engine lazily (on scrape), and the engine reports to the metrics.
@@ -115,6 +132,7 @@ const app = createNodeApp({
   runtime,
   maxBodyBytes: config.maxBodyBytes,
   log: (line) => console.error(JSON.stringify(line)),
+  serveMetrics: config.metricsPort === undefined,
 });
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
@@ -122,9 +140,31 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
   console.log(`gpu-node listening on http://${config.host}:${info.port} (model ${files.manifest.name}, ${weights})`);
 });
 
+const metricsServer =
+  config.metricsPort === undefined
+    ? null
+    : serve(
+        { fetch: createMetricsApp(metrics).fetch, port: config.metricsPort, hostname: config.metricsHost },
+        (info) => console.log(`gpu-node metrics on http://${config.metricsHost}:${info.port}/metrics`),
+      );
+
+// SIGTERM drains: the engine takes no new request (503 SHUTTING_DOWN) and finishes those it holds; the listener
+// closes, idle keep-alive connections are closed as they appear, and the process exits once every answer is out.
+let stopping = false;
 const shutdown = async () => {
-  server.close();
-  await engine.close();
+  if (stopping) return;
+  stopping = true;
+  console.log("gpu-node: draining (no new requests; finishing those in flight)");
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const sweep = setInterval(() => (server as Server).closeIdleConnections(), 50);
+  const engineDone = engine.close();
+  await Promise.race([
+    Promise.all([closed, engineDone]),
+    new Promise((resolve) => setTimeout(resolve, config.requestTimeoutMs).unref()),
+  ]);
+  clearInterval(sweep);
+  (server as Server).closeAllConnections();
+  metricsServer?.close();
   gpu.close();
   await backend?.close();
   process.exit(0);

@@ -5,7 +5,7 @@ import { isProxyError, ProxyError } from "./core/errors.ts";
 import { accessLog } from "./http/access-log.ts";
 import { bodySizeLimit } from "./http/body.ts";
 import type { ProxyDeps, ProxyEnv } from "./http/deps.ts";
-import { adminAuth, apiKeyAuth, ipRateLimit, keyLimits, requestId } from "./http/middleware.ts";
+import { adminAuth, apiKeyAuth, ipRateLimit, keyLimits, metricsAuth, requestId } from "./http/middleware.ts";
 import { takeResponseHeaders } from "./http/response-headers.ts";
 import { registerAccountRoutes } from "./http/routes/account.ts";
 import { registerAdminRoutes } from "./http/routes/admin.ts";
@@ -40,6 +40,8 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
     const routable = nodes.filter((n) => n.up && !n.draining && deps.breakers.canRoute(n.id)).length;
     return c.json({ status: "ok", nodes: nodes.length, routable_nodes: routable });
   });
+  // Revenue and per-node state: the admin token or the metrics token (issue 14 #9).
+  app.use("/metrics", metricsAuth(deps));
   app.get("/metrics", async (c) => {
     if (deps.jobs && deps.metrics.jobStates) {
       try {
@@ -83,6 +85,8 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
     const error = toProxyError(err);
     if (error.status >= 500 && error.code !== "NO_CAPACITY")
       log({ level: "error", request_id: id, code: error.code, error: String(err) });
+    else if (error.code === "CLIENT_CLOSED")
+      log({ level: "info", request_id: id, code: error.code, msg: error.message });
     const headers = takeResponseHeaders(c, { ...error.options.headers, "x-request-id": id });
     if (error.options.retryAfterSeconds !== undefined)
       headers["retry-after"] = String(Math.max(1, Math.ceil(error.options.retryAfterSeconds)));

@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
@@ -8,6 +9,8 @@ import { createSqlBillingStores } from "../../billing/src/store/sql/index.ts";
 import { loadOrCreateAdminToken } from "./adapters/node/admin-token.ts";
 import { DiskResultStore } from "./adapters/node/disk-results.ts";
 import { nodeDocsAssets } from "./adapters/node/docs-assets.ts";
+import { drainable } from "./adapters/node/drain.ts";
+import { drainEarlyAnswers } from "./adapters/node/early-answers.ts";
 import { createOpsMetrics, withOpsMetrics } from "./adapters/node/ops-metrics.ts";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
@@ -19,7 +22,7 @@ import { sqliteJobStateCounts } from "./adapters/sqlite/job-state-counts.ts";
 import { SqliteJobStore } from "./adapters/sqlite/jobs.ts";
 import { ensureDefaultPlans, ensureDemoCustomer } from "./bootstrap.ts";
 import { composeProxy, defaultProxyConfig } from "./compose.ts";
-import { createClientIpResolver, LOOPBACK_CIDRS } from "./core/rate-limit/client-ip.ts";
+import { clientIpResolverFromEnv } from "./core/rate-limit/client-ip.ts";
 import { InMemoryConcurrencyLimiter, InMemoryRateLimiter } from "./core/rate-limit/gcra.ts";
 import { HealthChecker, timerScheduler } from "./core/routing/health.ts";
 import type { VoiceInfo } from "./http/deps.ts";
@@ -36,6 +39,8 @@ const envSchema = z.object({
   HOST: z.string().default("127.0.0.1"),
   DATA_DIR: z.string().default("data"),
   ADMIN_TOKEN: z.string().min(16).optional(),
+  /** a bearer token for Prometheus to read /metrics with (the admin token works too) */
+  METRICS_TOKEN: z.string().min(16).optional(),
   GPU_NODES: z.string().default("http://127.0.0.1:8001"),
   /** what the nodes speak: our gpu-node (POST /synthesize) or an OpenAI-compatible speech server (/v1/audio/speech) */
   UPSTREAM_API: z.enum(["gpu-node", "openai"]).default("gpu-node"),
@@ -45,7 +50,10 @@ const envSchema = z.object({
   /** 1 s of audio = this many tokens */
   TOKENS_PER_SECOND: z.coerce.number().positive().default(50),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
-  TRUSTED_PROXIES: z.string().default(LOOPBACK_CIDRS.join(",")),
+  /** CIDRs of our own reverse proxies; empty by default: no forwarding header is trusted (README "Client IP") */
+  TRUSTED_PROXIES: z.string().default(""),
+  /** a platform header that carries the client address (e.g. Fly-Client-IP), believed only from a trusted peer */
+  CLIENT_IP_HEADER: z.string().optional(),
   IP_RATE_PER_SECOND: z.coerce.number().positive().default(5),
   IP_BURST: z.coerce.number().int().positive().default(10),
   PLAN_TIME_ZONE: z.string().default("UTC"),
@@ -117,6 +125,7 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   concurrency: sharedLimiters?.concurrency ?? new InMemoryConcurrencyLimiter(),
   config: {
     ...defaultProxyConfig(adminToken),
+    metricsToken: env.METRICS_TOKEN,
     ipPolicy: { ratePerSecond: env.IP_RATE_PER_SECOND, burst: env.IP_BURST },
     tokensPerSecond: env.TOKENS_PER_SECOND,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
@@ -124,7 +133,7 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   voices: () => voices,
   metrics: (b, n) => withOpsMetrics(createPromMetrics(b, n), ops.registry),
   remoteAddress: (c) => getConnInfo(c).remote.address,
-  clientIp: createClientIpResolver({ trustedProxies: list(env.TRUSTED_PROXIES) }),
+  clientIp: clientIpResolverFromEnv(env),
   log: (line) => console.error(JSON.stringify(line)),
   sha256: nodeSha256Hex,
   docsAssets: nodeDocsAssets(),
@@ -202,7 +211,9 @@ const demoBatch = await ensureDemoCustomer(stores, "cus_demo_batch", "batch");
 if (demo) writeFileSync(join(env.DATA_DIR, "demo-key.txt"), `${demo.key}\n`, { mode: 0o600 });
 if (demoBatch) writeFileSync(join(env.DATA_DIR, "demo-batch-key.txt"), `${demoBatch.key}\n`, { mode: 0o600 });
 
-const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
+// SIGTERM drains: no new requests, the ones in flight finished (and their usage flushed) before the process exits.
+const gate = drainable(app.fetch);
+const server = serve({ fetch: gate.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
   const url = `http://${env.HOST}:${info.port}`;
   console.log(
     `proxy listening on ${url} (nodes: ${nodes
@@ -219,11 +230,16 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (
     `try: curl -s -X POST ${url}/v1/tts -H "Authorization: Bearer $(cat ${join(env.DATA_DIR, "demo-key.txt")})" -H 'content-type: application/json' -d '{"text":"欢迎使用IndexTTS2语音合成服务,支持情感调节和多音色选择。","emotion":"happy","voice":0}' -o out.wav -D -`,
   );
 });
+// Answers given before the body is read (413, 429) reach the client: the rest of the body is drained, not reset.
+drainEarlyAnswers(server as Server);
 
+let stopping = false;
 const shutdown = async () => {
-  server.close();
+  if (stopping) return;
+  stopping = true;
+  console.log("proxy: draining (no new requests; finishing those in flight)");
+  await Promise.all([gate.drain(server as Server, 30_000), jobWorker?.stop(30_000)]);
   health.stop();
-  await jobWorker?.stop(5_000);
   await ledger.close();
   await sharedLimiters?.close();
   await transport.close();

@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeWav } from "../../gpu-node/src/audio/wav.ts";
+import type { EngineObserver } from "../../gpu-node/src/engine/observer.ts";
 import { createTestNode, listen } from "../../gpu-node/src/testing/harness.ts";
 
 type TestNode = Awaited<ReturnType<typeof createTestNode>>;
@@ -157,20 +158,35 @@ describe("gpu-node HTTP API (real server on 127.0.0.1, tiny model)", () => {
     const long = post({ text: "The quick brown fox jumps over the lazy dog, again and again.", max_tokens: 600 });
     const deadline = Date.now() + 10_000;
     while (node.engine.stats().gptBatch === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    // Graph calls finished while each /healthz was being answered: counted, not timed, so a loaded machine (where
+    // any wall-clock bound can fail) measures the same thing. Blocking would let many calls pass per answer.
+    const engine = node.engine as unknown as { observer: EngineObserver };
+    const inner = engine.observer;
+    let graphCalls = 0;
+    engine.observer = Object.assign(Object.create(inner) as EngineObserver, {
+      stageRun(...args: Parameters<EngineObserver["stageRun"]>) {
+        graphCalls++;
+        inner.stageRun(...args);
+      },
+    });
     const lags: number[] = [];
-    while (node.engine.stats().inFlight > 0 && lags.length < 20) {
-      const t = performance.now();
-      const res = await request(`${server.url}/healthz`);
-      const body = (await res.body.json()) as { in_flight: number };
-      lags.push(performance.now() - t);
-      if (body.in_flight === 0) break;
+    try {
+      while (node.engine.stats().inFlight > 0 && lags.length < 20) {
+        const before = graphCalls;
+        const res = await request(`${server.url}/healthz`);
+        const body = (await res.body.json()) as { in_flight: number };
+        lags.push(graphCalls - before);
+        if (body.in_flight === 0) break;
+      }
+    } finally {
+      engine.observer = inner;
     }
     const res = await long;
     expect(res.statusCode).toBe(200);
     await res.body.dump();
     expect(lags.length).toBeGreaterThanOrEqual(3);
-    // a tiny-model graph call takes milliseconds; the whole request takes far longer than any of these answers
-    expect(Math.max(...lags)).toBeLessThan(250);
+    // answered between graph calls: at most the call under way and the next one or two finish meanwhile
+    expect(Math.max(...lags)).toBeLessThanOrEqual(3);
   });
 
   it("answers unknown routes and methods with JSON errors", async () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startSlotNode } from "../../proxy/src/jobs/testing/slot-node.ts";
 import { startJobsStack } from "../../proxy/src/jobs/testing/stack.ts";
+import { ADMIN_TOKEN } from "../../proxy/src/testing/stack.ts";
 
 type Stack = Awaited<ReturnType<typeof startJobsStack>>;
 type JobJson = { id: string; status: string; counts: { done: number; cancelled: number; failed: number } };
@@ -54,7 +55,7 @@ describe("job metrics on /metrics (real worker, slot node on 127.0.0.1)", () => 
       }
     };
     const metrics = async (s: Stack) => {
-      const res = await fetch(`${s.url}/metrics`);
+      const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       expect(res.status).toBe(200);
       return parseExposition(await res.text());
     };
@@ -83,7 +84,10 @@ describe("job metrics on /metrics (real worker, slot node on 127.0.0.1)", () => 
     const created = await call("POST", "/v1/jobs", {
       items: Array.from({ length: 40 }, (_, i) => ({ text: `c${i}` })),
     });
-    await new Promise((r) => setTimeout(r, 60));
+    // cancel once it is under way (some item done), however slow the machine
+    const underWayBy = Date.now() + 30_000;
+    while ((await call("GET", `/v1/jobs/${created.id}`)).counts.done === 0 && Date.now() < underWayBy)
+      await new Promise((r) => setTimeout(r, 5));
     await call("DELETE", `/v1/jobs/${created.id}`);
     const c = await finished(created.id);
     expect(c.status).toBe("cancelled");

@@ -48,7 +48,9 @@ describe("batch QoS: batch work only fills spare capacity", () => {
     };
     // 5 interactive requests in flight + 4 batch (maxPerNode) would be 9 > 8 slots: the feeder must yield to them.
     const loops = Array.from({ length: 5 }, interactive);
-    await new Promise((r) => setTimeout(r, 500));
+    // the interactive load is running (each loop has had an answer) before the backlog arrives
+    const warm = Date.now() + 30_000;
+    while (statuses.length < 5 && Date.now() < warm) await new Promise((r) => setTimeout(r, 10));
     const id = await postJob(stack, batch.key, 150);
     const until = Date.now() + 60_000;
     while ((await counts(stack, id))?.done !== 150 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));

@@ -74,7 +74,9 @@ describe("npm start (proxy + one gpu-node, tiny model, SQLite in DATA_DIR)", () 
     const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { status: string };
     expect(health.status).toBe("ok");
     // The batch queue's state on /metrics (the SQLite queue's own counts): empty, every state shown.
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    ).text();
     expect(metrics).toMatch(/^proxy_jobs\{state="queued"\} 0$/m);
     expect(metrics).toMatch(/^proxy_job_items\{state="dead_lettered"\} 0$/m);
 
@@ -97,6 +99,21 @@ describe("npm start (proxy + one gpu-node, tiny model, SQLite in DATA_DIR)", () 
     const listed = (await customers.json()) as { customers: { id: string; planId: string }[] };
     expect(listed.customers.find((c) => c.id === "cus_demo")?.planId).toBe("basic");
     expect((await fetch(`http://127.0.0.1:${port}/admin/customers`)).status).toBe(401);
+
+    // Supervision (issue 14 #10): the proxy killed with SIGKILL is started again; the gpu-node keeps running.
+    const pidOf = (name: string) =>
+      Number([...first.output().matchAll(new RegExp(`${name} started \\(pid (\\d+)\\)`, "g"))].at(-1)?.[1]);
+    const [nodePid, proxyPid] = [pidOf("gpu-node"), pidOf("proxy")];
+    expect(proxyPid).toBeGreaterThan(0);
+    process.kill(proxyPid, "SIGKILL");
+    const listening = () => first.output().split(`proxy listening on http://127.0.0.1:${port}`).length - 1;
+    const back = Date.now() + 90_000;
+    while (listening() < 2 && Date.now() < back) await new Promise((r) => setTimeout(r, 50));
+    expect(pidOf("proxy")).not.toBe(proxyPid);
+    expect(pidOf("gpu-node")).toBe(nodePid);
+    expect(() => process.kill(nodePid, 0)).not.toThrow();
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${nodePort}/healthz`)).status).toBe(200);
 
     // A restart on the same DATA_DIR keeps the customer, its key and its usage, and makes no new demo key.
     await stopped(first.child);

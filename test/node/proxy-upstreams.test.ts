@@ -42,7 +42,9 @@ describe("upstream adapters", () => {
 
 describe("deadlines and retries", () => {
   it("a node slower than the request deadline gets 504 UPSTREAM_TIMEOUT at the deadline, and no charge", async () => {
-    const slow = await startStubNode(1000, 3_000);
+    // The node would answer after 30 s: an answer well before that came from the proxy's own deadline (an upper
+    // bound far from the deadline, so a loaded machine does not fail it).
+    const slow = await startStubNode(1000, 30_000);
     const proxy = await startProxy([slow.url], { config: { ...GENEROUS_IP, requestTimeoutMs: 400 } });
     try {
       await putPlan(proxy, "basic");
@@ -52,7 +54,7 @@ describe("deadlines and retries", () => {
       const took = Date.now() - started;
       expect([r.status, r.json?.error.code]).toEqual([504, "UPSTREAM_TIMEOUT"]);
       expect(took).toBeGreaterThanOrEqual(380);
-      expect(took).toBeLessThan(2_500);
+      expect(took).toBeLessThan(15_000);
       // the node was told the deadline too, so it can drop the work
       expect((slow.state.lastBody as { deadline_ms: number }).deadline_ms).toBeLessThanOrEqual(400);
       expect((await billed(proxy, c.id)).events).toBe(0);

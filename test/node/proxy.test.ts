@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rateUsage } from "../../billing/src/rating/rate.ts";
-import { silentWav, startProxy, startStubNode } from "../../proxy/src/testing/stack.ts";
+import { ADMIN_TOKEN, silentWav, startProxy, startStubNode } from "../../proxy/src/testing/stack.ts";
 
 type Proxy = Awaited<ReturnType<typeof startProxy>>;
 type Stub = Awaited<ReturnType<typeof startStubNode>>;
@@ -218,7 +218,9 @@ describe("proxy resilience", () => {
       expect(statuses.slice(opened + 1).every((s) => s === 200)).toBe(true);
       const snapshot = proxy.breakers.snapshot().find((s) => s.nodeId === "node0");
       expect(snapshot?.state).toBe("open");
-      const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+      const metrics = await (
+        await fetch(`${proxy.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+      ).text();
       expect(metrics).toContain('proxy_node_breaker_state{node="node0",pool="shared",state="open"} 1');
       expect((await usageRows(proxy, c.id)).events).toBe(statuses.filter((s) => s === 200).length);
     } finally {

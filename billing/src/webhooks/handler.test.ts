@@ -95,6 +95,48 @@ describe("Stripe webhooks: signature, dedupe, payment failure → grace → susp
     });
   });
 
+  it("a signature from a day in the future is refused; one within the tolerance ahead is accepted", async () => {
+    await failPayment("cus_a");
+    const now = Math.floor(w.clock.now() / 1000);
+    await expect(deliver("invoice.payment_failed", { t: now + 86_400 })).rejects.toMatchObject({
+      code: "STRIPE_SIGNATURE_INVALID",
+      status: 400,
+    });
+    await expect(deliver("invoice.payment_failed", { t: now + 301 })).rejects.toMatchObject({
+      code: "STRIPE_SIGNATURE_INVALID",
+    });
+    expect(await deliver("invoice.payment_failed", { t: now + 60 })).toMatchObject({ status: 200 });
+  });
+
+  it("a validly signed body that is not an event gets a 4xx with a stable code, never a 5xx, and is not a signature failure", async () => {
+    const t = Math.floor(w.clock.now() / 1000);
+    const signed = async (payload: string) =>
+      handler.handle(payload, await signatureHeader(payload, SECRET, t)).catch((e: unknown) => e);
+    const cases: [string, string][] = [
+      ["{not json", "INVALID_JSON"],
+      ["[]", "WEBHOOK_EVENT_INVALID"],
+      ['[{"id":"evt_1","type":"invoice.paid"}]', "WEBHOOK_EVENT_INVALID"],
+      ['{"type":"invoice.paid","data":{"object":{}}}', "WEBHOOK_EVENT_INVALID"],
+      ['{"id":"","type":"invoice.paid","data":{"object":{}}}', "WEBHOOK_EVENT_INVALID"],
+      ['{"id":"evt_2","type":7,"data":{"object":{}}}', "WEBHOOK_EVENT_INVALID"],
+      ["null", "WEBHOOK_EVENT_INVALID"],
+      ['"evt"', "WEBHOOK_EVENT_INVALID"],
+      ['{"id":"evt_3","type":"invoice.paid"}', "WEBHOOK_EVENT_INVALID"],
+      ['{"id":"evt_4","type":"invoice.paid","data":{"object":{"customer":"cus_x"}}}', "WEBHOOK_EVENT_INVALID"],
+      ['{"id":"evt_5","type":"customer.subscription.deleted","data":{"object":{"id":5}}}', "WEBHOOK_EVENT_INVALID"],
+    ];
+    for (const [payload, code] of cases) {
+      const err = await signed(payload);
+      expect(err, payload).toBeInstanceOf(BillingError);
+      expect(err, payload).toMatchObject({ code, status: 400 });
+    }
+    expect(logs.filter((l) => l.msg === "stripe webhook rejected: bad signature")).toHaveLength(0);
+    // an event the handler does not process is still acknowledged
+    expect(await signed('{"id":"evt_6","type":"charge.refunded","data":{"object":{}}}')).toMatchObject({ status: 200 });
+    // and an event refused for its object is not stuck "in progress": a corrected delivery is processed
+    expect(await signed('{"id":"evt_4","type":"charge.refunded","data":{"object":{}}}')).toMatchObject({ status: 200 });
+  });
+
   it("an event id already processed is acknowledged and not processed again", async () => {
     await failPayment("cus_a");
     const first = await deliver("invoice.payment_failed");

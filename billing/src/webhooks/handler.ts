@@ -1,4 +1,5 @@
 import Stripe from "stripe";
+import { z } from "zod";
 import type { Clock, Customer } from "../../../domain/records.ts";
 import { BillingError } from "../errors.ts";
 import type { BillingCustomers, BillingStores } from "../store/ports.ts";
@@ -23,6 +24,42 @@ export interface WebhookOutcome {
   /** 2xx: acknowledged (processed now, or before, or nothing to do); 409: a parallel delivery is processing it. */
   status: 200 | 409;
   body: { received: true; event_id: string; type: string; duplicate?: true; outcome?: string } | { error: string };
+}
+
+/** What every event must carry before it is claimed: a non-empty id and type, and an object under `data`. */
+const eventSchema = z.object({
+  id: z.string().min(1).max(255),
+  type: z.string().min(1).max(255),
+  data: z.object({ object: z.looseObject({}) }),
+});
+const invoiceSchema = z.looseObject({
+  id: z.string().min(1),
+  customer: z.union([z.string(), z.looseObject({ id: z.string() }), z.null()]),
+});
+const subscriptionSchema = z.looseObject({ id: z.string().min(1) });
+
+/** The signed body as an event, or a 400 with a stable code (INVALID_JSON, WEBHOOK_EVENT_INVALID). */
+function parseEvent(rawBody: Uint8Array | string): Stripe.Event {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof rawBody === "string" ? rawBody : new TextDecoder().decode(rawBody));
+  } catch {
+    throw new BillingError("INVALID_JSON", "the signed webhook body is not valid JSON");
+  }
+  const parsed = eventSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new BillingError("WEBHOOK_EVENT_INVALID", `not a Stripe event: ${z.prettifyError(parsed.error)}`);
+  }
+  return json as Stripe.Event;
+}
+
+/** An event's object in the shape its type needs, or a 400 WEBHOOK_EVENT_INVALID (never a TypeError, a 500). */
+function objectOf<T>(event: Stripe.Event, schema: z.ZodType<T>): T {
+  const parsed = schema.safeParse(event.data.object);
+  if (!parsed.success) {
+    throw new BillingError("WEBHOOK_EVENT_INVALID", `${event.type}: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
 }
 
 type InvoiceLike = { id: string; customer: string | { id: string } | null; metadata?: Record<string, string> | null };
@@ -58,22 +95,10 @@ export class WebhookHandler {
   }
 
   async handle(rawBody: Uint8Array | string, signature: string | null): Promise<WebhookOutcome> {
-    let event: Stripe.Event;
-    try {
-      if (!signature) throw new Error("no Stripe-Signature header");
-      event = await Stripe.webhooks.constructEventAsync(
-        rawBody,
-        signature,
-        this.d.secret,
-        this.d.toleranceSeconds ?? SIGNATURE_TOLERANCE_SECONDS,
-        this.#crypto,
-        this.d.clock.now(),
-      );
-    } catch (e) {
-      const reason = (e instanceof Error ? (e.message.split("\n")[0] ?? "") : String(e)).trim();
-      this.d.log?.({ level: "warn", msg: "stripe webhook rejected: bad signature", reason });
-      throw new BillingError("STRIPE_SIGNATURE_INVALID", `Stripe-Signature verification failed: ${reason}`);
-    }
+    await this.#verify(rawBody, signature);
+    // From here on the body is Stripe's (validly signed): whatever it holds gets a 2xx or a 4xx with a stable code,
+    // never a 5xx that Stripe would retry forever (issue 14 #3), and it is not reported as a signature failure.
+    const event = parseEvent(rawBody);
     const base = { received: true as const, event_id: event.id, type: event.type };
     const claim = await this.d.billing.webhooks.claim(event.id, event.type, STALE_CLAIM_MS);
     if (claim.state === "done") {
@@ -91,11 +116,35 @@ export class WebhookHandler {
     }
   }
 
+  /**
+   * `Stripe-Signature` over the raw bytes (no JSON parsing here: a signed but malformed body is not a signature
+   * failure). Stripe's check bounds only the age of `t=`; a timestamp further in the future than the tolerance is
+   * refused too, or a leaked signing of a future time would be replayable for as long as it stays in the future.
+   */
+  async #verify(rawBody: Uint8Array | string, signature: string | null): Promise<void> {
+    const tolerance = this.d.toleranceSeconds ?? SIGNATURE_TOLERANCE_SECONDS;
+    const now = this.d.clock.now();
+    try {
+      if (!signature) throw new Error("no Stripe-Signature header");
+      const verifier = Stripe.webhooks.signature;
+      if (!verifier) throw new Error("the Stripe SDK has no signature verifier");
+      await verifier.verifyHeaderAsync(rawBody, signature, this.d.secret, tolerance, this.#crypto, now);
+      const t = Number(/(?:^|,)\s*t=(\d+)/.exec(signature)?.[1]);
+      if (tolerance > 0 && t - Math.floor(now / 1000) > tolerance) {
+        throw new Error(`timestamp ${t} is more than ${tolerance} s in the future`);
+      }
+    } catch (e) {
+      const reason = (e instanceof Error ? (e.message.split("\n")[0] ?? "") : String(e)).trim();
+      this.d.log?.({ level: "warn", msg: "stripe webhook rejected: bad signature", reason });
+      throw new BillingError("STRIPE_SIGNATURE_INVALID", `Stripe-Signature verification failed: ${reason}`);
+    }
+  }
+
   async #apply(event: Stripe.Event): Promise<string> {
     switch (event.type) {
       case "invoice.paid":
       case "invoice.payment_failed": {
-        const invoice = event.data.object as unknown as InvoiceLike;
+        const invoice = objectOf(event, invoiceSchema) as InvoiceLike;
         const customer = await this.#customerOfInvoice(invoice);
         if (!customer)
           return this.#unknown(event, `invoice ${invoice.id} of Stripe customer ${idOf(invoice.customer)}`);
@@ -107,7 +156,7 @@ export class WebhookHandler {
         return this.#dunning.paymentFailed(invoice.id, customer.id);
       }
       case "customer.subscription.deleted": {
-        const sub = event.data.object as unknown as SubscriptionLike;
+        const sub = objectOf(event, subscriptionSchema) as SubscriptionLike;
         const row = await this.d.billing.catalog.setSubscriptionStatus(sub.id, "canceled");
         if (!row) return this.#unknown(event, `subscription ${sub.id}`);
         const customer = await this.d.customers.getCustomer(row.customerId);

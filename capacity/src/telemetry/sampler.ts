@@ -30,14 +30,17 @@ export interface TelemetryOptions {
   intervalMs: number;
   nodeMetricsUrl?: string;
   proxyMetricsUrl?: string;
+  /** the proxy's /metrics needs a bearer token (its METRICS_TOKEN or ADMIN_TOKEN) */
+  proxyMetricsToken?: string;
   /** folder for the raw nvidia-smi logs */
   logDir?: string;
   nvidiaSmi?: string;
 }
 
-async function scrape(url: string): Promise<string | null> {
+async function scrape(url: string, token?: string): Promise<string | null> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
     return res.ok ? await res.text() : null;
   } catch {
     return null;
@@ -65,7 +68,7 @@ export function startTelemetry(o: TelemetryOptions): TelemetrySession {
     const at = Date.now();
     const [n, p] = await Promise.all([
       o.nodeMetricsUrl ? scrape(o.nodeMetricsUrl) : null,
-      o.proxyMetricsUrl ? scrape(o.proxyMetricsUrl) : null,
+      o.proxyMetricsUrl ? scrape(o.proxyMetricsUrl, o.proxyMetricsToken) : null,
     ]);
     if (n !== null) {
       const cur = readNode(parsePrometheus(n), at);

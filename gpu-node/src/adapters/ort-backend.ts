@@ -14,6 +14,12 @@ export interface OrtOptions {
   intraOpSpinning: boolean;
   /** e.g. ["cpu"] or ["cuda", "cpu"] */
   executionProviders: string[];
+  /**
+   * onnxruntime's CPU arena: it grows to the largest working set ever run and never shrinks, so one long request
+   * left a node at gigabytes for good (issue 14 #1). Off by default: activations go back to the allocator after
+   * each run (and large ones to the OS). On: faster buffer reuse, memory kept.
+   */
+  cpuMemArena?: boolean;
 }
 
 /** onnxruntime-node implementation of the InferenceBackend port: one session per graph of the model directory. */
@@ -26,6 +32,7 @@ export class OrtBackend implements InferenceBackend {
       interOpNumThreads: options.interOpThreads,
       executionProviders: options.executionProviders,
       graphOptimizationLevel: "all",
+      enableCpuMemArena: options.cpuMemArena ?? false,
       extra: { session: { intra_op: { allow_spinning: options.intraOpSpinning ? "1" : "0" } } },
     };
     const sessions = new Map<GraphName, ort.InferenceSession>();

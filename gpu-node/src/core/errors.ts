@@ -17,6 +17,8 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   PAYLOAD_TOO_LARGE: 413,
+  /** the request's estimated peak memory is more than the node's whole budget (engine/memory-budget.ts) */
+  REQUEST_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   CLIENT_CLOSED: 499,
   INTERNAL: 500,

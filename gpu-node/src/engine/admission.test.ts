@@ -47,3 +47,20 @@ describe("admission to the running GPT batch", () => {
     expect(admissionCandidate(input({ waiting: full, occupancy: 0, now: 100 })).segment).toBe(full[0]);
   });
 });
+
+describe("admission under the memory budget (issue 14 #1)", () => {
+  const withState = (priority: Priority, enqueuedAt: number, admitted: boolean, id: string) =>
+    ({ request: { id, priority, admittedAt: admitted ? 1 : null }, enqueuedAt }) as unknown as SegmentState;
+
+  it("a new request that does not fit waits in its place; segments of admitted requests go on", () => {
+    const big = withState("interactive", 10, false, "big");
+    const admittedSegment = withState("interactive", 20, true, "running");
+    const fitsNothing = () => false;
+    expect(admissionCandidate(input({ waiting: [big], fitsMemory: fitsNothing }))).toEqual({});
+    expect(admissionCandidate(input({ waiting: [big, admittedSegment], fitsMemory: fitsNothing })).segment).toBe(
+      admittedSegment,
+    );
+    // once memory is free again it is the next one in
+    expect(admissionCandidate(input({ waiting: [big, admittedSegment], fitsMemory: () => true })).segment).toBe(big);
+  });
+});

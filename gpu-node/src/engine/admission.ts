@@ -14,6 +14,8 @@ export interface AdmissionInput {
   downstreamRows: number;
   options: Pick<EngineOptions, "maxBatch" | "reservedInteractiveSlots" | "maxQueueDelayMs">;
   now: number;
+  /** whether a request not yet admitted fits the memory budget (./memory-budget.ts); absent: always */
+  fitsMemory?: (request: SegmentState["request"]) => boolean;
 }
 
 /**
@@ -34,6 +36,12 @@ export function admissionCandidate(input: AdmissionInput): { segment?: SegmentSt
     segment = waiting[0];
   }
   if (!segment) return {};
+  // Memory: a new request that does not fit keeps its place and waits; segments of admitted requests go on.
+  if (segment.request.admittedAt === null && input.fitsMemory && !input.fitsMemory(segment.request)) {
+    const priority = segment.request.priority;
+    segment = waiting.find((s) => s.request.admittedAt !== null && s.request.priority === priority);
+    if (!segment) return {};
+  }
   if (occupancy === 0 && waiting.length < maxBatch) {
     const oldest = Math.min(...waiting.map((s) => s.enqueuedAt));
     if (now - oldest < maxQueueDelayMs) return { wakeAt: oldest + maxQueueDelayMs };

@@ -1,12 +1,15 @@
 import { admissionCandidate } from "./admission.ts";
 import type { EngineOptions } from "./api.ts";
 import { beamsOf, type GptStage } from "./gpt-stage.ts";
+import type { MemoryBudget } from "./memory-budget.ts";
 import type { StageName } from "./observer.ts";
 import type { GpuStage, Readiness, StepOutcome } from "./stage.ts";
 import type { SegmentState } from "./types.ts";
 
 export interface AdmitDeps {
   gpt: GptStage;
+  /** admitted requests' estimated peak memory stays under its budget (./memory-budget.ts) */
+  memory: Pick<MemoryBudget, "fits" | "reserve">;
   options: Pick<EngineOptions, "maxBatch" | "reservedInteractiveSlots" | "maxQueueDelayMs">;
   /** segments past the GPT without audio yet */
   downstreamRows: () => number;
@@ -47,6 +50,7 @@ export class AdmitStage implements GpuStage {
       downstreamRows: this.deps.downstreamRows(),
       options,
       now,
+      fitsMemory: (r) => this.deps.memory.fits(r),
     });
     const seg = admit.segment;
     this.next = seg && (gpt.occupancy === 0 || gpt.occupancy + beamsOf(seg) <= options.maxBatch) ? seg : null;
@@ -61,7 +65,10 @@ export class AdmitStage implements GpuStage {
     this.waiting = this.waiting.filter((s) => s !== seg);
     const { gpt, timed } = this.deps;
     const request = seg.request;
-    if (request.admittedAt === null) request.admittedAt = this.deps.now();
+    if (request.admittedAt === null) {
+      this.deps.memory.reserve(request);
+      request.admittedAt = this.deps.now();
+    }
     if (!request.condPrefix) await timed("conditioning", 1, () => gpt.condition(request));
     seg.stage = "decoding";
     const complete = await timed("prefill", 1, () => gpt.prefill(seg));

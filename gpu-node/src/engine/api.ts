@@ -21,6 +21,8 @@ export interface EngineOptions {
   numBeams?: number;
   /** where the GPT's KV cache lives between steps (gpt-stage.ts DecodeLoop); default host */
   decodeLoop?: "host" | "resident";
+  /** admitted requests' estimated peak memory stays under this (./memory-budget.ts); absent: unbounded */
+  memoryBudgetBytes?: number;
 }
 
 export interface SynthesisJob {

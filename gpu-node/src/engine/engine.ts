@@ -5,6 +5,7 @@ import type { EngineOptions, SynthesisJob, SynthesisResult } from "./api.ts";
 import type { InferenceBackend } from "./backend.ts";
 import { CountingBackend } from "./boundary-bytes.ts";
 import { GptStage } from "./gpt-stage.ts";
+import { MemoryBudget, memoryModel } from "./memory-budget.ts";
 import { type EngineObserver, noopObserver, type StageName } from "./observer.ts";
 import { ProjectorStage } from "./projector-stage.ts";
 import { joinSegmentAudio, planCodes, requestState } from "./request-state.ts";
@@ -67,6 +68,7 @@ export class Engine {
   /** tokens the decode steps have generated: one per running beam (batch row) per step */
   private generatedCodes = 0;
   private readonly defaultSampling: SamplingParams;
+  private readonly memory: MemoryBudget;
 
   constructor(private readonly deps: EngineDeps) {
     const { manifest, options } = deps;
@@ -80,8 +82,10 @@ export class Engine {
     };
     this.observer = deps.observer ?? noopObserver;
     this.now = deps.now ?? (() => performance.now());
+    this.memory = new MemoryBudget(memoryModel(manifest), options.memoryBudgetBytes ?? Number.POSITIVE_INFINITY);
     this.admission = new AdmitStage({
       gpt: this.gpt,
+      memory: this.memory,
       options,
       downstreamRows: () => this.downstreamRows(),
       now: this.now,
@@ -143,6 +147,16 @@ export class Engine {
       now,
       timeoutMs,
     });
+    const needs = this.memory.estimate(state);
+    if (needs > this.memory.budgetBytes) {
+      this.observer.rejected("memory");
+      return Promise.reject(
+        new NodeError(
+          "REQUEST_TOO_LARGE",
+          `the request needs about ${Math.ceil(needs / 2 ** 20)} MiB, more than this node's memory budget`,
+        ),
+      );
+    }
 
     return new Promise<SynthesisResult>((resolve, reject) => {
       const timer = setTimeout(
@@ -178,6 +192,7 @@ export class Engine {
       queued: this.queuedRequests(),
       inFlight: this.pending.size,
       gptBatch: this.gpt.occupancy,
+      memoryReservedBytes: this.memory.reservedBytes,
       s2melRows: this.sizeOf("cfm_step"),
       vocoderRows: this.sizeOf("vocoder"),
       freeSlots: Math.max(0, this.deps.options.maxBatch - this.gpt.occupancy),
@@ -338,6 +353,7 @@ export class Engine {
     clearTimeout(entry.timer);
     if (entry.signal && entry.onAbort) entry.signal.removeEventListener("abort", entry.onAbort);
     this.pending.delete(id);
+    this.memory.release(id);
     this.evictionDue = true;
     this.poke();
   }

@@ -26,6 +26,11 @@ export interface NodeAppDeps {
   randomSeed?: () => number;
   newId?: () => string;
   log?: (line: Record<string, unknown>) => void;
+  /**
+   * Serve /metrics on this app (default). False when the node's metrics have their own internal listener
+   * (`--metrics-port`, see `createMetricsApp`): the API port may then face the proxies without exposing them.
+   */
+  serveMetrics?: boolean;
 }
 
 type NodeEnv = { Variables: { requestId: string } };
@@ -110,6 +115,11 @@ export function createNodeApp(deps: NodeAppDeps): Hono<NodeEnv> {
         free_slots: s.freeSlots,
         queue_capacity: s.queueCapacity,
         tokens_per_second: s.throughputCodesPerSecond,
+        memory_reserved_mb: Math.round(s.memoryReservedBytes / 2 ** 20),
+        memory_budget_mb:
+          deps.engineOptions.memoryBudgetBytes === undefined
+            ? null
+            : Math.round(deps.engineOptions.memoryBudgetBytes / 2 ** 20),
         random_weights: manifest.random_weights,
       },
       s.closing ? 503 : 200,
@@ -157,10 +167,7 @@ export function createNodeApp(deps: NodeAppDeps): Hono<NodeEnv> {
     }),
   );
 
-  app.get("/metrics", async (c) => {
-    const text = await deps.metrics.registry.metrics();
-    return c.text(text, 200, { "Content-Type": deps.metrics.registry.contentType });
-  });
+  if (deps.serveMetrics !== false) app.get("/metrics", metricsHandler(deps.metrics));
 
   app.notFound((c) => {
     throw new NodeError("NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
@@ -210,4 +217,17 @@ function toNodeError(err: unknown): NodeError {
   if (err instanceof HTTPException && err.status === 413) return new NodeError("PAYLOAD_TOO_LARGE", err.message);
   if (err instanceof HTTPException && err.status < 500) return new NodeError("INVALID_REQUEST", err.message);
   return new NodeError("INTERNAL", "internal error");
+}
+
+const metricsHandler = (metrics: NodeMetrics) => async (c: Context) => {
+  const text = await metrics.registry.metrics();
+  return c.text(text, 200, { "Content-Type": metrics.registry.contentType });
+};
+
+/** The node's metrics alone, for the internal metrics listener (`--metrics-port`, loopback by default). */
+export function createMetricsApp(metrics: NodeMetrics): Hono {
+  const app = new Hono();
+  app.get("/metrics", metricsHandler(metrics));
+  app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: "only GET /metrics here" } }, 404));
+  return app;
 }

@@ -92,6 +92,15 @@ export const manifestSchema = z.object({
       }),
     )
     .min(1),
+  /** the exporter's architecture (only what the memory estimate reads: the vocoder's widths) */
+  architecture: z
+    .object({
+      vocoder: z
+        .object({ initial_channels: positiveInt, upsample_rates: z.array(positiveInt).min(1) })
+        .partial()
+        .optional(),
+    })
+    .optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -9,6 +9,8 @@ export const PROXY_ERROR_STATUS = {
   INVALID_REQUEST: 400,
   /** a Stripe webhook whose Stripe-Signature is missing, forged, or older than the tolerance */
   STRIPE_SIGNATURE_INVALID: 400,
+  /** a validly signed Stripe webhook body that is not an event we can process (no id, an array, a bad object) */
+  WEBHOOK_EVENT_INVALID: 400,
   EMPTY_TEXT: 400,
   TEXT_TOO_LONG: 400,
   UNKNOWN_VOICE: 400,

@@ -15,6 +15,19 @@ import { ProxyError } from "../core/errors.ts";
 
 const tooLarge = (maxBytes: number) => new ProxyError("PAYLOAD_TOO_LARGE", `request body exceeds ${maxBytes} bytes`);
 
+/**
+ * A request body that fails while it is read failed on the client's side (it went away mid-upload, or its framing
+ * broke): 499 CLIENT_CLOSED, logged as a client event, not an INTERNAL error (issue 14 #7).
+ */
+export async function readingBody<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof ProxyError) throw e;
+    throw new ProxyError("CLIENT_CLOSED", `the client stopped sending its body (${String(e)})`);
+  }
+}
+
 /** The declared length, or null for a body without one (chunked). A malformed length is a 400. */
 function declaredLength(c: Context): number | null {
   if (c.req.header("transfer-encoding") !== undefined) return null;
@@ -38,7 +51,7 @@ export async function readBodyText(c: Context, maxBytes: number): Promise<string
   const declared = declaredLength(c);
   if (declared !== null) {
     if (declared > maxBytes) throw tooLarge(maxBytes);
-    return c.req.text();
+    return readingBody(() => c.req.text());
   }
   const body = c.req.raw.body;
   if (!body) return "";
@@ -46,7 +59,7 @@ export async function readBodyText(c: Context, maxBytes: number): Promise<string
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await readingBody(() => reader.read());
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {

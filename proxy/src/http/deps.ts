@@ -31,6 +31,8 @@ export interface ProxyMetrics {
 
 export interface ProxyConfig {
   adminToken: string;
+  /** a bearer token that may read /metrics (and nothing else); the admin token may too */
+  metricsToken?: string | undefined;
   /** per client IP, before authentication */
   ipPolicy: RateLimitPolicy;
   /** 1 s of audio = 50 tokens */

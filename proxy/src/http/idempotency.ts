@@ -23,12 +23,13 @@ export function idempotencyKeyOf(c: Context): string | undefined {
 }
 
 /**
- * The fingerprint stored with the key: SHA-256 of the request as the handler understood it (after defaults and voice
- * names are resolved), so a retry that spells the same request differently still matches. Requests of different
- * endpoints must differ in shape (a job's carries `endpoint`), so one key cannot serve two endpoints.
+ * The fingerprint stored with the key: SHA-256 of the endpoint and the request as the handler understood it (after
+ * defaults and voice names are resolved), so a retry that spells the same request differently still matches, while
+ * the same key on another endpoint (the matched route, e.g. `/v1/tts` vs `/v1/audio/speech`) is a 422: one key
+ * names one request of one endpoint.
  */
-export function requestFingerprint(deps: ProxyDeps, request: unknown): string | Promise<string> {
-  return (deps.sha256 ?? sha256Hex)(JSON.stringify(request));
+export function requestFingerprint(deps: ProxyDeps, c: Context, request: unknown): string | Promise<string> {
+  return (deps.sha256 ?? sha256Hex)(JSON.stringify({ endpoint: `${c.req.method} ${c.req.routePath}`, request }));
 }
 
 /** The error for a key that cannot start a request now: used with another request, or that request still running. */

@@ -156,6 +156,31 @@ export function keyLimits(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
   };
 }
 
+/**
+ * `/metrics`: `Authorization: Bearer <token>` with the admin token or, when configured, the separate metrics token
+ * (Prometheus' `authorization`/`bearer_token`), so a scraper need not hold admin rights. The page shows metered
+ * revenue and per-node state: never public (issue 14 #9).
+ */
+export function metricsAuth(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
+  const sha256 = deps.sha256 ?? sha256Hex;
+  const tokens = [deps.config.adminToken, deps.config.metricsToken].filter((t): t is string => !!t);
+  const expected = Promise.all(tokens.map((t) => sha256(t)));
+  return async function metricsAuthMiddleware(c, next) {
+    const token = presentedKey(c.req.header("authorization"), undefined);
+    const presented = token ? await sha256(token) : null;
+    // Compare with every token (no early exit), each in constant time.
+    const matches = presented ? (await expected).map((e) => timingSafeEqualHex(presented, e)) : [];
+    if (!matches.includes(true)) {
+      throw new ProxyError(
+        "ADMIN_TOKEN_REQUIRED",
+        "/metrics needs 'Authorization: Bearer <METRICS_TOKEN>' (or the ADMIN_TOKEN)",
+        { headers: { "www-authenticate": 'Bearer realm="metrics"' } },
+      );
+    }
+    await next();
+  };
+}
+
 /** The admin API: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
 export function adminAuth(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
   const sha256 = deps.sha256 ?? sha256Hex;

@@ -299,9 +299,9 @@ describe("GET /openapi.json", () => {
     expect(op(doc, "POST /v1/audio/speech").responses["400"]?.["x-error-codes"]).toContain("UNSUPPORTED_FORMAT");
   });
 
-  it("admin routes need the admin token; public routes need nothing", () => {
+  it("admin routes (and /metrics) need the admin token; public routes need nothing", () => {
     for (const { key, op: o } of operations(doc)) {
-      if (key.includes(" /admin/")) {
+      if (key.includes(" /admin/") || key === "GET /metrics") {
         expect(o.security, key).toEqual([{ adminToken: [] }]);
         expect(o.responses["401"]?.["x-error-codes"], key).toEqual(["ADMIN_TOKEN_REQUIRED"]);
       } else if (!key.includes(" /v1/")) {

@@ -126,7 +126,7 @@ describe("GroupCommitLedger", () => {
     const ledger = new GroupCommitLedger(observed, { maxBatch: 10, maxDelayMs: 60_000 });
     const started = Date.now();
     await Promise.all(events(10).map((e) => ledger.append([e])));
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(30_000); // half the delay: it did not wait for it
     expect(observed.transactions).toBe(1);
   });
 

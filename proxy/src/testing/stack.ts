@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { Hono } from "hono";
 import { nodeDocsAssets } from "../adapters/node/docs-assets.ts";
+import { drainEarlyAnswers } from "../adapters/node/early-answers.ts";
 import { createPromMetrics } from "../adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "../adapters/node/sha256.ts";
 import { UndiciTransport } from "../adapters/node/undici-transport.ts";
@@ -140,6 +142,7 @@ export async function listen(fetch: (req: Request, ...rest: never[]) => Response
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: fetch as (req: Request) => Response, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
+  drainEarlyAnswers(server as Server);
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -163,6 +166,8 @@ export async function startProxy(
     adapter?: UpstreamAdapter;
     /** default loopback: the test client may speak for others in X-Forwarded-For */
     trustedProxies?: string[];
+    /** the app's structured log lines (default: dropped) */
+    log?: (line: Record<string, unknown>) => void;
   } = {},
 ) {
   const stores = options.stores ?? createMemoryStores();
@@ -184,6 +189,7 @@ export async function startProxy(
     clientIp: createClientIpResolver({ trustedProxies: options.trustedProxies ?? [...LOOPBACK_CIDRS] }),
     breaker: { consecutiveFailures: 3, baseOpenMs: 60_000, maxEjectionPercent: 50 },
     sha256: nodeSha256Hex,
+    ...(options.log ? { log: options.log } : {}),
   });
   const server = await listen(composed.app.fetch);
   const admin = async (method: string, path: string, body?: unknown) => {

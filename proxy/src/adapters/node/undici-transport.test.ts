@@ -80,7 +80,7 @@ describe("UndiciTransport against a real HTTP server", () => {
     const started = Date.now();
     const e = await failure(send({ timeoutMs: 150 }));
     expect([e.phase, e.reason]).toEqual(["connect", "timeout"]);
-    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(Date.now() - started).toBeLessThan(10_000); // the node never answers: the deadline ended it
   });
 
   it("the deadline covers the whole answer: a body that trickles past it fails after the first byte", async () => {
@@ -145,7 +145,8 @@ describe("UndiciTransport against a real HTTP server", () => {
     setTimeout(() => controller.abort(), 50);
     const e = await failure(pending);
     expect(e.reason).toBe("aborted");
-    await new Promise((r) => setTimeout(r, 50));
+    const end = Date.now() + 10_000; // the server sees the close when it sees it: poll, do not guess a delay
+    while (!closed && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     expect(closed).toBe(true);
     const already = new AbortController();
     already.abort();

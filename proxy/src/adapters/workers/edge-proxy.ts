@@ -56,6 +56,7 @@ export function createEdgeProxy(env: WorkerBindings, options: EdgeProxyOptions =
   });
   const proxyConfig = {
     ...defaultProxyConfig(config.ADMIN_TOKEN),
+    metricsToken: config.METRICS_TOKEN,
     ipPolicy: { ratePerSecond: config.IP_RATE_PER_SECOND, burst: config.IP_BURST },
   };
   const limiterOptions = options.limiterPrefix === undefined ? {} : { prefix: options.limiterPrefix };

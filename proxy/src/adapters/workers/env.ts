@@ -25,6 +25,8 @@ export interface WorkerBindings {
   DOCS_ASSETS?: Fetcher;
   /** secret: `wrangler secret put ADMIN_TOKEN` */
   ADMIN_TOKEN?: string;
+  /** secret: `wrangler secret put METRICS_TOKEN`, a bearer token that may read /metrics only */
+  METRICS_TOKEN?: string;
   /** comma-separated base URLs of GPU nodes, registered in D1 on first start (more through the admin API) */
   GPU_NODES?: string;
   IP_RATE_PER_SECOND?: string;
@@ -62,6 +64,7 @@ const list = (s: string) =>
 
 export const workerConfigSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, "set the ADMIN_TOKEN secret (at least 16 characters)"),
+  METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must have at least 16 characters").optional(),
   GPU_NODES: z.string().default("").transform(list),
   IP_RATE_PER_SECOND: z.coerce.number().positive().default(5),
   IP_BURST: z.coerce.number().int().positive().default(10),

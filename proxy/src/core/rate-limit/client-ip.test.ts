@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import {
   cidrContains,
+  clientIpResolverFromEnv,
   createClientIpResolver,
   formatIp,
   ipRateLimitKey,
@@ -183,5 +184,32 @@ describe("ipRateLimitKey", () => {
     expect(ipRateLimitKey("2001:db8:1:2::1")).toBe(ipRateLimitKey("2001:db8:1:2:ffff::9"));
     expect(ipRateLimitKey("2001:db8:1:2:3:4:5:6", 56)).toBe("ip:2001:db8:1::/56");
     expect(ipRateLimitKey("2001:db8::1", 128)).toBe("ip:2001:db8::1/128");
+  });
+});
+
+describe("clientIpResolverFromEnv (the Node entry's configuration)", () => {
+  test("by default no forwarding header is trusted, not even from loopback: a spoofed XFF is ignored", () => {
+    const resolve = clientIpResolverFromEnv({});
+    const spoofed = headers({ "x-forwarded-for": "198.51.100.23", "cf-connecting-ip": "198.51.100.24" });
+    expect(resolve({ remoteAddress: "127.0.0.1", headers: spoofed })).toBe("127.0.0.1");
+  });
+
+  test("named trusted proxies: the right-most untrusted address is the client", () => {
+    const resolve = clientIpResolverFromEnv({ TRUSTED_PROXIES: " 10.0.0.0/8 , fd00::/8" });
+    const h = headers({ "x-forwarded-for": "1.2.3.4, 198.51.100.23, 10.0.0.7" });
+    expect(resolve({ remoteAddress: "10.0.0.2", headers: h })).toBe("198.51.100.23");
+    expect(resolve({ remoteAddress: "203.0.113.1", headers: h })).toBe("203.0.113.1");
+  });
+
+  test("a platform header is believed only from a trusted peer (or with no socket peer at all)", () => {
+    const resolve = clientIpResolverFromEnv({ TRUSTED_PROXIES: "10.0.0.0/8", CLIENT_IP_HEADER: "Fly-Client-IP" });
+    const h = headers({ "fly-client-ip": "198.51.100.9" });
+    expect(resolve({ remoteAddress: "10.0.0.2", headers: h })).toBe("198.51.100.9");
+    expect(resolve({ remoteAddress: "203.0.113.1", headers: h })).toBe("203.0.113.1");
+    expect(resolve({ remoteAddress: undefined, headers: h })).toBe("198.51.100.9");
+  });
+
+  test("a bad CIDR fails at start-up", () => {
+    expect(() => clientIpResolverFromEnv({ TRUSTED_PROXIES: "10.0.0.0/33" })).toThrow(RangeError);
   });
 });

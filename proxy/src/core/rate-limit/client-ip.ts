@@ -147,6 +147,11 @@ export interface ClientIpOptions {
    * peer (Workers) or the peer is a trusted proxy: a Node origin reachable directly must not believe it.
    */
   trustCfConnectingIp?: boolean;
+  /**
+   * A platform header that carries the client address and that the platform overwrites (e.g. `CF-Connecting-IP`,
+   * `Fly-Client-IP`). Same trust rule as `trustCfConnectingIp`, for any header name.
+   */
+  clientIpHeader?: string;
 }
 
 /** A `Headers` or anything with the same `get` (Hono's `c.req.raw.headers`). */
@@ -168,7 +173,12 @@ export interface ClientIpInput {
  * const clientIp = createClientIpResolver({ trustedProxies: [...LOOPBACK_CIDRS, "10.0.0.0/8"] });
  * const ip = clientIp({ remoteAddress: getConnInfo(c).remote.address, headers: c.req.raw.headers });
  */
-export function createClientIpResolver({ trustedProxies = [], trustCfConnectingIp = false }: ClientIpOptions = {}) {
+export function createClientIpResolver({
+  trustedProxies = [],
+  trustCfConnectingIp = false,
+  clientIpHeader,
+}: ClientIpOptions = {}) {
+  const platformHeader = clientIpHeader?.toLowerCase() ?? (trustCfConnectingIp ? "cf-connecting-ip" : undefined);
   const trusted = trustedProxies.map(parseCidr);
   const isTrusted = (ip: IpAddress) => trusted.some((c) => cidrContains(c, ip));
 
@@ -177,7 +187,7 @@ export function createClientIpResolver({ trustedProxies = [], trustCfConnectingI
   const memo = new Map<string, string | undefined>();
   return function clientIp({ remoteAddress, headers }: ClientIpInput): string | undefined {
     const xff = headers.get("x-forwarded-for");
-    const cf = trustCfConnectingIp ? headers.get("cf-connecting-ip") : null;
+    const cf = platformHeader ? headers.get(platformHeader) : null;
     const key = `${remoteAddress ?? ""}\n${xff ?? ""}\n${cf ?? ""}`;
     if (memo.has(key)) return memo.get(key);
     const ip = resolve(remoteAddress, xff, cf);
@@ -189,7 +199,7 @@ export function createClientIpResolver({ trustedProxies = [], trustCfConnectingI
   function resolve(remoteAddress: string | undefined, xff: string | null, cf: string | null): string | undefined {
     const peer = remoteAddress === undefined ? null : parseIp(remoteAddress);
     const peerTrusted = peer !== null && isTrusted(peer);
-    if (trustCfConnectingIp && (remoteAddress === undefined || peerTrusted)) {
+    if (platformHeader && (remoteAddress === undefined || peerTrusted)) {
       const ip = cf === null ? null : parseIp(cf);
       if (ip) return formatIp(ip);
     }
@@ -239,4 +249,17 @@ function rateLimitKeyOf(ip: string, ipv6PrefixLength: number): string {
   const rem = ipv6PrefixLength & 7;
   if (rem > 0 && whole < 16) bytes[whole] = (parsed.bytes[whole] ?? 0) & ((0xff << (8 - rem)) & 0xff);
   return `ip:${formatIp({ version: 6, bytes })}/${ipv6PrefixLength}`;
+}
+
+/**
+ * The resolver as an operator configures it (Node entry): `TRUSTED_PROXIES` is a comma-separated list of CIDRs of our
+ * own proxies (empty by default: no forwarding header is believed), `CLIENT_IP_HEADER` an optional platform header.
+ */
+export function clientIpResolverFromEnv(env: { TRUSTED_PROXIES?: string; CLIENT_IP_HEADER?: string }) {
+  const trustedProxies = (env.TRUSTED_PROXIES ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const header = env.CLIENT_IP_HEADER?.trim();
+  return createClientIpResolver({ trustedProxies, ...(header ? { clientIpHeader: header } : {}) });
 }

@@ -281,6 +281,21 @@ describe("billing routes on the proxy (real HTTP, SQLite, the SDK against the lo
       expect(p.logs.filter((l) => l.msg === "stripe webhook processed" && l.event_id === event.id)).toHaveLength(1);
     });
 
+    it("a validly signed body that is not an event is a 400 with a stable code (never a 500, never a signature failure)", async () => {
+      const now = Math.floor(p.clock.now() / 1000);
+      for (const [raw, code] of [
+        ["[]", "WEBHOOK_EVENT_INVALID"],
+        ['{"type":"invoice.paid","data":{"object":{}}}', "WEBHOOK_EVENT_INVALID"],
+        ["{oops", "INVALID_JSON"],
+      ] as const) {
+        const r = await p.call("POST", "/stripe/webhook", {
+          raw,
+          headers: { "stripe-signature": await signatureHeader(raw, SECRET, now) },
+        });
+        expect([r.status, r.json.error?.code], raw).toEqual([400, code]);
+      }
+    });
+
     it("an event about an object this system does not know is acknowledged (200) and logged", async () => {
       const stranger = await p.stripe.client().customers.create({});
       const draft = await p.stripe.client().invoices.create({ customer: stranger.id });

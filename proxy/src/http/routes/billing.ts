@@ -29,6 +29,10 @@ export function toProxyError(e: unknown): unknown {
       return new ProxyError("STRIPE_SIGNATURE_INVALID", e.message);
     case "BILLING_UNAVAILABLE":
       return new ProxyError("BILLING_UNAVAILABLE", e.message);
+    case "INVALID_JSON":
+      return new ProxyError("INVALID_JSON", e.message);
+    case "WEBHOOK_EVENT_INVALID":
+      return new ProxyError("WEBHOOK_EVENT_INVALID", e.message);
     default:
       return new ProxyError("INVALID_REQUEST", e.message);
   }

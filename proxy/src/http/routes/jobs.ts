@@ -1,5 +1,6 @@
 import type { Context, Hono } from "hono";
 import { ProxyError } from "../../core/errors.ts";
+import { isSpeakable, UNSPEAKABLE_MESSAGE } from "../../core/text/speakable.ts";
 import { callbackUrlProblem, newCallbackSecret } from "../../jobs/callbacks.ts";
 import { type JobQuota, quotaFor } from "../../jobs/config.ts";
 import { type ItemSpec, itemResultKey, jobResultPrefix } from "../../jobs/model.ts";
@@ -61,7 +62,7 @@ export function registerJobRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps, jobs: Jo
         key: idempotencyKey,
         requestId: jobId,
         ttlMs: deps.config.idempotencyTtlMs,
-        fingerprint: await requestFingerprint(deps, {
+        fingerprint: await requestFingerprint(deps, c, {
           endpoint: "POST /v1/jobs",
           items,
           prefer_off_peak: body.prefer_off_peak,
@@ -284,13 +285,15 @@ async function ownJob(c: Context<ProxyEnv>, jobs: JobsService): Promise<JobWithC
 function resolveItems(deps: ProxyDeps, jobs: JobsService, body: JobBody): ItemSpec[] {
   const maxChars = deps.config.maxTextChars;
   const segmentChars = Math.min(body.segment_max_chars ?? jobs.config.segmentMaxChars, maxChars);
-  const raw: JobItemInput[] = body.items ?? splitText(body.text ?? "", segmentChars).map((text) => ({ text }));
-  if (raw.length === 0) throw new ProxyError("EMPTY_TEXT", "the text is empty");
+  // A long text's segments with nothing to say (e.g. a run of zero-width characters) are dropped, not billed.
+  const raw: JobItemInput[] =
+    body.items ?? splitText(body.text ?? "", segmentChars).flatMap((text) => (isSpeakable(text) ? [{ text }] : []));
+  if (raw.length === 0) throw new ProxyError("EMPTY_TEXT", UNSPEAKABLE_MESSAGE);
   const voices = deps.voices();
   return raw.map((item, n) => {
     const fail = (code: "EMPTY_TEXT" | "TEXT_TOO_LONG" | "UNKNOWN_VOICE" | "UNKNOWN_EMOTION", message: string) =>
       new ProxyError(code, `item ${n}: ${message}`, { details: { item: n } });
-    if (!item.text.trim()) throw fail("EMPTY_TEXT", "text is empty");
+    if (!isSpeakable(item.text)) throw fail("EMPTY_TEXT", UNSPEAKABLE_MESSAGE);
     const length = [...item.text].length;
     if (length > maxChars) throw fail("TEXT_TOO_LONG", `text has ${length} characters; the limit is ${maxChars}`);
     const wanted = item.voice ?? body.voice ?? 0;

@@ -1,4 +1,5 @@
 import { ProxyError } from "../../core/errors.ts";
+import { readingBody } from "../body.ts";
 
 /** The raw body bytes, at most `maxBytes` (413 beyond, without reading further). */
 export async function rawBody(req: Request, maxBytes: number): Promise<Uint8Array> {
@@ -11,7 +12,7 @@ export async function rawBody(req: Request, maxBytes: number): Promise<Uint8Arra
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await readingBody(() => reader.read());
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {

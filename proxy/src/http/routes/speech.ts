@@ -1,5 +1,6 @@
 import type { Context, Hono } from "hono";
 import { ProxyError } from "../../core/errors.ts";
+import { isSpeakable, UNSPEAKABLE_MESSAGE } from "../../core/text/speakable.ts";
 import { DEFAULT_IDEMPOTENCY_STALE_AFTER_MS } from "../../store/ports.ts";
 import { forwardSpeech } from "../../synthesis/forward.ts";
 import { meterAndRecord } from "../../synthesis/meter.ts";
@@ -49,7 +50,7 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
   const auth = c.get("auth");
   const at = c.get("startedAt");
   const text = speech.text.trim();
-  if (!text) throw new ProxyError("EMPTY_TEXT", "text is empty");
+  if (!text || !isSpeakable(text)) throw new ProxyError("EMPTY_TEXT", UNSPEAKABLE_MESSAGE);
   if (speech.text.length > deps.config.maxTextChars) {
     throw new ProxyError(
       "TEXT_TOO_LONG",
@@ -74,7 +75,7 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
       requestId,
       ttlMs: deps.config.idempotencyTtlMs,
       // The request as understood (the voice by id), as for jobs: a retry naming the voice another way matches.
-      fingerprint: await requestFingerprint(deps, { ...speech, voice: voice.id }),
+      fingerprint: await requestFingerprint(deps, c, { ...speech, voice: voice.id }),
       staleAfterMs: DEFAULT_IDEMPOTENCY_STALE_AFTER_MS,
     });
     if (begun.state === "done") {

@@ -10,7 +10,8 @@ const MAX_WEBHOOK_BYTES = 1024 * 1024;
 /**
  * `POST /stripe/webhook`: Stripe → us. Public (no key, no rate limit: Stripe retries), authenticated by the
  * `Stripe-Signature` over the raw body (STRIPE_WEBHOOK_SECRET, 300 s tolerance). 400 STRIPE_SIGNATURE_INVALID for a
- * forged or stale signature (logged); 200 for an event processed now, processed before (`duplicate`), or about an
+ * forged, stale or future (beyond the tolerance) signature (logged); 400 INVALID_JSON / WEBHOOK_EVENT_INVALID for a
+ * validly signed body that is not an event we can process (never a 500); 200 for an event processed now, processed before (`duplicate`), or about an
  * object we do not know (logged); 409 while a parallel delivery of the same event is being processed.
  */
 export function registerStripeWebhookRoute(app: Hono<ProxyEnv>, deps: ProxyDeps): void {

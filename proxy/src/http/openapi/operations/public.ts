@@ -1,7 +1,7 @@
 import { ref } from "../components.ts";
 import { type DocumentLimits, json, type OperationSpec } from "../spec.ts";
 
-/** Health, metrics and this reference: public, no key, no rate limit. */
+/** Health, metrics and this reference: no API key, no rate limit (metrics need the metrics or admin token). */
 export function publicOperations(_limits: DocumentLimits): OperationSpec[] {
   return [
     {
@@ -22,8 +22,9 @@ export function publicOperations(_limits: DocumentLimits): OperationSpec[] {
       description:
         "Requests, 429s by scope, metered tokens and amounts, every node's breaker state and load, and the batch " +
         "queue: jobs by status (`proxy_jobs`), items by state (`proxy_job_items`: queued, running, done, failed, " +
-        "dead_lettered, cancelled), items processed by outcome, retried, and charged (items and tokens).",
-      access: "public",
+        "dead_lettered, cancelled), items processed by outcome, retried, and charged (items and tokens). Needs " +
+        "`Authorization: Bearer` with the METRICS_TOKEN (for Prometheus) or the ADMIN_TOKEN: it shows revenue.",
+      access: "admin",
       ok: {
         status: 200,
         description: "Prometheus text exposition format.",
