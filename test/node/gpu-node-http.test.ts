@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeWav } from "../../gpu-node/src/audio/wav.ts";
+import { describeWav } from "../../audio/wav.ts";
 import { createTestNode, listen } from "../../gpu-node/src/testing/harness.ts";
 
 type TestNode = Awaited<ReturnType<typeof createTestNode>>;

@@ -5,7 +5,7 @@ import { rateUsage } from "../../billing/src/rating/rate.ts";
 import { verifyCallback } from "../../proxy/src/jobs/callbacks.ts";
 import { startSlotNode } from "../../proxy/src/jobs/testing/slot-node.ts";
 import { startJobsStack } from "../../proxy/src/jobs/testing/stack.ts";
-import { measureWav } from "../../proxy/src/metering/wav.ts";
+import { measureWav } from "../../audio/wav.ts";
 
 type Stack = Awaited<ReturnType<typeof startJobsStack>>;
 type JobJson = {

@@ -5,7 +5,7 @@
  */
 import { isProxyError, type ProxyErrorCode } from "../core/errors.ts";
 import type { AcquireOptions, UpstreamLease } from "../core/routing/balancer.ts";
-import { measureWav, type WavMeasure } from "../metering/wav.ts";
+import { measureWav, type WavMeasure } from "../../../audio/wav.ts";
 import type { KeyContext } from "../store/ports.ts";
 import { forwardSpeech } from "../synthesis/forward.ts";
 import { meterAndRecord } from "../synthesis/meter.ts";

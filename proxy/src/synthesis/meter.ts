@@ -7,7 +7,7 @@ import {
 } from "../../../billing/src/rating/peak.ts";
 import { priceTokens, tokensFromFrames } from "../../../billing/src/rating/rate.ts";
 import { ProxyError } from "../core/errors.ts";
-import type { WavMeasure } from "../metering/wav.ts";
+import type { WavMeasure } from "../../../audio/wav.ts";
 import type { KeyContext, PlanStore, UsageEvent, UsageLedger } from "../store/ports.ts";
 
 export interface MeterInput {
