@@ -8,7 +8,7 @@ import { createMp3Encoder } from "./encoders/mp3.ts";
 import { concatBytes, EMPTY, type StreamEncoder } from "./encoders/types.ts";
 import { type AudioFormat, encoderSampleRate } from "./formats.ts";
 import { floatToPcm16, pcm16Bytes, pcm16ToFloat } from "./pcm.ts";
-import { createResampler } from "./resample.ts";
+import { createResampler, resampleAll } from "./resample.ts";
 import { STREAMED_WAV_SIZE, wavHeader } from "./wav.ts";
 
 export type { StreamEncoder } from "./encoders/types.ts";
@@ -29,7 +29,7 @@ export async function createEncoder(
     case "wav":
       return wavEncoder(options);
     case "pcm":
-      return pcmEncoder(options.inputRate, outputRate);
+      return pcmEncoder(options.inputRate, outputRate, options.streamed);
   }
 }
 
@@ -59,8 +59,29 @@ function wavEncoder(options: { inputRate: number; streamed: boolean; totalSample
   };
 }
 
-/** OpenAI's `pcm`: raw s16le at 24 kHz, no header. */
-async function pcmEncoder(inputRate: number, outputRate: number): Promise<StreamEncoder> {
+/**
+ * OpenAI's `pcm`: raw s16le at 24 kHz, no header. A stream is resampled chunk by chunk (a few samples of filter delay
+ * stay in the converter); a whole answer at once, exactly round(n × 24,000 / 22,050) samples.
+ */
+async function pcmEncoder(inputRate: number, outputRate: number, streamed: boolean): Promise<StreamEncoder> {
+  if (!streamed) {
+    const held: Int16Array[] = [];
+    return {
+      async push(pcm) {
+        held.push(pcm);
+        return EMPTY;
+      },
+      async end() {
+        const all = new Int16Array(held.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of held) {
+          all.set(p, at);
+          at += p.length;
+        }
+        return pcm16Bytes(floatToPcm16(await resampleAll(pcm16ToFloat(all), inputRate, outputRate)));
+      },
+    };
+  }
   const resampler = await createResampler(inputRate, outputRate);
   return {
     async push(pcm) {

@@ -3,7 +3,10 @@
  * `pcm` and for Opus. One converter per stream: it carries its filter state across chunks, so a stream resampled
  * chunk by chunk sounds like the whole resampled at once.
  */
-import { ConverterType, create } from "@alexanderolsen/libsamplerate-js";
+import libsamplerate from "@alexanderolsen/libsamplerate-js";
+
+// A CommonJS (UMD) module: Node's ESM loader gives it as a default export only.
+const { ConverterType, create } = libsamplerate;
 
 export interface Resampler {
   /** the next chunk, converted (a few samples of filter delay stay inside until the end) */

@@ -4,6 +4,7 @@ import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { z } from "zod";
 import { createBillingService, parseBillingEnv } from "../../billing/src/config.ts";
+import { nodeAudioCodecs } from "./adapters/node/audio-codecs.ts";
 import { DiskResultStore } from "./adapters/node/disk-results.ts";
 import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
@@ -103,6 +104,7 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   nodes: storedNodes.map((n) => ({ id: n.id, url: n.url, pool: n.pool, weight: n.weight })),
   transport,
   adapter,
+  audio: nodeAudioCodecs,
   rateLimiter: new InMemoryRateLimiter(),
   concurrency: new InMemoryConcurrencyLimiter(),
   config: {

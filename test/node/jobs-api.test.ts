@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { measureWav } from "../../audio/wav.ts";
 import { rateUsage } from "../../billing/src/rating/rate.ts";
 import { verifyCallback } from "../../proxy/src/jobs/callbacks.ts";
 import { startSlotNode } from "../../proxy/src/jobs/testing/slot-node.ts";
 import { startJobsStack } from "../../proxy/src/jobs/testing/stack.ts";
-import { measureWav } from "../../audio/wav.ts";
 
 type Stack = Awaited<ReturnType<typeof startJobsStack>>;
 type JobJson = {
@@ -224,7 +224,7 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
       [{ items: [{ text: 5 }] }, 400, "INVALID_REQUEST"],
       [{ items: [{ text: "ok" }, { text: "   " }] }, 400, "EMPTY_TEXT"],
       [{ text: "" }, 400, "EMPTY_TEXT"],
-      [{ items: [{ text: "x".repeat(2001) }] }, 400, "TEXT_TOO_LONG"],
+      [{ items: [{ text: "x".repeat(4097) }] }, 400, "TEXT_TOO_LONG"],
       [{ items: [{ text: "a", voice: 7 }] }, 400, "UNKNOWN_VOICE"],
       [{ items: [{ text: "a", emotion: "bored" }] }, 400, "UNKNOWN_EMOTION"],
       [{ items: [{ text: "a", speed: 9 }] }, 400, "INVALID_REQUEST"],

@@ -6,6 +6,7 @@ import type { CircuitBreakers } from "../core/routing/breaker.ts";
 import type { JobMetricsSink, JobStateCounts } from "../jobs/metrics.ts";
 import type { JobsService } from "../jobs/service.ts";
 import type { KeyContext, Stores, UsageLedger } from "../store/ports.ts";
+import type { AudioCodecs } from "../synthesis/audio-port.ts";
 import type { UpstreamAdapter } from "../upstream/adapters.ts";
 import type { UpstreamTransport } from "../upstream/transport.ts";
 
@@ -35,7 +36,10 @@ export interface ProxyConfig {
   /** 1 s of audio = 50 tokens */
   tokensPerSecond: number;
   maxBodyBytes: number;
+  /** the length rule's limit in code points (core/text/length.ts: 4,096) */
   maxTextChars: number;
+  /** OpenAI voice name → a deployment voice id or name; unlisted OpenAI names take the voices in turn */
+  openAiVoiceMap: Record<string, number | string>;
   requestTimeoutMs: number;
   maxResponseBytes: number;
   idempotencyTtlMs: number;
@@ -53,6 +57,8 @@ export interface ProxyDeps {
   balancer: LoadBalancer;
   transport: UpstreamTransport;
   adapter: UpstreamAdapter;
+  /** the response formats this runtime encodes (../synthesis/audio-port.ts) */
+  audio: AudioCodecs;
   voices: () => VoiceInfo[];
   metrics: ProxyMetrics;
   config: ProxyConfig;

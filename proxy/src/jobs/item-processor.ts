@@ -3,9 +3,10 @@
  * under, audio reused from an earlier run or synthesised at batch priority on a node with batch slots left, stored,
  * finished, metered at the batch price, completed; a failure becomes a release, a refusal or a retry with backoff.
  */
+
+import { measureWav, type WavMeasure } from "../../../audio/wav.ts";
 import { isProxyError, type ProxyErrorCode } from "../core/errors.ts";
 import type { AcquireOptions, UpstreamLease } from "../core/routing/balancer.ts";
-import { measureWav, type WavMeasure } from "../../../audio/wav.ts";
 import type { KeyContext } from "../store/ports.ts";
 import { forwardSpeech } from "../synthesis/forward.ts";
 import { meterAndRecord } from "../synthesis/meter.ts";

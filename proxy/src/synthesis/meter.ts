@@ -1,3 +1,4 @@
+import type { WavMeasure } from "../../../audio/wav.ts";
 import {
   type CompiledWindow,
   compilePeakWindows,
@@ -7,7 +8,6 @@ import {
 } from "../../../billing/src/rating/peak.ts";
 import { priceTokens, tokensFromFrames } from "../../../billing/src/rating/rate.ts";
 import { ProxyError } from "../core/errors.ts";
-import type { WavMeasure } from "../../../audio/wav.ts";
 import type { KeyContext, PlanStore, UsageEvent, UsageLedger } from "../store/ports.ts";
 
 export interface MeterInput {

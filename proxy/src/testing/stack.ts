@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { Hono } from "hono";
+import { nodeAudioCodecs } from "../adapters/node/audio-codecs.ts";
 import { createPromMetrics } from "../adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "../adapters/node/sha256.ts";
 import { UndiciTransport } from "../adapters/node/undici-transport.ts";
@@ -174,6 +175,7 @@ export async function startProxy(
     nodes: nodeUrls.map((url, i) => ({ id: `node${i}`, url })),
     transport,
     adapter: options.adapter ?? gpuNodeAdapter,
+    audio: nodeAudioCodecs,
     rateLimiter: new InMemoryRateLimiter(),
     concurrency: new InMemoryConcurrencyLimiter(),
     config: { ...defaultProxyConfig(ADMIN_TOKEN), ...options.config },
@@ -286,6 +288,7 @@ export async function createInProcessProxy(
     nodes: [{ id: "node0", url: "http://node0.invalid" }],
     transport: options.transport ?? stubWavTransport(),
     adapter: gpuNodeAdapter,
+    audio: nodeAudioCodecs,
     rateLimiter: new InMemoryRateLimiter(),
     concurrency: new InMemoryConcurrencyLimiter(),
     config: { ...defaultProxyConfig(ADMIN_TOKEN), ...options.config },

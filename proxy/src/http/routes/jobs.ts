@@ -1,5 +1,6 @@
 import type { Context, Hono } from "hono";
-import { ProxyError } from "../../core/errors.ts";
+import { isProxyError, ProxyError } from "../../core/errors.ts";
+import { checkTextLength } from "../../core/text/length.ts";
 import { callbackUrlProblem, newCallbackSecret } from "../../jobs/callbacks.ts";
 import { type JobQuota, quotaFor } from "../../jobs/config.ts";
 import { type ItemSpec, itemResultKey, jobResultPrefix } from "../../jobs/model.ts";
@@ -291,8 +292,11 @@ function resolveItems(deps: ProxyDeps, jobs: JobsService, body: JobBody): ItemSp
     const fail = (code: "EMPTY_TEXT" | "TEXT_TOO_LONG" | "UNKNOWN_VOICE" | "UNKNOWN_EMOTION", message: string) =>
       new ProxyError(code, `item ${n}: ${message}`, { details: { item: n } });
     if (!item.text.trim()) throw fail("EMPTY_TEXT", "text is empty");
-    const length = [...item.text].length;
-    if (length > maxChars) throw fail("TEXT_TOO_LONG", `text has ${length} characters; the limit is ${maxChars}`);
+    try {
+      checkTextLength(item.text, "text", maxChars);
+    } catch (e) {
+      throw isProxyError(e) ? fail("TEXT_TOO_LONG", e.message) : e;
+    }
     const wanted = item.voice ?? body.voice ?? 0;
     const voice = voices.find((v) => v.id === wanted || v.name === wanted);
     if (!voice) throw fail("UNKNOWN_VOICE", `voice ${JSON.stringify(wanted)} does not exist; see GET /v1/voices`);

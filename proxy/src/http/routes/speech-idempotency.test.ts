@@ -35,8 +35,13 @@ describe("Idempotency-Key on POST /v1/tts and /v1/audio/speech", () => {
     expect([again.status, again.headers.get("idempotent-replayed")]).toEqual([200, "true"]);
     expect(new Uint8Array(await again.arrayBuffer())).toEqual(audio);
     expect(again.headers.get("x-request-id")).toBe(first.headers.get("x-request-id"));
-    // the OpenAI-compatible spelling of it too
-    const openai = await post(c.key, "/v1/audio/speech", "k-1", { model: "m", input: "hello", voice: "alice" });
+    // the OpenAI-compatible spelling of it too (asking for WAV, the native default; OpenAI's default is MP3)
+    const openai = await post(c.key, "/v1/audio/speech", "k-1", {
+      model: "m",
+      input: "hello",
+      voice: "ALICE",
+      response_format: "wav",
+    });
     expect([openai.status, openai.headers.get("idempotent-replayed")]).toEqual([200, "true"]);
     await openai.arrayBuffer();
     expect(transport.requests - served).toBe(1);
