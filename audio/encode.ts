@@ -6,10 +6,10 @@ import { createFlacEncoder } from "./encoders/flac.ts";
 import { createMediabunnyEncoder } from "./encoders/mediabunny.ts";
 import { createMp3Encoder } from "./encoders/mp3.ts";
 import { concatBytes, EMPTY, type StreamEncoder } from "./encoders/types.ts";
+import { wavEncoder } from "./encoders/wav.ts";
 import { type AudioFormat, encoderSampleRate } from "./formats.ts";
 import { floatToPcm16, pcm16Bytes, pcm16ToFloat } from "./pcm.ts";
 import { createResampler, resampleAll } from "./resample.ts";
-import { STREAMED_WAV_SIZE, wavHeader } from "./wav.ts";
 
 export type { StreamEncoder } from "./encoders/types.ts";
 
@@ -40,28 +40,9 @@ export async function encodeAll(format: AudioFormat, pcm: Int16Array, inputRate:
   return concatBytes([head, await encoder.end()]);
 }
 
-/** WAV: the header first (sizes written in for a whole file, "unknown" for a stream), then the samples as they are. */
-function wavEncoder(options: { inputRate: number; streamed: boolean; totalSamples?: number }): StreamEncoder {
-  const format = { sampleRate: options.inputRate, channels: 1, bitsPerSample: 16 };
-  const size = options.streamed || options.totalSamples === undefined ? STREAMED_WAV_SIZE : options.totalSamples * 2;
-  let header: Uint8Array | null = wavHeader(format, size);
-  return {
-    async push(pcm) {
-      const out = header ? concatBytes([header, pcm16Bytes(pcm)]) : pcm16Bytes(pcm).slice();
-      header = null;
-      return out;
-    },
-    async end() {
-      const out = header ?? EMPTY;
-      header = null;
-      return out;
-    },
-  };
-}
-
 /**
- * OpenAI's `pcm`: raw s16le at 24 kHz, no header. A stream is resampled chunk by chunk (a few samples of filter delay
- * stay in the converter); a whole answer at once, exactly round(n × 24,000 / 22,050) samples.
+ * OpenAI's `pcm`: raw s16le at 24 kHz, no header, exactly round(n × 24,000 / 22,050) samples: a whole answer is
+ * resampled at once, a stream chunk by chunk with the converter's tail flushed at the end.
  */
 async function pcmEncoder(inputRate: number, outputRate: number, streamed: boolean): Promise<StreamEncoder> {
   if (!streamed) {
@@ -83,13 +64,32 @@ async function pcmEncoder(inputRate: number, outputRate: number, streamed: boole
     };
   }
   const resampler = await createResampler(inputRate, outputRate);
+  let samplesIn = 0;
+  let samplesOut = 0;
   return {
     async push(pcm) {
-      return pcm16Bytes(floatToPcm16(resampler.push(pcm16ToFloat(pcm))));
+      samplesIn += pcm.length;
+      const out = resampler.push(pcm16ToFloat(pcm));
+      samplesOut += out.length;
+      return pcm16Bytes(floatToPcm16(out));
     },
     async end() {
+      // The converter holds its filter's delay: silence pushes it out, cut to the exact whole-signal length.
+      let owed = Math.round((samplesIn * outputRate) / inputRate) - samplesOut;
+      const tail: Float32Array[] = [];
+      for (let tries = 0; owed > 0 && tries < 8; tries++) {
+        const out = resampler.push(new Float32Array(256));
+        tail.push(out.subarray(0, owed));
+        owed -= Math.min(owed, out.length);
+      }
       resampler.destroy();
-      return EMPTY;
+      const joined = new Float32Array(tail.reduce((n, t) => n + t.length, 0));
+      let at = 0;
+      for (const t of tail) {
+        joined.set(t, at);
+        at += t.length;
+      }
+      return pcm16Bytes(floatToPcm16(joined));
     },
   };
 }

@@ -15,6 +15,8 @@ export const ttsBodySchema = z.object({
   speed: z.number().min(0.25).max(4).default(1),
   /** any of audio/formats.ts (checked by the route: 400 UNSUPPORTED_FORMAT); the native default stays WAV */
   response_format: z.string().default("wav"),
+  /** as on /v1/audio/speech: "audio" or "sse" streams the answer as it is made */
+  stream_format: z.enum(["audio", "sse"]).optional(),
   seed: z
     .number()
     .int()
@@ -31,8 +33,11 @@ export const openAiSpeechSchema = z.object({
   speed: z.number().min(0.25).max(4).default(1),
   /** OpenAI's default is MP3 */
   response_format: z.string().default("mp3"),
-  /** "audio": the body is the audio; "sse": server-sent events carrying it in base64 */
-  stream_format: z.enum(["audio", "sse"]).default("audio"),
+  /**
+   * "audio": the body is the audio, sent chunked as it is made; "sse": server-sent events carrying it in base64.
+   * Absent: one whole answer with the metering headers.
+   */
+  stream_format: z.enum(["audio", "sse"]).optional(),
   /** free text; an emotion word in it ("speak in a happy tone") selects that emotion */
   instructions: z.string().max(4096).optional(),
 });

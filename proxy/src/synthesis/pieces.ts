@@ -25,6 +25,17 @@ export interface Joined {
   pieces: number;
 }
 
+/** The texts the node is asked for, in order. */
+export function pieceTexts(text: string): string[] {
+  const texts = splitText(text, PIECE_MAX_CHARS);
+  if (texts.length === 0) throw new ProxyError("EMPTY_TEXT", "text is empty");
+  return texts;
+}
+
+/** A piece's node request id: the request's own for a one-piece text, `<id>.<n>` otherwise (also its usage row). */
+export const pieceRequestId = (requestId: string, index: number, count: number): string =>
+  count === 1 ? requestId : `${requestId}.${index}`;
+
 export async function forwardPieces(
   deps: ForwardDeps,
   req: SpeechRequest,
@@ -32,8 +43,7 @@ export async function forwardPieces(
   deadlineAt: number,
   signal?: AbortSignal,
 ): Promise<Joined> {
-  const texts = splitText(req.text, PIECE_MAX_CHARS);
-  if (texts.length === 0) throw new ProxyError("EMPTY_TEXT", "text is empty");
+  const texts = pieceTexts(req.text);
   // One abort for all: a failed piece stops its siblings instead of leaving them to finish unbilled.
   const abort = new AbortController();
   const onAbort = () => abort.abort();
@@ -44,7 +54,7 @@ export async function forwardPieces(
       texts.map((text, i) =>
         forwardSpeech(
           deps,
-          { ...req, text, requestId: texts.length === 1 ? req.requestId : `${req.requestId}.${i}` },
+          { ...req, text, requestId: pieceRequestId(req.requestId, i, texts.length) },
           pool,
           deadlineAt,
           abort.signal,
@@ -58,6 +68,24 @@ export async function forwardPieces(
     signal?.removeEventListener("abort", onAbort);
   }
   return join(forwarded);
+}
+
+/**
+ * One piece's PCM as it goes out in a stream: the 200 ms of silence that precedes every piece but the first, then
+ * its samples; with its measure, from which its usage row is metered.
+ */
+export function piecePcm(f: Forwarded, index: number): { pcm: Uint8Array; wav: WavMeasure } {
+  const w = f.wav;
+  const data = pcmData(f.response.body);
+  if (!data) throw new ProxyError("UPSTREAM_INVALID_RESPONSE", "a piece's WAV has no data");
+  const frameBytes = w.channels * (w.bitsPerSample / 8);
+  const silenceBytes = index === 0 ? 0 : Math.round((w.sampleRate * SILENCE_MS) / 1000) * frameBytes;
+  const pcm = new Uint8Array(silenceBytes + data.byteLength);
+  pcm.set(data, silenceBytes);
+  return {
+    pcm,
+    wav: { ...w, dataBytes: pcm.byteLength, durationMs: (pcm.byteLength / frameBytes / w.sampleRate) * 1000 },
+  };
 }
 
 function join(forwarded: Forwarded[]): Joined {

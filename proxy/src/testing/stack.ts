@@ -62,6 +62,8 @@ export async function startStubNode(audioMs = 2000, initialDelayMs = 0) {
     /** what /healthz reports; `healthy: false` answers 500 */
     queueDepth: 0,
     healthy: true,
+    /** when set, each /synthesize waits for it before answering (a test orders the node's work by hand) */
+    gate: null as ((body: { text: string }, signal: AbortSignal) => Promise<void>) | null,
   };
   const app = new Hono();
   app.get("/healthz", (c) =>
@@ -73,6 +75,7 @@ export async function startStubNode(audioMs = 2000, initialDelayMs = 0) {
   app.post("/synthesize", async (c) => {
     state.served++;
     state.lastBody = await c.req.json();
+    if (state.gate) await state.gate(state.lastBody as { text: string }, c.req.raw.signal);
     if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
     const wav = silentWav(audioMs);
     switch (state.behaviour) {

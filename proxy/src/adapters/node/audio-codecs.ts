@@ -1,4 +1,4 @@
-import { encodeAll } from "../../../../audio/encode.ts";
+import { createEncoder, encodeAll } from "../../../../audio/encode.ts";
 import { AUDIO_FORMATS } from "../../../../audio/formats.ts";
 import { verifyDuration } from "../../../../audio/verify.ts";
 import type { AudioCodecs } from "../../synthesis/audio-port.ts";
@@ -7,5 +7,6 @@ import type { AudioCodecs } from "../../synthesis/audio-port.ts";
 export const nodeAudioCodecs: AudioCodecs = {
   formats: AUDIO_FORMATS,
   encode: (format, pcm, rate) => encodeAll(format, pcm, rate),
+  stream: (format, rate) => createEncoder(format, { inputRate: rate, streamed: true }),
   verify: (format, bytes, expectedMs, rate) => verifyDuration(format, bytes, expectedMs, rate),
 };

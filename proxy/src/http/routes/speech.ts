@@ -7,12 +7,13 @@ import { DEFAULT_IDEMPOTENCY_STALE_AFTER_MS } from "../../store/ports.ts";
 import { meterAndRecord } from "../../synthesis/meter.ts";
 import { forwardPieces } from "../../synthesis/pieces.ts";
 import { resolveVoice } from "../../synthesis/voices.ts";
+import type { SpeechRequest } from "../../upstream/adapters.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
 import { idempotencyConflict, idempotencyKeyOf, requestFingerprint } from "../idempotency.ts";
 import { readJson } from "../read-json.ts";
 import { takeResponseHeaders } from "../response-headers.ts";
 import { EMOTION_LABELS, openAiSpeechSchema, ttsBodySchema } from "../schemas.ts";
-import { sseBody } from "./speech-sse.ts";
+import { streamSpeech } from "./speech-stream.ts";
 
 const SPEECH_MODELS = ["indextts2", "tts-1", "tts-1-hd", "gpt-4o-mini-tts"] as const;
 /** 2025-09-08, when IndexTTS2's weights were published: a fixed `created` for a stable listing */
@@ -27,7 +28,7 @@ interface Speech {
   speed: number;
   seed?: number | undefined;
   format: string;
-  streamFormat: "audio" | "sse";
+  streamFormat: "audio" | "sse" | undefined;
   /** the field the text came in, for errors ("text" natively, OpenAI's "input") */
   textField: string;
 }
@@ -44,8 +45,8 @@ export function registerSpeechRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void
       emotionAlpha: body.emotion_alpha,
       speed: body.speed,
       seed: body.seed,
-      format: body.response_format,
-      streamFormat: "audio",
+      format: body.response_format.toLowerCase(),
+      streamFormat: body.stream_format,
       textField: "text",
     });
   });
@@ -100,6 +101,44 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
 
   let requestId = c.get("requestId");
   const idempotencyKey = idempotencyKeyOf(c);
+  const priority = auth.plan.kind === "batch" ? "batch" : "interactive";
+  const forwardDeps = {
+    balancer: deps.balancer,
+    transport: deps.transport,
+    adapter: deps.adapter,
+    now,
+    maxResponseBytes: deps.config.maxResponseBytes,
+    noCapacityRetryAfterSeconds: deps.config.noCapacityRetryAfterSeconds,
+  };
+  const nodeRequest = (id: string): SpeechRequest => ({
+    requestId: id,
+    text: speech.text,
+    voice: voice.id,
+    emotion: speech.emotion,
+    emotionVector: speech.emotionVector,
+    emotionAlpha: speech.emotionAlpha,
+    speed: speech.speed,
+    seed: speech.seed,
+    priority,
+    deadlineMs: deps.config.requestTimeoutMs,
+  });
+  if (speech.streamFormat !== undefined) {
+    if (idempotencyKey !== undefined) {
+      // A stream cannot be replayed: its pieces were billed as they went out.
+      throw new ProxyError("INVALID_REQUEST", "Idempotency-Key cannot be used with stream_format", {
+        details: { param: "stream_format" },
+      });
+    }
+    return streamSpeech(c, deps, forwardDeps, {
+      req: nodeRequest(requestId),
+      auth,
+      at,
+      pool: auth.customer.dedicatedPool ?? "shared",
+      deadlineAt: at + deps.config.requestTimeoutMs,
+      format,
+      streamFormat: speech.streamFormat,
+    });
+  }
   if (idempotencyKey !== undefined) {
     const begun = await deps.stores.idempotency.begin({
       customerId: auth.customer.id,
@@ -125,28 +164,9 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
   }
 
   try {
-    const priority = auth.plan.kind === "batch" ? "batch" : "interactive";
     const forwarded = await forwardPieces(
-      {
-        balancer: deps.balancer,
-        transport: deps.transport,
-        adapter: deps.adapter,
-        now,
-        maxResponseBytes: deps.config.maxResponseBytes,
-        noCapacityRetryAfterSeconds: deps.config.noCapacityRetryAfterSeconds,
-      },
-      {
-        requestId,
-        text: speech.text,
-        voice: voice.id,
-        emotion: speech.emotion,
-        emotionVector: speech.emotionVector,
-        emotionAlpha: speech.emotionAlpha,
-        speed: speech.speed,
-        seed: speech.seed,
-        priority,
-        deadlineMs: deps.config.requestTimeoutMs,
-      },
+      forwardDeps,
+      nodeRequest(requestId),
       auth.customer.dedicatedPool ?? "shared",
       at + deps.config.requestTimeoutMs,
       c.req.raw.signal,
@@ -183,10 +203,7 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
     // A node serving a random-weight model says so on every answer; so does the proxy (its audio is noise).
     const randomWeights = forwarded.headers["x-model-random-weights"];
     if (randomWeights !== undefined) headers["x-model-random-weights"] = randomWeights;
-    const answer =
-      speech.streamFormat === "sse"
-        ? { body: sseBody(audio, event), contentType: "text/event-stream" }
-        : { body: audio, contentType: contentTypeOf(format) };
+    const answer = { body: audio, contentType: contentTypeOf(format) };
     if (idempotencyKey !== undefined) {
       await deps.stores.idempotency.complete(auth.customer.id, idempotencyKey, requestId, {
         status: 200,

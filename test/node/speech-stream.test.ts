@@ -1,0 +1,176 @@
+/**
+ * Streamed answers (stream_format "audio" and "sse") through the proxy over HTTP: audio leaves before the last
+ * piece is made (proved by ordering: the node is not allowed to make the later pieces until the client holds the
+ * first audio), each piece's usage row is durable before its bytes, and a client that leaves is charged for what
+ * was released to it and nothing after.
+ */
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { measureDuration } from "../../audio/duration.ts";
+import { createMemoryStores } from "../../proxy/src/store/memory/index.ts";
+import type { UsageEvent } from "../../proxy/src/store/ports.ts";
+import { startProxy, startStubNode } from "../../proxy/src/testing/stack.ts";
+import { addPrice, GENEROUS_IP, putPlan } from "./proxy-helpers.ts";
+
+const AUDIO_MS = 1000;
+/** four sentences, each its own piece (pieces are at most 300 characters) */
+const FOUR = Array.from({ length: 4 }, (_, i) =>
+  `Sentence number ${i + 1} is long enough to be a piece of its own. `.repeat(4).trim(),
+).join(" ");
+
+describe("streamed speech", () => {
+  let node: Awaited<ReturnType<typeof startStubNode>>;
+  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  let customer: { id: string; key: string };
+  let client: OpenAI;
+  /** rows as the store committed them */
+  const committed: UsageEvent[] = [];
+
+  beforeAll(async () => {
+    node = await startStubNode(AUDIO_MS);
+    const stores = createMemoryStores();
+    const append = stores.ledger.append.bind(stores.ledger);
+    stores.ledger.append = async (events) => {
+      const outcomes = await append(events);
+      committed.push(...events.filter((_, i) => outcomes[i]?.inserted));
+      return outcomes;
+    };
+    proxy = await startProxy([node.url], { config: GENEROUS_IP, stores });
+    await putPlan(proxy, "stream-test");
+    await addPrice(proxy, "stream-test", { unit_price_micros_per_1k_tokens: 1000 });
+    customer = await proxy.newCustomer("stream-test");
+    client = new OpenAI({ apiKey: customer.key, baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    node.state.gate = null;
+    await proxy.close();
+    await node.close();
+  });
+
+  const rowsOf = (requestId: string) =>
+    committed.filter((e) => e.requestId === requestId || e.requestId.startsWith(`${requestId}.`));
+
+  it("the first audio reaches the client before the node is let make the last piece (openai client, mp3)", async () => {
+    const events: string[] = [];
+    let firstChunk!: () => void;
+    const clientHasAudio = new Promise<void>((r) => {
+      firstChunk = r;
+    });
+    node.state.gate = async ({ text }) => {
+      const n = /Sentence number (\d)/.exec(text)?.[1] ?? "?";
+      // the first piece runs at once; every later one only once the client holds audio
+      if (n !== "1") await clientHasAudio;
+      events.push(`node made piece ${n}`);
+    };
+    const res = await client.audio.speech.create({
+      model: "tts-1",
+      voice: "alloy",
+      input: FOUR,
+      response_format: "mp3",
+      stream_format: "audio",
+    });
+    expect(res.headers.get("x-streamed")).toBe("true");
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (chunks.length === 0) {
+        events.push("client got audio");
+        firstChunk();
+      }
+      chunks.push(value);
+    }
+    node.state.gate = null;
+    expect(events.indexOf("client got audio")).toBeLessThan(events.indexOf("node made piece 4"));
+    expect(events[0]).toBe("node made piece 1");
+
+    const bytes = Buffer.concat(chunks);
+    const expectedMs = 4 * AUDIO_MS + 3 * 200;
+    const measured = await measureDuration("mp3", new Uint8Array(bytes), 22050);
+    expect(measured.ok).toBe(true);
+    if (measured.ok) expect(Math.abs(measured.durationMs - expectedMs)).toBeLessThan(160);
+    const rows = rowsOf(res.headers.get("x-request-id") ?? "");
+    expect(rows).toHaveLength(4);
+    expect(rows.reduce((n, r) => n + r.audioMs, 0)).toBe(expectedMs);
+    expect(rows.reduce((n, r) => n + r.tokens, 0)).toBe(230);
+  });
+
+  it("sse: one speech.audio.delta per piece as it is made, then speech.audio.done with the usage", async () => {
+    const res = await client.audio.speech.create({
+      model: "gpt-4o-mini-tts",
+      voice: "coral",
+      input: FOUR,
+      response_format: "wav",
+      stream_format: "sse",
+    });
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const events = (await res.text())
+      .split("\n\n")
+      .filter((e) => e.startsWith("data: "))
+      .map((e) => JSON.parse(e.slice(6)) as { type: string; audio?: string; usage?: Record<string, number> });
+    const deltas = events.filter((e) => e.type === "speech.audio.delta");
+    expect(deltas).toHaveLength(4);
+    const wav = Buffer.concat(deltas.map((d) => Buffer.from(d.audio ?? "", "base64")));
+    // a streamed WAV's sizes are "unknown": its duration is what follows the header
+    const measured = await measureDuration("wav", new Uint8Array(wav), 22050);
+    expect(measured).toMatchObject({ ok: true, durationMs: 4600 });
+    expect(events.at(-1)).toEqual({
+      type: "speech.audio.done",
+      usage: { input_tokens: [...FOUR].length - 3, output_tokens: 230, total_tokens: [...FOUR].length - 3 + 230 },
+    });
+  });
+
+  it("a client that leaves after the first piece is charged for what was released to it, nothing after", async () => {
+    // Pieces after the first wait at the node until the proxy calls them off (it aborts them when the client goes).
+    let calledOff = 0;
+    let allCalledOff!: () => void;
+    const whenCalledOff = new Promise<void>((r) => {
+      allCalledOff = r;
+    });
+    node.state.gate = async ({ text }, signal) => {
+      if (/Sentence number 1/.test(text)) return;
+      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      // the window keeps two pieces in flight after the first
+      if (++calledOff === 2) allCalledOff();
+    };
+    const abort = new AbortController();
+    const res = await fetch(`${proxy.url}/v1/audio/speech`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${customer.key}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "tts-1",
+        voice: "alloy",
+        input: FOUR,
+        response_format: "pcm",
+        stream_format: "audio",
+      }),
+      signal: abort.signal,
+    });
+    const requestId = res.headers.get("x-request-id") ?? "";
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const { value } = await reader.read();
+    expect(value?.byteLength).toBeGreaterThan(0);
+    abort.abort();
+    await reader.cancel().catch(() => {});
+    await whenCalledOff;
+    node.state.gate = null;
+    const rows = rowsOf(requestId);
+    expect(rows.map((r) => r.requestId)).toEqual([`${requestId}.0`]);
+    expect(rows[0]?.audioMs).toBe(AUDIO_MS);
+  });
+
+  it("an Idempotency-Key with stream_format is refused (a stream cannot be replayed)", async () => {
+    const res = await fetch(`${proxy.url}/v1/tts`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${customer.key}`,
+        "content-type": "application/json",
+        "idempotency-key": "s-1",
+      },
+      body: JSON.stringify({ text: "hi", stream_format: "audio" }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "INVALID_REQUEST", param: "stream_format" } });
+  });
+});
