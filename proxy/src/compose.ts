@@ -14,6 +14,7 @@ import { GroupCommitLedger, type GroupCommitOptions } from "./store/group-commit
 import type { Stores, UsageLedger } from "./store/ports.ts";
 import { withReadCache } from "./store/read-cache.ts";
 import { type AudioCodecs, wavOnlyCodecs } from "./synthesis/audio-port.ts";
+import { PIECE_MAX_CHARS } from "./synthesis/pieces.ts";
 import type { UpstreamAdapter } from "./upstream/adapters.ts";
 import type { UpstreamTransport } from "./upstream/transport.ts";
 
@@ -24,6 +25,7 @@ export const defaultProxyConfig = (adminToken: string): ProxyConfig => ({
   maxBodyBytes: 64 * 1024,
   maxTextChars: MAX_TEXT_CODE_POINTS,
   openAiVoiceMap: {},
+  pieceMaxChars: PIECE_MAX_CHARS,
   requestTimeoutMs: 120_000,
   maxResponseBytes: 64 * 1024 * 1024,
   idempotencyTtlMs: 24 * 3600_000,

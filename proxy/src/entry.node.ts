@@ -41,6 +41,10 @@ const envSchema = z.object({
   OPENAI_VOICES: z.string().min(1).default("alloy,echo,fable,onyx,nova,shimmer"),
   /** 1 s of audio = this many tokens */
   TOKENS_PER_SECOND: z.coerce.number().positive().default(50),
+  /** longest piece of text sent to a node, in code points (proxy/SPEECH.md) */
+  SPEECH_PIECE_MAX_CHARS: z.coerce.number().int().min(20).max(4096).default(300),
+  /** OpenAI voice name → deployment voice id or name: "alloy=0,nova=1" */
+  OPENAI_VOICE_MAP: z.string().default(""),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   TRUSTED_PROXIES: z.string().default(LOOPBACK_CIDRS.join(",")),
   IP_RATE_PER_SECOND: z.coerce.number().positive().default(5),
@@ -111,6 +115,13 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
     ...defaultProxyConfig(adminToken),
     ipPolicy: { ratePerSecond: env.IP_RATE_PER_SECOND, burst: env.IP_BURST },
     tokensPerSecond: env.TOKENS_PER_SECOND,
+    pieceMaxChars: env.SPEECH_PIECE_MAX_CHARS,
+    openAiVoiceMap: Object.fromEntries(
+      list(env.OPENAI_VOICE_MAP).map((pair) => {
+        const [name = "", voice = ""] = pair.split("=").map((s) => s.trim());
+        return [name, /^\d+$/.test(voice) ? Number(voice) : voice];
+      }),
+    ),
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
   },
   voices: () => voices,

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { measureDuration } from "../../audio/duration.ts";
+import { FORMAT_SPECS } from "../../audio/formats.ts";
 import { measureWav } from "../../audio/wav.ts";
 import { rateUsage } from "../../billing/src/rating/rate.ts";
 import { verifyCallback } from "../../proxy/src/jobs/callbacks.ts";
@@ -139,6 +141,30 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
     const measured = measureWav(all);
     expect(measured).toMatchObject({ ok: true, wav: { durationMs: 3000, sampleRate: 22050, channels: 1 } });
     expect(all.byteLength).toBe(44 + 3 * (one.byteLength - 44));
+  });
+
+  it("downloads a job's audio in any response format, its duration the metered one, the bill unchanged", async () => {
+    const { stack, customer } = await setup();
+    const res = await call(stack, customer.key, "POST", "/v1/jobs", { items: [{ text: "One." }, { text: "Two." }] });
+    const created = await json<JobJson>(res);
+    const job = await waitFor(stack, customer.key, created.id, finished);
+    expect(job.status).toBe("succeeded");
+    const before = await usageRows(stack, customer.id);
+    for (const format of ["mp3", "opus", "aac", "flac", "pcm"] as const) {
+      const item = await call(stack, customer.key, "GET", `/v1/jobs/${created.id}/items/0/audio?format=${format}`);
+      expect(item.status, format).toBe(200);
+      expect(item.headers.get("content-type")).toBe(FORMAT_SPECS[format].contentType);
+      const one = await measureDuration(format, new Uint8Array(await item.arrayBuffer()), 22050);
+      expect(one.ok && Math.abs(one.durationMs - 1000) < 160, `${format} item: ${JSON.stringify(one)}`).toBe(true);
+      const whole = await call(stack, customer.key, "GET", `/v1/jobs/${created.id}/audio?format=${format}`);
+      expect(whole.status, format).toBe(200);
+      const all = await measureDuration(format, new Uint8Array(await whole.arrayBuffer()), 22050);
+      expect(all.ok && Math.abs(all.durationMs - 2000) < 160, `${format} job: ${JSON.stringify(all)}`).toBe(true);
+    }
+    const refused = await call(stack, customer.key, "GET", `/v1/jobs/${created.id}/audio?format=vorbis`);
+    expect(refused.status).toBe(400);
+    expect((await json<{ error: { code: string } }>(refused)).error.code).toBe("UNSUPPORTED_FORMAT");
+    expect(await usageRows(stack, customer.id)).toEqual(before);
   });
 
   it("creates one job per Idempotency-Key: a retried POST gets the same job, not a second one", async () => {

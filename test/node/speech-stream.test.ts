@@ -13,9 +13,12 @@ import { startProxy, startStubNode } from "../../proxy/src/testing/stack.ts";
 import { addPrice, GENEROUS_IP, putPlan } from "./proxy-helpers.ts";
 
 const AUDIO_MS = 1000;
-/** four sentences, each its own piece (pieces are at most 300 characters) */
-const FOUR = Array.from({ length: 4 }, (_, i) =>
-  `Sentence number ${i + 1} is long enough to be a piece of its own. `.repeat(4).trim(),
+/** four long sentences: four pieces (at most 300 characters each), and a stream cuts the first again at a clause */
+const FOUR = Array.from(
+  { length: 4 },
+  (_, i) =>
+    `Sentence number ${i + 1} is long enough to be a piece of its own, with a clause here, ` +
+    `and it goes on for a while longer so that two of them never fit together in one piece of three hundred.`,
 ).join(" ");
 
 describe("streamed speech", () => {
@@ -56,12 +59,14 @@ describe("streamed speech", () => {
     const clientHasAudio = new Promise<void>((r) => {
       firstChunk = r;
     });
-    node.state.gate = async ({ text }) => {
-      const n = /Sentence number (\d)/.exec(text)?.[1] ?? "?";
+    let arrived = 0;
+    node.state.gate = async () => {
+      const n = ++arrived;
       // the first piece runs at once; every later one only once the client holds audio
-      if (n !== "1") await clientHasAudio;
+      if (n !== 1) await clientHasAudio;
       events.push(`node made piece ${n}`);
     };
+    const served = node.state.served;
     const res = await client.audio.speech.create({
       model: "tts-1",
       voice: "alloy",
@@ -82,18 +87,21 @@ describe("streamed speech", () => {
       chunks.push(value);
     }
     node.state.gate = null;
-    expect(events.indexOf("client got audio")).toBeLessThan(events.indexOf("node made piece 4"));
+    const pieces = node.state.served - served;
+    expect(pieces).toBe(5);
+    expect(events.indexOf("client got audio")).toBeLessThan(events.indexOf(`node made piece ${pieces}`));
+    expect(events.indexOf("client got audio")).toBeLessThan(events.indexOf("node made piece 2"));
     expect(events[0]).toBe("node made piece 1");
 
     const bytes = Buffer.concat(chunks);
-    const expectedMs = 4 * AUDIO_MS + 3 * 200;
+    const expectedMs = 5 * AUDIO_MS + 4 * 200;
     const measured = await measureDuration("mp3", new Uint8Array(bytes), 22050);
     expect(measured.ok).toBe(true);
     if (measured.ok) expect(Math.abs(measured.durationMs - expectedMs)).toBeLessThan(160);
     const rows = rowsOf(res.headers.get("x-request-id") ?? "");
-    expect(rows).toHaveLength(4);
+    expect(rows).toHaveLength(5);
     expect(rows.reduce((n, r) => n + r.audioMs, 0)).toBe(expectedMs);
-    expect(rows.reduce((n, r) => n + r.tokens, 0)).toBe(230);
+    expect(rows.reduce((n, r) => n + r.tokens, 0)).toBe(290);
   });
 
   it("sse: one speech.audio.delta per piece as it is made, then speech.audio.done with the usage", async () => {
@@ -110,14 +118,15 @@ describe("streamed speech", () => {
       .filter((e) => e.startsWith("data: "))
       .map((e) => JSON.parse(e.slice(6)) as { type: string; audio?: string; usage?: Record<string, number> });
     const deltas = events.filter((e) => e.type === "speech.audio.delta");
-    expect(deltas).toHaveLength(4);
+    expect(deltas).toHaveLength(5);
     const wav = Buffer.concat(deltas.map((d) => Buffer.from(d.audio ?? "", "base64")));
     // a streamed WAV's sizes are "unknown": its duration is what follows the header
     const measured = await measureDuration("wav", new Uint8Array(wav), 22050);
-    expect(measured).toMatchObject({ ok: true, durationMs: 4600 });
+    expect(measured).toMatchObject({ ok: true, durationMs: 5800 });
     expect(events.at(-1)).toEqual({
       type: "speech.audio.done",
-      usage: { input_tokens: [...FOUR].length - 3, output_tokens: 230, total_tokens: [...FOUR].length - 3 + 230 },
+      // the spaces at the four cuts are not spoken
+      usage: { input_tokens: [...FOUR].length - 4, output_tokens: 290, total_tokens: [...FOUR].length - 4 + 290 },
     });
   });
 
@@ -128,8 +137,9 @@ describe("streamed speech", () => {
     const whenCalledOff = new Promise<void>((r) => {
       allCalledOff = r;
     });
-    node.state.gate = async ({ text }, signal) => {
-      if (/Sentence number 1/.test(text)) return;
+    let arrived = 0;
+    node.state.gate = async (_body, signal) => {
+      if (++arrived === 1) return;
       await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
       // the window keeps two pieces in flight after the first
       if (++calledOff === 2) allCalledOff();

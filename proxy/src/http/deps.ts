@@ -40,6 +40,11 @@ export interface ProxyConfig {
   maxTextChars: number;
   /** OpenAI voice name → a deployment voice id or name; unlisted OpenAI names take the voices in turn */
   openAiVoiceMap: Record<string, number | string>;
+  /**
+   * Longest piece (code points, whole sentences) a text is split into for the nodes (synthesis/pieces.ts): smaller
+   * pieces give a stream its first audio sooner, larger ones fewer node requests. Default 300.
+   */
+  pieceMaxChars: number;
   requestTimeoutMs: number;
   maxResponseBytes: number;
   idempotencyTtlMs: number;

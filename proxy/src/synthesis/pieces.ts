@@ -26,10 +26,19 @@ export interface Joined {
 }
 
 /** The texts the node is asked for, in order. */
-export function pieceTexts(text: string): string[] {
-  const texts = splitText(text, PIECE_MAX_CHARS);
+export function pieceTexts(text: string, maxChars = PIECE_MAX_CHARS): string[] {
+  const texts = splitText(text, maxChars);
   if (texts.length === 0) throw new ProxyError("EMPTY_TEXT", "text is empty");
   return texts;
+}
+
+/**
+ * A stream's pieces: the same, except that the first is cut again to at most half the size (at a clause where it
+ * has one, else between words), since the time to first audio is the first piece's synthesis time.
+ */
+export function streamPieceTexts(text: string, maxChars = PIECE_MAX_CHARS): string[] {
+  const [first = "", ...rest] = pieceTexts(text, maxChars);
+  return [...splitText(first, Math.max(20, Math.floor(maxChars / 2))), ...rest];
 }
 
 /** A piece's node request id: the request's own for a one-piece text, `<id>.<n>` otherwise (also its usage row). */
@@ -42,8 +51,9 @@ export async function forwardPieces(
   pool: string,
   deadlineAt: number,
   signal?: AbortSignal,
+  maxChars = PIECE_MAX_CHARS,
 ): Promise<Joined> {
-  const texts = pieceTexts(req.text);
+  const texts = pieceTexts(req.text, maxChars);
   // One abort for all: a failed piece stops its siblings instead of leaving them to finish unbilled.
   const abort = new AbortController();
   const onAbort = () => abort.abort();

@@ -21,7 +21,7 @@ import type { KeyContext } from "../../store/ports.ts";
 import { type ForwardDeps, type Forwarded, forwardSpeech } from "../../synthesis/forward.ts";
 import { meterAndRecord } from "../../synthesis/meter.ts";
 import { PieceFeed } from "../../synthesis/piece-feed.ts";
-import { piecePcm, pieceRequestId, pieceTexts } from "../../synthesis/pieces.ts";
+import { piecePcm, pieceRequestId, streamPieceTexts } from "../../synthesis/pieces.ts";
 import type { SpeechRequest } from "../../upstream/adapters.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
 import { takeResponseHeaders } from "../response-headers.ts";
@@ -44,7 +44,7 @@ export async function streamSpeech(
   input: StreamInput,
 ): Promise<Response> {
   const { req, auth } = input;
-  const texts = pieceTexts(req.text);
+  const texts = streamPieceTexts(req.text, deps.config.pieceMaxChars);
   const abort = new AbortController();
   const clientSignal = c.req.raw.signal;
   const onClientGone = () => abort.abort();
@@ -123,10 +123,13 @@ export async function streamSpeech(
     },
     async pull(controller) {
       try {
-        if (next < feed.count) {
+        // A pull that enqueues nothing is not called again: go on to the next piece until bytes go out.
+        while (next < feed.count) {
           const out = frame((await piece(next++)).bytes);
-          if (out) controller.enqueue(out);
-          return;
+          if (out) {
+            controller.enqueue(out);
+            return;
+          }
         }
         const tail = encoder ? await encoder.end() : new Uint8Array(0);
         released.push(tail);

@@ -170,6 +170,7 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
       auth.customer.dedicatedPool ?? "shared",
       at + deps.config.requestTimeoutMs,
       c.req.raw.signal,
+      deps.config.pieceMaxChars,
     );
     // Encoded and checked before metering: an answer whose container disagrees with the PCM is never billed.
     const pcm = pcm16FromBytes(forwarded.pcm);
