@@ -5,6 +5,7 @@
  * releasing a byte of it (see ./verify.ts).
  */
 import { ALL_FORMATS, BufferSource, Input } from "mediabunny";
+import { flacFrameSamples } from "./flac-frames.ts";
 import { type AudioFormat, encoderSampleRate } from "./formats.ts";
 import { measureWav } from "./wav.ts";
 
@@ -28,6 +29,9 @@ export async function measureDuration(
     if (!info) return { ok: false, reason: "no FLAC STREAMINFO" };
     // 0 is "unknown" (a stream's header): then the frames are counted.
     if (info.totalSamples > 0) return { ok: true, durationMs: (info.totalSamples / info.sampleRate) * 1000 };
+    const samples = flacFrameSamples(bytes);
+    if (samples === null) return { ok: false, reason: "no FLAC frames" };
+    return { ok: true, durationMs: (samples / info.sampleRate) * 1000 };
   }
   const input = new Input({ source: new BufferSource(bytes), formats: ALL_FORMATS });
   try {

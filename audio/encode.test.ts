@@ -46,6 +46,19 @@ describe("every format, whole and streamed, measures back to the PCM's duration"
     });
   }
 
+  it("a streamed FLAC of silence (constant subframes) counts its frames exactly", async () => {
+    const encoder = await createEncoder("flac", { inputRate: RATE, streamed: true });
+    const parts = [
+      await encoder.push(new Int16Array(33_075)),
+      await encoder.push(new Int16Array(4410)),
+      await encoder.end(),
+    ];
+    expect(await measureDuration("flac", concatBytes(parts), RATE)).toEqual({
+      ok: true,
+      durationMs: (37_485 / RATE) * 1000,
+    });
+  });
+
   it("a container that lies about its length is caught", async () => {
     const short = await encodeAll("flac", tone(RATE), RATE);
     expect(await verifyDuration("flac", short, 2000, RATE)).toMatchObject({ ok: false });

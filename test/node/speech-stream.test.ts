@@ -170,6 +170,25 @@ describe("streamed speech", () => {
     expect(rows[0]?.audioMs).toBe(AUDIO_MS);
   });
 
+  it("the native /v1/tts streams too: FLAC piece by piece, its STREAMINFO length 'unknown', its frames the rows'", async () => {
+    const served = node.state.served;
+    const res = await fetch(`${proxy.url}/v1/tts`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${customer.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: FOUR, voice: 0, response_format: "flac", stream_format: "audio" }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("audio/flac");
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const pieces = node.state.served - served;
+    const rows = rowsOf(res.headers.get("x-request-id") ?? "");
+    expect(rows).toHaveLength(pieces);
+    const rowsMs = rows.reduce((n, r) => n + r.audioMs, 0);
+    expect(rowsMs).toBe(pieces * AUDIO_MS + (pieces - 1) * 200);
+    const measured = await measureDuration("flac", bytes, 22050);
+    expect(measured.ok && Math.abs(measured.durationMs - rowsMs) < 1, JSON.stringify(measured)).toBe(true);
+  });
+
   it("an Idempotency-Key with stream_format is refused (a stream cannot be replayed)", async () => {
     const res = await fetch(`${proxy.url}/v1/tts`, {
       method: "POST",
