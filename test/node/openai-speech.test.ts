@@ -2,6 +2,9 @@
  * The official `openai` npm client, unchanged, against the proxy (a stand-in node answering silent WAV): the calls
  * quickstarts make, every voice name and format, speed extremes, 4,096 characters, SSE, GET /v1/models.
  */
+import { FLACDecoder } from "@wasm-audio-decoders/flac";
+import { MPEGDecoder } from "mpg123-decoder";
+import { OggOpusDecoder } from "ogg-opus-decoder";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { measureDuration } from "../../audio/duration.ts";
@@ -11,6 +14,35 @@ import { startProxy, startStubNode } from "../../proxy/src/testing/stack.ts";
 import { addPrice, GENEROUS_IP, putPlan } from "./proxy-helpers.ts";
 
 const AUDIO_MS = 1500;
+
+/**
+ * The audio decoded back by independent decoders (libmpg123, libopus, libFLAC in WASM): its duration in ms. AAC has no
+ * decoder among this project's packages: its length is read from its ADTS frames only.
+ */
+async function decodedMs(format: string, bytes: Uint8Array): Promise<number | null> {
+  if (format === "mp3") {
+    const d = new MPEGDecoder();
+    await d.ready;
+    const out = d.decode(bytes);
+    d.free();
+    return (out.samplesDecoded / out.sampleRate) * 1000;
+  }
+  if (format === "opus") {
+    const d = new OggOpusDecoder();
+    await d.ready;
+    const out = await d.decodeFile(bytes);
+    d.free();
+    return (out.samplesDecoded / out.sampleRate) * 1000;
+  }
+  if (format === "flac") {
+    const d = new FLACDecoder();
+    await d.ready;
+    const out = await d.decodeFile(bytes);
+    d.free();
+    return (out.samplesDecoded / out.sampleRate) * 1000;
+  }
+  return null;
+}
 
 describe("the official openai client against /v1/audio/speech", () => {
   let node: Awaited<ReturnType<typeof startStubNode>>;
@@ -49,7 +81,7 @@ describe("the official openai client against /v1/audio/speech", () => {
   });
 
   for (const format of AUDIO_FORMATS) {
-    it(`response_format ${format}: its container's duration is the metered audio`, async () => {
+    it(`response_format ${format}: decoded back, its duration is the metered audio`, async () => {
       const res = await client.audio.speech.create({
         model: "tts-1",
         voice: "nova",
@@ -60,6 +92,9 @@ describe("the official openai client against /v1/audio/speech", () => {
       const measured = await measureDuration(format, bytes, 22050);
       expect(measured).toMatchObject({ ok: true });
       if (measured.ok) expect(Math.abs(measured.durationMs - AUDIO_MS)).toBeLessThan(160);
+      const decoded = await decodedMs(format, bytes);
+      // MP3 decodes with LAME's priming and padding (up to about 2 frames); Opus and FLAC to within a frame
+      if (decoded !== null) expect(Math.abs(decoded - AUDIO_MS), `${format} decoded ${decoded} ms`).toBeLessThan(110);
       if (format === "pcm") expect(bytes.byteLength).toBe((AUDIO_MS / 1000) * 24_000 * 2);
     });
   }
