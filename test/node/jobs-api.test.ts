@@ -143,6 +143,19 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
     expect(all.byteLength).toBe(44 + 3 * (one.byteLength - 44));
   });
 
+  it("takes an item as long as the length rule allows: sent in pieces, metered once as one item", async () => {
+    const { stack, slot, customer } = await setup();
+    const text = "This sentence makes an item longer than one piece. ".repeat(40).trim();
+    expect([...text].length).toBeGreaterThan(2000);
+    const created = await json<JobJson>(await call(stack, customer.key, "POST", "/v1/jobs", { items: [{ text }] }));
+    const job = await waitFor(stack, customer.key, created.id, finished);
+    expect(job.status).toBe("succeeded");
+    const pieces = slot.stats.served.batch;
+    expect(pieces).toBeGreaterThan(1);
+    expect(job.charged.audio_ms).toBe(pieces * 1000 + (pieces - 1) * 200);
+    expect(await usageRows(stack, customer.id)).toMatchObject({ events: 1 });
+  });
+
   it("downloads a job's audio in any response format, its duration the metered one, the bill unchanged", async () => {
     const { stack, customer } = await setup();
     const res = await call(stack, customer.key, "POST", "/v1/jobs", { items: [{ text: "One." }, { text: "Two." }] });

@@ -52,6 +52,8 @@ export async function forwardPieces(
   deadlineAt: number,
   signal?: AbortSignal,
   maxChars = PIECE_MAX_CHARS,
+  /** one piece after another (a batch job's item holds one batch slot), instead of all at once */
+  sequential = false,
 ): Promise<Joined> {
   const texts = pieceTexts(req.text, maxChars);
   // One abort for all: a failed piece stops its siblings instead of leaving them to finish unbilled.
@@ -60,20 +62,21 @@ export async function forwardPieces(
   signal?.addEventListener("abort", onAbort, { once: true });
   let forwarded: Forwarded[];
   try {
-    forwarded = await Promise.all(
-      texts.map((text, i) =>
-        forwardSpeech(
-          deps,
-          { ...req, text, requestId: pieceRequestId(req.requestId, i, texts.length) },
-          pool,
-          deadlineAt,
-          abort.signal,
-        ).catch((e: unknown) => {
-          abort.abort();
-          throw e;
-        }),
-      ),
-    );
+    const one = (text: string, i: number) =>
+      forwardSpeech(
+        deps,
+        { ...req, text, requestId: pieceRequestId(req.requestId, i, texts.length) },
+        pool,
+        deadlineAt,
+        abort.signal,
+      ).catch((e: unknown) => {
+        abort.abort();
+        throw e;
+      });
+    if (sequential) {
+      forwarded = [];
+      for (const [i, text] of texts.entries()) forwarded.push(await one(text, i));
+    } else forwarded = await Promise.all(texts.map(one));
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
