@@ -189,6 +189,39 @@ describe("streamed speech", () => {
     expect(measured.ok && Math.abs(measured.durationMs - rowsMs) < 1, JSON.stringify(measured)).toBe(true);
   });
 
+  it("a stream holds its in-flight permit until its last byte: max_in_flight counts open streams", async () => {
+    await putPlan(proxy, "one-at-a-time", { max_in_flight: 1 });
+    await addPrice(proxy, "one-at-a-time", { unit_price_micros_per_1k_tokens: 1000 });
+    const single = await proxy.newCustomer("one-at-a-time");
+    let release!: () => void;
+    const rest = new Promise<void>((r) => {
+      release = r;
+    });
+    let arrived = 0;
+    node.state.gate = async () => {
+      if (++arrived > 1) await rest;
+    };
+    const speech = (body: Record<string, unknown>) =>
+      fetch(`${proxy.url}/v1/audio/speech`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${single.key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "tts-1", voice: "alloy", input: FOUR, response_format: "wav", ...body }),
+      });
+    const open = await speech({ stream_format: "audio" });
+    const reader = (open.body as ReadableStream<Uint8Array>).getReader();
+    expect((await reader.read()).value?.byteLength).toBeGreaterThan(0);
+    // the first stream has sent audio and is waiting for its next piece: a second request is over the limit
+    const second = await speech({ input: "hi" });
+    expect(second.status).toBe(429);
+    expect(((await second.json()) as { error: { code: string } }).error.code).toBe("TOO_MANY_IN_FLIGHT");
+    release();
+    node.state.gate = null;
+    while (!(await reader.read()).done) {}
+    const third = await speech({ input: "hi" });
+    expect(third.status).toBe(200);
+    await third.arrayBuffer();
+  });
+
   it("an Idempotency-Key with stream_format is refused (a stream cannot be replayed)", async () => {
     const res = await fetch(`${proxy.url}/v1/tts`, {
       method: "POST",
