@@ -14,6 +14,7 @@ export default defineConfig({
         test: {
           name: "node",
           include: [
+            "audio/**/*.test.ts",
             "gpu-node/**/*.test.ts",
             "capacity/**/*.test.ts",
             "proxy/**/*.test.ts",

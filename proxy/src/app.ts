@@ -92,8 +92,11 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
       headers["retry-after"] = String(Math.max(1, Math.ceil(error.options.retryAfterSeconds)));
     const body = {
       error: {
-        code: error.code,
+        // OpenAI's shape (its SDKs read message, type, param, code), with our stable code and the request id.
         message: error.message,
+        type: openAiErrorType(error.status),
+        param: paramOf(error.options.details),
+        code: error.code,
         request_id: id,
         ...(error.options.details !== undefined ? { details: error.options.details } : {}),
       },
@@ -106,6 +109,22 @@ export function createApp(deps: ProxyDeps): Hono<ProxyEnv> {
   });
   return app;
 }
+
+/** OpenAI's error `type` for a status. */
+function openAiErrorType(status: number): string {
+  if (status === 401) return "authentication_error";
+  if (status === 403) return "permission_error";
+  if (status === 429) return "rate_limit_error";
+  if (status >= 500) return "server_error";
+  return "invalid_request_error";
+}
+
+const paramOf = (details: unknown): string | null =>
+  typeof details === "object" && details !== null && typeof (details as { param?: unknown }).param === "string"
+    ? (details as { param: string }).param
+    : typeof details === "object" && details !== null && typeof (details as { field?: unknown }).field === "string"
+      ? (details as { field: string }).field
+      : null;
 
 function toProxyError(err: unknown): ProxyError {
   if (isProxyError(err)) return err;

@@ -3,6 +3,7 @@ import type { ConcurrencyLimiter, RateLimiter } from "./core/rate-limit/port.ts"
 import { LoadBalancer, type NodeConfig, NodeTable } from "./core/routing/balancer.ts";
 import { type BreakerOptions, CircuitBreakers } from "./core/routing/breaker.ts";
 import type { Scheduler } from "./core/routing/health.ts";
+import { MAX_TEXT_CODE_POINTS } from "./core/text/length.ts";
 import type { ProxyConfig, ProxyDeps, ProxyMetrics, VoiceInfo } from "./http/deps.ts";
 import { defaultJobsConfig, type JobsConfig } from "./jobs/config.ts";
 import { withJobMetrics } from "./jobs/metrics.ts";
@@ -12,6 +13,8 @@ import { JobWorker } from "./jobs/worker.ts";
 import { GroupCommitLedger, type GroupCommitOptions } from "./store/group-commit.ts";
 import type { Stores, UsageLedger } from "./store/ports.ts";
 import { withReadCache } from "./store/read-cache.ts";
+import { type AudioCodecs, wavOnlyCodecs } from "./synthesis/audio-port.ts";
+import { PIECE_MAX_CHARS } from "./synthesis/pieces.ts";
 import type { UpstreamAdapter } from "./upstream/adapters.ts";
 import type { UpstreamTransport } from "./upstream/transport.ts";
 
@@ -20,7 +23,9 @@ export const defaultProxyConfig = (adminToken: string): ProxyConfig => ({
   ipPolicy: { ratePerSecond: 5, burst: 10 },
   tokensPerSecond: 50,
   maxBodyBytes: 64 * 1024,
-  maxTextChars: 2000,
+  maxTextChars: MAX_TEXT_CODE_POINTS,
+  openAiVoiceMap: {},
+  pieceMaxChars: PIECE_MAX_CHARS,
   requestTimeoutMs: 120_000,
   maxResponseBytes: 64 * 1024 * 1024,
   idempotencyTtlMs: 24 * 3600_000,
@@ -32,6 +37,8 @@ export interface ComposeInput {
   nodes: NodeConfig[];
   transport: UpstreamTransport;
   adapter: UpstreamAdapter;
+  /** the response formats encoded here; default WAV only (the Worker) */
+  audio?: AudioCodecs;
   rateLimiter: RateLimiter;
   concurrency: ConcurrencyLimiter;
   config: ProxyConfig;
@@ -101,6 +108,7 @@ export function composeProxy(input: ComposeInput) {
     balancer,
     transport: input.transport,
     adapter: input.adapter,
+    audio: input.audio ?? wavOnlyCodecs,
     voices: input.voices,
     metrics: input.metrics(breakers, nodes),
     config: input.config,

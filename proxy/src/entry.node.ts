@@ -7,6 +7,7 @@ import { z } from "zod";
 import { createBillingService, parseBillingEnv } from "../../billing/src/config.ts";
 import { createSqlBillingStores } from "../../billing/src/store/sql/index.ts";
 import { loadOrCreateAdminToken } from "./adapters/node/admin-token.ts";
+import { nodeAudioCodecs } from "./adapters/node/audio-codecs.ts";
 import { DiskResultStore } from "./adapters/node/disk-results.ts";
 import { nodeDocsAssets } from "./adapters/node/docs-assets.ts";
 import { drainable } from "./adapters/node/drain.ts";
@@ -49,6 +50,10 @@ const envSchema = z.object({
   OPENAI_VOICES: z.string().min(1).default("alloy,echo,fable,onyx,nova,shimmer"),
   /** 1 s of audio = this many tokens */
   TOKENS_PER_SECOND: z.coerce.number().positive().default(50),
+  /** longest piece of text sent to a node, in code points (proxy/SPEECH.md) */
+  SPEECH_PIECE_MAX_CHARS: z.coerce.number().int().min(20).max(4096).default(300),
+  /** OpenAI voice name → deployment voice id or name: "alloy=0,nova=1" */
+  OPENAI_VOICE_MAP: z.string().default(""),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   /** CIDRs of our own reverse proxies; empty by default: no forwarding header is trusted (README "Client IP") */
   TRUSTED_PROXIES: z.string().default(""),
@@ -121,6 +126,7 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   nodes: storedNodes.map((n) => ({ id: n.id, url: n.url, pool: n.pool, weight: n.weight })),
   transport,
   adapter,
+  audio: nodeAudioCodecs,
   rateLimiter: sharedLimiters?.rateLimiter ?? new InMemoryRateLimiter(),
   concurrency: sharedLimiters?.concurrency ?? new InMemoryConcurrencyLimiter(),
   config: {
@@ -128,6 +134,13 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
     metricsToken: env.METRICS_TOKEN,
     ipPolicy: { ratePerSecond: env.IP_RATE_PER_SECOND, burst: env.IP_BURST },
     tokensPerSecond: env.TOKENS_PER_SECOND,
+    pieceMaxChars: env.SPEECH_PIECE_MAX_CHARS,
+    openAiVoiceMap: Object.fromEntries(
+      list(env.OPENAI_VOICE_MAP).map((pair) => {
+        const [name = "", voice = ""] = pair.split("=").map((s) => s.trim());
+        return [name, /^\d+$/.test(voice) ? Number(voice) : voice];
+      }),
+    ),
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
   },
   voices: () => voices,

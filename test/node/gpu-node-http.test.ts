@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeWav } from "../../gpu-node/src/audio/wav.ts";
+import { describeWav } from "../../audio/wav.ts";
 import type { EngineObserver } from "../../gpu-node/src/engine/observer.ts";
 import { createTestNode, listen } from "../../gpu-node/src/testing/harness.ts";
 
@@ -104,7 +104,7 @@ describe("gpu-node HTTP API (real server on 127.0.0.1, tiny model)", () => {
       "CONFLICTING_EMOTION",
     ],
     ["short emotion vector", { text: "hi", emotion_vector: [1, 0] }, {}, 400, "INVALID_REQUEST"],
-    ["speed too high", { text: "hi", speed: 3 }, {}, 400, "SPEED_OUT_OF_RANGE"],
+    ["speed too high", { text: "hi", speed: 4.5 }, {}, 400, "SPEED_OUT_OF_RANGE"],
     ["speed too low", { text: "hi", speed: 0.1 }, {}, 400, "SPEED_OUT_OF_RANGE"],
     ["max_tokens too high", { text: "hi", max_tokens: 100000 }, {}, 400, "INVALID_REQUEST"],
     ["unknown priority header", { text: "hi" }, { "x-priority": "urgent" }, 400, "INVALID_REQUEST"],

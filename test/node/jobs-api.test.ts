@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { measureDuration } from "../../audio/duration.ts";
+import { FORMAT_SPECS } from "../../audio/formats.ts";
+import { measureWav } from "../../audio/wav.ts";
 import { rateUsage } from "../../billing/src/rating/rate.ts";
 import { verifyCallback } from "../../proxy/src/jobs/callbacks.ts";
 import { startSlotNode } from "../../proxy/src/jobs/testing/slot-node.ts";
 import { startJobsStack } from "../../proxy/src/jobs/testing/stack.ts";
-import { measureWav } from "../../proxy/src/metering/wav.ts";
 
 type Stack = Awaited<ReturnType<typeof startJobsStack>>;
 type JobJson = {
@@ -141,6 +143,43 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
     expect(all.byteLength).toBe(44 + 3 * (one.byteLength - 44));
   });
 
+  it("takes an item as long as the length rule allows: sent in pieces, metered once as one item", async () => {
+    const { stack, slot, customer } = await setup();
+    const text = "This sentence makes an item longer than one piece. ".repeat(40).trim();
+    expect([...text].length).toBeGreaterThan(2000);
+    const created = await json<JobJson>(await call(stack, customer.key, "POST", "/v1/jobs", { items: [{ text }] }));
+    const job = await waitFor(stack, customer.key, created.id, finished);
+    expect(job.status).toBe("succeeded");
+    const pieces = slot.stats.served.batch;
+    expect(pieces).toBeGreaterThan(1);
+    expect(job.charged.audio_ms).toBe(pieces * 1000 + (pieces - 1) * 200);
+    expect(await usageRows(stack, customer.id)).toMatchObject({ events: 1 });
+  });
+
+  it("downloads a job's audio in any response format, its duration the metered one, the bill unchanged", async () => {
+    const { stack, customer } = await setup();
+    const res = await call(stack, customer.key, "POST", "/v1/jobs", { items: [{ text: "One." }, { text: "Two." }] });
+    const created = await json<JobJson>(res);
+    const job = await waitFor(stack, customer.key, created.id, finished);
+    expect(job.status).toBe("succeeded");
+    const before = await usageRows(stack, customer.id);
+    for (const format of ["mp3", "opus", "aac", "flac", "pcm"] as const) {
+      const item = await call(stack, customer.key, "GET", `/v1/jobs/${created.id}/items/0/audio?format=${format}`);
+      expect(item.status, format).toBe(200);
+      expect(item.headers.get("content-type")).toBe(FORMAT_SPECS[format].contentType);
+      const one = await measureDuration(format, new Uint8Array(await item.arrayBuffer()), 22050);
+      expect(one.ok && Math.abs(one.durationMs - 1000) < 160, `${format} item: ${JSON.stringify(one)}`).toBe(true);
+      const whole = await call(stack, customer.key, "GET", `/v1/jobs/${created.id}/audio?format=${format}`);
+      expect(whole.status, format).toBe(200);
+      const all = await measureDuration(format, new Uint8Array(await whole.arrayBuffer()), 22050);
+      expect(all.ok && Math.abs(all.durationMs - 2000) < 160, `${format} job: ${JSON.stringify(all)}`).toBe(true);
+    }
+    const refused = await call(stack, customer.key, "GET", `/v1/jobs/${created.id}/audio?format=vorbis`);
+    expect(refused.status).toBe(400);
+    expect((await json<{ error: { code: string } }>(refused)).error.code).toBe("UNSUPPORTED_FORMAT");
+    expect(await usageRows(stack, customer.id)).toEqual(before);
+  });
+
   it("creates one job per Idempotency-Key: a retried POST gets the same job, not a second one", async () => {
     const { stack, customer } = await setup();
     const keyed = (key: string, body: unknown, path = "/v1/jobs", apiKey = customer.key) =>
@@ -224,7 +263,7 @@ describe("jobs API (proxy over HTTP, slot node on 127.0.0.1)", () => {
       [{ items: [{ text: 5 }] }, 400, "INVALID_REQUEST"],
       [{ items: [{ text: "ok" }, { text: "   " }] }, 400, "EMPTY_TEXT"],
       [{ text: "" }, 400, "EMPTY_TEXT"],
-      [{ items: [{ text: "x".repeat(2001) }] }, 400, "TEXT_TOO_LONG"],
+      [{ items: [{ text: "x".repeat(4097) }] }, 400, "TEXT_TOO_LONG"],
       [{ items: [{ text: "a", voice: 7 }] }, 400, "UNKNOWN_VOICE"],
       [{ items: [{ text: "a", emotion: "bored" }] }, 400, "UNKNOWN_EMOTION"],
       [{ items: [{ text: "a", speed: 9 }] }, 400, "INVALID_REQUEST"],

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { measureWav } from "../../audio/wav.ts";
 import { startSlotNode } from "../../proxy/src/jobs/testing/slot-node.ts";
-import { measureWav } from "../../proxy/src/metering/wav.ts";
 import { spawnService } from "../../proxy/src/testing/stack.ts";
 
 const ADMIN = "jobs-kill-admin-token-0123456789";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { measureWav } from "../../proxy/src/metering/wav.ts";
+import { measureWav } from "../../audio/wav.ts";
 
 const run = promisify(execFile);
 const ADMIN = "start-test-admin-token-0123456789";

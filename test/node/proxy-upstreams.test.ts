@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { measureWav } from "../../audio/wav.ts";
 import { HealthChecker, timerScheduler } from "../../proxy/src/core/routing/health.ts";
-import { measureWav } from "../../proxy/src/metering/wav.ts";
 import { startProxy, startStubNode, startStubOpenAiServer } from "../../proxy/src/testing/stack.ts";
 import { openAiAdapter } from "../../proxy/src/upstream/adapters.ts";
 import { ARTICLE, billed, GENEROUS_IP, putPlan, tts } from "./proxy-helpers.ts";

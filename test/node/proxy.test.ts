@@ -119,7 +119,7 @@ describe("proxy over HTTP with stand-in GPU nodes", () => {
     ["missing text", { voice: 0 }, {}, 400, "INVALID_REQUEST"],
     ["text of the wrong type", { text: ["a"] }, {}, 400, "INVALID_REQUEST"],
     ["empty text", { text: "  " }, {}, 400, "EMPTY_TEXT"],
-    ["over-long text", { text: "字".repeat(2001) }, {}, 400, "TEXT_TOO_LONG"],
+    ["over-long text", { text: "字".repeat(4097) }, {}, 400, "TEXT_TOO_LONG"],
     ["unknown voice", { text: "hi", voice: 42 }, {}, 400, "UNKNOWN_VOICE"],
     ["unknown emotion", { text: "hi", emotion: "smug" }, {}, 400, "UNKNOWN_EMOTION"],
     ["speed out of range", { text: "hi", speed: 9 }, {}, 400, "INVALID_REQUEST"],
@@ -133,7 +133,7 @@ describe("proxy over HTTP with stand-in GPU nodes", () => {
     expect((await usageRows(proxy, c.id)).events).toBe(0);
   });
 
-  it("speaks the OpenAI-compatible API and refuses formats it cannot meter", async () => {
+  it("speaks the OpenAI-compatible API and refuses formats it does not offer", async () => {
     const c = await proxy.newCustomer();
     const ok = await fetch(`${proxy.url}/v1/audio/speech`, {
       method: "POST",
@@ -142,13 +142,17 @@ describe("proxy over HTTP with stand-in GPU nodes", () => {
     });
     expect(ok.status).toBe(200);
     expect(ok.headers.get("x-tokens")).toBe("100");
-    const mp3 = await fetch(`${proxy.url}/v1/audio/speech`, {
+    expect(ok.headers.get("content-type")).toBe("audio/mpeg");
+    const vorbis = await fetch(`${proxy.url}/v1/audio/speech`, {
       method: "POST",
       headers: { authorization: `Bearer ${c.key}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: "indextts2", input: "Hello", voice: "alice", response_format: "mp3" }),
+      body: JSON.stringify({ model: "indextts2", input: "Hello", voice: "alice", response_format: "vorbis" }),
     });
-    expect(mp3.status).toBe(400);
-    expect(((await mp3.json()) as { error: { code: string } }).error.code).toBe("UNSUPPORTED_FORMAT");
+    expect(vorbis.status).toBe(400);
+    expect(((await vorbis.json()) as { error: { code: string; type: string } }).error).toMatchObject({
+      code: "UNSUPPORTED_FORMAT",
+      type: "invalid_request_error",
+    });
   });
 
   it("an Idempotency-Key retry returns the same audio and is charged once; another body with it is refused", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { measureWav } from "../../audio/wav.ts";
 import { createTestNode, listen } from "../../gpu-node/src/testing/harness.ts";
-import { measureWav } from "../../proxy/src/metering/wav.ts";
 import { startProxy } from "../../proxy/src/testing/stack.ts";
 
 describe("the stack: proxy → real gpu-node (tiny model, random weights) over HTTP", () => {

@@ -45,4 +45,32 @@ describe("the Worker in workerd, forwarding to a real gpu-node over HTTP", () =>
     expect(voices.voices.length).toBeGreaterThan(0);
     expect(env.GPU_NODE_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
+
+  it("speaks /v1/audio/speech with OpenAI voice names; encodes WAV only and says so for other formats", async () => {
+    const c = await newCustomer();
+    const speech = (body: Record<string, unknown>) =>
+      self(
+        request("/v1/audio/speech", {
+          method: "POST",
+          headers: { authorization: `Bearer ${c.key}`, "content-type": "application/json" },
+          body: JSON.stringify({ model: "tts-1", input: "Hello from the edge.", voice: "alloy", ...body }),
+        }),
+      );
+    // OpenAI's default is MP3, which the Worker does not encode (audio/README.md): a clear 400 naming what it does
+    const mp3 = await speech({});
+    expect(mp3.status).toBe(400);
+    expect(await mp3.json()).toMatchObject({
+      error: { code: "UNSUPPORTED_FORMAT", type: "invalid_request_error", param: "response_format" },
+    });
+    const wav = await speech({ response_format: "wav", voice: "SHIMMER" });
+    expect(wav.status).toBe(200);
+    expect(new TextDecoder().decode(new Uint8Array(await wav.arrayBuffer()).slice(0, 4))).toBe("RIFF");
+    // streamed: the WAV header with "unknown" sizes, then the samples
+    const streamed = await speech({ response_format: "wav", stream_format: "audio" });
+    expect(streamed.status).toBe(200);
+    expect(streamed.headers.get("x-streamed")).toBe("true");
+    const bytes = new Uint8Array(await streamed.arrayBuffer());
+    expect(new DataView(bytes.buffer).getUint32(40, true)).toBe(0xffffffff);
+    expect(bytes.byteLength).toBeGreaterThan(44);
+  });
 });

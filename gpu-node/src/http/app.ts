@@ -3,7 +3,8 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { encodeWav16 } from "../audio/wav.ts";
+import { floatToPcm16 } from "../../../audio/pcm.ts";
+import { wavFromPcm16 } from "../../../audio/wav.ts";
 import { isNodeError, NodeError } from "../core/errors.ts";
 import type { Engine, EngineOptions } from "../engine/engine.ts";
 import { EMOTIONS, type Manifest } from "../model/manifest.ts";
@@ -83,7 +84,7 @@ export function createNodeApp(deps: NodeAppDeps): Hono<NodeEnv> {
         c.req.header("x-priority"),
         c.req.raw.signal,
       );
-      const wav = encodeWav16(result.audio, manifest.sample_rate);
+      const wav = wavFromPcm16(floatToPcm16(result.audio), manifest.sample_rate);
       const audioMs = (result.audio.length / manifest.sample_rate) * 1000;
       return c.body(wav as Uint8Array<ArrayBuffer>, 200, {
         "Content-Type": "audio/wav",

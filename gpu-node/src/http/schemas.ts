@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { MAX_BEAMS } from "../engine/sampling.ts";
 
-/** Speed range accepted by /synthesize (the length regulator stretches or squeezes the mel). */
-export const SPEED_MIN = 0.5;
-export const SPEED_MAX = 2.0;
+/** Speed range accepted by /synthesize (the length regulator stretches or squeezes the mel): OpenAI's 0.25–4. */
+export const SPEED_MIN = 0.25;
+export const SPEED_MAX = 4.0;
 
 /**
  * POST /synthesize: exactly the article's payload `{"text","emotion","speaker_id","speed"}` plus optional fields.

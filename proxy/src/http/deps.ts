@@ -6,6 +6,7 @@ import type { CircuitBreakers } from "../core/routing/breaker.ts";
 import type { JobMetricsSink, JobStateCounts } from "../jobs/metrics.ts";
 import type { JobsService } from "../jobs/service.ts";
 import type { KeyContext, Stores, UsageLedger } from "../store/ports.ts";
+import type { AudioCodecs } from "../synthesis/audio-port.ts";
 import type { UpstreamAdapter } from "../upstream/adapters.ts";
 import type { UpstreamTransport } from "../upstream/transport.ts";
 import type { RequestUsage } from "./access-log.ts";
@@ -38,7 +39,15 @@ export interface ProxyConfig {
   /** 1 s of audio = 50 tokens */
   tokensPerSecond: number;
   maxBodyBytes: number;
+  /** the length rule's limit in code points (core/text/length.ts: 4,096) */
   maxTextChars: number;
+  /** OpenAI voice name → a deployment voice id or name; unlisted OpenAI names take the voices in turn */
+  openAiVoiceMap: Record<string, number | string>;
+  /**
+   * Longest piece (code points, whole sentences) a text is split into for the nodes (synthesis/pieces.ts): smaller
+   * pieces give a stream its first audio sooner, larger ones fewer node requests. Default 300.
+   */
+  pieceMaxChars: number;
   requestTimeoutMs: number;
   maxResponseBytes: number;
   idempotencyTtlMs: number;
@@ -58,6 +67,8 @@ export interface ProxyDeps {
   balancer: LoadBalancer;
   transport: UpstreamTransport;
   adapter: UpstreamAdapter;
+  /** the response formats this runtime encodes (../synthesis/audio-port.ts) */
+  audio: AudioCodecs;
   voices: () => VoiceInfo[];
   metrics: ProxyMetrics;
   config: ProxyConfig;

@@ -148,10 +148,20 @@ export function keyLimits(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
         { retryAfterSeconds: 1 },
       );
     }
+    let heldByStream = false;
     try {
       await next();
+      // A streamed answer is still in flight after the handler returns: the permit goes with its body.
+      const body = c.res.body;
+      if (c.res.headers.get("x-streamed") === "true" && body) {
+        heldByStream = true;
+        c.res = new Response(
+          releasedAtEnd(body, () => permit.release()),
+          c.res,
+        );
+      }
     } finally {
-      await permit.release();
+      if (!heldByStream) await permit.release();
     }
   };
 }
@@ -179,6 +189,35 @@ export function metricsAuth(deps: ProxyDeps): MiddlewareHandler<ProxyEnv> {
     }
     await next();
   };
+}
+
+/** `body`, calling `release` once when it ends, fails or is cancelled by the client. */
+function releasedAtEnd(body: ReadableStream<Uint8Array>, release: () => Promise<void>): ReadableStream<Uint8Array> {
+  let released = false;
+  const once = () => {
+    if (released) return;
+    released = true;
+    void release().catch(() => {});
+  };
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          once();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (e) {
+        once();
+        controller.error(e);
+      }
+    },
+    async cancel(reason) {
+      once();
+      await reader.cancel(reason);
+    },
+  });
 }
 
 /** The admin API: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */

@@ -283,7 +283,9 @@ describe("GET /openapi.json", () => {
       expect(o.responses["502"]?.headers?.["Retry-After"]).toBeUndefined();
       expect(o.parameters?.find((p) => p.name === "Idempotency-Key")).toMatchObject({ in: "header", required: false });
       const ok = o.responses["200"];
-      expect(Object.keys(ok?.content ?? {})).toEqual(["audio/wav"]);
+      expect(Object.keys(ok?.content ?? {})).toEqual(
+        expect.arrayContaining(["audio/wav", "audio/mpeg", "audio/flac", "audio/pcm", "text/event-stream"]),
+      );
       expect(Object.keys(ok?.headers ?? {})).toEqual(
         expect.arrayContaining([
           "X-Request-Id",
@@ -332,7 +334,7 @@ describe("GET /openapi.json", () => {
         {
           method: "POST",
           headers: { "x-api-key": c.key, "content-type": "application/json" },
-          body: JSON.stringify({ model: "m", input: "hi", voice: "alice", response_format: "mp3" }),
+          body: JSON.stringify({ model: "m", input: "hi", voice: "alice", response_format: "vorbis" }),
         },
       ],
       ["GET /v1/usage", "/v1/usage?from=yesterday", { headers: { "x-api-key": c.key } }],

@@ -12,7 +12,11 @@ export const ttsBodySchema = z.object({
   emotion: z.string().optional(),
   emotion_vector: z.array(z.number().min(0).max(1.2)).length(8).optional(),
   emotion_alpha: z.number().min(0).max(1).optional(),
-  speed: z.number().min(0.5).max(2).default(1),
+  speed: z.number().min(0.25).max(4).default(1),
+  /** any of audio/formats.ts (checked by the route: 400 UNSUPPORTED_FORMAT); the native default stays WAV */
+  response_format: z.string().default("wav"),
+  /** as on /v1/audio/speech: "audio" or "sse" streams the answer as it is made */
+  stream_format: z.enum(["audio", "sse"]).optional(),
   seed: z
     .number()
     .int()
@@ -26,8 +30,14 @@ export const openAiSpeechSchema = z.object({
   model: z.string().min(1),
   input: z.string(),
   voice: z.string().min(1),
-  speed: z.number().min(0.5).max(2).default(1),
-  response_format: z.string().default("wav"),
+  speed: z.number().min(0.25).max(4).default(1),
+  /** OpenAI's default is MP3 */
+  response_format: z.string().default("mp3"),
+  /**
+   * "audio": the body is the audio, sent chunked as it is made; "sse": server-sent events carrying it in base64.
+   * Absent: one whole answer with the metering headers.
+   */
+  stream_format: z.enum(["audio", "sse"]).optional(),
   /** free text; an emotion word in it ("speak in a happy tone") selects that emotion */
   instructions: z.string().max(4096).optional(),
 });

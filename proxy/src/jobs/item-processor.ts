@@ -3,12 +3,13 @@
  * under, audio reused from an earlier run or synthesised at batch priority on a node with batch slots left, stored,
  * finished, metered at the batch price, completed; a failure becomes a release, a refusal or a retry with backoff.
  */
+
+import { measureWav, type WavMeasure, wavHeader } from "../../../audio/wav.ts";
 import { isProxyError, type ProxyErrorCode } from "../core/errors.ts";
 import type { AcquireOptions, UpstreamLease } from "../core/routing/balancer.ts";
-import { measureWav, type WavMeasure } from "../metering/wav.ts";
 import type { KeyContext } from "../store/ports.ts";
-import { forwardSpeech } from "../synthesis/forward.ts";
 import { meterAndRecord } from "../synthesis/meter.ts";
+import { forwardPieces, PIECE_MAX_CHARS } from "../synthesis/pieces.ts";
 import { type BatchInFlight, batchSlots } from "./capacity.ts";
 import { backoffMs } from "./config.ts";
 import { itemRequestId, itemResultKey, type Job } from "./model.ts";
@@ -105,10 +106,15 @@ export class ItemProcessor {
     return measured.ok ? { bytes, wav: measured.wav } : null;
   }
 
-  #synthesize({ job, item }: ClaimedItem, chosen: () => void) {
+  /**
+   * An item's audio as one WAV. An item may be as long as the length rule allows (4,096 code points), more than a
+   * node takes in one request: it goes in pieces like a long /v1/tts text (synthesis/pieces.ts), one after another
+   * on the item's batch slot, joined with 200 ms between them.
+   */
+  async #synthesize({ job, item }: ClaimedItem, chosen: () => void) {
     const d = this.#d;
     const now = d.now();
-    return forwardSpeech(
+    const joined = await forwardPieces(
       {
         balancer: { acquire: (options) => this.#acquire(options, chosen) },
         transport: d.transport,
@@ -131,7 +137,14 @@ export class ItemProcessor {
       },
       job.pool,
       now + d.requestTimeoutMs,
+      undefined,
+      PIECE_MAX_CHARS,
+      true,
     );
+    const body = new Uint8Array(44 + joined.pcm.byteLength);
+    body.set(wavHeader(joined.wav, joined.pcm.byteLength), 0);
+    body.set(joined.pcm, 44);
+    return { nodeId: joined.nodeId, response: { body }, wav: joined.wav };
   }
 
   /** The balancer, restricted to nodes with batch slots left; the lease counts as batch in flight. */

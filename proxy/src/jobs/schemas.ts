@@ -62,4 +62,6 @@ export const jobListQuerySchema = z.object({
 export const jobAudioQuerySchema = z.object({
   /** leave out items that are not done (failed, cancelled) instead of refusing the download */
   skip_missing: z.enum(["true", "false"]).default("false"),
+  /** mp3, opus, aac, flac, wav (default) or pcm: the stored audio re-encoded, the bill unchanged */
+  format: z.string().optional(),
 });

@@ -3,7 +3,9 @@
  * model, so they share one format; the header is written first from the lengths recorded when the items completed,
  * then each item's PCM is streamed in turn (one item in memory at a time).
  */
-import type { WavMeasure } from "../metering/wav.ts";
+import { pcmData, type WavMeasure } from "../../../audio/wav.ts";
+
+export { MAX_WAV_DATA_BYTES, wavHeader } from "../../../audio/wav.ts";
 
 export const pcmFormatOf = (w: Pick<WavMeasure, "sampleRate" | "channels" | "bitsPerSample">): string =>
   `${w.sampleRate}/${w.channels}/${w.bitsPerSample}`;
@@ -12,50 +14,6 @@ export function parsePcmFormat(format: string): { sampleRate: number; channels: 
   const m = /^(\d+)\/(\d+)\/(\d+)$/.exec(format);
   if (!m) return null;
   return { sampleRate: Number(m[1]), channels: Number(m[2]), bitsPerSample: Number(m[3]) };
-}
-
-/** A RIFF size is 32 bits: the data of one WAV stays below 4 GiB (about 27 h of 22,050 Hz 16-bit mono). */
-export const MAX_WAV_DATA_BYTES = 0xffff_ffff - 36;
-
-/** The 44-byte header of a PCM WAV with `dataBytes` of data. */
-export function wavHeader(
-  format: { sampleRate: number; channels: number; bitsPerSample: number },
-  dataBytes: number,
-): Uint8Array {
-  if (dataBytes > MAX_WAV_DATA_BYTES) throw new RangeError("WAV data over 4 GiB");
-  const header = new Uint8Array(44);
-  const v = new DataView(header.buffer);
-  const put = (at: number, s: string) => {
-    for (let i = 0; i < s.length; i++) v.setUint8(at + i, s.charCodeAt(i));
-  };
-  const blockAlign = format.channels * (format.bitsPerSample / 8);
-  put(0, "RIFF");
-  v.setUint32(4, 36 + dataBytes, true);
-  put(8, "WAVE");
-  put(12, "fmt ");
-  v.setUint32(16, 16, true);
-  v.setUint16(20, 1, true);
-  v.setUint16(22, format.channels, true);
-  v.setUint32(24, format.sampleRate, true);
-  v.setUint32(28, format.sampleRate * blockAlign, true);
-  v.setUint16(32, blockAlign, true);
-  v.setUint16(34, format.bitsPerSample, true);
-  put(36, "data");
-  v.setUint32(40, dataBytes, true);
-  return header;
-}
-
-/** The PCM bytes of a WAV (its `data` chunk), or null when there is none. Callers have validated it (measureWav). */
-export function pcmData(wav: Uint8Array): Uint8Array | null {
-  const view = new DataView(wav.buffer, wav.byteOffset, wav.byteLength);
-  let offset = 12;
-  while (offset + 8 <= wav.byteLength) {
-    const id = String.fromCharCode(wav[offset] ?? 0, wav[offset + 1] ?? 0, wav[offset + 2] ?? 0, wav[offset + 3] ?? 0);
-    const size = view.getUint32(offset + 4, true);
-    if (id === "data") return wav.subarray(offset + 8, Math.min(wav.byteLength, offset + 8 + size));
-    offset += 8 + size + (size % 2);
-  }
-  return null;
 }
 
 /**

@@ -1,6 +1,6 @@
+import { measureWav, type WavMeasure, withExactSizes } from "../../../audio/wav.ts";
 import { ProxyError } from "../core/errors.ts";
 import type { LoadBalancer, UpstreamOutcome } from "../core/routing/balancer.ts";
-import { measureWav, type WavMeasure, withExactSizes } from "../metering/wav.ts";
 import type { SpeechRequest, UpstreamAdapter } from "../upstream/adapters.ts";
 import { TransportError, type UpstreamResponse, type UpstreamTransport } from "../upstream/transport.ts";
 

@@ -1,7 +1,7 @@
+import type { WavMeasure } from "../../../audio/wav.ts";
 import { priceTokens, tokensFromFrames } from "../../../billing/src/rating/rate.ts";
 import { peakAt } from "../../../domain/peak.ts";
 import { ProxyError } from "../core/errors.ts";
-import type { WavMeasure } from "../metering/wav.ts";
 import type { KeyContext, PlanStore, UsageEvent, UsageLedger } from "../store/ports.ts";
 
 export interface MeterInput {

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { Hono } from "hono";
+import { nodeAudioCodecs } from "../adapters/node/audio-codecs.ts";
 import { nodeDocsAssets } from "../adapters/node/docs-assets.ts";
 import { drainEarlyAnswers } from "../adapters/node/early-answers.ts";
 import { createPromMetrics } from "../adapters/node/prom-metrics.ts";
@@ -64,6 +65,8 @@ export async function startStubNode(audioMs = 2000, initialDelayMs = 0) {
     /** what /healthz reports; `healthy: false` answers 500 */
     queueDepth: 0,
     healthy: true,
+    /** when set, each /synthesize waits for it before answering (a test orders the node's work by hand) */
+    gate: null as ((body: { text: string }, signal: AbortSignal) => Promise<void>) | null,
   };
   const app = new Hono();
   app.get("/healthz", (c) =>
@@ -75,6 +78,7 @@ export async function startStubNode(audioMs = 2000, initialDelayMs = 0) {
   app.post("/synthesize", async (c) => {
     state.served++;
     state.lastBody = await c.req.json();
+    if (state.gate) await state.gate(state.lastBody as { text: string }, c.req.raw.signal);
     if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
     const wav = silentWav(audioMs);
     switch (state.behaviour) {
@@ -180,6 +184,7 @@ export async function startProxy(
     nodes: nodeUrls.map((url, i) => ({ id: `node${i}`, url })),
     transport,
     adapter: options.adapter ?? gpuNodeAdapter,
+    audio: nodeAudioCodecs,
     rateLimiter: new InMemoryRateLimiter(),
     concurrency: new InMemoryConcurrencyLimiter(),
     config: { ...defaultProxyConfig(ADMIN_TOKEN), ...options.config },
@@ -295,6 +300,7 @@ export async function createInProcessProxy(
     nodes: [{ id: "node0", url: "http://node0.invalid" }],
     transport: options.transport ?? stubWavTransport(),
     adapter: gpuNodeAdapter,
+    audio: nodeAudioCodecs,
     rateLimiter: new InMemoryRateLimiter(),
     concurrency: new InMemoryConcurrencyLimiter(),
     config: { ...defaultProxyConfig(ADMIN_TOKEN), ...options.config },

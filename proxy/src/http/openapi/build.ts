@@ -1,4 +1,5 @@
 import { PROXY_ERROR_STATUS, type ProxyErrorCode } from "../../core/errors.ts";
+import { MAX_TEXT_CODE_POINTS } from "../../core/text/length.ts";
 import { defaultJobsConfig, type JobsConfig } from "../../jobs/config.ts";
 import type { ProxyConfig } from "../deps.ts";
 import { errorEnvelopeSchema, REQUEST_BODY_SCHEMAS, RESPONSE_SCHEMAS, ref } from "./components.ts";
@@ -88,7 +89,15 @@ function errorResponses(codes: readonly ProxyErrorCode[], access: Access): Recor
             allOf: [ref("Error")],
             properties: { error: { properties: { code: { enum: group } } } },
           },
-          example: { error: { code: group[0], message: "…", request_id: "req_0123456789abcdef" } },
+          example: {
+            error: {
+              message: "…",
+              type: "invalid_request_error",
+              param: null,
+              code: group[0],
+              request_id: "req_0123456789abcdef",
+            },
+          },
         },
       },
       "x-error-codes": group,
@@ -192,7 +201,7 @@ export function openApiDocument(
   const limits: DocumentLimits = {
     jobsMaxBodyBytes: jobs === false ? null : jobs.maxBodyBytes,
     maxBodyBytes: config.maxBodyBytes ?? 64 * 1024,
-    maxTextChars: config.maxTextChars ?? 2000,
+    maxTextChars: config.maxTextChars ?? MAX_TEXT_CODE_POINTS,
     tokensPerSecond: config.tokensPerSecond ?? 50,
   };
   const paths: OpenApiDocument["paths"] = {};

@@ -37,8 +37,12 @@ export const ERROR_CODES = Object.keys(PROXY_ERROR_STATUS) as [ProxyErrorCode, .
 /** The one error envelope every failure is rendered with (`onError` in app.ts). */
 export const errorEnvelopeSchema = z.object({
   error: z.object({
-    code: z.enum(ERROR_CODES),
     message: z.string(),
+    /** OpenAI's error type: invalid_request_error, authentication_error, permission_error, rate_limit_error, server_error */
+    type: z.string(),
+    /** the request field at fault, when one is */
+    param: z.string().nullable(),
+    code: z.enum(ERROR_CODES),
     request_id: z.string(),
     /** e.g. the zod issues of an INVALID_REQUEST body */
     details: z.unknown().optional(),

@@ -1,8 +1,10 @@
 import type { Context, Hono } from "hono";
-import { ProxyError } from "../../core/errors.ts";
+import { isProxyError, ProxyError } from "../../core/errors.ts";
+import { checkTextLength } from "../../core/text/length.ts";
 import { isSpeakable, UNSPEAKABLE_MESSAGE } from "../../core/text/speakable.ts";
 import { callbackUrlProblem, newCallbackSecret } from "../../jobs/callbacks.ts";
 import { type JobQuota, quotaFor } from "../../jobs/config.ts";
+import { contentTypeOf, downloadFormat, encodedJobStream, encodeItem } from "../../jobs/download-format.ts";
 import { type ItemSpec, itemResultKey, jobResultPrefix } from "../../jobs/model.ts";
 import type { JobWithCounts } from "../../jobs/ports.ts";
 import {
@@ -138,10 +140,13 @@ export function registerJobRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps, jobs: Jo
         ...(item.state === "failed" || item.state === "cancelled" ? {} : { retryAfterSeconds: 5 }),
       });
     }
-    const audio = await jobs.results.get(itemResultKey(job.job.id, n));
-    if (!audio) throw new ProxyError("NOT_FOUND", `the audio of item ${n} is no longer kept`);
+    const format = downloadFormat(deps.audio, c.req.query("format"));
+    const stored = await jobs.results.get(itemResultKey(job.job.id, n));
+    if (!stored) throw new ProxyError("NOT_FOUND", `the audio of item ${n} is no longer kept`);
+    const rate = parsePcmFormat(item.pcmFormat ?? "")?.sampleRate ?? 0;
+    const audio = format === "wav" ? stored : await encodeItem(deps.audio, format, stored, rate, item.audioMs ?? 0);
     return c.body(audio as Uint8Array<ArrayBuffer>, 200, {
-      "content-type": "audio/wav",
+      "content-type": contentTypeOf(format),
       "x-audio-duration-ms": String(item.audioMs ?? 0),
       "x-tokens": String(item.tokens ?? 0),
       "x-amount-micros": String(item.amountMicros ?? 0),
@@ -160,9 +165,23 @@ export function registerJobRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps, jobs: Jo
         ...(job.job.finishedAt === null ? { retryAfterSeconds: 5 } : {}),
       });
     }
+    const wanted = downloadFormat(deps.audio, q.data.format);
     const formats = new Set(done.map((i) => i.pcmFormat));
     const format = formats.size === 1 ? parsePcmFormat([...formats][0] ?? "") : null;
     if (!format) throw new ProxyError("INTERNAL", `job ${job.job.id} holds audio of several formats`);
+    const audioMs = done.reduce((sum, i) => sum + (i.audioMs ?? 0), 0);
+    if (wanted !== "wav") {
+      const encoded = encodedJobStream(deps.audio, wanted, format.sampleRate, done.length, (i) => {
+        const item = done[i];
+        return item ? jobs.results.get(itemResultKey(job.job.id, item.n)) : Promise.resolve(null);
+      });
+      return c.body(encoded, 200, {
+        "content-type": contentTypeOf(wanted),
+        "content-disposition": `attachment; filename="${job.job.id}.${wanted}"`,
+        "x-job-items": String(done.length),
+        "x-audio-duration-ms": String(audioMs),
+      });
+    }
     const sizes = done.map((i) => i.pcmBytes ?? 0);
     const dataBytes = sizes.reduce((a, b) => a + b, 0);
     if (dataBytes > MAX_WAV_DATA_BYTES) {
@@ -177,7 +196,7 @@ export function registerJobRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps, jobs: Jo
       "content-length": String(44 + dataBytes),
       "content-disposition": `attachment; filename="${job.job.id}.wav"`,
       "x-job-items": String(done.length),
-      "x-audio-duration-ms": String(done.reduce((sum, i) => sum + (i.audioMs ?? 0), 0)),
+      "x-audio-duration-ms": String(audioMs),
     });
   });
 
@@ -294,8 +313,11 @@ function resolveItems(deps: ProxyDeps, jobs: JobsService, body: JobBody): ItemSp
     const fail = (code: "EMPTY_TEXT" | "TEXT_TOO_LONG" | "UNKNOWN_VOICE" | "UNKNOWN_EMOTION", message: string) =>
       new ProxyError(code, `item ${n}: ${message}`, { details: { item: n } });
     if (!isSpeakable(item.text)) throw fail("EMPTY_TEXT", UNSPEAKABLE_MESSAGE);
-    const length = [...item.text].length;
-    if (length > maxChars) throw fail("TEXT_TOO_LONG", `text has ${length} characters; the limit is ${maxChars}`);
+    try {
+      checkTextLength(item.text, "text", maxChars);
+    } catch (e) {
+      throw isProxyError(e) ? fail("TEXT_TOO_LONG", e.message) : e;
+    }
     const wanted = item.voice ?? body.voice ?? 0;
     const voice = voices.find((v) => v.id === wanted || v.name === wanted);
     if (!voice) throw fail("UNKNOWN_VOICE", `voice ${JSON.stringify(wanted)} does not exist; see GET /v1/voices`);

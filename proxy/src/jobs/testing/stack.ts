@@ -2,8 +2,10 @@
  * The proxy with the jobs API over HTTP on 127.0.0.1, for tests and the benchmark: real undici to the nodes, a real
  * health checker (fast), the batch feeder started. Stores in memory, or SQLite + disk results in `dataDir`.
  */
+
 import { join } from "node:path";
 import { getConnInfo } from "@hono/node-server/conninfo";
+import { nodeAudioCodecs } from "../../adapters/node/audio-codecs.ts";
 import { DiskResultStore } from "../../adapters/node/disk-results.ts";
 import { createPromMetrics } from "../../adapters/node/prom-metrics.ts";
 import { UndiciTransport } from "../../adapters/node/undici-transport.ts";
@@ -61,6 +63,7 @@ export async function startJobsStack(nodeUrls: string[], options: JobsStackOptio
     nodes: nodeUrls.map((url, i) => ({ id: `node${i}`, url })),
     transport,
     adapter: gpuNodeAdapter,
+    audio: nodeAudioCodecs,
     rateLimiter: new InMemoryRateLimiter(),
     concurrency: new InMemoryConcurrencyLimiter(),
     config: {

@@ -90,3 +90,82 @@ export function withExactSizes(bytes: Uint8Array, wav: WavMeasure): Uint8Array {
   view.setUint32(wav.dataOffset - 4, wav.dataBytes, true);
   return out;
 }
+
+export interface PcmFormat {
+  sampleRate: number;
+  channels: number;
+  bitsPerSample: number;
+}
+
+/** A RIFF size is 32 bits: the data of one WAV stays below 4 GiB (about 27 h of 22,050 Hz 16-bit mono). */
+export const MAX_WAV_DATA_BYTES = 0xffff_ffff - 36;
+
+/** What a WAV whose length is not known yet (a stream) carries in its RIFF and data sizes. */
+export const STREAMED_WAV_SIZE = 0xffff_ffff;
+
+/** The 44-byte header of a PCM WAV with `dataBytes` of data (`STREAMED_WAV_SIZE`: not known yet, a stream). */
+export function wavHeader(format: PcmFormat, dataBytes: number): Uint8Array {
+  const streamed = dataBytes === STREAMED_WAV_SIZE;
+  if (!streamed && dataBytes > MAX_WAV_DATA_BYTES) throw new RangeError("WAV data over 4 GiB");
+  const header = new Uint8Array(44);
+  const v = new DataView(header.buffer);
+  const put = (at: number, s: string) => {
+    for (let i = 0; i < s.length; i++) v.setUint8(at + i, s.charCodeAt(i));
+  };
+  const blockAlign = format.channels * (format.bitsPerSample / 8);
+  put(0, "RIFF");
+  v.setUint32(4, streamed ? STREAMED_WAV_SIZE : 36 + dataBytes, true);
+  put(8, "WAVE");
+  put(12, "fmt ");
+  v.setUint32(16, 16, true);
+  v.setUint16(20, 1, true);
+  v.setUint16(22, format.channels, true);
+  v.setUint32(24, format.sampleRate, true);
+  v.setUint32(28, format.sampleRate * blockAlign, true);
+  v.setUint16(32, blockAlign, true);
+  v.setUint16(34, format.bitsPerSample, true);
+  put(36, "data");
+  v.setUint32(40, dataBytes, true);
+  return header;
+}
+
+/** The PCM bytes of a WAV (its `data` chunk), or null when there is none. Callers have validated it (measureWav). */
+export function pcmData(wav: Uint8Array): Uint8Array | null {
+  const view = new DataView(wav.buffer, wav.byteOffset, wav.byteLength);
+  let offset = 12;
+  while (offset + 8 <= wav.byteLength) {
+    const size = view.getUint32(offset + 4, true);
+    if (ascii(wav, offset) === "data") return wav.subarray(offset + 8, Math.min(wav.byteLength, offset + 8 + size));
+    offset += 8 + size + (size % 2);
+  }
+  return null;
+}
+
+/** 16-bit mono PCM → a complete WAV. */
+export function wavFromPcm16(pcm: Int16Array, sampleRate: number): Uint8Array {
+  const bytes = pcm.byteLength;
+  const out = new Uint8Array(44 + bytes);
+  out.set(wavHeader({ sampleRate, channels: 1, bitsPerSample: 16 }, bytes), 0);
+  out.set(new Uint8Array(pcm.buffer, pcm.byteOffset, bytes), 44);
+  return out;
+}
+
+/** A valid WAV described (tests and tools); throws on a malformed one. */
+export function describeWav(bytes: Uint8Array): {
+  sampleRate: number;
+  channels: number;
+  bitDepth: string;
+  samples: number;
+  durationMs: number;
+} {
+  const m = measureWav(bytes);
+  if (!m.ok) throw new Error(m.reason);
+  const { wav } = m;
+  return {
+    sampleRate: wav.sampleRate,
+    channels: wav.channels,
+    bitDepth: String(wav.bitsPerSample),
+    samples: wav.dataBytes / (wav.channels * (wav.bitsPerSample / 8)),
+    durationMs: wav.durationMs,
+  };
+}

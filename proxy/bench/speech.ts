@@ -1,0 +1,215 @@
+/**
+ * Speech benchmark: time to first audio byte (TTFA) streamed vs not, and the cost of encoding each format.
+ *
+ *   npm run bench:speech -- [--requests 12] [--concurrency 1,8] [--format wav] [--encode-seconds 10]
+ *
+ * Three processes on 127.0.0.1: a real gpu-node (onnxruntime, the committed tiny random-weight model: its audio is
+ * noise, its compute the pipeline's shape), the real proxy (`proxy/src/entry.node.ts`, SQLite in a temp DATA_DIR) and
+ * this generator. One text of four sentences, each its own piece (SPEECH_PIECE_MAX_CHARS=100), is asked for whole (no
+ * stream_format) and streamed (stream_format "audio"), interleaved, at each concurrency. TTFA is the time to the first
+ * body byte; for a whole answer it is the answer's latency. Then, in this process, every format encodes the node's
+ * own audio (audio/encode.ts, a whole file) and its cost per audio second is set against the node's synthesis time per
+ * audio second measured above (concurrency 1, whole answers).
+ */
+import { mkdtempSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { encodeAll } from "../../audio/encode.ts";
+import { AUDIO_FORMATS } from "../../audio/formats.ts";
+import { pcm16FromBytes } from "../../audio/pcm.ts";
+import { measureWav, pcmData } from "../../audio/wav.ts";
+import { startChild } from "./children.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    requests: { type: "string", default: "12" },
+    concurrency: { type: "string", default: "1,8" },
+    format: { type: "string", default: "wav" },
+    "encode-seconds": { type: "string", default: "10" },
+  },
+});
+const ADMIN = "bench-speech-admin-token-0123456789";
+const SENTENCES = [
+  "The quick brown fox jumps over the lazy dog near the quiet river bank at dawn.",
+  "Streaming speech sends the first sentence while the others are still being made.",
+  "Every piece of audio is metered before it leaves, so nothing is ever given away.",
+  "Long texts are split into pieces that the node can batch with other requests.",
+];
+const TEXT = SENTENCES.join(" ");
+
+const quantile = (sorted: number[], q: number) =>
+  sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN);
+const ms = (v: number) => `${v.toFixed(0)} ms`;
+
+async function main() {
+  const node = await startChild("gpu-node", ["--import", "tsx", "gpu-node/src/entry.node.ts"], {
+    env: { GPU_NODE_PORT: "0", GPU_NODE_MAX_BATCH: "16", GPU_NODE_INTRA_OP_THREADS: "1" },
+    ready: /gpu-node listening on (http:\/\/[^\s]+)/,
+    timeoutMs: 120_000,
+  });
+  const proxy = await startChild("proxy", ["--import", "tsx", "proxy/src/entry.node.ts"], {
+    env: {
+      PORT: "0",
+      DATA_DIR: mkdtempSync(join(tmpdir(), "bench-speech-")),
+      ADMIN_TOKEN: ADMIN,
+      GPU_NODES: node.ready,
+      IP_RATE_PER_SECOND: "100000",
+      IP_BURST: "100000",
+      // one sentence per piece: the text below is four pieces, as a node would make four segments of it
+      SPEECH_PIECE_MAX_CHARS: "100",
+    },
+    ready: /proxy listening on (http:\/\/[^\s]+)/,
+  });
+  try {
+    const admin = async (method: string, path: string, body?: unknown) =>
+      (await (
+        await fetch(`${proxy.ready}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        })
+      ).json()) as Record<string, unknown>;
+    await admin("PUT", "/admin/plans/bench", {
+      kind: "basic",
+      name: "Bench",
+      currency: "USD",
+      time_zone: "UTC",
+      requests_per_second: 100000,
+      burst: 100000,
+      max_in_flight: 1000,
+    });
+    await admin("POST", "/admin/plans/bench/prices", { unit_price_micros_per_1k_tokens: 1000 });
+    const customer = (await admin("POST", "/admin/customers", {
+      name: "B",
+      email: "b@example.com",
+      plan_id: "bench",
+    })) as {
+      customer: { id: string };
+    };
+    const { key } = (await admin("POST", `/admin/customers/${customer.customer.id}/keys`)) as { key: string };
+
+    let refusals = 0;
+    const once = async (streamed: boolean): Promise<{ ttfa: number; total: number; body: Buffer }> => {
+      for (;;) {
+        try {
+          return await attempt(streamed);
+        } catch (e) {
+          // a node whose /healthz timed out on a saturated machine is out of the pool for a moment: count, go again
+          if (!String(e).startsWith("Error: 503")) throw e;
+          refusals++;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    };
+    const attempt = async (streamed: boolean) => {
+      const started = performance.now();
+      const res = await fetch(`${proxy.ready}/v1/audio/speech`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "tts-1",
+          voice: "alloy",
+          input: TEXT,
+          response_format: args.format,
+          ...(streamed ? { stream_format: "audio" } : {}),
+        }),
+      });
+      if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let first = Number.NaN;
+      const chunks: Uint8Array[] = [];
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (Number.isNaN(first) && value.byteLength > 0) first = performance.now() - started;
+        chunks.push(value);
+      }
+      return { ttfa: first, total: performance.now() - started, body: Buffer.concat(chunks) };
+    };
+
+    // warm-up: sessions, JIT, the encoders' WASM
+    await once(false);
+    await once(true);
+    const wav = (await once(false)).body;
+    const measured = measureWav(new Uint8Array(wav));
+    if (!measured.ok) throw new Error(measured.reason);
+    const audioSeconds = measured.wav.durationMs / 1000;
+
+    console.log(
+      `speech bench: text of ${SENTENCES.length} sentences (${[...TEXT].length} chars) → ${audioSeconds.toFixed(2)} s of audio, format ${args.format}; load average ${loadavg()[0]?.toFixed(2)}`,
+    );
+    console.log("| concurrency | mode | requests | TTFA p50 | TTFA p95 | total p50 | total p95 |");
+    console.log("|---|---|---|---|---|---|---|");
+    const results: Record<string, { ttfa: number[]; total: number[] }> = {};
+    let synthesisMsPerAudioSecond = Number.NaN;
+    for (const concurrency of args.concurrency.split(",").map(Number)) {
+      const rounds = Number(args.requests);
+      const r = {
+        whole: { ttfa: [] as number[], total: [] as number[] },
+        streamed: { ttfa: [] as number[], total: [] as number[] },
+      };
+      // interleaved rounds of `concurrency` requests, whole then streamed: both see the same machine
+      for (let round = 0; round < Math.ceil(rounds / concurrency); round++) {
+        for (const mode of ["whole", "streamed"] as const) {
+          const batch = await Promise.all(Array.from({ length: concurrency }, () => once(mode === "streamed")));
+          for (const b of batch) {
+            r[mode].ttfa.push(b.ttfa);
+            r[mode].total.push(b.total);
+          }
+        }
+      }
+      for (const mode of ["whole", "streamed"] as const) {
+        const t = [...r[mode].ttfa].sort((a, b) => a - b);
+        const tot = [...r[mode].total].sort((a, b) => a - b);
+        results[`${concurrency}/${mode}`] = { ttfa: t, total: tot };
+        console.log(
+          `| ${concurrency} | ${mode} | ${t.length} | ${ms(quantile(t, 0.5))} | ${ms(quantile(t, 0.95))} | ${ms(quantile(tot, 0.5))} | ${ms(quantile(tot, 0.95))} |`,
+        );
+      }
+      if (concurrency === 1)
+        synthesisMsPerAudioSecond =
+          quantile(
+            r.whole.total.sort((a, b) => a - b),
+            0.5,
+          ) / audioSeconds;
+      const ratio = quantile(r.streamed.ttfa, 0.5) / quantile(r.whole.ttfa, 0.5);
+      console.log(`|  | streamed TTFA p50 / whole p50 | | **${ratio.toFixed(3)}** (target ≤ 0.333) | | | |`);
+    }
+
+    console.log(`(503 NO_CAPACITY answers retried: ${refusals})`);
+
+    // encoding cost: the node's own audio, looped up to --encode-seconds
+    const data = pcmData(new Uint8Array(wav));
+    if (!data) throw new Error("no PCM");
+    const one = pcm16FromBytes(data.slice());
+    const rate = measured.wav.sampleRate;
+    const target = Math.round(Number(args["encode-seconds"]) * rate);
+    const pcm = new Int16Array(target);
+    for (let at = 0; at < target; at += one.length) pcm.set(one.subarray(0, Math.min(one.length, target - at)), at);
+    console.log(
+      `\nencoding ${args["encode-seconds"]} s of the node's audio (whole files, in-process, after one warm-up each); synthesis on this CPU: ${synthesisMsPerAudioSecond.toFixed(0)} ms per audio second (whole answers, concurrency 1)`,
+    );
+    console.log("| format | bytes | encode ms per audio second | share of synthesis time |");
+    console.log("|---|---|---|---|");
+    for (const format of AUDIO_FORMATS) {
+      await encodeAll(format, pcm.subarray(0, rate), rate);
+      const runs: number[] = [];
+      let bytes = 0;
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        bytes = (await encodeAll(format, pcm, rate)).byteLength;
+        runs.push((performance.now() - t0) / (pcm.length / rate));
+      }
+      const perSecond = runs.sort((a, b) => a - b)[1] ?? Number.NaN;
+      console.log(
+        `| ${format} | ${bytes} | ${perSecond.toFixed(2)} | ${((perSecond / synthesisMsPerAudioSecond) * 100).toFixed(2)} % |`,
+      );
+    }
+  } finally {
+    await proxy.stop();
+    await node.stop();
+  }
+}
+
+await main();

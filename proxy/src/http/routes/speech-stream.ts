@@ -1,0 +1,184 @@
+/**
+ * A streamed answer (`stream_format` "audio" or "sse"): the text's pieces are asked of the nodes in order
+ * (synthesis/piece-feed.ts) and each goes out as soon as it is made, encoded by a stream encoder.
+ *
+ * Where money becomes durable: each piece has its own usage row (`<request id>.<n>`, tokens from that piece's PCM,
+ * its 200 ms lead-in silence included), committed before a byte of that piece is released. So every byte a client
+ * receives is covered by a durable row, whatever happens to the proxy after (kill -9 included), and a row is never
+ * written twice (the ledger is idempotent on the row id). A client that disconnects is charged for the pieces
+ * already released to its connection, and for nothing after: the pieces not yet sent are cancelled at the nodes
+ * and never metered. A piece whose row was committed just as the client left may be charged without arriving (at
+ * most one piece; the check before metering makes it rare).
+ */
+import type { Context } from "hono";
+import type { StreamEncoder } from "../../../../audio/encoders/types.ts";
+import type { AudioFormat } from "../../../../audio/formats.ts";
+import { FORMAT_SPECS } from "../../../../audio/formats.ts";
+import { pcm16FromBytes } from "../../../../audio/pcm.ts";
+import { ProxyError } from "../../core/errors.ts";
+import { codePoints } from "../../core/text/length.ts";
+import type { KeyContext } from "../../store/ports.ts";
+import { type ForwardDeps, type Forwarded, forwardSpeech } from "../../synthesis/forward.ts";
+import { meterAndRecord } from "../../synthesis/meter.ts";
+import { PieceFeed } from "../../synthesis/piece-feed.ts";
+import { piecePcm, pieceRequestId, streamPieceTexts } from "../../synthesis/pieces.ts";
+import type { SpeechRequest } from "../../upstream/adapters.ts";
+import type { ProxyDeps, ProxyEnv } from "../deps.ts";
+import { takeResponseHeaders } from "../response-headers.ts";
+import { sseDelta, sseDone } from "./speech-sse.ts";
+
+export interface StreamInput {
+  req: SpeechRequest;
+  auth: KeyContext;
+  at: number;
+  pool: string;
+  deadlineAt: number;
+  format: AudioFormat;
+  streamFormat: "audio" | "sse";
+}
+
+export async function streamSpeech(
+  c: Context<ProxyEnv>,
+  deps: ProxyDeps,
+  forwardDeps: ForwardDeps,
+  input: StreamInput,
+): Promise<Response> {
+  const { req, auth } = input;
+  const texts = streamPieceTexts(req.text, deps.config.pieceMaxChars);
+  const abort = new AbortController();
+  const clientSignal = c.req.raw.signal;
+  const onClientGone = () => abort.abort();
+  clientSignal.addEventListener("abort", onClientGone, { once: true });
+  const feed = new PieceFeed<Forwarded>(texts.length, (i) =>
+    forwardSpeech(
+      forwardDeps,
+      { ...req, text: texts[i] ?? "", requestId: pieceRequestId(req.requestId, i, texts.length) },
+      input.pool,
+      input.deadlineAt,
+      abort.signal,
+    ),
+  );
+  const totals = { tokens: 0, audioMs: 0, chars: 0 };
+  const released: Uint8Array[] = [];
+  let encoder: StreamEncoder | null = null;
+  let rate = 0;
+
+  /** piece `i`: from the node, metered durably, then encoded; returns the bytes it releases */
+  const piece = async (i: number): Promise<{ bytes: Uint8Array; forwarded: Forwarded }> => {
+    const forwarded = await feed.get(i);
+    const { pcm, wav } = piecePcm(forwarded, i);
+    if (rate === 0) rate = wav.sampleRate;
+    if (wav.sampleRate !== rate) throw new ProxyError("UPSTREAM_INVALID_RESPONSE", "pieces at different rates");
+    if (abort.signal.aborted) throw new ProxyError("CLIENT_CLOSED", "the client went away");
+    const chars = codePoints(texts[i] ?? "");
+    const { event } = await meterAndRecord(
+      { plans: deps.stores.plans, ledger: deps.ledger, tokensPerSecond: deps.config.tokensPerSecond },
+      {
+        requestId: pieceRequestId(req.requestId, i, texts.length),
+        auth,
+        at: input.at,
+        wav,
+        inputChars: chars,
+        nodeId: forwarded.nodeId,
+        priority: req.priority,
+      },
+    );
+    deps.metrics.metered(event.tokens, event.amountMicros, event.currency);
+    totals.tokens += event.tokens;
+    totals.audioMs += wav.durationMs;
+    totals.chars += chars;
+    encoder ??= await deps.audio.stream(input.format, rate);
+    const bytes = await encoder.push(pcm16FromBytes(pcm));
+    released.push(bytes);
+    return { bytes, forwarded };
+  };
+
+  const frame = (bytes: Uint8Array): Uint8Array | null =>
+    input.streamFormat === "sse"
+      ? bytes.byteLength > 0
+        ? sseDelta(bytes)
+        : null
+      : bytes.byteLength > 0
+        ? bytes
+        : null;
+
+  const stop = () => {
+    abort.abort();
+    clientSignal.removeEventListener("abort", onClientGone);
+  };
+
+  // The first piece before the answer starts: a failure before any audio is still a JSON error with its status.
+  let first: Awaited<ReturnType<typeof piece>>;
+  try {
+    first = await piece(0);
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  let next = 1;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const out = frame(first.bytes);
+      if (out) controller.enqueue(out);
+    },
+    async pull(controller) {
+      try {
+        // A pull that enqueues nothing is not called again: go on to the next piece until bytes go out.
+        while (next < feed.count) {
+          const out = frame((await piece(next++)).bytes);
+          if (out) {
+            controller.enqueue(out);
+            return;
+          }
+        }
+        const tail = encoder ? await encoder.end() : new Uint8Array(0);
+        released.push(tail);
+        await checkStream(deps, input.format, released, totals.audioMs, rate);
+        const out = frame(tail);
+        if (out) controller.enqueue(out);
+        if (input.streamFormat === "sse") {
+          controller.enqueue(sseDone({ inputChars: totals.chars, tokens: totals.tokens }));
+        }
+        stop();
+        controller.close();
+      } catch (e) {
+        stop();
+        deps.log?.({ level: "error", request_id: req.requestId, msg: "stream cut", error: String(e) });
+        controller.error(e);
+      }
+    },
+    cancel() {
+      stop();
+    },
+  });
+
+  const headers: Record<string, string> = {
+    "x-request-id": req.requestId,
+    "x-streamed": "true",
+    "content-type": input.streamFormat === "sse" ? "text/event-stream" : FORMAT_SPECS[input.format].contentType,
+    "cache-control": "no-cache",
+  };
+  const randomWeights = first.forwarded.response.headers["x-model-random-weights"];
+  if (randomWeights !== undefined) headers["x-model-random-weights"] = randomWeights;
+  return new Response(body, { status: 200, headers: takeResponseHeaders(c, headers) });
+}
+
+/** The whole streamed container states the metered duration (the rows are already durable: a mismatch cuts it). */
+async function checkStream(
+  deps: ProxyDeps,
+  format: AudioFormat,
+  parts: readonly Uint8Array[],
+  expectedMs: number,
+  rate: number,
+): Promise<void> {
+  const total = parts.reduce((n, p) => n + p.byteLength, 0);
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.byteLength;
+  }
+  const verdict = await deps.audio.verify(format, all, expectedMs, rate);
+  if (!verdict.ok)
+    throw new ProxyError("INTERNAL", `the streamed ${format} failed its duration check: ${verdict.reason}`);
+}
