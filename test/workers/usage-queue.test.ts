@@ -38,12 +38,21 @@ describe("usage through the Queue into D1: none lost, none doubled", () => {
     const other = isolate(createEdgeProxy(env));
     const responses = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? self : other)(tts(c.key))));
     const charged = new Map<string, number>();
+    const refused: string[] = [];
     for (const r of responses) {
-      expect(r.status, r.status === 200 ? "" : await r.clone().text()).toBe(200);
-      charged.set(r.headers.get("x-request-id") ?? "", Number(r.headers.get("x-tokens")));
+      // A loaded machine may make the test node shed load (503 NO_CAPACITY, nothing synthesised): such an answer must
+      // leave no row; every 200 must have exactly one. The money property holds either way.
+      if (r.status === 503) {
+        expect(((await r.clone().json()) as { error: { code: string } }).error.code).toBe("NO_CAPACITY");
+        refused.push(r.headers.get("x-request-id") ?? "");
+      } else {
+        expect(r.status, r.status === 200 ? "" : await r.clone().text()).toBe(200);
+        charged.set(r.headers.get("x-request-id") ?? "", Number(r.headers.get("x-tokens")));
+      }
       await r.arrayBuffer();
     }
-    expect(charged.size).toBe(6);
+    expect(charged.size).toBeGreaterThan(0);
+    expect(charged.size + refused.length).toBe(6);
     const ids = [...charged.keys()];
     await eventually(async () => (await usageRowsFor(ids)).length === ids.length, 20_000, "every row in D1");
     const rows = await usageRowsFor(ids);
@@ -51,7 +60,8 @@ describe("usage through the Queue into D1: none lost, none doubled", () => {
     const { results } = await env.DB.prepare("select count(*) as n from usage_events where customer_id = ?1")
       .bind(c.id)
       .all<{ n: number }>();
-    expect(results[0]?.n).toBe(6);
+    expect(results[0]?.n).toBe(charged.size);
+    expect(await usageRowsFor(refused)).toEqual([]);
   });
 
   it("a redelivered message or a repeated batch changes nothing; new rows in the same batch are written", async () => {

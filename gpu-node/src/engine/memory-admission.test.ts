@@ -34,6 +34,8 @@ describe("the engine keeps admitted requests under its memory budget", () => {
     const plan = planCodes(probe.files.manifest, j);
     perRequest = estimateRequestBytes(memoryModel(probe.files.manifest), {
       speed: 1,
+      // the engine's default beams: each beam is a batch row with its own cache
+      sampling: { numBeams: probe.files.manifest.sampling.num_beams },
       segments: j.segments.map((ids) => ({ textIds: [0, ...ids, 1], maxCodes: plan.codesFor(ids) })),
     });
     // room for two such requests at once, not three
