@@ -92,8 +92,13 @@ describe("images: what deploy/docker/build-*.sh produce, started as the images s
   });
 
   it("holds one bundle and only the native packages it needs, no model and no dev toolchain", () => {
+    // better-sqlite3 (native addon), opusscript (loads its .wasm beside its own file); swagger-ui-dist and libflacjs are resolved at run time, not imported, and carry
+    // only the files read (the /docs assets; libFLAC's asm.js and its .mem file)
     expect(readdirSync(join(work, "proxy", "node_modules")).sort()).toEqual(
-      ["better-sqlite3", "bindings", "file-uri-to-path"].sort(),
+      ["better-sqlite3", "bindings", "file-uri-to-path", "libflacjs", "opusscript", "swagger-ui-dist"].sort(),
+    );
+    expect(readdirSync(join(work, "proxy", "node_modules", "swagger-ui-dist")).sort()).toEqual(
+      ["package.json", "swagger-ui-bundle.js", "swagger-ui.css"].sort(),
     );
     expect(readdirSync(join(work, "gpu-node", "node_modules"))).toContain("onnxruntime-node");
     for (const out of ["proxy", "gpu-node"]) {
@@ -104,7 +109,10 @@ describe("images: what deploy/docker/build-*.sh produce, started as the images s
       ).toEqual([]);
       expect(all.some((f) => /node_modules\/(typescript|vitest|tsx|wrangler)\//.test(f))).toBe(false);
     }
-    expect(existsSync(join(work, "proxy", "migrations", "sql"))).toBe(true);
+    // the folders the code finds through new URL(…, import.meta.url), copied under assets/ at their repository paths
+    expect(existsSync(join(work, "proxy", "assets", "migrations", "sql"))).toBe(true);
+    // the engine's worker thread is a second bundle beside the node's (no tsx in the image)
+    expect(existsSync(join(work, "gpu-node", "engine-worker.mjs"))).toBe(true);
     // small: the runtime trees, before the base image (≈ 9 MB and ≈ 50 MB today)
     expect(du(join(work, "proxy"))).toBeLessThan(20e6);
     expect(du(join(work, "gpu-node"))).toBeLessThan(80e6);
@@ -158,16 +166,49 @@ describe("images: what deploy/docker/build-*.sh produce, started as the images s
     expect(Number(res.headers.get("x-tokens"))).toBeGreaterThan(0);
     expect(res.headers.get("x-model-random-weights")).toBe("true");
     await res.arrayBuffer();
+    // The encoders are WASM/asm.js packages (wasm-media-encoders, opusscript, mediabunny + its AAC encoder, libflacjs)
+    // and the resampler (libsamplerate-js): each format through the bundle, MP3 as OpenAI's default (no format given).
+    const magic: Record<string, (b: Uint8Array) => boolean> = {
+      "audio/mpeg": (b) => (b[0] === 0xff && (b[1] ?? 0) >= 0xe0) || String.fromCharCode(...b.slice(0, 3)) === "ID3",
+      "audio/ogg; codecs=opus": (b) => String.fromCharCode(...b.slice(0, 4)) === "OggS",
+      "audio/aac": (b) => b[0] === 0xff && ((b[1] ?? 0) & 0xf0) === 0xf0,
+      "audio/flac": (b) => String.fromCharCode(...b.slice(0, 4)) === "fLaC",
+    };
+    for (const [format, type] of [
+      [undefined, "audio/mpeg"],
+      ["opus", "audio/ogg; codecs=opus"],
+      ["aac", "audio/aac"],
+      ["flac", "audio/flac"],
+    ] as const) {
+      const speech = await fetch(`http://127.0.0.1:${proxyPort}/v1/audio/speech`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "tts-1", voice: "alloy", input: "Hello there.", response_format: format }),
+      });
+      expect(speech.status, `${format}: ${await speech.clone().text()}`).toBe(200);
+      expect(speech.headers.get("content-type")).toBe(type);
+      const bytes = new Uint8Array(await speech.arrayBuffer());
+      expect(magic[type]?.(bytes), `${format ?? "mp3"} starts as its container does`).toBe(true);
+    }
+    // /docs serves Swagger UI's own files (swagger-ui-dist, resolved at run time), not a CDN's
+    const docs = await fetch(`http://127.0.0.1:${proxyPort}/docs`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain("/docs/assets/swagger-ui-bundle.js");
+    for (const asset of ["swagger-ui-bundle.js", "swagger-ui.css"]) {
+      const a = await fetch(`http://127.0.0.1:${proxyPort}/docs/assets/${asset}`);
+      expect(a.status, asset).toBe(200);
+      expect((await a.text()).length, asset).toBeGreaterThan(10_000);
+    }
     // the database is in DATA_DIR (the volume), and the migrations came from the bundle's own folder
     expect(existsSync(join(cwd, "data", "proxy.db"))).toBe(true);
-    // the image's backup command copies the live database: the request's usage row is in the copy
+    // the image's backup command copies the live database: the requests' usage rows (1 + 4) are in the copy
     const backup = await run(
       "node",
       [join(work, "proxy", "backup.mjs"), "--db", join(cwd, "data", "proxy.db"), "--out", join(cwd, "b", "p.db")],
       { env: { PATH: process.env.PATH } },
     );
     expect(backup.code, backup.output).toBe(0);
-    expect(JSON.parse(backup.output)).toMatchObject({ integrity: "ok", usage_events: 1 });
+    expect(JSON.parse(backup.output)).toMatchObject({ integrity: "ok", usage_events: 5 });
 
     expect(await proxy.stop()).toBe(0);
 
