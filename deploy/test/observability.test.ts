@@ -132,6 +132,22 @@ describe("observability: Prometheus scrapes the stack; every panel and rule quer
     started.push(prom);
     promUrl = `http://127.0.0.1:${port}`;
 
+    // Every target scraped and up before the load (a 401 from /metrics or a refused connection shows here with
+    // Prometheus' own error, instead of as an empty query later).
+    const targetsDeadline = Date.now() + 30_000;
+    for (;;) {
+      const t = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as {
+        data: { activeTargets: { labels: { job: string }; health: string; lastError: string }[] };
+      };
+      const targets = t.data.activeTargets;
+      if (targets.length === 3 && targets.every((x) => x.health === "up")) break;
+      // a scrape may fail once on a loaded machine (1 s timeout); a target that stays down fails here with the reason
+      if (Date.now() > targetsDeadline) {
+        throw new Error(`targets not up: ${JSON.stringify(targets.map((x) => [x.labels.job, x.health, x.lastError]))}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+
     // A short load: synthesis through the proxy (2 at a time), then a burst straight at the node (queue full).
     const key = readFileSync(join(work, "data", "demo-key.txt"), "utf8").trim();
     const synth = (i: number) =>
@@ -140,7 +156,12 @@ describe("observability: Prometheus scrapes the stack; every panel and rule quer
         headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
         body: JSON.stringify({ text: `欢迎使用语音合成服务,第${i}句。`, emotion: "happy", voice: 0 }),
       }).then((r) => r.arrayBuffer().then(() => ({ status: r.status, id: r.headers.get("x-request-id") ?? "" })));
-    const answers: { status: number; id: string }[] = [];
+    // The proxy's per-route series begins with its first request, and rate() needs an increase between two samples
+    // of it: a load that ends before Prometheus' next scrape would leave the rate at 0. So one request, then wait
+    // until Prometheus has a sample of its series, then the rest of the load (which increases that sample).
+    const answers: { status: number; id: string }[] = [await synth(-1)];
+    const sampled = await eventually('proxy_request_seconds_count{route="/v1/tts"}', Date.now() + 30_000);
+    expect(sampled.data?.result.length, JSON.stringify(sampled)).toBeGreaterThan(0);
     for (let i = 0; i < 8; i += 2) answers.push(...(await Promise.all([synth(i), synth(i + 1)])));
     served = answers.filter((a) => a.status === 200).map((a) => a.id);
     expect(served.length, JSON.stringify(answers)).toBeGreaterThan(0);
