@@ -111,6 +111,10 @@ describe("images: what deploy/docker/build-*.sh produce, started as the images s
     }
     // the folders the code finds through new URL(…, import.meta.url), copied under assets/ at their repository paths
     expect(existsSync(join(work, "proxy", "assets", "migrations", "sql"))).toBe(true);
+    // Postgres (DATABASE_URL): storage/pg/open.ts finds migrations/pg/sql the same way, so they ship once it is merged
+    if (existsSync(join(REPO, "storage", "pg", "open.ts"))) {
+      expect(existsSync(join(work, "proxy", "assets", "migrations", "pg", "sql", "0000_init.sql"))).toBe(true);
+    }
     // the engine's worker thread is a second bundle beside the node's (no tsx in the image)
     expect(existsSync(join(work, "gpu-node", "engine-worker.mjs"))).toBe(true);
     // small: the runtime trees, before the base image (≈ 19 MB and ≈ 50 MB today). The proxy's grew from ≈ 9 MB with
