@@ -216,8 +216,13 @@ async function refreshVoices(): Promise<void> {
     }
   }
 }
-await refreshVoices();
-setInterval(refreshVoices, 30_000).unref();
+// Until a node has answered with its voices (a proxy started before its nodes), ask every second, not every 30 s:
+// otherwise every request in that window is refused UNKNOWN_VOICE (the edge's health object retries the same way).
+async function keepVoicesFresh(): Promise<void> {
+  await refreshVoices();
+  setTimeout(keepVoicesFresh, voices.length === 0 ? 1_000 : 30_000).unref();
+}
+await keepVoicesFresh();
 
 const demo = await ensureDemoCustomer(stores, "cus_demo", "basic");
 const demoBatch = await ensureDemoCustomer(stores, "cus_demo_batch", "batch");
