@@ -102,7 +102,10 @@ export class SqlKeyStore implements KeyStore {
     const { apiKeys } = tablesOf(this.db);
     await this.db
       .update(apiKeys)
-      .set({ lastUsedAt: sql`max(coalesce(${apiKeys.lastUsedAt}, 0), ${at})` })
+      // Never backwards. A CASE, not SQLite's two-argument max(): Postgres calls that greatest().
+      .set({
+        lastUsedAt: sql`case when ${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < ${at} then ${at} else ${apiKeys.lastUsedAt} end`,
+      })
       .where(eq(apiKeys.id, keyId));
   }
 }

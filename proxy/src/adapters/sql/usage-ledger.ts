@@ -78,8 +78,9 @@ export abstract class SqlUsageLedger implements UsageLedger {
           lt(usageEvents.occurredAt, query.toMs),
         ),
       )
-      .groupBy(plan, usageEvents.currency)
-      .orderBy(plan, usageEvents.currency);
+      // Postgres refuses a constant in GROUP/ORDER BY: the plan column only when it is selected.
+      .groupBy(...(query.byPlan ? [usageEvents.planId] : []), usageEvents.currency)
+      .orderBy(...(query.byPlan ? [usageEvents.planId] : []), usageEvents.currency);
     return rows.map(({ planId, ...t }) => (planId === null ? t : { planId, ...t }));
   }
 }
