@@ -22,7 +22,9 @@ const MIGRATION_LOCK = 7_305_221_001;
 
 /**
  * int8 (count, bigint columns read by raw SQL) and numeric (sum of bigints) arrive as strings by default; every
- * quantity here (tokens, micro-units, milliseconds) is far below 2^53, so numbers they are, as on SQLite.
+ * quantity here (tokens, micro-units, milliseconds) is far below 2^53, so numbers they are, as on SQLite. For raw
+ * queries on the pool: drizzle's queries set their own parsers, so columns are mapped by the schema and raw
+ * aggregates by `mapWith(Number)`.
  */
 const types = {
   getTypeParser(oid: number, format?: "text" | "binary") {
