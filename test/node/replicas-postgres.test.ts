@@ -67,7 +67,49 @@ async function admin(url: string, method: string, path: string, body?: unknown) 
   return (await res.json()) as Record<string, unknown>;
 }
 
+/** The sum of a counter's samples on a replica's /metrics. */
+async function counter(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(name))
+    .reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
+}
+
 describe("replicas on one Postgres", () => {
+  it("run a batch job's items once each, whichever replica's worker claims them", async () => {
+    const [a, b] = replicas;
+    if (!a || !b) throw new Error("replicas did not start");
+    const customer = (
+      await admin(a.url, "POST", "/admin/customers", { name: "J", email: "j@example.com", plan_id: "batch" })
+    ).customer as { id: string };
+    const key = (await admin(a.url, "POST", `/admin/customers/${customer.id}/keys`)).key as string;
+    const servedBefore = stub.state.served;
+    const ITEMS = 24;
+    const created = await fetch(`${a.url}/v1/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ items: Array.from({ length: ITEMS }, (_, i) => ({ text: `Item ${i}.` })) }),
+    });
+    expect(created.status).toBe(202);
+    const { id } = (await created.json()) as { id: string };
+    // Polled through the other replica until finished: both read the one queue.
+    type Job = { status: string; items: { state: string; attempts: number }[] };
+    let job: Job;
+    for (;;) {
+      const res = await fetch(`${b.url}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${key}` } });
+      job = (await res.json()) as Job;
+      if (!["queued", "running"].includes(job.status)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(job.status).toBe("succeeded");
+    expect(job.items.map((i) => [i.state, i.attempts])).toEqual(Array.from({ length: ITEMS }, () => ["done", 1]));
+    // Synthesised once each, and processed once in all between the two replicas' workers.
+    expect(stub.state.served - servedBefore).toBe(ITEMS);
+    const processed = await Promise.all([a, b].map((r) => counter(r.url, "proxy_job_items_processed_total")));
+    expect(processed.reduce((sum, n) => sum + n, 0)).toBe(ITEMS);
+  });
+
   it("lose no usage row and double none when one replica is killed with SIGKILL under load", async () => {
     const [a, b] = replicas;
     if (!a || !b) throw new Error("replicas did not start");
@@ -104,10 +146,8 @@ describe("replicas on one Postgres", () => {
       }
     };
     await Promise.all(Array.from({ length: 16 }, (_, w) => worker(w % 2 === 0 ? a : b)));
-    const statuses = answers.reduce<Record<number, number>>(
-      (m, x) => ({ ...m, [x.status]: (m[x.status] ?? 0) + 1 }),
-      {},
-    );
+    const statuses: Record<number, number> = {};
+    for (const x of answers) statuses[x.status] = (statuses[x.status] ?? 0) + 1;
     expect(killed, JSON.stringify(statuses)).toBe(true);
     const ok = answers.filter((x) => x.status === 200).map((x) => x.requestId as string);
     const { rows } = await client.query<{ request_id: string }>(
