@@ -24,6 +24,8 @@ export async function ensureDefaultPlans(stores: Stores, timeZone = "UTC"): Prom
       maxInFlight: p.inFlight,
     });
     if (!r.ok) throw new Error(`cannot create plan ${p.id}: ${r.message}`);
+    // Replicas starting together on one database both find no plans: the first to price a plan prices it.
+    if ((await stores.plans.listVersions(p.id)).length > 0) continue;
     const version = await stores.plans.addPriceVersion(p.id, {
       unitPriceMicrosPer1kTokens: 20_000,
       peakWindows,
@@ -33,6 +35,7 @@ export async function ensureDefaultPlans(stores: Stores, timeZone = "UTC"): Prom
       includedTokens: p.kind === "enterprise" ? 100_000_000 : 0,
       overagePriceMicrosPer1kTokens: p.kind === "enterprise" ? 10_000 : null,
     });
+    if (!version.ok && (await stores.plans.listVersions(p.id)).length > 0) continue; // priced meanwhile
     if (!version.ok) throw new Error(`cannot price plan ${p.id}: ${version.message}`);
   }
 }
@@ -50,6 +53,8 @@ export async function ensureDemoCustomer(
     email: "demo@example.com",
     planId,
   });
+  // Another replica starting at the same moment created it first: it shows the key.
+  if (!customer.ok && customer.error === "id_taken") return null;
   if (!customer.ok) throw new Error(`cannot create the demo customer: ${customer.message}`);
   const key = await stores.keys.issueKey(id, "demo");
   if (!key.ok) throw new Error("cannot issue the demo key");

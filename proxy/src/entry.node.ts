@@ -5,9 +5,9 @@ import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { z } from "zod";
 import { createBillingService, parseBillingEnv } from "../../billing/src/config.ts";
-import { createSqlBillingStores } from "../../billing/src/store/sql/index.ts";
 import { loadOrCreateAdminToken } from "./adapters/node/admin-token.ts";
 import { nodeAudioCodecs } from "./adapters/node/audio-codecs.ts";
+import { openNodeDatabase } from "./adapters/node/database.ts";
 import { DiskResultStore } from "./adapters/node/disk-results.ts";
 import { nodeDocsAssets } from "./adapters/node/docs-assets.ts";
 import { drainable } from "./adapters/node/drain.ts";
@@ -17,17 +17,12 @@ import { createPromMetrics } from "./adapters/node/prom-metrics.ts";
 import { nodeSha256Hex } from "./adapters/node/sha256.ts";
 import { UndiciTransport } from "./adapters/node/undici-transport.ts";
 import { connectRedisLimiters } from "./adapters/redis/index.ts";
-import { startCheckpointer } from "./adapters/sqlite/checkpointer.ts";
-import { createSqliteStores, openSqlite } from "./adapters/sqlite/index.ts";
-import { sqliteJobStateCounts } from "./adapters/sqlite/job-state-counts.ts";
-import { SqliteJobStore } from "./adapters/sqlite/jobs.ts";
 import { ensureDefaultPlans, ensureDemoCustomer } from "./bootstrap.ts";
 import { composeProxy, defaultProxyConfig } from "./compose.ts";
 import { clientIpResolverFromEnv } from "./core/rate-limit/client-ip.ts";
 import { InMemoryConcurrencyLimiter, InMemoryRateLimiter } from "./core/rate-limit/gcra.ts";
 import { HealthChecker, timerScheduler } from "./core/routing/health.ts";
 import type { VoiceInfo } from "./http/deps.ts";
-import { withStateCounts } from "./jobs/metrics.ts";
 import { gpuNodeAdapter, openAiAdapter } from "./upstream/adapters.ts";
 
 const list = (s: string) =>
@@ -63,6 +58,9 @@ const envSchema = z.object({
   IP_BURST: z.coerce.number().int().positive().default(10),
   PLAN_TIME_ZONE: z.string().default("UTC"),
   SQLITE_SYNCHRONOUS: z.enum(["NORMAL", "FULL"]).default("NORMAL"),
+  /** Postgres instead of the SQLite file in DATA_DIR: every replica on one database (storage/README.md) */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).default(10),
   /** per-IP/per-key limits and in-flight caps shared by every replica; in-process when unset */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   // Batch jobs (proxy/src/jobs/README.md): retention of finished jobs, feeder capacity, callbacks to http:// URLs.
@@ -86,11 +84,15 @@ try {
 }
 
 mkdirSync(env.DATA_DIR, { recursive: true });
-const db = openSqlite(join(env.DATA_DIR, "proxy.db"), { synchronous: env.SQLITE_SYNCHRONOUS });
-const checkpointer = startCheckpointer(db, {
-  onError: (message) => console.error(JSON.stringify({ component: "sqlite", level: "warn", msg: message })),
+const database = await openNodeDatabase({
+  databaseUrl: env.DATABASE_URL,
+  dataDir: env.DATA_DIR,
+  sqliteSynchronous: env.SQLITE_SYNCHRONOUS,
+  poolSize: env.DATABASE_POOL_SIZE,
+  jobsRetentionMs: env.JOBS_RETENTION_HOURS * 3_600_000,
+  log: (line) => console.log(line),
 });
-const stores = createSqliteStores(db);
+const { stores, jobStore } = database;
 await ensureDefaultPlans(stores, env.PLAN_TIME_ZONE);
 let adminToken = env.ADMIN_TOKEN;
 if (!adminToken) {
@@ -111,15 +113,10 @@ let voices: VoiceInfo[] =
 const adapter =
   env.UPSTREAM_API === "openai" ? openAiAdapter(env.OPENAI_MODEL, list(env.OPENAI_VOICES)) : gpuNodeAdapter;
 const transport = new UndiciTransport();
-// The batch queue lives in the same database; this process is its only worker, so leases of a previous run (killed
-// mid-item) are released now and those items run again (charged once: the ledger keys them by item).
-const jobStore = new SqliteJobStore(db, { retentionMs: env.JOBS_RETENTION_HOURS * 3_600_000 });
-const releasedItems = await jobStore.releaseAllLeases();
-if (releasedItems > 0) console.log(`jobs: ${releasedItems} items of an earlier run are queued again`);
 const jobResults = new DiskResultStore(join(env.DATA_DIR, "job-results"));
 await jobResults.clearTemporaries();
 // ledger commit latency, billing runs, open usage dead letters: series the alert rules need (deploy/prometheus)
-const ops = createOpsMetrics(db);
+const ops = createOpsMetrics(database.sqlite);
 const sharedLimiters = env.REDIS_URL ? connectRedisLimiters(env.REDIS_URL) : null;
 const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   stores: { ...stores, ledger: ops.timedLedger(stores.ledger) },
@@ -151,8 +148,7 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   sha256: nodeSha256Hex,
   docsAssets: nodeDocsAssets(),
   jobs: {
-    // /metrics counts jobs and items by state with two aggregate queries instead of walking every job
-    store: withStateCounts(jobStore, sqliteJobStateCounts(db)),
+    store: jobStore,
     results: jobResults,
     config: {
       retentionMs: env.JOBS_RETENTION_HOURS * 3_600_000,
@@ -173,7 +169,7 @@ for (const n of storedNodes) if (n.state === "draining") nodes.setDraining(n.id,
 deps.billing = createBillingService(billingEnv, {
   customers: deps.stores.customers,
   plans: deps.stores.plans,
-  billing: createSqlBillingStores(db),
+  billing: database.billing,
   clock: { now: Date.now },
   log: (line) => console.error(JSON.stringify({ component: "billing", ...line })),
 });
@@ -261,8 +257,7 @@ const shutdown = async () => {
   await ledger.close();
   await sharedLimiters?.close();
   await transport.close();
-  await checkpointer.stop();
-  db.$client.close();
+  await database.close();
   process.exit(0);
 };
 process.once("SIGTERM", shutdown);

@@ -51,7 +51,11 @@ export function postgresBin(name: string): string {
   return dir ? join(dir, name) : name;
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+/**
+ * `settings`: extra server settings (`-c name=value`), e.g. `{ fsync: "off" }` for contract suites that create a
+ * database per test and never crash the server (a process killed by a test is a client, not the server).
+ */
+export async function startPostgres(options: { settings?: Record<string, string> } = {}): Promise<PostgresServer> {
   const bin = postgresBin;
   const dir = mkdtempSync(join(tmpdir(), "pg-"));
   const data = join(dir, "data");
@@ -76,6 +80,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       "listen_addresses=127.0.0.1",
       "-c",
       `unix_socket_directories=${dir}`,
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
     ];
     const child = spawn(bin("postgres"), args, { stdio: ["ignore", "ignore", "pipe"], ...user });
     try {

@@ -1,10 +1,10 @@
 import { and, asc, eq, isNull, lte, sql } from "drizzle-orm";
 import type { Clock } from "../../../../domain/records.ts";
-import { billingUnpaidInvoices } from "../../../../migrations/schema/index.ts";
-import type { SqlDb } from "../../../../storage/sql-db.ts";
+import type { Schema } from "../../../../migrations/schema/index.ts";
+import { first, type SqlDb, tablesOf } from "../../../../storage/sql-db.ts";
 import type { DunningStore, UnpaidInvoice } from "../ports.ts";
 
-const byId = (id: string) => eq(billingUnpaidInvoices.stripeInvoiceId, id);
+const byId = (unpaid: Schema["billingUnpaidInvoices"], id: string) => eq(unpaid.stripeInvoiceId, id);
 
 /** Unpaid invoices: each write is one upsert or conditional update, so unordered webhooks stay consistent. */
 export class SqlDunningStore implements DunningStore {
@@ -14,6 +14,7 @@ export class SqlDunningStore implements DunningStore {
   ) {}
 
   async recordFailure(stripeInvoiceId: string, customerId: string): Promise<UnpaidInvoice> {
+    const { billingUnpaidInvoices } = tablesOf(this.db);
     const now = this.clock.now();
     const stored = await this.db
       .insert(billingUnpaidInvoices)
@@ -27,31 +28,33 @@ export class SqlDunningStore implements DunningStore {
         },
       })
       .returning()
-      .get();
+      .then(first);
     if (!stored) throw new Error("the database returned no row for an upsert");
     return stored;
   }
 
   async recordPaid(stripeInvoiceId: string): Promise<UnpaidInvoice | null> {
+    const { billingUnpaidInvoices } = tablesOf(this.db);
     const updated = await this.db
       .update(billingUnpaidInvoices)
       .set({ paidAt: sql`coalesce(${billingUnpaidInvoices.paidAt}, ${this.clock.now()})` })
-      .where(byId(stripeInvoiceId))
+      .where(byId(billingUnpaidInvoices, stripeInvoiceId))
       .returning()
-      .get();
+      .then(first);
     return updated ?? null;
   }
 
   async unpaidFor(customerId: string): Promise<UnpaidInvoice[]> {
+    const { billingUnpaidInvoices } = tablesOf(this.db);
     return this.db
       .select()
       .from(billingUnpaidInvoices)
       .where(and(eq(billingUnpaidInvoices.customerId, customerId), isNull(billingUnpaidInvoices.paidAt)))
-      .orderBy(asc(billingUnpaidInvoices.firstFailedAt))
-      .all();
+      .orderBy(asc(billingUnpaidInvoices.firstFailedAt));
   }
 
   async overdue(failedAtOrBefore: number): Promise<UnpaidInvoice[]> {
+    const { billingUnpaidInvoices } = tablesOf(this.db);
     return this.db
       .select()
       .from(billingUnpaidInvoices)
@@ -62,15 +65,14 @@ export class SqlDunningStore implements DunningStore {
           lte(billingUnpaidInvoices.firstFailedAt, failedAtOrBefore),
         ),
       )
-      .orderBy(asc(billingUnpaidInvoices.firstFailedAt))
-      .all();
+      .orderBy(asc(billingUnpaidInvoices.firstFailedAt));
   }
 
   async markSuspended(stripeInvoiceId: string): Promise<void> {
+    const { billingUnpaidInvoices } = tablesOf(this.db);
     await this.db
       .update(billingUnpaidInvoices)
       .set({ suspendedAt: this.clock.now() })
-      .where(and(byId(stripeInvoiceId), isNull(billingUnpaidInvoices.suspendedAt)))
-      .run();
+      .where(and(byId(billingUnpaidInvoices, stripeInvoiceId), isNull(billingUnpaidInvoices.suspendedAt)));
   }
 }

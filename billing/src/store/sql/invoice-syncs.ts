@@ -1,19 +1,15 @@
 import { and, asc, desc, eq, gt, inArray, lt } from "drizzle-orm";
 import type { Clock } from "../../../../domain/records.ts";
-import { billingInvoiceLines, billingInvoiceSyncs } from "../../../../migrations/schema/index.ts";
-import type { SqlDb } from "../../../../storage/sql-db.ts";
+import type { Schema } from "../../../../migrations/schema/index.ts";
+import { first, type SqlDb, tablesOf } from "../../../../storage/sql-db.ts";
 import type { InvoiceSync, InvoiceSyncPatch, InvoiceSyncState, InvoiceSyncStore, NewInvoiceSync } from "../ports.ts";
 import { assertValidSync } from "../validation.ts";
 
-const row = (customerId: string, period: string) =>
-  and(eq(billingInvoiceSyncs.customerId, customerId), eq(billingInvoiceSyncs.period, period));
+const row = (syncs: Schema["billingInvoiceSyncs"], customerId: string, period: string) =>
+  and(eq(syncs.customerId, customerId), eq(syncs.period, period));
 
-const line = (customerId: string, period: string, lineKey: string) =>
-  and(
-    eq(billingInvoiceLines.customerId, customerId),
-    eq(billingInvoiceLines.period, period),
-    eq(billingInvoiceLines.lineKey, lineKey),
-  );
+const line = (lines: Schema["billingInvoiceLines"], customerId: string, period: string, lineKey: string) =>
+  and(eq(lines.customerId, customerId), eq(lines.period, period), eq(lines.lineKey, lineKey));
 
 const defined = <T extends object>(patch: T): Partial<T> =>
   Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -26,10 +22,18 @@ export class SqlInvoiceSyncStore implements InvoiceSyncStore {
   ) {}
 
   async get(customerId: string, period: string): Promise<InvoiceSync | null> {
-    return (await this.db.select().from(billingInvoiceSyncs).where(row(customerId, period)).get()) ?? null;
+    const { billingInvoiceSyncs } = tablesOf(this.db);
+    return (
+      (await this.db
+        .select()
+        .from(billingInvoiceSyncs)
+        .where(row(billingInvoiceSyncs, customerId, period))
+        .then(first)) ?? null
+    );
   }
 
   async create(sync: NewInvoiceSync): Promise<InvoiceSync> {
+    const { billingInvoiceSyncs } = tablesOf(this.db);
     assertValidSync(sync);
     const now = this.clock.now();
     // First writer wins: a second plan of the same period (a racing run, a re-run) leaves the stored one untouched.
@@ -49,26 +53,29 @@ export class SqlInvoiceSyncStore implements InvoiceSyncStore {
     to: InvoiceSyncState,
     patch: InvoiceSyncPatch = {},
   ): Promise<InvoiceSync | null> {
+    const { billingInvoiceSyncs } = tablesOf(this.db);
     const updated = await this.db
       .update(billingInvoiceSyncs)
       .set({ ...defined(patch), state: to, updatedAt: this.clock.now() })
-      .where(and(row(customerId, period), inArray(billingInvoiceSyncs.state, [...from])))
+      .where(and(row(billingInvoiceSyncs, customerId, period), inArray(billingInvoiceSyncs.state, [...from])))
       .returning()
-      .get();
+      .then(first);
     return updated ?? null;
   }
 
   async patch(customerId: string, period: string, patch: InvoiceSyncPatch): Promise<InvoiceSync | null> {
+    const { billingInvoiceSyncs } = tablesOf(this.db);
     const updated = await this.db
       .update(billingInvoiceSyncs)
       .set({ ...defined(patch), updatedAt: this.clock.now() })
-      .where(row(customerId, period))
+      .where(row(billingInvoiceSyncs, customerId, period))
       .returning()
-      .get();
+      .then(first);
     return updated ?? null;
   }
 
   async setLineItem(customerId: string, period: string, lineKey: string, itemId: string): Promise<string> {
+    const { billingInvoiceLines } = tablesOf(this.db);
     await this.db
       .insert(billingInvoiceLines)
       .values({ customerId, period, lineKey, stripeInvoiceItemId: itemId, createdAt: this.clock.now() })
@@ -78,57 +85,60 @@ export class SqlInvoiceSyncStore implements InvoiceSyncStore {
     const stored = await this.db
       .select({ id: billingInvoiceLines.stripeInvoiceItemId })
       .from(billingInvoiceLines)
-      .where(line(customerId, period, lineKey));
+      .where(line(billingInvoiceLines, customerId, period, lineKey));
     const first = stored[0];
     if (!first) throw new Error("invoice line row vanished after insert");
     return first.id;
   }
 
   async lineItems(customerId: string, period: string): Promise<Record<string, string>> {
+    const { billingInvoiceLines } = tablesOf(this.db);
     const rows = await this.db
       .select({ key: billingInvoiceLines.lineKey, id: billingInvoiceLines.stripeInvoiceItemId })
       .from(billingInvoiceLines)
-      .where(and(eq(billingInvoiceLines.customerId, customerId), eq(billingInvoiceLines.period, period)))
-      .all();
+      .where(and(eq(billingInvoiceLines.customerId, customerId), eq(billingInvoiceLines.period, period)));
     return Object.fromEntries(rows.map((r) => [r.key, r.id]));
   }
 
   async latestBefore(customerId: string, period: string): Promise<InvoiceSync | null> {
+    const { billingInvoiceSyncs } = tablesOf(this.db);
     const found = await this.db
       .select()
       .from(billingInvoiceSyncs)
       .where(and(eq(billingInvoiceSyncs.customerId, customerId), lt(billingInvoiceSyncs.period, period)))
       .orderBy(desc(billingInvoiceSyncs.period))
       .limit(1)
-      .get();
+      .then(first);
     return found ?? null;
   }
 
   async hasAfter(customerId: string, period: string): Promise<boolean> {
+    const { billingInvoiceSyncs } = tablesOf(this.db);
     const found = await this.db
       .select({ p: billingInvoiceSyncs.period })
       .from(billingInvoiceSyncs)
       .where(and(eq(billingInvoiceSyncs.customerId, customerId), gt(billingInvoiceSyncs.period, period)))
       .limit(1)
-      .get();
+      .then(first);
     return found !== undefined;
   }
 
   async listPeriod(period: string): Promise<InvoiceSync[]> {
+    const { billingInvoiceSyncs } = tablesOf(this.db);
     return this.db
       .select()
       .from(billingInvoiceSyncs)
       .where(eq(billingInvoiceSyncs.period, period))
-      .orderBy(asc(billingInvoiceSyncs.customerId))
-      .all();
+      .orderBy(asc(billingInvoiceSyncs.customerId));
   }
 
   async findByStripeInvoice(stripeInvoiceId: string): Promise<InvoiceSync | null> {
+    const { billingInvoiceSyncs } = tablesOf(this.db);
     const found = await this.db
       .select()
       .from(billingInvoiceSyncs)
       .where(eq(billingInvoiceSyncs.stripeInvoiceId, stripeInvoiceId))
-      .get();
+      .then(first);
     return found ?? null;
   }
 }

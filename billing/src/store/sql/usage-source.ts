@@ -1,23 +1,24 @@
 import { type SQL, sql } from "drizzle-orm";
-import type { SqlDb } from "../../../../storage/sql-db.ts";
+import { isPostgres, type SqlDb } from "../../../../storage/sql-db.ts";
 import type { BillableEvent } from "../../aggregate.ts";
 import type { UsageSource } from "../ports.ts";
 
-type Row = [number, string, string, string, number, number, number, number, number, string];
+type Row = [number, string, string, string, number, number, number | boolean, number, number, string];
 
 const COLUMNS = sql.raw(
   "id, customer_id, plan_id, price_version_id, occurred_at, tokens, peak, multiplier_bp, amount_micros, currency",
 );
 
+// Number(): Postgres sends bigints as text (drizzle's driver sets its own type parsers per query).
 const toEvent = (r: Row): BillableEvent => ({
   customerId: r[1],
   planId: r[2],
   priceVersionId: r[3],
-  occurredAt: r[4],
-  tokens: r[5],
-  peak: r[6] === 1,
-  multiplierBp: r[7],
-  amountMicros: r[8],
+  occurredAt: Number(r[4]),
+  tokens: Number(r[5]),
+  peak: r[6] === 1 || r[6] === true, // SQLite: 0/1; Postgres: boolean
+  multiplierBp: Number(r[7]),
+  amountMicros: Number(r[8]),
   currency: r[9],
 });
 
@@ -33,7 +34,19 @@ export class SqlUsageSource implements UsageSource {
   constructor(private readonly db: SqlDb) {}
 
   async #rows(query: SQL): Promise<Row[]> {
-    return (await this.db.values(query)) as Row[];
+    return this.#values<Row>(query);
+  }
+
+  /**
+   * Rows as arrays. The statements here are plain SQL both engines read the same way; only the call differs (SQLite's
+   * drizzle has `values`, Postgres's `execute`, whose rows keep the select list's order).
+   */
+  async #values<T>(query: SQL): Promise<T[]> {
+    if (isPostgres(this.db)) {
+      const pg = this.db as unknown as { execute(q: SQL): Promise<{ rows: Record<string, unknown>[] }> };
+      return (await pg.execute(query)).rows.map((r) => Object.values(r)) as T[];
+    }
+    return (await this.db.values(query)) as T[];
   }
 
   async *scan(query: { customerId: string; fromMs: number; toMs: number; batchSize?: number }) {
@@ -55,11 +68,12 @@ export class SqlUsageSource implements UsageSource {
 
   async *scanPeriod(query: { fromMs: number; toMs: number; batchSize?: number }) {
     const limit = Math.max(1, Math.trunc(query.batchSize ?? 10_000));
-    const [range] = (await this.db.values(
+    const [range] = await this.#values<[number | null, number | null]>(
       sql`select min(id), max(id) from usage_events where occurred_at >= ${query.fromMs} and occurred_at < ${query.toMs}`,
-    )) as [number | null, number | null][];
-    const [lo, hi] = range ?? [null, null];
-    if (lo === null || hi === null) return;
+    );
+    // Number(): Postgres sends bigints as text.
+    const [lo, hi] = (range ?? [null, null]).map((v) => (v === null ? null : Number(v)));
+    if (lo == null || hi == null) return;
     for (let after = lo - 1; ; ) {
       // `+occurred_at`: filter on the rows read in rowid order, without switching to the occurred_at index.
       const rows = await this.#rows(
@@ -69,15 +83,15 @@ export class SqlUsageSource implements UsageSource {
       if (rows.length === 0) return;
       yield rows.map(toEvent);
       if (rows.length < limit) return;
-      after = (rows[rows.length - 1] as Row)[0];
+      after = Number((rows[rows.length - 1] as Row)[0]);
     }
   }
 
   async customersWithUsage(query: { fromMs: number; toMs: number }): Promise<string[]> {
-    const rows = (await this.db.values(
+    const rows = await this.#values<[string]>(
       sql`select distinct customer_id from usage_events where occurred_at >= ${query.fromMs} and occurred_at < ${query.toMs}
           order by customer_id`,
-    )) as [string][];
+    );
     return rows.map((r) => r[0]);
   }
 }

@@ -1,7 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import type { Clock } from "../../../../domain/records.ts";
-import { billingWebhookEvents } from "../../../../migrations/schema/index.ts";
-import type { SqlDb } from "../../../../storage/sql-db.ts";
+import { first, type SqlDb, tablesOf } from "../../../../storage/sql-db.ts";
 import type { WebhookClaim, WebhookEventStore } from "../ports.ts";
 
 /** Two deliveries of one event racing for it: each round one compare-and-set wins and the other re-reads. */
@@ -18,6 +17,7 @@ export class SqlWebhookEventStore implements WebhookEventStore {
   ) {}
 
   async claim(eventId: string, type: string, staleAfterMs: number): Promise<WebhookClaim> {
+    const { billingWebhookEvents } = tablesOf(this.db);
     for (let attempt = 0; attempt < MAX_CLAIM_RACES; attempt++) {
       const now = this.clock.now();
       const inserted = await this.db
@@ -30,7 +30,7 @@ export class SqlWebhookEventStore implements WebhookEventStore {
         .select()
         .from(billingWebhookEvents)
         .where(eq(billingWebhookEvents.eventId, eventId))
-        .get();
+        .then(first);
       if (!row) continue; // released between our insert and our read: try again
       if (row.state === "done") return { state: "done", outcome: row.outcome };
       if (now - row.receivedAt < staleAfterMs) return { state: "in_progress" };
@@ -53,21 +53,22 @@ export class SqlWebhookEventStore implements WebhookEventStore {
   }
 
   async complete(eventId: string, outcome: string): Promise<void> {
+    const { billingWebhookEvents } = tablesOf(this.db);
     await this.db
       .update(billingWebhookEvents)
       .set({ state: "done", outcome, processedAt: this.clock.now() })
-      .where(eq(billingWebhookEvents.eventId, eventId))
-      .run();
+      .where(eq(billingWebhookEvents.eventId, eventId));
   }
 
   async release(eventId: string): Promise<void> {
+    const { billingWebhookEvents } = tablesOf(this.db);
     await this.db
       .delete(billingWebhookEvents)
-      .where(and(eq(billingWebhookEvents.eventId, eventId), eq(billingWebhookEvents.state, "processing")))
-      .run();
+      .where(and(eq(billingWebhookEvents.eventId, eventId), eq(billingWebhookEvents.state, "processing")));
   }
 
   async get(eventId: string) {
+    const { billingWebhookEvents } = tablesOf(this.db);
     const found = await this.db
       .select({
         eventId: billingWebhookEvents.eventId,
@@ -77,7 +78,7 @@ export class SqlWebhookEventStore implements WebhookEventStore {
       })
       .from(billingWebhookEvents)
       .where(eq(billingWebhookEvents.eventId, eventId))
-      .get();
+      .then(first);
     return found ?? null;
   }
 }

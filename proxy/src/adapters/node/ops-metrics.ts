@@ -21,7 +21,8 @@ export interface OpsMetrics {
   billingRun(result: { run: ScheduledRun } | { error: unknown }): void;
 }
 
-export function createOpsMetrics(db: SqliteDb, now: () => number = Date.now): OpsMetrics {
+/** `db`: the SQLite database, whose usage dead letters are counted; null (Postgres) leaves that gauge out. */
+export function createOpsMetrics(db: SqliteDb | null, now: () => number = Date.now): OpsMetrics {
   const registry = new Registry();
   const registers = [registry];
   const commit = new Histogram({
@@ -54,21 +55,23 @@ export function createOpsMetrics(db: SqliteDb, now: () => number = Date.now): Op
   });
   for (const outcome of ["ok", "failed", "error"]) runs.inc({ outcome }, 0);
   for (const outcome of ["ok", "error"]) commit.zero({ outcome });
-  const openDeadLetters = db.$client.prepare(
-    `SELECT COALESCE(SUM(replay_attempts >= ?), 0) AS stuck, COUNT(*) AS open
-       FROM queue_dead_letters WHERE kind = 'usage' AND resolved_at IS NULL`,
-  );
-  new Gauge({
-    name: "proxy_usage_dead_letters_open",
-    help: `Usage events dead-lettered and not yet replayed into the ledger; stuck: replay failed ${STUCK_AFTER_REPLAYS}+ times`,
-    labelNames: ["stuck"],
-    registers,
-    collect() {
-      const row = openDeadLetters.get(STUCK_AFTER_REPLAYS) as { stuck: number; open: number };
-      this.set({ stuck: "true" }, row.stuck);
-      this.set({ stuck: "false" }, row.open - row.stuck);
-    },
-  });
+  if (db) {
+    const openDeadLetters = db.$client.prepare(
+      `SELECT COALESCE(SUM(replay_attempts >= ?), 0) AS stuck, COUNT(*) AS open
+         FROM queue_dead_letters WHERE kind = 'usage' AND resolved_at IS NULL`,
+    );
+    new Gauge({
+      name: "proxy_usage_dead_letters_open",
+      help: `Usage events dead-lettered and not yet replayed into the ledger; stuck: replay failed ${STUCK_AFTER_REPLAYS}+ times`,
+      labelNames: ["stuck"],
+      registers,
+      collect() {
+        const row = openDeadLetters.get(STUCK_AFTER_REPLAYS) as { stuck: number; open: number };
+        this.set({ stuck: "true" }, row.stuck);
+        this.set({ stuck: "false" }, row.open - row.stuck);
+      },
+    });
+  }
   return {
     registry,
     timedLedger: (inner) => ({

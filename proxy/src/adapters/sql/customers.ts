@@ -1,6 +1,6 @@
 import { and, asc, eq, gt } from "drizzle-orm";
-import { type CustomerStatus, customers } from "../../../../migrations/schema/index.ts";
-import { brokenConstraint, isUniqueViolation, type SqlDb } from "../../../../storage/sql-db.ts";
+import type { CustomerStatus } from "../../../../migrations/schema/index.ts";
+import { brokenConstraint, first, isUniqueViolation, type SqlDb, tablesOf } from "../../../../storage/sql-db.ts";
 import { newId } from "../../store/crypto.ts";
 import type { Clock, Customer, CustomerPatch, CustomerStore, NewCustomer, Result } from "../../store/ports.ts";
 
@@ -18,6 +18,7 @@ export class SqlCustomerStore implements CustomerStore {
   ) {}
 
   async createCustomer(input: NewCustomer): Promise<Result<Customer, CreateError>> {
+    const { customers } = tablesOf(this.db);
     if (input.name.length === 0 || input.email.length === 0) {
       return { ok: false, error: "invalid", message: "name and email are required" };
     }
@@ -35,7 +36,7 @@ export class SqlCustomerStore implements CustomerStore {
           createdAt: this.clock.now(),
         })
         .returning()
-        .get();
+        .then(first);
       if (!row) throw new Error("the database returned no row for an insert");
       return { ok: true, value: row };
     } catch (error) {
@@ -51,17 +52,19 @@ export class SqlCustomerStore implements CustomerStore {
   }
 
   async getCustomer(id: string): Promise<Customer | null> {
-    return (await this.db.select().from(customers).where(eq(customers.id, id)).get()) ?? null;
+    const { customers } = tablesOf(this.db);
+    return (await this.db.select().from(customers).where(eq(customers.id, id)).then(first)) ?? null;
   }
 
   async update(id: string, patch: CustomerPatch): Promise<Result<Customer, UpdateError>> {
+    const { customers } = tablesOf(this.db);
     if (patch.name === "" || patch.email === "") return { ok: false, error: "invalid", message: "empty name or email" };
     const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as CustomerPatch;
     try {
       const row =
         Object.keys(defined).length === 0
-          ? await this.db.select().from(customers).where(eq(customers.id, id)).get()
-          : await this.db.update(customers).set(defined).where(eq(customers.id, id)).returning().get();
+          ? await this.db.select().from(customers).where(eq(customers.id, id)).then(first)
+          : await this.db.update(customers).set(defined).where(eq(customers.id, id)).returning().then(first);
       if (!row) return { ok: false, error: "not_found", message: `no customer ${id}` };
       return { ok: true, value: row };
     } catch (error) {
@@ -76,13 +79,14 @@ export class SqlCustomerStore implements CustomerStore {
   }
 
   async setStatus(id: string, status: CustomerStatus, reason: string | null = null): Promise<Customer | null> {
+    const { customers } = tablesOf(this.db);
     const suspendedReason = status === "suspended" ? reason : null;
     const row = await this.db
       .update(customers)
       .set({ status, suspendedReason })
       .where(eq(customers.id, id))
       .returning()
-      .get();
+      .then(first);
     return row ?? null;
   }
 
@@ -95,6 +99,7 @@ export class SqlCustomerStore implements CustomerStore {
   }
 
   async list(options: { status?: CustomerStatus; limit?: number; afterId?: string } = {}): Promise<Customer[]> {
+    const { customers } = tablesOf(this.db);
     const { status, limit = 100, afterId } = options;
     return this.db
       .select()
@@ -106,7 +111,6 @@ export class SqlCustomerStore implements CustomerStore {
         ),
       )
       .orderBy(asc(customers.id))
-      .limit(limit)
-      .all();
+      .limit(limit);
   }
 }

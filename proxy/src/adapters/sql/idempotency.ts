@@ -1,6 +1,6 @@
 import { and, eq, gt, lte } from "drizzle-orm";
-import { type IdempotencyKeyRow, idempotencyKeys } from "../../../../migrations/schema/index.ts";
-import { changes, type SqlDb } from "../../../../storage/sql-db.ts";
+import type { IdempotencyKeyRow, Schema } from "../../../../migrations/schema/index.ts";
+import { changes, first, type SqlDb, tablesOf } from "../../../../storage/sql-db.ts";
 import { decideBegin } from "../../store/idempotency-rules.ts";
 import {
   type BeginIdempotent,
@@ -11,8 +11,8 @@ import {
   type StoredResponse,
 } from "../../store/ports.ts";
 
-const entry = (customerId: string, key: string) =>
-  and(eq(idempotencyKeys.customerId, customerId), eq(idempotencyKeys.key, key));
+const entry = (keys: Schema["idempotencyKeys"], customerId: string, key: string) =>
+  and(eq(keys.customerId, customerId), eq(keys.key, key));
 
 /** Retries of one key racing each other: each round one compare-and-set wins and the others re-read. */
 const MAX_BEGIN_RACES = 8;
@@ -29,11 +29,16 @@ export class SqlIdempotencyStore implements IdempotencyStore {
   ) {}
 
   async begin(input: BeginIdempotent): Promise<IdempotencyBegin> {
+    const { idempotencyKeys } = tablesOf(this.db);
     const staleAfterMs = input.staleAfterMs ?? DEFAULT_IDEMPOTENCY_STALE_AFTER_MS;
     for (let attempt = 0; attempt < MAX_BEGIN_RACES; attempt++) {
       const now = this.clock.now();
       const existing =
-        (await this.db.select().from(idempotencyKeys).where(entry(input.customerId, input.key)).get()) ?? null;
+        (await this.db
+          .select()
+          .from(idempotencyKeys)
+          .where(entry(idempotencyKeys, input.customerId, input.key))
+          .then(first)) ?? null;
       const { result, write } = decideBegin(existing, input, now, staleAfterMs);
       if (!write) return result;
       if (await this.#compareAndSet(existing, write)) return result;
@@ -42,21 +47,23 @@ export class SqlIdempotencyStore implements IdempotencyStore {
   }
 
   async #compareAndSet(expected: IdempotencyKeyRow | null, write: IdempotencyKeyRow): Promise<boolean> {
+    const { idempotencyKeys } = tablesOf(this.db);
     if (expected === null) {
-      return changes(await this.db.insert(idempotencyKeys).values(write).onConflictDoNothing().run()) === 1;
+      return changes(await this.db.insert(idempotencyKeys).values(write).onConflictDoNothing()) === 1;
     }
     const { customerId, key, ...rest } = write;
     const unchanged = and(
-      entry(customerId, key),
+      entry(idempotencyKeys, customerId, key),
       eq(idempotencyKeys.requestId, expected.requestId),
       eq(idempotencyKeys.status, expected.status),
       eq(idempotencyKeys.createdAt, expected.createdAt),
       eq(idempotencyKeys.expiresAt, expected.expiresAt),
     );
-    return changes(await this.db.update(idempotencyKeys).set(rest).where(unchanged).run()) === 1;
+    return changes(await this.db.update(idempotencyKeys).set(rest).where(unchanged)) === 1;
   }
 
   async complete(customerId: string, key: string, requestId: string, response: StoredResponse): Promise<boolean> {
+    const { idempotencyKeys } = tablesOf(this.db);
     const result = await this.db
       .update(idempotencyKeys)
       .set({
@@ -68,30 +75,30 @@ export class SqlIdempotencyStore implements IdempotencyStore {
       })
       .where(
         and(
-          entry(customerId, key),
+          entry(idempotencyKeys, customerId, key),
           eq(idempotencyKeys.requestId, requestId),
           eq(idempotencyKeys.status, "in_progress"),
           gt(idempotencyKeys.expiresAt, this.clock.now()),
         ),
-      )
-      .run();
+      );
     return changes(result) === 1;
   }
 
   async fail(customerId: string, key: string, requestId: string): Promise<void> {
+    const { idempotencyKeys } = tablesOf(this.db);
     await this.db
       .delete(idempotencyKeys)
       .where(
         and(
-          entry(customerId, key),
+          entry(idempotencyKeys, customerId, key),
           eq(idempotencyKeys.requestId, requestId),
           eq(idempotencyKeys.status, "in_progress"),
         ),
-      )
-      .run();
+      );
   }
 
   async purgeExpired(): Promise<number> {
-    return changes(await this.db.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, this.clock.now())).run());
+    const { idempotencyKeys } = tablesOf(this.db);
+    return changes(await this.db.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, this.clock.now())));
   }
 }

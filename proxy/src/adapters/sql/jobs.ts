@@ -6,8 +6,7 @@
  * (`../workers/d1/jobs.ts`); both extend this.
  */
 import { and, asc, count, desc, eq, inArray, isNotNull, lt, lte, sql } from "drizzle-orm";
-import { jobItems, jobs } from "../../../../migrations/schema/index.ts";
-import { changes, type SqlDb } from "../../../../storage/sql-db.ts";
+import { changes, first, type SqlDb, tablesOf } from "../../../../storage/sql-db.ts";
 import { ACTIVE_ITEM_STATES, type ItemCounts, type Job, type NewJob } from "../../jobs/model.ts";
 import type {
   ActiveUsage,
@@ -24,8 +23,11 @@ import type {
 import { callbackChange, countItems, type JobStoreOptions } from "../../jobs/rows.ts";
 import { type Clock, systemClock } from "../../store/ports.ts";
 
-/** Written exactly as in the partial index `job_items_due_idx`, so SQLite can use it (a bound list would not match). */
-export const ACTIVE = sql`${jobItems.state} in ('queued', 'running', 'finishing')`;
+/**
+ * Written exactly as in the partial index `job_items_due_idx`, so SQLite can use it (a bound list would not match).
+ * Raw SQL naming the column as `"job_items"."state"`, which reads the same in every dialect.
+ */
+export const ACTIVE = sql`${sql.identifier("job_items")}.${sql.identifier("state")} in ('queued', 'running', 'finishing')`;
 
 export abstract class SqlJobStore implements JobStore {
   readonly #clock: Clock;
@@ -62,6 +64,7 @@ export abstract class SqlJobStore implements JobStore {
   abstract delete(jobId: string): Promise<boolean>;
 
   protected async withCounts(list: Job[]): Promise<JobWithCounts[]> {
+    const { jobItems } = tablesOf(this.db);
     if (list.length === 0) return [];
     const rows = await this.db
       .select({
@@ -79,8 +82,7 @@ export abstract class SqlJobStore implements JobStore {
           list.map((j) => j.id),
         ),
       )
-      .groupBy(jobItems.jobId, jobItems.state)
-      .all();
+      .groupBy(jobItems.jobId, jobItems.state);
     return list.map((job) => {
       const counts = countItems([]);
       const totals = { audioMs: 0, tokens: 0, amountMicros: 0 };
@@ -95,11 +97,13 @@ export abstract class SqlJobStore implements JobStore {
   }
 
   async get(jobId: string): Promise<JobWithCounts | null> {
-    const job = await this.db.select().from(jobs).where(eq(jobs.id, jobId)).get();
+    const { jobs } = tablesOf(this.db);
+    const job = await this.db.select().from(jobs).where(eq(jobs.id, jobId)).then(first);
     return job ? ((await this.withCounts([job]))[0] ?? null) : null;
   }
 
   async list(customerId: string, options: { limit?: number; beforeId?: string } = {}): Promise<JobWithCounts[]> {
+    const { jobs } = tablesOf(this.db);
     const found = await this.db
       .select()
       .from(jobs)
@@ -110,98 +114,97 @@ export abstract class SqlJobStore implements JobStore {
         ),
       )
       .orderBy(desc(jobs.id))
-      .limit(options.limit ?? 100)
-      .all();
+      .limit(options.limit ?? 100);
     return this.withCounts(found);
   }
 
   async items(jobId: string, options: { fromN?: number; limit?: number } = {}) {
+    const { jobItems } = tablesOf(this.db);
     return this.db
       .select()
       .from(jobItems)
       .where(and(eq(jobItems.jobId, jobId), sql`${jobItems.n} >= ${options.fromN ?? 0}`))
       .orderBy(asc(jobItems.n))
-      .limit(options.limit ?? -1)
-      .all();
+      .limit(options.limit ?? Number.MAX_SAFE_INTEGER);
   }
 
   async item(jobId: string, n: number) {
+    const { jobItems } = tablesOf(this.db);
     return (
       (await this.db
         .select()
         .from(jobItems)
         .where(and(eq(jobItems.jobId, jobId), eq(jobItems.n, n)))
-        .get()) ?? null
+        .then(first)) ?? null
     );
   }
 
   async activeUsage(customerId: string): Promise<ActiveUsage> {
+    const { jobItems, jobs } = tablesOf(this.db);
     const row = await this.db
       .select({ jobs: sql<number>`count(distinct ${jobItems.jobId})`, items: count() })
       .from(jobItems)
       .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
       .where(and(eq(jobs.customerId, customerId), inArray(jobItems.state, [...ACTIVE_ITEM_STATES])))
-      .get();
+      .then(first);
     return { jobs: Number(row?.jobs ?? 0), items: Number(row?.items ?? 0) };
   }
 
   async releaseAllLeases(): Promise<number> {
+    const { jobItems } = tablesOf(this.db);
     const released = await this.db
       .update(jobItems)
       .set({ leaseToken: null, availableAt: this.now() })
-      .where(inArray(jobItems.state, ["running", "finishing"]))
-      .run();
+      .where(inArray(jobItems.state, ["running", "finishing"]));
     return changes(released);
   }
 
   async dueCallbacks(limit: number): Promise<JobWithCounts[]> {
+    const { jobs } = tablesOf(this.db);
     const due = await this.db
       .select()
       .from(jobs)
       .where(and(eq(jobs.callbackState, "pending"), lte(jobs.callbackNextAt, this.now())))
       .orderBy(asc(jobs.callbackNextAt))
-      .limit(limit)
-      .all();
+      .limit(limit);
     return this.withCounts(due);
   }
 
   async recordCallback(jobId: string, delivery: CallbackDelivery): Promise<void> {
+    const { jobs } = tablesOf(this.db);
     await this.db
       .update(jobs)
       .set({ ...callbackChange(delivery, this.now()), callbackAttempts: sql`${jobs.callbackAttempts} + 1` })
-      .where(and(eq(jobs.id, jobId), eq(jobs.callbackState, "pending")))
-      .run();
+      .where(and(eq(jobs.id, jobId), eq(jobs.callbackState, "pending")));
   }
 
   async expired(limit: number): Promise<Job[]> {
+    const { jobs } = tablesOf(this.db);
     return this.db
       .select()
       .from(jobs)
       .where(and(isNotNull(jobs.expiresAt), lte(jobs.expiresAt, this.now())))
       .orderBy(asc(jobs.expiresAt))
-      .limit(limit)
-      .all();
+      .limit(limit);
   }
 
   async stats(): Promise<ItemCounts> {
+    const { jobItems } = tablesOf(this.db);
     const counts = countItems([]);
-    const rows = await this.db
-      .select({ state: jobItems.state, n: count() })
-      .from(jobItems)
-      .groupBy(jobItems.state)
-      .all();
+    const rows = await this.db.select({ state: jobItems.state, n: count() }).from(jobItems).groupBy(jobItems.state);
     for (const r of rows) counts[r.state] = r.n;
     return counts;
   }
 
   async nextDueAt(): Promise<number | null> {
+    const { jobItems } = tablesOf(this.db);
     const row = await this.db
       .select({ at: jobItems.availableAt })
       .from(jobItems)
       .where(ACTIVE)
       .orderBy(asc(jobItems.availableAt))
       .limit(1)
-      .get();
+      .then(first);
     return row?.at ?? null;
   }
 }

@@ -1,6 +1,6 @@
 import { and, asc, eq, ne } from "drizzle-orm";
-import { type NodeState, nodes } from "../../../../migrations/schema/index.ts";
-import { isUniqueViolation, type SqlDb } from "../../../../storage/sql-db.ts";
+import type { NodeState } from "../../../../migrations/schema/index.ts";
+import { first, isUniqueViolation, type SqlDb, tablesOf } from "../../../../storage/sql-db.ts";
 import { newId } from "../../store/crypto.ts";
 import type { Clock, GpuNode, NewNode, NodeStore, Result } from "../../store/ports.ts";
 import { parseNode } from "../../store/validation.ts";
@@ -15,10 +15,11 @@ export class SqlNodeStore implements NodeStore {
   ) {}
 
   async add(input: NewNode): Promise<AddResult> {
+    const { nodes } = tablesOf(this.db);
     const parsed = parseNode(input);
     if (!parsed.ok) return parsed;
     const { url, pool, weight } = parsed.value;
-    const sameUrl = await this.db.select().from(nodes).where(eq(nodes.url, url)).get();
+    const sameUrl = await this.db.select().from(nodes).where(eq(nodes.url, url)).then(first);
     if (sameUrl && sameUrl.state !== "removed")
       return { ok: false, error: "url_taken", message: `${url} is registered` };
     if (sameUrl) {
@@ -28,7 +29,7 @@ export class SqlNodeStore implements NodeStore {
         .set({ pool, weight, state: "active" })
         .where(and(eq(nodes.id, sameUrl.id), eq(nodes.state, "removed")))
         .returning()
-        .get();
+        .then(first);
       return revived
         ? { ok: true, value: revived }
         : { ok: false, error: "url_taken", message: `${url} is registered` };
@@ -39,7 +40,7 @@ export class SqlNodeStore implements NodeStore {
         .insert(nodes)
         .values({ id, url, pool, weight, state: "active", createdAt: this.clock.now() })
         .returning()
-        .get();
+        .then(first);
       if (!row) throw new Error("the database returned no row for an insert");
       return { ok: true, value: row };
     } catch (error) {
@@ -51,6 +52,7 @@ export class SqlNodeStore implements NodeStore {
   }
 
   async list(filter: { pool?: string; state?: NodeState } = {}): Promise<GpuNode[]> {
+    const { nodes } = tablesOf(this.db);
     return this.db
       .select()
       .from(nodes)
@@ -60,16 +62,17 @@ export class SqlNodeStore implements NodeStore {
           filter.pool === undefined ? undefined : eq(nodes.pool, filter.pool),
         ),
       )
-      .orderBy(asc(nodes.pool), asc(nodes.id))
-      .all();
+      .orderBy(asc(nodes.pool), asc(nodes.id));
   }
 
   async get(id: string): Promise<GpuNode | null> {
-    return (await this.db.select().from(nodes).where(eq(nodes.id, id)).get()) ?? null;
+    const { nodes } = tablesOf(this.db);
+    return (await this.db.select().from(nodes).where(eq(nodes.id, id)).then(first)) ?? null;
   }
 
   async setState(id: string, state: NodeState): Promise<GpuNode | null> {
-    return (await this.db.update(nodes).set({ state }).where(eq(nodes.id, id)).returning().get()) ?? null;
+    const { nodes } = tablesOf(this.db);
+    return (await this.db.update(nodes).set({ state }).where(eq(nodes.id, id)).returning().then(first)) ?? null;
   }
 
   async remove(id: string): Promise<boolean> {

@@ -1,6 +1,5 @@
 import { and, asc, desc, eq, lte } from "drizzle-orm";
-import { plans, priceVersions } from "../../../../migrations/schema/index.ts";
-import { isUniqueViolation, type SqlDb } from "../../../../storage/sql-db.ts";
+import { first, isUniqueViolation, type SqlDb, tablesOf } from "../../../../storage/sql-db.ts";
 import { newId } from "../../store/crypto.ts";
 import type {
   AddPriceVersionError,
@@ -24,6 +23,7 @@ export class SqlPlanStore implements PlanStore {
   ) {}
 
   async upsertPlan(input: NewPlan): Promise<Result<Plan, "invalid">> {
+    const { plans } = tablesOf(this.db);
     const parsed = parsePlan(input);
     if (!parsed.ok) return parsed;
     const { id, ...fields } = parsed.value;
@@ -32,17 +32,19 @@ export class SqlPlanStore implements PlanStore {
       .values({ id, ...fields, createdAt: this.clock.now() })
       .onConflictDoUpdate({ target: plans.id, set: fields })
       .returning()
-      .get();
+      .then(first);
     if (!row) throw new Error("the database returned no row for an upsert");
     return { ok: true, value: row };
   }
 
   async getPlan(id: string): Promise<Plan | null> {
-    return (await this.db.select().from(plans).where(eq(plans.id, id)).get()) ?? null;
+    const { plans } = tablesOf(this.db);
+    return (await this.db.select().from(plans).where(eq(plans.id, id)).then(first)) ?? null;
   }
 
   async listPlans(): Promise<Plan[]> {
-    return this.db.select().from(plans).orderBy(asc(plans.id)).all();
+    const { plans } = tablesOf(this.db);
+    return this.db.select().from(plans).orderBy(asc(plans.id));
   }
 
   /**
@@ -50,6 +52,7 @@ export class SqlPlanStore implements PlanStore {
    * transaction: a concurrent writer takes the same number, one insert fails, and the loser re-reads and re-checks.
    */
   async addPriceVersion(planId: string, input: NewPriceVersion): Promise<Result<PriceVersion, AddPriceVersionError>> {
+    const { plans, priceVersions } = tablesOf(this.db);
     const now = this.clock.now();
     const parsed = parsePriceVersion(input, now);
     if (!parsed.ok) return parsed;
@@ -82,7 +85,7 @@ export class SqlPlanStore implements PlanStore {
           .insert(priceVersions)
           .values({ ...parsed.value, id: newId("pv"), planId, version: (last?.version ?? 0) + 1, createdAt: now })
           .returning()
-          .get();
+          .then(first);
         if (row) return { ok: true, value: row };
       } catch (error) {
         if (!isUniqueViolation(error, "price_versions.plan_id,price_versions.version")) throw error;
@@ -92,26 +95,28 @@ export class SqlPlanStore implements PlanStore {
   }
 
   async versionAt(planId: string, at: number): Promise<PriceVersion | null> {
+    const { priceVersions } = tablesOf(this.db);
     const row = await this.db
       .select()
       .from(priceVersions)
       .where(and(eq(priceVersions.planId, planId), lte(priceVersions.effectiveFrom, at)))
       .orderBy(desc(priceVersions.effectiveFrom), desc(priceVersions.version))
       .limit(1)
-      .get();
+      .then(first);
     return row ?? null;
   }
 
   async getVersion(id: string): Promise<PriceVersion | null> {
-    return (await this.db.select().from(priceVersions).where(eq(priceVersions.id, id)).get()) ?? null;
+    const { priceVersions } = tablesOf(this.db);
+    return (await this.db.select().from(priceVersions).where(eq(priceVersions.id, id)).then(first)) ?? null;
   }
 
   async listVersions(planId: string): Promise<PriceVersion[]> {
+    const { priceVersions } = tablesOf(this.db);
     return this.db
       .select()
       .from(priceVersions)
       .where(eq(priceVersions.planId, planId))
-      .orderBy(asc(priceVersions.version))
-      .all();
+      .orderBy(asc(priceVersions.version));
   }
 }

@@ -1,6 +1,5 @@
 import { and, eq, gte, lt, type SQLWrapper, sql } from "drizzle-orm";
-import { usageEvents } from "../../../../migrations/schema/index.ts";
-import type { SqlDb } from "../../../../storage/sql-db.ts";
+import { type SqlDb, tablesOf } from "../../../../storage/sql-db.ts";
 import { sumByLocalDay, type UsageSlice } from "../../store/local-day.ts";
 import type { AppendOutcome, DailyUsage, UsageEvent, UsageLedger, UsageTotals } from "../../store/ports.ts";
 
@@ -31,6 +30,7 @@ export abstract class SqlUsageLedger implements UsageLedger {
     toMs: number;
     timeZone?: string;
   }): Promise<DailyUsage[]> {
+    const { usageEvents } = tablesOf(this.db);
     const bucket = sql<number>`(${usageEvents.occurredAt} / ${BUCKET}) * ${BUCKET}`;
     const slices: UsageSlice[] = await this.db
       .select({
@@ -51,12 +51,12 @@ export abstract class SqlUsageLedger implements UsageLedger {
           lt(usageEvents.occurredAt, query.toMs),
         ),
       )
-      .groupBy(bucket, usageEvents.planId, usageEvents.peak, usageEvents.currency)
-      .all();
+      .groupBy(bucket, usageEvents.planId, usageEvents.peak, usageEvents.currency);
     return sumByLocalDay(slices, query.timeZone ?? "UTC");
   }
 
   async totals(query: { customerId?: string; fromMs: number; toMs: number; byPlan?: boolean }): Promise<UsageTotals[]> {
+    const { usageEvents } = tablesOf(this.db);
     // With byPlan, also per plan: plan_id selected, grouped and ordered first; without it, a constant null.
     const plan = query.byPlan ? usageEvents.planId : sql<null>`null`;
     const rows = await this.db
@@ -78,9 +78,9 @@ export abstract class SqlUsageLedger implements UsageLedger {
           lt(usageEvents.occurredAt, query.toMs),
         ),
       )
-      .groupBy(plan, usageEvents.currency)
-      .orderBy(plan, usageEvents.currency)
-      .all();
+      // Postgres refuses a constant in GROUP/ORDER BY: the plan column only when it is selected.
+      .groupBy(...(query.byPlan ? [usageEvents.planId] : []), usageEvents.currency)
+      .orderBy(...(query.byPlan ? [usageEvents.planId] : []), usageEvents.currency);
     return rows.map(({ planId, ...t }) => (planId === null ? t : { planId, ...t }));
   }
 }
