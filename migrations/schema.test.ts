@@ -47,6 +47,27 @@ describe("migrations", () => {
     expect(run.stdout).toMatch(/No schema changes/);
   }, 60_000);
 
+  it("migrations/pg/sql is up to date with the schema too (the Postgres schema derived from it)", () => {
+    cpSync(join(ROOT, "migrations/pg/sql"), scratch, { recursive: true });
+    const before = readdirSync(scratch).sort();
+    const run = spawnSync(
+      join(ROOT, "node_modules/.bin/drizzle-kit"),
+      [
+        "generate",
+        "--dialect",
+        "postgresql",
+        "--schema",
+        "./migrations/pg/schema.ts",
+        "--out",
+        relative(ROOT, scratch),
+      ],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(readdirSync(scratch).sort()).toEqual(before);
+    expect(run.stdout).toMatch(/No schema changes/);
+  }, 60_000);
+
   describe("constraints the database enforces even if application checks are bypassed", () => {
     let db: Database.Database;
     beforeEach(() => {
