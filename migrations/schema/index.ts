@@ -20,6 +20,7 @@ import { nodes } from "./nodes.ts";
 import { plans } from "./plans.ts";
 import { priceVersions } from "./price-versions.ts";
 import { usageEvents } from "./usage-events.ts";
+import { usageDaily, usageRollupState, usageTokenCounts } from "./usage-rollup.ts";
 
 export { apiKeys } from "./api-keys.ts";
 export {
@@ -60,6 +61,7 @@ export { NODE_STATES, type NodeState, nodes, SHARED_POOL } from "./nodes.ts";
 export { PLAN_KINDS, type PlanKind, plans } from "./plans.ts";
 export { priceVersions } from "./price-versions.ts";
 export { PRIORITIES, type Priority, usageEvents } from "./usage-events.ts";
+export { usageDaily, usageRollupState, usageTokenCounts } from "./usage-rollup.ts";
 export type { PeakWindow } from "./util.ts";
 
 export const schema = {
@@ -68,6 +70,9 @@ export const schema = {
   apiKeys,
   priceVersions,
   usageEvents,
+  usageDaily,
+  usageTokenCounts,
+  usageRollupState,
   idempotencyKeys,
   nodes,
   billingInvoiceSyncs,
