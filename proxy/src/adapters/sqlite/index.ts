@@ -35,8 +35,8 @@ export function sqliteRunAtomically(db: SqliteDb): RunAtomically {
   const prepared = new Map<string, { run(): unknown }>();
   const run = client.transaction((statements: readonly string[]) => {
     for (const s of statements) {
-      let p = prepared.get(s);
-      if (!p) prepared.set(s, (p = client.prepare(s)));
+      const p = prepared.get(s) ?? client.prepare(s);
+      prepared.set(s, p);
       p.run();
     }
   });
