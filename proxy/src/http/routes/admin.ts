@@ -169,7 +169,8 @@ export function registerAdminRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void 
     // Every customer, one page at a time (by id), plus the grand totals of the range.
     const page = await stores.customers.list({ limit, ...(after !== undefined ? { afterId: after } : {}) });
     const [plans, perCustomer] = await Promise.all([
-      stores.ledger.totals({ fromMs, toMs, byPlan: true }),
+      // every customer's range: from the rollups where the store has them (the same figures, without a scan)
+      (stores.reports ?? stores.ledger).totals({ fromMs, toMs, byPlan: true }),
       Promise.all(
         page.map(async (customer) => {
           const own = await stores.ledger.totals({ customerId: customer.id, fromMs, toMs, byPlan: true });
