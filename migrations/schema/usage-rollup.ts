@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { epochMs, flag, micros, nonNegativeInteger } from "./util.ts";
 
 /*
@@ -30,8 +30,31 @@ export const usageDaily = sqliteTable(
       name: "usage_daily_pk",
       columns: [t.dayMs, t.planId, t.customerId, t.peak, t.currency],
     }),
+    // one customer's days (the admin's per-customer totals of a month)
+    index("usage_daily_customer_day_idx").on(t.customerId, t.dayMs),
     nonNegativeInteger("usage_daily_amount_check", t.amountMicros),
     nonNegativeInteger("usage_daily_tokens_check", t.tokens),
+  ],
+);
+
+/** The same per UTC day, plan, peak flag and currency over all customers: a month of totals is a few hundred rows. */
+export const usageDailyPlans = sqliteTable(
+  "usage_daily_plans",
+  {
+    dayMs: epochMs("day_ms").notNull(),
+    planId: text("plan_id").notNull(),
+    peak: flag("peak").notNull(),
+    currency: text("currency").notNull(),
+    events: integer("events", { mode: "number" }).notNull(),
+    tokens: integer("tokens", { mode: "number" }).notNull(),
+    audioMs: integer("audio_ms", { mode: "number" }).notNull(),
+    inputChars: integer("input_chars", { mode: "number" }).notNull(),
+    amountMicros: micros("amount_micros").notNull(),
+  },
+  (t) => [
+    primaryKey({ name: "usage_daily_plans_pk", columns: [t.dayMs, t.planId, t.peak, t.currency] }),
+    nonNegativeInteger("usage_daily_plans_amount_check", t.amountMicros),
+    nonNegativeInteger("usage_daily_plans_tokens_check", t.tokens),
   ],
 );
 

@@ -14,6 +14,22 @@ CREATE TABLE `usage_daily` (
 	CONSTRAINT "usage_daily_tokens_check" CHECK(typeof("usage_daily"."tokens") = 'integer' and "usage_daily"."tokens" >= 0)
 );
 --> statement-breakpoint
+CREATE INDEX `usage_daily_customer_day_idx` ON `usage_daily` (`customer_id`,`day_ms`);--> statement-breakpoint
+CREATE TABLE `usage_daily_plans` (
+	`day_ms` integer NOT NULL,
+	`plan_id` text NOT NULL,
+	`peak` integer NOT NULL,
+	`currency` text NOT NULL,
+	`events` integer NOT NULL,
+	`tokens` integer NOT NULL,
+	`audio_ms` integer NOT NULL,
+	`input_chars` integer NOT NULL,
+	`amount_micros` integer NOT NULL,
+	PRIMARY KEY(`day_ms`, `plan_id`, `peak`, `currency`),
+	CONSTRAINT "usage_daily_plans_amount_check" CHECK(typeof("usage_daily_plans"."amount_micros") = 'integer' and "usage_daily_plans"."amount_micros" >= 0),
+	CONSTRAINT "usage_daily_plans_tokens_check" CHECK(typeof("usage_daily_plans"."tokens") = 'integer' and "usage_daily_plans"."tokens" >= 0)
+);
+--> statement-breakpoint
 CREATE TABLE `usage_rollup_state` (
 	`id` integer PRIMARY KEY NOT NULL,
 	`folded_through` integer NOT NULL,

@@ -129,6 +129,18 @@ export function runUsageReportsContract({ name, make }: ContractOptions): void {
         );
         expect(days.map((d) => d.day)).toEqual([...days.map((d) => d.day)].sort());
 
+        const perCustomerTotals = await reports.customerTotals({
+          customerIds: ["cus_c", "cus_a", "cus_nobody"],
+          fromMs,
+          toMs,
+        });
+        const expectedPerCustomer = [];
+        for (const customerId of ["cus_a", "cus_c"]) {
+          for (const t of await stores.ledger.totals({ customerId, fromMs, toMs, byPlan: true })) {
+            expectedPerCustomer.push({ customerId, ...t });
+          }
+        }
+        expect(perCustomerTotals).toEqual(expectedPerCustomer);
         const top = await reports.topCustomers({ fromMs, toMs, limit: 2 });
         const perCustomer = new Map<string, number>();
         for (const e of inRange(events, fromMs, toMs)) {

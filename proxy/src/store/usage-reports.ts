@@ -18,6 +18,12 @@ export interface UsageReports {
   totals(query: { fromMs: number; toMs: number; byPlan?: boolean }): Promise<UsageTotals[]>;
   /** Per UTC day, plan and currency, ascending by day, then plan, then currency. */
   byDay(query: { fromMs: number; toMs: number }): Promise<DayPlanUsage[]>;
+  /** Per customer (of those given), plan and currency, sorted so: `UsageLedger.totals` of each, `byPlan`. */
+  customerTotals(query: {
+    customerIds: readonly string[];
+    fromMs: number;
+    toMs: number;
+  }): Promise<(UsageTotals & { customerId: string; planId: string })[]>;
   /** The customers with the greatest amounts (per currency) in [fromMs, toMs), greatest first, at most `limit`. */
   topCustomers(query: { fromMs: number; toMs: number; limit: number }): Promise<CustomerUsage[]>;
   /** How many events of each token count a plan had in [fromMs, toMs), per peak flag and currency. */

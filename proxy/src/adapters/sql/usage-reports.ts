@@ -39,6 +39,14 @@ function foldStatements(chunk: number): string[] {
    on conflict (day_ms, plan_id, customer_id, peak, currency) do update set
      events = events + excluded.events, tokens = tokens + excluded.tokens, audio_ms = audio_ms + excluded.audio_ms,
      input_chars = input_chars + excluded.input_chars, amount_micros = amount_micros + excluded.amount_micros`,
+    `insert into usage_daily_plans (day_ms, plan_id, peak, currency, events, tokens, audio_ms, input_chars, amount_micros)
+   select (occurred_at / ${DAY}) * ${DAY}, plan_id, peak, currency,
+          count(*), sum(tokens), sum(audio_ms), sum(input_chars), sum(amount_micros)
+   from usage_events where ${NEW_ROWS}
+   group by 1, 2, 3, 4
+   on conflict (day_ms, plan_id, peak, currency) do update set
+     events = events + excluded.events, tokens = tokens + excluded.tokens, audio_ms = audio_ms + excluded.audio_ms,
+     input_chars = input_chars + excluded.input_chars, amount_micros = amount_micros + excluded.amount_micros`,
     `insert into usage_token_counts (day_ms, plan_id, peak, currency, tokens, events)
    select (occurred_at / ${DAY}) * ${DAY}, plan_id, peak, currency, tokens, count(*)
    from usage_events where ${NEW_ROWS}
@@ -130,7 +138,8 @@ export class SqlUsageReports implements UsageReports {
     const range = unionOfRange(
       query.fromMs,
       query.toMs,
-      (w) => sql`select day_ms, plan_id, currency, peak, events, tokens, amount_micros from usage_daily where ${w}`,
+      (w) =>
+        sql`select day_ms, plan_id, currency, peak, events, tokens, amount_micros from usage_daily_plans where ${w}`,
       (e) =>
         sql`select (occurred_at / ${sql.raw(DAY)}) * ${sql.raw(DAY)} as day_ms, plan_id, currency, peak, 1 as events, tokens, amount_micros
             from usage_events where ${e}`,
@@ -146,6 +155,46 @@ export class SqlUsageReports implements UsageReports {
       events: n(r.events),
       tokens: n(r.tokens),
       peakTokens: n(r.peak_tokens),
+      amountMicros: n(r.amount_micros),
+    }));
+  }
+
+  async customerTotals(query: {
+    customerIds: readonly string[];
+    fromMs: number;
+    toMs: number;
+  }): Promise<(UsageTotals & { customerId: string; planId: string })[]> {
+    if (query.customerIds.length === 0) return [];
+    await this.catchUp();
+    const ids = sql.join(
+      query.customerIds.map((id) => sql`${id}`),
+      sql`, `,
+    );
+    const cols = "customer_id, plan_id, currency, peak";
+    const range = unionOfRange(
+      query.fromMs,
+      query.toMs,
+      (w) =>
+        sql`select ${sql.raw(cols)}, events, tokens, audio_ms, input_chars, amount_micros
+            from usage_daily where customer_id in (${ids}) and ${w}`,
+      (e) =>
+        sql`select ${sql.raw(cols)}, 1 as events, tokens, audio_ms, input_chars, amount_micros
+            from usage_events where customer_id in (${ids}) and ${e}`,
+    );
+    const rows = await this.db.all<Record<string, unknown>>(sql`
+      select customer_id, plan_id, currency, sum(events) as events, sum(tokens) as tokens,
+             sum(case when peak then tokens else 0 end) as peak_tokens, sum(audio_ms) as audio_ms,
+             sum(input_chars) as input_chars, sum(amount_micros) as amount_micros
+      from (${range}) group by customer_id, plan_id, currency order by customer_id, plan_id, currency`);
+    return rows.map((r) => ({
+      customerId: String(r.customer_id),
+      planId: String(r.plan_id),
+      currency: String(r.currency),
+      events: n(r.events),
+      tokens: n(r.tokens),
+      peakTokens: n(r.peak_tokens),
+      audioMs: n(r.audio_ms),
+      inputChars: n(r.input_chars),
       amountMicros: n(r.amount_micros),
     }));
   }

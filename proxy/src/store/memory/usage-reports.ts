@@ -27,6 +27,21 @@ export class InMemoryUsageReports implements UsageReports {
     return this.#ledger.totals(query);
   }
 
+  async customerTotals(query: {
+    customerIds: readonly string[];
+    fromMs: number;
+    toMs: number;
+  }): Promise<(UsageTotals & { customerId: string; planId: string })[]> {
+    const ids = [...new Set(query.customerIds)].sort(compareIds);
+    const out: (UsageTotals & { customerId: string; planId: string })[] = [];
+    for (const customerId of ids) {
+      for (const t of await this.#ledger.totals({ customerId, fromMs: query.fromMs, toMs: query.toMs, byPlan: true })) {
+        out.push({ ...t, customerId, planId: t.planId ?? "" });
+      }
+    }
+    return out;
+  }
+
   async byDay(query: { fromMs: number; toMs: number }): Promise<DayPlanUsage[]> {
     const out = new Map<string, DayPlanUsage & { dayMs: number }>();
     for (const e of this.#select(query.fromMs, query.toMs)) {
