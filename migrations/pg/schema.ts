@@ -126,6 +126,7 @@ export const {
   usageEvents,
   usageDaily,
   usageDailyPlans,
+  usageMonthlyCustomers,
   usageTokenCounts,
   usageRollupState,
   idempotencyKeys,

@@ -58,6 +58,24 @@ export const usageDailyPlans = sqliteTable(
   ],
 );
 
+/** Per UTC calendar month (`month_ms` = its first midnight), customer, peak flag and currency: who earned most. */
+export const usageMonthlyCustomers = sqliteTable(
+  "usage_monthly_customers",
+  {
+    monthMs: epochMs("month_ms").notNull(),
+    customerId: text("customer_id").notNull(),
+    peak: flag("peak").notNull(),
+    currency: text("currency").notNull(),
+    events: integer("events", { mode: "number" }).notNull(),
+    tokens: integer("tokens", { mode: "number" }).notNull(),
+    amountMicros: micros("amount_micros").notNull(),
+  },
+  (t) => [
+    primaryKey({ name: "usage_monthly_customers_pk", columns: [t.monthMs, t.customerId, t.peak, t.currency] }),
+    nonNegativeInteger("usage_monthly_customers_amount_check", t.amountMicros),
+  ],
+);
+
 /**
  * How many events of each token count, per UTC day, plan, peak flag and currency. Rating rounds each event's amount
  * once (half up), so re-pricing a month exactly needs the count of events per token count, not just the token sum:

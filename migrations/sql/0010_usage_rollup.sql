@@ -30,6 +30,18 @@ CREATE TABLE `usage_daily_plans` (
 	CONSTRAINT "usage_daily_plans_tokens_check" CHECK(typeof("usage_daily_plans"."tokens") = 'integer' and "usage_daily_plans"."tokens" >= 0)
 );
 --> statement-breakpoint
+CREATE TABLE `usage_monthly_customers` (
+	`month_ms` integer NOT NULL,
+	`customer_id` text NOT NULL,
+	`peak` integer NOT NULL,
+	`currency` text NOT NULL,
+	`events` integer NOT NULL,
+	`tokens` integer NOT NULL,
+	`amount_micros` integer NOT NULL,
+	PRIMARY KEY(`month_ms`, `customer_id`, `peak`, `currency`),
+	CONSTRAINT "usage_monthly_customers_amount_check" CHECK(typeof("usage_monthly_customers"."amount_micros") = 'integer' and "usage_monthly_customers"."amount_micros" >= 0)
+);
+--> statement-breakpoint
 CREATE TABLE `usage_rollup_state` (
 	`id` integer PRIMARY KEY NOT NULL,
 	`folded_through` integer NOT NULL,

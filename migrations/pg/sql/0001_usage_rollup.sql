@@ -29,6 +29,18 @@ CREATE TABLE "usage_daily_plans" (
 	CONSTRAINT "usage_daily_plans_tokens_check" CHECK ("tokens" >= 0)
 );
 --> statement-breakpoint
+CREATE TABLE "usage_monthly_customers" (
+	"month_ms" bigint NOT NULL,
+	"customer_id" text NOT NULL,
+	"peak" boolean NOT NULL,
+	"currency" text NOT NULL,
+	"events" bigint NOT NULL,
+	"tokens" bigint NOT NULL,
+	"amount_micros" bigint NOT NULL,
+	CONSTRAINT "usage_monthly_customers_pk" PRIMARY KEY("month_ms","customer_id","peak","currency"),
+	CONSTRAINT "usage_monthly_customers_amount_check" CHECK ("amount_micros" >= 0)
+);
+--> statement-breakpoint
 CREATE TABLE "usage_rollup_state" (
 	"id" bigint PRIMARY KEY NOT NULL,
 	"folded_through" bigint NOT NULL,

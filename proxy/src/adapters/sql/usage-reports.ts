@@ -47,6 +47,14 @@ function foldStatements(chunk: number): string[] {
    on conflict (day_ms, plan_id, peak, currency) do update set
      events = events + excluded.events, tokens = tokens + excluded.tokens, audio_ms = audio_ms + excluded.audio_ms,
      input_chars = input_chars + excluded.input_chars, amount_micros = amount_micros + excluded.amount_micros`,
+    `insert into usage_monthly_customers (month_ms, customer_id, peak, currency, events, tokens, amount_micros)
+   select cast(strftime('%s', occurred_at / 1000, 'unixepoch', 'start of month') as integer) * 1000,
+          customer_id, peak, currency, count(*), sum(tokens), sum(amount_micros)
+   from usage_events where ${NEW_ROWS}
+   group by 1, 2, 3, 4
+   on conflict (month_ms, customer_id, peak, currency) do update set
+     events = events + excluded.events, tokens = tokens + excluded.tokens,
+     amount_micros = amount_micros + excluded.amount_micros`,
     `insert into usage_token_counts (day_ms, plan_id, peak, currency, tokens, events)
    select (occurred_at / ${DAY}) * ${DAY}, plan_id, peak, currency, tokens, count(*)
    from usage_events where ${NEW_ROWS}
@@ -63,10 +71,15 @@ function foldStatements(chunk: number): string[] {
  * to the watermark (one statement reads both, so both are the same snapshot: rows folded after it are in neither).
  * `rollup` and `ledger` select the same columns in the same order.
  */
-function unionOfRange(fromMs: number, toMs: number, rollup: (whole: SQL) => SQL, ledger: (edges: SQL) => SQL): SQL {
+function unionOfRange(
+  fromMs: number,
+  toMs: number,
+  rollup: (whole: SQL, wholeFrom: number, wholeTo: number) => SQL,
+  ledger: (edges: SQL) => SQL,
+): SQL {
   const { wholeFrom, wholeTo, edges } = splitDays(fromMs, toMs);
   const parts: SQL[] = [];
-  if (wholeFrom < wholeTo) parts.push(rollup(sql`day_ms >= ${wholeFrom} and day_ms < ${wholeTo}`));
+  if (wholeFrom < wholeTo) parts.push(rollup(sql`day_ms >= ${wholeFrom} and day_ms < ${wholeTo}`, wholeFrom, wholeTo));
   if (edges.length > 0) {
     const inEdges = sql.join(
       edges.map(([a, b]) => sql`(occurred_at >= ${a} and occurred_at < ${b})`),
@@ -74,10 +87,20 @@ function unionOfRange(fromMs: number, toMs: number, rollup: (whole: SQL) => SQL,
     );
     parts.push(ledger(sql`(${inEdges}) and id <= ${sql.raw(WATERMARK)}`));
   }
-  return parts.length === 0 ? rollup(sql`0`) : sql.join(parts, sql` union all `);
+  return parts.length === 0 ? rollup(sql`0`, 0, 0) : sql.join(parts, sql` union all `);
 }
 
 const n = (v: unknown) => Number(v ?? 0);
+
+/** The whole UTC calendar months inside [fromMs, toMs) (both UTC midnights): [monthFrom, monthTo), maybe empty. */
+function splitMonths(fromMs: number, toMs: number): { monthFrom: number; monthTo: number } {
+  const f = new Date(fromMs);
+  const first = Date.UTC(f.getUTCFullYear(), f.getUTCMonth(), 1);
+  const monthFrom = first === fromMs ? first : Date.UTC(f.getUTCFullYear(), f.getUTCMonth() + 1, 1);
+  const t = new Date(toMs);
+  const monthTo = Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), 1);
+  return { monthFrom, monthTo };
+}
 
 /** The usage reports over SQLite or D1: the rollup tables, folded on each read (and by whoever calls `catchUp`). */
 export class SqlUsageReports implements UsageReports {
@@ -111,7 +134,7 @@ export class SqlUsageReports implements UsageReports {
       query.fromMs,
       query.toMs,
       (w) =>
-        sql`select ${sql.raw(cols)}, events, tokens, audio_ms, input_chars, amount_micros from usage_daily where ${w}`,
+        sql`select ${sql.raw(cols)}, events, tokens, audio_ms, input_chars, amount_micros from usage_daily_plans where ${w}`,
       (e) =>
         sql`select ${sql.raw(cols)}, 1 as events, tokens, audio_ms, input_chars, amount_micros from usage_events where ${e}`,
     );
@@ -202,10 +225,19 @@ export class SqlUsageReports implements UsageReports {
   async topCustomers(query: { fromMs: number; toMs: number; limit: number }): Promise<CustomerUsage[]> {
     await this.catchUp();
     const cols = "customer_id, currency, peak";
+    // Whole UTC months from the monthly rollup, the other whole days from the daily one, the edges from the ledger.
     const range = unionOfRange(
       query.fromMs,
       query.toMs,
-      (w) => sql`select ${sql.raw(cols)}, events, tokens, amount_micros from usage_daily where ${w}`,
+      (w, wholeFrom, wholeTo) => {
+        const { monthFrom, monthTo } = splitMonths(wholeFrom, wholeTo);
+        const daily = (days: SQL) =>
+          sql`select ${sql.raw(cols)}, events, tokens, amount_micros from usage_daily where ${days}`;
+        if (monthFrom >= monthTo) return daily(w);
+        return sql`select ${sql.raw(cols)}, events, tokens, amount_micros from usage_monthly_customers
+                   where month_ms >= ${monthFrom} and month_ms < ${monthTo}
+                   union all ${daily(sql`((day_ms >= ${wholeFrom} and day_ms < ${monthFrom}) or (day_ms >= ${monthTo} and day_ms < ${wholeTo}))`)}`;
+      },
       (e) => sql`select ${sql.raw(cols)}, 1 as events, tokens, amount_micros from usage_events where ${e}`,
     );
     const rows = await this.db.all<Record<string, unknown>>(sql`

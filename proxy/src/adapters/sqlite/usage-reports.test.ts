@@ -35,6 +35,7 @@ describe("SqlUsageReports fold on SQLite", () => {
     expect(count("usage_daily")).toBe(53);
     expect(count("usage_token_counts")).toBe(53);
     expect(count("usage_daily_plans")).toBe(53);
+    expect(count("usage_monthly_customers")).toBe(53);
     // every hour of 53 hours from 22:00 UTC: 2 + 24 + 24 + 3 rows per UTC day
     const days = db.$client.prepare("select day_ms, sum(events) as n from usage_daily group by day_ms").all();
     expect(days).toEqual([
