@@ -137,6 +137,13 @@ async function main() {
       ["GET /admin/console/capacity", () => admin.get("/admin/console/capacity")],
       ["GET /admin/console/nodes", () => admin.get("/admin/console/nodes")],
       ["GET /admin/console/revenue (this month)", () => admin.get("/admin/console/revenue")],
+      [
+        "GET /admin/console/revenue?period=(last month)",
+        () =>
+          admin.get(
+            `/admin/console/revenue?period=${new Date(Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth() - 1, 1)).toISOString().slice(0, 7)}`,
+          ),
+      ],
       ["GET /admin/console/billing", () => admin.get("/admin/console/billing")],
     ];
     const results: { page: string; status: number; medianMs: number; p95Ms: number; maxMs: number }[] = [];
