@@ -20,6 +20,13 @@ import { nodes } from "./nodes.ts";
 import { plans } from "./plans.ts";
 import { priceVersions } from "./price-versions.ts";
 import { usageEvents } from "./usage-events.ts";
+import {
+  usageDaily,
+  usageDailyPlans,
+  usageMonthlyCustomers,
+  usageRollupState,
+  usageTokenCounts,
+} from "./usage-rollup.ts";
 
 export { apiKeys } from "./api-keys.ts";
 export {
@@ -60,6 +67,13 @@ export { NODE_STATES, type NodeState, nodes, SHARED_POOL } from "./nodes.ts";
 export { PLAN_KINDS, type PlanKind, plans } from "./plans.ts";
 export { priceVersions } from "./price-versions.ts";
 export { PRIORITIES, type Priority, usageEvents } from "./usage-events.ts";
+export {
+  usageDaily,
+  usageDailyPlans,
+  usageMonthlyCustomers,
+  usageRollupState,
+  usageTokenCounts,
+} from "./usage-rollup.ts";
 export type { PeakWindow } from "./util.ts";
 
 export const schema = {
@@ -68,6 +82,11 @@ export const schema = {
   apiKeys,
   priceVersions,
   usageEvents,
+  usageDaily,
+  usageDailyPlans,
+  usageMonthlyCustomers,
+  usageTokenCounts,
+  usageRollupState,
   idempotencyKeys,
   nodes,
   billingInvoiceSyncs,

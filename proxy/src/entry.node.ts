@@ -219,6 +219,12 @@ async function keepVoicesFresh(): Promise<void> {
   setTimeout(keepVoicesFresh, voices.length === 0 ? 1_000 : 30_000).unref();
 }
 await keepVoicesFresh();
+// The admin reports' rollups (usage by day, the price preview) folded every few seconds, so a report folds little.
+const rollUp = () =>
+  void stores.reports?.catchUp().catch((e: unknown) => {
+    console.error(JSON.stringify({ component: "usage-rollups", level: "error", error: String(e) }));
+  });
+setInterval(rollUp, 5_000).unref();
 
 const demo = await ensureDemoCustomer(stores, "cus_demo", "basic");
 const demoBatch = await ensureDemoCustomer(stores, "cus_demo_batch", "batch");

@@ -24,5 +24,6 @@ button.secondary{background:#fff;color:var(--accent)}button.danger{background:#f
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.8rem;border:1px solid var(--line)}.badge.bad{color:var(--bad);border-color:var(--bad)}.badge.ok{color:var(--ok);border-color:var(--ok)}
 .chart svg{width:100%;height:auto}.chart .peak{fill:var(--peak)}.chart .off{fill:var(--off)}.chart text{font-size:11px;fill:var(--muted)}.chart .axis{stroke:var(--line)}
 .legend span{margin-right:16px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}.legend .peak{background:var(--peak)}.legend .off{background:var(--off)}
+.chart .s0,.legend .s0{fill:#2b59c3;background:#2b59c3}.chart .s1,.legend .s1{fill:#d9822b;background:#d9822b}.chart .s2,.legend .s2{fill:#067647;background:#067647}.chart .s3,.legend .s3{fill:#7a5af8;background:#7a5af8}
 .signin{max-width:420px;margin:80px auto}.muted{color:var(--muted)}code{font-family:ui-monospace,monospace;font-size:.9em}
 `;

@@ -22,6 +22,8 @@ import type {
   UsageEvent,
 } from "../../../domain/records.ts";
 
+import type { UsageReports } from "./usage-reports.ts";
+
 /** The domain's records and clock live on the ground floor (`domain/`), shared with billing. */
 export {
   type ApiKey,
@@ -36,6 +38,7 @@ export {
   systemClock,
   type UsageEvent,
 } from "../../../domain/records.ts";
+export type { UsageReports } from "./usage-reports.ts";
 
 // ─── customers ──────────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -268,4 +271,6 @@ export interface Stores {
   ledger: UsageLedger;
   idempotency: IdempotencyStore;
   nodes: NodeStore;
+  /** Reports over every customer's usage, from rollups of the ledger (absent on a store that has none yet). */
+  reports?: UsageReports;
 }

@@ -5,12 +5,17 @@ import { SqlIdempotencyStore } from "./idempotency.ts";
 import { SqlKeyStore } from "./keys.ts";
 import { SqlNodeStore } from "./nodes.ts";
 import { SqlPlanStore } from "./plans.ts";
+import { type RunAtomically, SqlUsageReports } from "./usage-reports.ts";
 
 /**
  * Every store over one SQL database: the same code on each engine, but for the ledger, whose append (the hot path)
  * each engine brings (`SqliteUsageLedger`, `D1UsageLedger`).
  */
-export function createSqlStores(db: SqlDb, ledger: UsageLedger, options: { clock?: Clock } = {}): Stores {
+export function createSqlStores(
+  db: SqlDb,
+  ledger: UsageLedger,
+  options: { clock?: Clock; runAtomically?: RunAtomically } = {},
+): Stores {
   const clock = options.clock ?? systemClock;
   return {
     customers: new SqlCustomerStore(db, clock),
@@ -19,5 +24,6 @@ export function createSqlStores(db: SqlDb, ledger: UsageLedger, options: { clock
     ledger,
     idempotency: new SqlIdempotencyStore(db, clock),
     nodes: new SqlNodeStore(db, clock),
+    ...(options.runAtomically ? { reports: new SqlUsageReports(db, options.runAtomically) } : {}),
   };
 }

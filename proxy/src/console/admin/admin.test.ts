@@ -122,6 +122,46 @@ describe("admin console", () => {
     await admin.post(`/admin/console/nodes/${id}/remove`, { _csrf: csrf });
     expect((await proxy.stores.nodes.get(id))?.state).toBe("removed");
   });
+  /** Usage rows of a fresh customer of the plan on the 2nd of last month (UTC), straight into the ledger. */
+  async function appendLastMonth(planId: string, rows: { tokens: number; peak: boolean; amountMicros: number }[]) {
+    const customer = await proxy.newCustomer(planId);
+    const version = (await proxy.stores.plans.listVersions(planId))[0];
+    const now = new Date();
+    const at = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 2, 12);
+    await proxy.stores.ledger.append(
+      rows.map((r, i) => ({
+        requestId: `req_last_month_${customer.id}_${i}`,
+        customerId: customer.id,
+        apiKeyId: customer.keyId,
+        planId,
+        priceVersionId: version?.id ?? "",
+        occurredAt: at + i,
+        audioMs: r.tokens * 20,
+        tokens: r.tokens,
+        inputChars: 10,
+        peak: r.peak,
+        multiplierBp: r.peak ? 15_000 : 10_000,
+        amountMicros: r.amountMicros,
+        currency: "USD",
+        nodeId: null,
+        priority: "interactive" as const,
+      })),
+    );
+    return { customer, day: new Date(at).toISOString().slice(0, 10), month: new Date(at).toISOString().slice(0, 7) };
+  }
+
+  it("shows revenue and usage by day, plan and customer for a month", async () => {
+    const { customer, day, month } = await appendLastMonth("batch", [
+      { tokens: 100, peak: false, amountMicros: 2_000_000 },
+      { tokens: 50, peak: true, amountMicros: 1_500_000 },
+    ]);
+    const page = await (await admin.get(`/admin/console/revenue?period=${month}`)).text();
+    expect(page).toContain("Revenue per day in USD, by plan");
+    expect(page).toMatch(new RegExp(`<td>${day}</td><td>batch</td><td class="n">\\d+</td>`));
+    expect(page).toContain(`<a href="/admin/console/customers/${customer.id}">${customer.id}</a>`);
+    expect(page).toContain("3.50 USD");
+  });
+
   it("previews and creates a price version effective later, with peak windows", async () => {
     const csrf = await csrfOf("/admin/console/plans");
     const fields = {
@@ -134,9 +174,23 @@ describe("admin console", () => {
       peak_windows: "1-5 08:00-20:00",
       effective: "2099-01-01T00:00",
     };
+    // last month's usage of the plan: 1,001 tokens off-peak, 333 at peak (charged 7 and 5 micros when it happened)
+    await appendLastMonth("basic", [
+      { tokens: 1_001, peak: false, amountMicros: 7 },
+      { tokens: 333, peak: true, amountMicros: 5 },
+    ]);
     const preview = await admin.post("/admin/console/plans/basic/versions", { ...fields, step: "preview" });
     expect(preview.status).toBe(200);
-    expect(await preview.text()).toContain("under this version about");
+    // each event re-rated: 1,001 × 30,000 / 1,000 = 30,030 micros; 333 × 30,000 × 1.5 / 1,000 = 14,985 micros
+    expect(await preview.text()).toContain(
+      "1,334 tokens (333 at peak) cost 0.000012 USD; under this version 0.045015 USD",
+    );
+    const negative = await admin.post("/admin/console/plans/basic/versions", {
+      ...fields,
+      batch_discount_bp: "20000",
+      step: "preview",
+    });
+    expect(negative.status).toBe(400);
     const before = (await proxy.stores.plans.listVersions("basic")).length;
     const created = await admin.post("/admin/console/plans/basic/versions", { ...fields, step: "create" });
     expect(created.status).toBe(303);

@@ -1,6 +1,8 @@
 import type { Hono } from "hono";
 import { periodAt, periodBounds, previousPeriod } from "../../../../billing/src/period.ts";
+import { priceTokens } from "../../../../billing/src/rating/rate.ts";
 import type { Plan, PriceVersion } from "../../store/ports.ts";
+import { repriceTokenCounts } from "../../store/usage-reports.ts";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleContext, ConsoleEnv } from "../env.ts";
 import { int, money, when } from "../format.ts";
@@ -45,33 +47,48 @@ interface Preview {
   currentMicros: number;
   newMicros: number;
   currency: string;
+  /** true: rated event by event as billing would (from the token counts); false: an estimate from the sums */
+  exact: boolean;
 }
 
 /**
- * What last month's usage of the plan would have cost under the proposed per-token prices: off-peak tokens at the
- * unit price, peak tokens (as they were recorded) with the multiplier, the batch discount on a batch plan. Monthly
- * fees and included tokens are left out: this compares the usage prices, it is not an invoice.
+ * What last month's usage of the plan (in the plan's time zone) would have cost under the proposed per-token prices,
+ * each event at its recorded peak flag: with the usage rollups, exactly as rating prices each event (rounded once per
+ * event) from the count of events per token count; without them, an estimate from the month's sums. Monthly fees and
+ * included tokens are left out (an enterprise plan's per-event price is 0: its overage is settled on the invoice), so
+ * this compares usage prices; it is not an invoice. Null when a price is out of rating's range.
  */
-async function preview(d: ConsoleDeps, plan: Plan, body: Record<string, unknown>): Promise<Preview> {
+async function preview(d: ConsoleDeps, plan: Plan, body: Record<string, unknown>): Promise<Preview | null> {
   const last = previousPeriod(periodAt(d.now(), plan.timeZone));
-  const bounds = periodBounds(last, plan.timeZone);
-  const totals = (
-    await d.proxy.stores.ledger.totals({ fromMs: bounds.fromMs, toMs: bounds.toMs, byPlan: true })
-  ).filter((t) => t.planId === plan.id && t.currency === plan.currency);
-  const tokens = totals.reduce((s, t) => s + t.tokens, 0);
-  const peakTokens = totals.reduce((s, t) => s + t.peakTokens, 0);
-  const unit = Number(body.unit_price_micros_per_1k_tokens);
-  const mult = Number(body.peak_multiplier_bp) / 10_000;
-  const discount = plan.kind === "batch" ? 1 - Number(body.batch_discount_bp) / 10_000 : 1;
-  const raw =
-    (((tokens - peakTokens) * unit + peakTokens * unit * (plan.kind === "batch" ? 1 : mult)) / 1000) * discount;
+  const range = periodBounds(last, plan.timeZone);
+  const version = {
+    unitPriceMicrosPer1k: Number(body.unit_price_micros_per_1k_tokens),
+    peakMultiplierBp: Number(body.peak_multiplier_bp),
+    batchDiscountBp: Number(body.batch_discount_bp),
+  };
+  if (!Object.values(version).every((v) => Number.isSafeInteger(v) && v >= 0) || version.batchDiscountBp > 10_000) {
+    return null;
+  }
+  const reports = d.proxy.stores.reports;
+  const [totals, counts] = await Promise.all([
+    (reports ?? d.proxy.stores.ledger).totals({ ...range, byPlan: true }),
+    reports?.tokenCounts({ planId: plan.id, ...range }),
+  ]);
+  const mine = totals.filter((t) => t.planId === plan.id && t.currency === plan.currency);
+  const tokens = mine.reduce((s, t) => s + t.tokens, 0);
+  const peakTokens = mine.reduce((s, t) => s + t.peakTokens, 0);
+  const newMicros = counts
+    ? repriceTokenCounts(counts, plan.kind, plan.currency, version)
+    : priceTokens({ tokens: tokens - peakTokens, plan: plan.kind, version, peak: false }).amountMicros +
+      priceTokens({ tokens: peakTokens, plan: plan.kind, version, peak: true }).amountMicros;
   return {
     period: last.id,
     tokens,
     peakTokens,
-    currentMicros: totals.reduce((s, t) => s + t.amountMicros, 0),
-    newMicros: Math.round(raw),
+    currentMicros: mine.reduce((s, t) => s + t.amountMicros, 0),
+    newMicros,
     currency: plan.currency,
+    exact: counts !== undefined,
   };
 }
 
@@ -242,8 +259,10 @@ async function plansPage(
             {mine?.preview && (
               <div class="flash ok" role="status">
                 {mine.preview.period}: {int(mine.preview.tokens)} tokens ({int(mine.preview.peakTokens)} at peak) cost{" "}
-                {money(mine.preview.currentMicros, mine.preview.currency)}; under this version about{" "}
-                {money(mine.preview.newMicros, mine.preview.currency)} (usage prices only).
+                {money(mine.preview.currentMicros, mine.preview.currency)}; under this version
+                {mine.preview.exact ? " " : " about "}
+                {money(mine.preview.newMicros, mine.preview.currency)} (usage prices only, each request at its recorded
+                peak flag{plan.kind === "enterprise" ? "; enterprise overage is settled on the invoice" : ""}).
               </div>
             )}
             <VersionForm plan={plan} csrf={c.get("csrf")} latest={list.at(-1) ?? null} values={mine?.values ?? {}} />
@@ -268,7 +287,12 @@ export function registerPlanPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void {
       return plansPage(d, c, { kind: "err", text: parsed.error }, { planId, values: f, preview: null }, 400);
     }
     if (f.step === "preview") {
-      return plansPage(d, c, null, { planId, values: f, preview: await preview(d, plan, parsed.body) });
+      const shown = await preview(d, plan, parsed.body);
+      if (!shown) {
+        const text = "Prices must be whole numbers ≥ 0, and the batch discount at most 10000.";
+        return plansPage(d, c, { kind: "err", text }, { planId, values: f, preview: null }, 400);
+      }
+      return plansPage(d, c, null, { planId, values: f, preview: shown });
     }
     const r = await adminApi(d, c, "POST", `/admin/plans/${encodeURIComponent(planId)}/prices`, parsed.body);
     if (r.status !== 201) {

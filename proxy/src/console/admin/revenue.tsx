@@ -1,11 +1,13 @@
 import type { Hono } from "hono";
 import { parsePeriod, periodAt, periodBounds } from "../../../../billing/src/period.ts";
 import type { UsageTotals } from "../../store/ports.ts";
+import { DAY_MS, utcDay } from "../../store/usage-reports.ts";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleEnv } from "../env.ts";
 import { int, money } from "../format.ts";
 import { adminApi } from "./api.ts";
 import { adminPage } from "./page.tsx";
+import { DailyTable, RevenueByDay, TopCustomers } from "./revenue-daily.tsx";
 
 const BASE = "/admin/console/revenue";
 
@@ -45,7 +47,12 @@ function TotalsTable(props: { caption: string; rows: (UsageTotals & { label: str
   );
 }
 
-/** Revenue and usage of a calendar month (UTC) in total, by plan and by customer (paged), from the admin API. */
+const TOP_CUSTOMERS = 20;
+
+/**
+ * Revenue and usage of a calendar month (UTC): in total, by plan, by day (chart and table, from the rollups), the top
+ * customers, and every customer (paged, from the admin API).
+ */
 export function registerRevenuePage(app: Hono<ConsoleEnv>, d: ConsoleDeps): void {
   app.get("/revenue", async (c) => {
     const period = parsePeriod(c.req.query("period") ?? "") ?? periodAt(d.now(), "UTC");
@@ -53,7 +60,14 @@ export function registerRevenuePage(app: Hono<ConsoleEnv>, d: ConsoleDeps): void
     const after = c.req.query("after");
     const q = new URLSearchParams({ from: String(fromMs), to: String(toMs), limit: "50" });
     if (after) q.set("after", after);
-    const r = await adminApi(d, c, "GET", `/admin/usage?${q}`);
+    const reports = d.proxy.stores.reports;
+    const [r, days, top] = await Promise.all([
+      adminApi(d, c, "GET", `/admin/usage?${q}`),
+      reports?.byDay({ fromMs, toMs }) ?? [],
+      reports?.topCustomers({ fromMs, toMs, limit: TOP_CUSTOMERS }) ?? [],
+    ]);
+    const dayLabels: string[] = [];
+    for (let at = fromMs; at < toMs; at += DAY_MS) dayLabels.push(utcDay(at));
     const body = (r.json ?? {}) as {
       totals?: UsageTotals[];
       plans?: UsageTotals[];
@@ -77,6 +91,18 @@ export function registerRevenuePage(app: Hono<ConsoleEnv>, d: ConsoleDeps): void
         </form>
         <TotalsTable caption="Total" rows={(body.totals ?? []).map((t) => ({ ...t, label: "all" }))} />
         <TotalsTable caption="By plan" rows={(body.plans ?? []).map((t) => ({ ...t, label: t.planId ?? "" }))} />
+        {reports ? (
+          <>
+            <h2>By day</h2>
+            <RevenueByDay days={days} dayLabels={dayLabels} />
+            <DailyTable days={days} />
+            <h2>Top customers</h2>
+            <TopCustomers rows={top} />
+          </>
+        ) : (
+          <p class="muted">Daily figures need the usage rollups, which this store does not have.</p>
+        )}
+        <h2>Every customer</h2>
         <TotalsTable
           caption="By customer (this page)"
           rows={(body.customers ?? []).flatMap((cu) => cu.totals.map((t) => ({ ...t, label: cu.customer_id })))}

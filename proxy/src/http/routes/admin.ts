@@ -169,13 +169,21 @@ export function registerAdminRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void 
     // Every customer, one page at a time (by id), plus the grand totals of the range.
     const page = await stores.customers.list({ limit, ...(after !== undefined ? { afterId: after } : {}) });
     const [plans, perCustomer] = await Promise.all([
-      stores.ledger.totals({ fromMs, toMs, byPlan: true }),
-      Promise.all(
-        page.map(async (customer) => {
-          const own = await stores.ledger.totals({ customerId: customer.id, fromMs, toMs, byPlan: true });
-          return { customer_id: customer.id, totals: currencyTotals(own), plans: own };
-        }),
-      ),
+      // every customer's range: from the rollups where the store has them (the same figures, without a scan)
+      (stores.reports ?? stores.ledger).totals({ fromMs, toMs, byPlan: true }),
+      stores.reports
+        ? stores.reports.customerTotals({ customerIds: page.map((c) => c.id), fromMs, toMs }).then((rows) =>
+            page.map((customer) => {
+              const own = rows.filter((r) => r.customerId === customer.id).map(({ customerId: _, ...t }) => t);
+              return { customer_id: customer.id, totals: currencyTotals(own), plans: own };
+            }),
+          )
+        : Promise.all(
+            page.map(async (customer) => {
+              const own = await stores.ledger.totals({ customerId: customer.id, fromMs, toMs, byPlan: true });
+              return { customer_id: customer.id, totals: currencyTotals(own), plans: own };
+            }),
+          ),
     ]);
     const last = page.at(-1);
     return c.json({

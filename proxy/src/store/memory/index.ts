@@ -6,6 +6,7 @@ import { InMemoryNodeStore } from "./nodes.ts";
 import { InMemoryPlanStore } from "./plans.ts";
 import { createMemoryState } from "./state.ts";
 import { InMemoryUsageLedger } from "./usage-ledger.ts";
+import { InMemoryUsageReports } from "./usage-reports.ts";
 
 export { InMemoryCustomerStore } from "./customers.ts";
 export { InMemoryIdempotencyStore } from "./idempotency.ts";
@@ -31,5 +32,6 @@ export function createMemoryStores(options: { clock?: Clock } = {}): Stores {
     ledger: new InMemoryUsageLedger(state),
     idempotency: new InMemoryIdempotencyStore(state),
     nodes: new InMemoryNodeStore(state),
+    reports: new InMemoryUsageReports(state),
   };
 }

@@ -13,5 +13,12 @@ export { D1UsageLedger } from "./usage-ledger.ts";
  * const stores = createD1Stores(openD1(env.DB));
  */
 export function createD1Stores(db: D1Db, options: { clock?: Clock } = {}): Stores {
-  return createSqlStores(db, new D1UsageLedger(db), options);
+  const d1 = db.$client;
+  return createSqlStores(db, new D1UsageLedger(db), {
+    ...options,
+    // D1 runs a batch as one transaction: the rollup fold's statements commit together.
+    runAtomically: async (statements) => {
+      await d1.batch(statements.map((s) => d1.prepare(s)));
+    },
+  });
 }
