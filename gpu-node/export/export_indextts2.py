@@ -24,6 +24,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 STAGES = ("gpt", "s2mel", "vocoder", "voices", "emotions")
+GLOSSARY = "glossary.yaml"  # the file infer_v2.py reads from the model directory (and the node)
 
 
 def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:
@@ -174,6 +175,15 @@ def main(argv: list[str] | None = None) -> int:
 
     bpe = cfg.get("dataset", {}).get("bpe_model", "bpe.model")
     shutil.copyfile(os.path.join(args.checkpoints, bpe), os.path.join(args.out, mf.FILES["bpe"]))
+    # infer_v2.py applies <model_dir>/glossary.yaml (term readings) when present; the node reads the same file. It
+    # mirrors the checkpoints: a glossary left in --out by an earlier export would change the text without them.
+    glossary_src, glossary_out = os.path.join(args.checkpoints, GLOSSARY), os.path.join(args.out, GLOSSARY)
+    if os.path.isfile(glossary_src):
+        shutil.copyfile(glossary_src, glossary_out)
+        print(f">> {GLOSSARY} copied from the checkpoints")
+    elif os.path.exists(glossary_out):
+        os.remove(glossary_out)
+        print(f">> stale {GLOSSARY} removed from {args.out} (the checkpoints have none)")
     manifest = mf.build_manifest(cfg, entries, args.name)
     mf.write_manifest(os.path.join(args.out, "manifest.json"), manifest)
 

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { z } from "zod";
 import { availableMemoryBytes } from "./adapters/host-memory.ts";
-import { readModelDir } from "./adapters/model-dir.ts";
+import { frontEndOptions, readModelDir } from "./adapters/model-dir.ts";
 import { startNvidiaSmiSampler } from "./adapters/nvidia-smi-sampler.ts";
 import { OrtBackend } from "./adapters/ort-backend.ts";
 import { WorkerEngine } from "./adapters/worker-engine.ts";
@@ -123,10 +123,7 @@ const app = createNodeApp({
   engine,
   manifest: files.manifest,
   voices: new VoiceBank(files.manifest, files.voices, files.emotions),
-  text: new TextFrontEnd(files.bpe, {
-    maxTokensPerSegment: files.manifest.limits.max_text_tokens_per_segment,
-    segmentMode: files.manifest.limits.segmentation,
-  }),
+  text: new TextFrontEnd(files.bpe, frontEndOptions(files)),
   metrics,
   engineOptions,
   runtime,

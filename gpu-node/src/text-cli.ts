@@ -9,7 +9,7 @@
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { readModelDir } from "./adapters/model-dir.ts";
+import { frontEndOptions, readModelDir } from "./adapters/model-dir.ts";
 import { SPACE_SYMBOL } from "./text/spm-normalizer.ts";
 import { TextFrontEnd, type TextSegment } from "./text/tokenizer.ts";
 
@@ -52,10 +52,8 @@ async function frontEndFromArgs(): Promise<TextFrontEnd> {
   try {
     if (values.model !== undefined) {
       const files = await readModelDir(values.model);
-      return new TextFrontEnd(files.bpe, {
-        maxTokensPerSegment: limit ?? files.manifest.limits.max_text_tokens_per_segment,
-        segmentMode: files.manifest.limits.segmentation,
-      });
+      const options = frontEndOptions(files);
+      return new TextFrontEnd(files.bpe, limit === undefined ? options : { ...options, maxTokensPerSegment: limit });
     }
     const bytes = await readFile(values.bpe as string);
     return new TextFrontEnd(bytes, limit === undefined ? {} : { maxTokensPerSegment: limit });

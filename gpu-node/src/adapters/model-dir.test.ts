@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestNode, TINY_MODEL_DIR } from "../testing/harness.ts";
 import { SentencePieceUnigram } from "../text/sentencepiece.ts";
-import { readModelDir } from "./model-dir.ts";
+import { TextFrontEnd } from "../text/tokenizer.ts";
+import { frontEndOptions, readModelDir } from "./model-dir.ts";
 
 // A Unigram tokenizer shaped like IndexTTS2's real bpe.model (<s>=0, </s>=1, <unk>=2, pinyin user symbols, nmt_nfkc),
 // trained by gpu-node/src/text/fixtures/make-unigram-fixtures.sh; 1,800 pieces fit the tiny model's 2,000 rows.
@@ -53,5 +54,33 @@ describe("a model directory whose bpe.model is a SentencePiece Unigram model (as
     } finally {
       await rm(small, { recursive: true, force: true });
     }
+  });
+});
+
+describe("a model directory with a glossary.yaml (read by IndexTTS2's infer_v2.py when present)", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "glossary-model-"));
+    await cp(TINY_MODEL_DIR, dir, { recursive: true });
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("gives the text front end its readings", async () => {
+    const text = "支持PCIe 5.0";
+    const without = new TextFrontEnd((await readModelDir(dir)).bpe, frontEndOptions(await readModelDir(dir)));
+    expect(without.sentencePieceInput(text)).toBe("支 持 PCIE 五 点 零");
+    await writeFile(join(dir, "glossary.yaml"), "PCIe 5.0:\n  zh: 第五代PCIE\n  en: PCIE five\n");
+    const files = await readModelDir(dir);
+    expect(files.glossary).toEqual({ "PCIe 5.0": { zh: "第五代PCIE", en: "PCIE five" } });
+    const withGlossary = new TextFrontEnd(files.bpe, frontEndOptions(files));
+    expect(withGlossary.sentencePieceInput(text)).toBe("支 持 第 五 代 PCIE");
+    expect(withGlossary.segments(text)).not.toEqual(without.segments(text));
+  });
+
+  it("refuses to start on a glossary it cannot read, naming the file", async () => {
+    await writeFile(join(dir, "glossary.yaml"), "PCIe: 5\n");
+    await expect(readModelDir(dir)).rejects.toThrow(/glossary\.yaml: the reading of "PCIe" must be a string/);
   });
 });

@@ -2,7 +2,13 @@ import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { GRAPH_NAMES, type GraphPaths, RESIDENT_GRAPH_NAMES } from "../engine/backend.ts";
 import { type Manifest, manifestSchema } from "../model/manifest.ts";
+import { parseGlossaryYaml } from "../text/glossary.ts";
+import type { Glossary } from "../text/normalize.ts";
 import { loadSentencePiece } from "../text/sentencepiece.ts";
+import type { TextFrontEndOptions } from "../text/tokenizer.ts";
+
+/** IndexTTS2 reads this file from the model directory when present (infer_v2.py); so does the node. */
+export const GLOSSARY_FILE = "glossary.yaml";
 
 export interface ModelFiles {
   dir: string;
@@ -10,6 +16,8 @@ export interface ModelFiles {
   bpe: Uint8Array;
   voices: Uint8Array;
   emotions: Uint8Array;
+  /** `glossary.yaml`'s term readings, when the directory has a non-empty one */
+  glossary?: Glossary;
   /** every graph of the contract, and the resident-loop graphs when the directory has them */
   graphPaths: GraphPaths;
 }
@@ -37,7 +45,29 @@ export async function readModelDir(dir: string): Promise<ModelFiles> {
     readFile(join(dir, manifest.files.emotions)),
   ]);
   checkTokenizer(dir, manifest, bpe);
-  return { dir, manifest, bpe, voices, emotions, graphPaths };
+  const glossary = await readGlossary(dir);
+  return { dir, manifest, bpe, voices, emotions, graphPaths, ...(glossary !== undefined ? { glossary } : {}) };
+}
+
+async function readGlossary(dir: string): Promise<Glossary | undefined> {
+  const path = join(dir, GLOSSARY_FILE);
+  let source: string;
+  try {
+    source = await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+  return parseGlossaryYaml(source, path);
+}
+
+/** The text front end's options from a model directory: its segment limit and mode, its glossary. */
+export function frontEndOptions(files: ModelFiles): TextFrontEndOptions {
+  return {
+    maxTokensPerSegment: files.manifest.limits.max_text_tokens_per_segment,
+    segmentMode: files.manifest.limits.segmentation,
+    ...(files.glossary !== undefined ? { glossary: files.glossary } : {}),
+  };
 }
 
 /**

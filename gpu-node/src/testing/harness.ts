@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { type ServerType, serve } from "@hono/node-server";
-import { readModelDir } from "../adapters/model-dir.ts";
+import { frontEndOptions, readModelDir } from "../adapters/model-dir.ts";
 import { OrtBackend } from "../adapters/ort-backend.ts";
 import { Engine, type EngineOptions } from "../engine/engine.ts";
 import { createNodeApp } from "../http/app.ts";
@@ -37,10 +37,7 @@ export async function createTestNode(options: Partial<EngineOptions> = {}, model
     yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
   });
   const voices = new VoiceBank(files.manifest, files.voices, files.emotions);
-  const text = new TextFrontEnd(files.bpe, {
-    maxTokensPerSegment: files.manifest.limits.max_text_tokens_per_segment,
-    segmentMode: files.manifest.limits.segmentation,
-  });
+  const text = new TextFrontEnd(files.bpe, frontEndOptions(files));
   const app = createNodeApp({
     engine,
     manifest: files.manifest,

@@ -1,4 +1,4 @@
-import { prepareText } from "./normalize.ts";
+import { type Glossary, prepareText } from "./normalize.ts";
 import { type SegmentMode, splitSegments, type Token } from "./segment.ts";
 import { type Encoded, loadSentencePiece, type SentencePieceModel } from "./sentencepiece.ts";
 
@@ -9,6 +9,8 @@ export interface TextFrontEndOptions {
   readonly quickStreamingTokens?: number;
   /** The manifest's `limits.segmentation`: "official" (default) or "lossless" (see segment.ts). */
   readonly segmentMode?: SegmentMode;
+  /** The model directory's `glossary.yaml` (see ./glossary.ts), applied by the normaliser as IndexTTS2 does. */
+  readonly glossary?: Glossary;
 }
 
 /** One GPT segment: BPE ids (without the start/stop text tokens the GPT wraps them in) and their pieces. */
@@ -31,6 +33,7 @@ export class TextFrontEnd {
   readonly maxTokensPerSegment: number;
   private readonly quickStreamingTokens: number;
   private readonly segmentMode: SegmentMode;
+  private readonly glossary: Glossary | undefined;
 
   constructor(bpeModelBytes: Uint8Array, options: TextFrontEndOptions = {}) {
     const { maxTokensPerSegment = 120, quickStreamingTokens = 0, segmentMode = "official" } = options;
@@ -41,6 +44,7 @@ export class TextFrontEnd {
     this.maxTokensPerSegment = maxTokensPerSegment;
     this.quickStreamingTokens = quickStreamingTokens;
     this.segmentMode = segmentMode;
+    this.glossary = options.glossary;
   }
 
   get vocabSize(): number {
@@ -58,7 +62,8 @@ export class TextFrontEnd {
 
   /** Exactly the string `tokenize` hands to SentencePiece for `text` (what `npm run text` prints as "normalized"). */
   sentencePieceInput(text: string): string {
-    return [...text.trim()].length === 1 ? text : prepareText(text);
+    if ([...text.trim()].length === 1) return text;
+    return this.glossary === undefined ? prepareText(text) : prepareText(text, { glossary: this.glossary });
   }
 
   /** The text cut into GPT segments of at most `maxTokensPerSegment` tokens; empty text gives no segments. */
