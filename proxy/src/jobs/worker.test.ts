@@ -274,13 +274,18 @@ describe("JobWorker (in process, memory stores, a stub transport)", () => {
   });
 
   it("runItem: an off-peak job's item waits while its plan is at peak (and says so); others run", async () => {
+    // Strictly after the default version beforeEach made (same millisecond: not_after_latest), and not in the past.
+    const latest = (await stores.plans.listVersions("batch")).at(-1)?.effectiveFrom ?? 0;
     const version = await stores.plans.addPriceVersion("batch", {
+      effectiveFrom: Math.max(Date.now() + 1, latest + 1),
       unitPriceMicrosPer1kTokens: 20_000,
       peakWindows: [{ days: [0, 1, 2, 3, 4, 5, 6], start: "00:00", end: "24:00" }],
       peakMultiplierBp: 20_000,
       batchDiscountBp: 3_500,
     });
     expect(version.ok).toBe(true);
+    // ...and in force before the worker asks for the price
+    if (version.ok) while (Date.now() < version.value.effectiveFrom) await new Promise((r) => setTimeout(r, 1));
     const t = transport(wavAnswer);
     const { worker } = compose(t);
     const spec = { customerId: customer.id, apiKeyId: customer.keyId, planId: "batch", pool: "shared", maxAttempts: 3 };
