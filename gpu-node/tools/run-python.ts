@@ -14,7 +14,14 @@ if (!script || !/^[a-z_]+\.py$/.test(script)) {
   console.error("usage: tsx gpu-node/tools/run-python.ts <tool>.py [args…]");
   process.exit(2);
 }
-const run = spawnSync(toolsPython(), [join(dirname(fileURLToPath(import.meta.url)), script), ...args], {
+let python: string;
+try {
+  python = toolsPython();
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(1);
+}
+const run = spawnSync(python, [join(dirname(fileURLToPath(import.meta.url)), script), ...args], {
   stdio: "inherit",
 });
 process.exit(run.status ?? 1);
