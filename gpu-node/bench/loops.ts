@@ -3,8 +3,8 @@
  * (`--decode-loop host|resident`, same max batch), each level measured on one right after the other, with 1 and 3
  * beams; prints audio s/s, their ratio, and the bytes across the host boundary per generated token from /metrics.
  *
- *   npx tsx gpu-node/bench/loops.ts [--model gpu-node/models/small] [--concurrency 16] [--rounds 1] [--max-tokens N]
- *                                   [--beams 1,3] [--requests N] [--long]
+ *   npm run bench:loops -- [--model gpu-node/models/small] [--concurrency 16] [--rounds 1] [--max-tokens N]
+ *                          [--beams 1,3] [--requests N] [--long]
  *
  * `--long --max-tokens 100` vs `--long --max-tokens 1000` shows how the bytes per generated token grow with the
  * history: every request is one ~110-token segment, so it generates exactly max-tokens codes (random weights) and
