@@ -5,12 +5,12 @@
  * Both nodes (max batch 1 and max batch N) run side by side and every concurrency level is measured on one right
  * after the other, so a change in the load of a shared machine hits both sides of a ratio alike.
  */
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readModelDir } from "../src/adapters/model-dir.ts";
+import { generateModel } from "../tools/python.ts";
 import {
   type DecodeMeasurement,
   MatmulProbe,
@@ -41,17 +41,15 @@ if (values.help) {
   console.log(
     `usage: npm run bench:gpu-node -- [--model DIR] [--size small] [--levels 1,4,8,16,32] [--max-batch 32] [--rounds 2]
        [--max-tokens N] [--threads N] [--out bench-out] [--flops-only]
-The small model is generated into --model on first use (about a minute; needs /usr/bin/python3 with torch and onnx):
-  /usr/bin/python3 gpu-node/tools/generate_model.py --size small --out gpu-node/models/small`,
+The small model is generated into --model on first use (a few minutes; needs a Python with torch and onnx, found
+as gpu-node/tools/python.ts says: $GPU_NODE_PYTHON, .tools/gpu-node-python, /usr/bin/python3):
+  npm run model:generate -- --size small --out gpu-node/models/small`,
   );
   process.exit(0);
 }
 const modelDir = values.model;
 if (!existsSync(join(modelDir, "manifest.json"))) {
-  console.log(`generating the ${values.size} model into ${modelDir} (needs /usr/bin/python3 with torch and onnx)…`);
-  execFileSync("/usr/bin/python3", ["gpu-node/tools/generate_model.py", "--size", values.size, "--out", modelDir], {
-    stdio: "inherit",
-  });
+  generateModel(values.size, modelDir);
 }
 const files = await readModelDir(modelDir);
 const levels = values.levels.split(",").map(Number);

@@ -3,7 +3,13 @@
  * (`--decode-loop host|resident`, same max batch), each level measured on one right after the other, with 1 and 3
  * beams; prints audio s/s, their ratio, and the bytes across the host boundary per generated token from /metrics.
  *
- *   npx tsx gpu-node/bench/loops.ts [--model gpu-node/models/small] [--concurrency 16] [--rounds 1] [--max-tokens N]
+ *   npm run bench:loops -- [--model gpu-node/models/small] [--concurrency 16] [--rounds 1] [--max-tokens N]
+ *                          [--beams 1,3] [--requests N] [--long]
+ *
+ * `--long --max-tokens 100` vs `--long --max-tokens 1000` shows how the bytes per generated token grow with the
+ * history: every request is one ~110-token segment, so it generates exactly max-tokens codes (random weights) and
+ * its history runs up to max-tokens. "decode loop" counts only the decode graphs (gpt_decode*, cache_*), "all
+ * graphs" adds prefill, DiT and vocoder traffic spread over the same tokens.
  *
  * The model directory needs the resident graphs (generate_model.py writes them; for an older directory:
  * `python3 gpu-node/tools/resident_graphs.py DIR`).
@@ -18,6 +24,9 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "1" },
     "max-tokens": { type: "string" },
     threads: { type: "string", default: "2" },
+    beams: { type: "string", default: "1,3" },
+    requests: { type: "string" },
+    long: { type: "boolean" },
   },
 });
 const concurrency = Number(values.concurrency);
@@ -27,8 +36,13 @@ const TEXTS = [
   "今天的天气非常好,适合出去散步。",
   "Please confirm your order number.",
 ];
+// one GPT segment of about 110 text tokens (under the 120-token segment limit), so 1,000 codes fit in one history
+const LONG =
+  "The quarterly report shows that revenue grew in every region, while costs stayed flat. Our team shipped the new " +
+  "billing portal, moved the ledger to a durable store, and cut the median latency of the speech service by a " +
+  "third. Next quarter we will add two voices, open the batch endpoint to every plan, and publish the prices.";
 const payload = (beams: number) => (i: number) => ({
-  text: TEXTS[i % TEXTS.length],
+  text: values.long ? LONG : TEXTS[i % TEXTS.length],
   speaker_id: i % 3,
   seed: i,
   num_beams: beams,
@@ -38,9 +52,13 @@ const payload = (beams: number) => (i: number) => ({
 async function boundary(url: string) {
   const text = await (await fetch(`${url}/metrics`)).text();
   let bytes = 0;
-  for (const m of text.matchAll(/^gpu_node_boundary_bytes_total\{[^}]*\} ([0-9.e+-]+)$/gm)) bytes += Number(m[1]);
+  let decodeBytes = 0;
+  for (const m of text.matchAll(/^gpu_node_boundary_bytes_total\{([^}]*)\} ([0-9.e+-]+)$/gm)) {
+    bytes += Number(m[2]);
+    if (/graph="(gpt_decode|cache_)/.test(m[1] ?? "")) decodeBytes += Number(m[2]);
+  }
   const tokens = Number(/^gpu_node_generated_tokens_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? Number.NaN);
-  return { bytes, tokens };
+  return { bytes, decodeBytes, tokens };
 }
 
 const loops = ["host", "resident"] as const;
@@ -66,11 +84,11 @@ try {
   for (const node of nodes) await runLevel(node.url, 1, 1, payload(1)); // warm-up
   console.log(`concurrency ${concurrency}, model ${values.model}`);
   console.log(
-    "| beams | loop | requests | audio s/s | p50 ms | mean GPT batch | bytes across the boundary per generated token | audio s per node CPU s |",
+    "| beams | loop | requests | audio s/s | p50 ms | mean GPT batch | bytes across the boundary per generated token: decode loop | all graphs | audio s per node CPU s |",
   );
-  console.log("|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|");
   const ratios: string[] = [];
-  for (const beams of [1, 3]) {
+  for (const beams of values.beams.split(",").map(Number)) {
     const rates: number[] = [];
     for (const [i, loop] of loops.entries()) {
       const node = nodes[i];
@@ -79,15 +97,17 @@ try {
       const r = await runLevel(
         node.url,
         concurrency,
-        Math.max(16, Number(values.rounds) * concurrency),
+        values.requests !== undefined ? Number(values.requests) : Math.max(16, Number(values.rounds) * concurrency),
         payload(beams),
         node.child.pid,
       );
       const after = await boundary(node.url);
-      const perToken = (after.bytes - before.bytes) / (after.tokens - before.tokens);
+      const tokens = after.tokens - before.tokens;
+      const perToken = (after.bytes - before.bytes) / tokens;
+      const decodePerToken = (after.decodeBytes - before.decodeBytes) / tokens;
       rates.push(r.audioSecondsPerSecond);
       console.log(
-        `| ${beams} | ${loop} | ${r.requests} | ${r.audioSecondsPerSecond.toFixed(3)} | ${r.p50Ms.toFixed(0)} | ${r.meanBatch.toFixed(1)} | ${Math.round(perToken).toLocaleString("en")} | ${r.audioSecondsPerCpuSecond?.toFixed(3) ?? "?"} |`,
+        `| ${beams} | ${loop} | ${r.requests} | ${r.audioSecondsPerSecond.toFixed(3)} | ${r.p50Ms.toFixed(0)} | ${r.meanBatch.toFixed(1)} | ${Math.round(decodePerToken).toLocaleString("en")} | ${Math.round(perToken).toLocaleString("en")} | ${r.audioSecondsPerCpuSecond?.toFixed(3) ?? "?"} |`,
       );
     }
     ratios.push(`beams ${beams}: resident / host = ${((rates[1] ?? 0) / (rates[0] ?? Number.NaN)).toFixed(3)}`);

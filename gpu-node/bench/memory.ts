@@ -11,12 +11,13 @@
  * run: `default` (onnxruntime's CPU arena off, glibc's mmap threshold pinned, as `npm start` runs the node),
  * `arena` (arena on), `glibc-default` (glibc's dynamic mmap threshold).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { request } from "undici";
 import { NODE_MALLOC_ENV } from "../src/adapters/malloc-env.ts";
+import { generateModel } from "../tools/python.ts";
 
 const { values } = parseArgs({
   options: {
@@ -161,10 +162,7 @@ async function runVariant(variant: string, text: string): Promise<VariantResult>
 if (!existsSync(`${model}/manifest.json`)) {
   const size = /(tiny|small|full)$/.exec(model)?.[1];
   if (!size) throw new Error(`no model at ${model}`);
-  console.error(`generating the ${size} model (random weights) into ${model}…`);
-  execFileSync("/usr/bin/python3", ["gpu-node/tools/generate_model.py", "--size", size, "--out", model], {
-    stdio: "inherit",
-  });
+  generateModel(size, model);
 }
 const manifest = JSON.parse(readFileSync(`${model}/manifest.json`, "utf8")) as {
   name: string;

@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """Write an architecture-faithful IndexTTS2 model directory with random weights (gpu-node/MODEL.md contract).
 
-    /usr/bin/python3 gpu-node/tools/generate_model.py --size tiny --out gpu-node/models/tiny [--seed N] [--voices N]
+    npm run model:generate -- --size tiny --out gpu-node/models/tiny [--seed N] [--voices N]
 
 Sizes (indextts2_arch/configs.py): full = IndexTTS2's real dimensions; small = CPU benchmark model; tiny = the
-committed test fixture. The same seed always produces the same files. Needs Debian's torch + onnx
-(/usr/bin/python3), and the SentencePiece model from train_bpe.sh (trained on demand when missing).
+committed test fixture. The same seed always produces the same files (for one torch version). Needs torch + onnx
+(gpu-node/tools/README.md, "Which Python"), and the SentencePiece model from train_bpe.sh (trained on demand when missing).
 """
 
 import argparse

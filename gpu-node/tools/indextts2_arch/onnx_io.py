@@ -11,6 +11,7 @@ Export choices:
     weights into a single `<graph>.onnx.data` next to the graph.
 """
 
+import inspect
 import os
 import tempfile
 
@@ -20,6 +21,14 @@ import torch
 from onnx import helper, numpy_helper
 
 OPSET = 17
+# torch >= 2.9 defaults to the dynamo-based exporter, which writes opset-18 ops (Split with num_outputs) and then
+# down-converts to 17 badly ("Bad node spec ... Split"), renames initializers (check_model.py loads weights back by
+# torch parameter name) and treats dynamic_axes differently. The TorchScript exporter these graphs were designed
+# and checked with is still there behind dynamo=False (the keyword exists since torch 2.5; older torch has only
+# that exporter and rejects the keyword).
+_TORCHSCRIPT_EXPORTER = (
+    {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+)
 FP16_SUFFIX = "__fp16"
 FP16_MIN_ELEMENTS = 1024
 
@@ -31,7 +40,7 @@ def export_graph(module, args, path, input_names, output_names, dynamic_axes, io
         with torch.no_grad():
             torch.onnx.export(
                 module, args, tmp_path, opset_version=OPSET, input_names=input_names, output_names=output_names,
-                dynamic_axes=dynamic_axes, do_constant_folding=False, export_params=True,
+                dynamic_axes=dynamic_axes, do_constant_folding=False, export_params=True, **_TORCHSCRIPT_EXPORTER,
             )
         model = onnx.load(tmp_path)  # pulls any per-tensor external files back in
     _strip_doc_strings(model)
