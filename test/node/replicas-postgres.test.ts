@@ -120,6 +120,7 @@ describe("replicas on one Postgres", () => {
 
     let killed = false;
     let okFromB = 0;
+    let okFromAAfterKill = 0;
     // Closed loop: 8 clients per replica within the enterprise plan's in-flight cap (64, shared through Redis).
     const answers: { status: number; requestId: string | null }[] = [];
     let next = 0;
@@ -134,6 +135,7 @@ describe("replicas on one Postgres", () => {
           });
           await res.arrayBuffer();
           answers.push({ status: res.status, requestId: res.headers.get("x-request-id") });
+          if (res.status === 200 && replica === a && killed) okFromAAfterKill++;
           if (res.status === 200 && replica === b && ++okFromB === 20 && !killed) {
             // Mid-load: B has answered some and holds others in flight.
             killed = true;
@@ -164,6 +166,8 @@ describe("replicas on one Postgres", () => {
     expect(ledger.length).toBeLessThanOrEqual(stub.state.served);
     // Both replicas served, and A kept serving after B died.
     expect(okFromB).toBeGreaterThanOrEqual(20);
-    expect(ok.length).toBeGreaterThan(REQUESTS / 2);
+    // (a count of A's answers after the kill, not a share of all requests: how many B's clients lose in the kill
+    // varies with the machine's load; a fresh-clone CI run once saw 119 of 240 answered)
+    expect(okFromAAfterKill, JSON.stringify(statuses)).toBeGreaterThan(0);
   });
 });
