@@ -14,14 +14,24 @@ import type {
   UsageEventRow,
 } from "../migrations/schema/index.ts";
 
-export type { CustomerStatus, NodeState, PeakWindow, PlanKind, Priority } from "../migrations/schema/index.ts";
+export type {
+  CustomerStatus,
+  NodeState,
+  PeakWindow,
+  PlanKind,
+  Priority,
+  UsageSource,
+} from "../migrations/schema/index.ts";
 export type Customer = CustomerRow;
 export type ApiKey = ApiKeyRow;
 export type Plan = PlanRow;
 export type PriceVersion = PriceVersionRow;
 export type GpuNode = NodeRow;
-/** One billed request, as the proxy rated it. `id` is the ledger's own cursor and is not part of the event. */
-export type UsageEvent = Omit<UsageEventRow, "id">;
+/**
+ * One billed request, as the proxy rated it. `id` is the ledger's own cursor and is not part of the event. `source`
+ * (api, playground, job) is "api" when not given: most writers are the API itself.
+ */
+export type UsageEvent = Omit<UsageEventRow, "id" | "source"> & { source?: UsageEventRow["source"] };
 
 export type Result<T, E extends string> = { ok: true; value: T } | { ok: false; error: E; message: string };
 

@@ -141,4 +141,5 @@ export const {
   jobs,
   jobItems,
   queueDeadLetters,
+  consoleSessionRevocations,
 } = pgSchema;

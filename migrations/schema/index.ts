@@ -12,6 +12,7 @@ import {
   billingUnpaidInvoices,
   billingWebhookEvents,
 } from "./billing.ts";
+import { consoleSessionRevocations } from "./console-sessions.ts";
 import { customers } from "./customers.ts";
 import { queueDeadLetters } from "./dead-letters.ts";
 import { idempotencyKeys } from "./idempotency-keys.ts";
@@ -44,6 +45,7 @@ export {
   WEBHOOK_EVENT_STATES,
   type WebhookEventState,
 } from "./billing.ts";
+export { consoleSessionRevocations } from "./console-sessions.ts";
 export { CUSTOMER_STATUSES, type CustomerStatus, customers } from "./customers.ts";
 export {
   DEAD_LETTER_KINDS,
@@ -66,7 +68,7 @@ export {
 export { NODE_STATES, type NodeState, nodes, SHARED_POOL } from "./nodes.ts";
 export { PLAN_KINDS, type PlanKind, plans } from "./plans.ts";
 export { priceVersions } from "./price-versions.ts";
-export { PRIORITIES, type Priority, usageEvents } from "./usage-events.ts";
+export { PRIORITIES, type Priority, USAGE_SOURCES, type UsageSource, usageEvents } from "./usage-events.ts";
 export {
   usageDaily,
   usageDailyPlans,
@@ -99,6 +101,7 @@ export const schema = {
   jobs,
   jobItems,
   queueDeadLetters,
+  consoleSessionRevocations,
 };
 export type Schema = typeof schema;
 
@@ -114,4 +117,5 @@ export type BillingSubscriptionRow = typeof billingSubscriptions.$inferSelect;
 export type BillingUnpaidInvoiceRow = typeof billingUnpaidInvoices.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
 export type JobItemRow = typeof jobItems.$inferSelect;
+export type ConsoleSessionRevocationRow = typeof consoleSessionRevocations.$inferSelect;
 export type QueueDeadLetterRow = typeof queueDeadLetters.$inferSelect;

@@ -9,6 +9,13 @@ export const PRIORITIES = ["interactive", "batch"] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
 /**
+ * What sent a request: the API itself, the customer console's playground, or a batch job's item. Every source is
+ * metered and billed alike; the marker only lets usage say where it came from.
+ */
+export const USAGE_SOURCES = ["api", "playground", "job"] as const;
+export type UsageSource = (typeof USAGE_SOURCES)[number];
+
+/**
  * The usage ledger: one append-only row per billed request, rated when it happened. `request_id` is UNIQUE so a
  * retried write (or a retried request that reuses its request id) is counted once. Billing aggregates it per customer
  * and period, hence (customer_id, occurred_at).
@@ -45,6 +52,11 @@ export const usageEvents = sqliteTable(
     /** The GPU node that served it (no foreign key: nodes come and go, history stays). */
     nodeId: text("node_id"),
     priority: text("priority", { enum: PRIORITIES }).notNull(),
+    /**
+     * Added after the ledger held rows (they read "api"). Checked by the stores' validation, not by a CHECK: SQLite
+     * cannot add a table CHECK without rebuilding a table of millions of rows.
+     */
+    source: text("source", { enum: USAGE_SOURCES }).notNull().default("api"),
   },
   (t) => [
     index("usage_events_customer_occurred_idx").on(t.customerId, t.occurredAt),
