@@ -25,7 +25,7 @@ export function registerConsoles(app: Hono<ProxyEnv>, deps: ProxyDeps): void {
     proxy: deps,
     app,
     now,
-    signer: new SessionSigner(`console-session.${deps.config.adminToken}`, now),
+    signer: new SessionSigner(`console-session.${deps.config.adminToken}`, now, deps.stores.consoleSessions),
     clientIp: (c: Context) =>
       deps.clientIp({ remoteAddress: deps.remoteAddress(c), headers: c.req.raw.headers }) ?? "unknown",
   };

@@ -1,5 +1,7 @@
 import type { Hono } from "hono";
 import type { ProxyEnv } from "../http/deps.ts";
+import { markRequestSource } from "../http/request-source.ts";
+import type { UsageSource } from "../store/ports.ts";
 import type { ConsoleContext } from "./env.ts";
 
 /** Headers the client-IP resolver may read (trusted proxies): an internal call is limited as its caller is. */
@@ -17,6 +19,7 @@ export async function callApi(
   method: string,
   path: string,
   body?: unknown,
+  source?: UsageSource,
 ): Promise<{ status: number; json: Record<string, unknown> | null; response: Response }> {
   const headers = new Headers({ authorization: `Bearer ${credential}` });
   for (const name of FORWARDED) {
@@ -31,11 +34,10 @@ export async function callApi(
     ctx = undefined; // Node: no execution context
   }
   const url = new URL(path, c.req.url);
-  const response = await app.fetch(
-    new Request(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }),
-    c.env,
-    ctx,
-  );
+  const request = new Request(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  // A playground request is metered like any other; its usage row says where it came from.
+  if (source !== undefined) markRequestSource(request, source);
+  const response = await app.fetch(request, c.env, ctx);
   const type = response.headers.get("content-type") ?? "";
   const json = type.startsWith("application/json")
     ? ((await response.clone().json()) as Record<string, unknown>)

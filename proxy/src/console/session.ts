@@ -6,10 +6,13 @@
  * on every page, so revoking that key ends the session; for an admin, "admin". `sealed` is the presented key (or admin
  * token) encrypted with AES-GCM under a key derived from the same secret: the console calls the API on the user's
  * behalf with it (jobs, the playground, admin writes), so every console action goes through the API's own checks,
- * limits and metering. It grants nothing the cookie itself does not (the console can already mint keys). Sessions expire at `exp` (server time, injectable clock). Signing out adds `sid` to a
- * revocation list kept until `exp` — per process: on Workers each isolate has its own, so there sign-out also relies
- * on the browser dropping the cookie (it is cleared) and on the short lifetime.
+ * limits and metering. It grants nothing the cookie itself does not (the console can already mint keys). Sessions
+ * expire at `exp` (server time, injectable clock). Signing out records `sid` until `exp` in the shared store
+ * (`ConsoleSessionStore`: a table on SQLite, D1 and Postgres), which every page checks, so a copied cookie is refused by
+ * every process, replica and Workers isolate over that database; this process also remembers it locally.
  */
+
+import type { ConsoleSessionStore } from "../store/ports.ts";
 
 const encoder = new TextEncoder();
 
@@ -51,6 +54,8 @@ export class SessionSigner {
   constructor(
     secret: string,
     private readonly now: () => number,
+    /** where sign-outs are shared; without one (a store that has none), this process's memory only */
+    private readonly revocations?: ConsoleSessionStore,
   ) {
     this.#key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
       "sign",
@@ -116,18 +121,21 @@ export class SessionSigner {
     if (
       typeof claims.exp !== "number" ||
       typeof claims.sealed !== "string" ||
+      typeof claims.sid !== "string" ||
       claims.exp <= this.now() ||
-      this.#revoked.has(claims.sid)
+      this.#revoked.has(claims.sid) ||
+      (await this.revocations?.isRevoked(claims.sid))
     )
       return null;
     return claims;
   }
 
-  /** Ends a session before its expiry (sign-out). */
-  signOut(claims: SessionClaims): void {
+  /** Ends a session before its expiry (sign-out), for every process that shares the store. */
+  async signOut(claims: SessionClaims): Promise<void> {
     const now = this.now();
     for (const [sid, exp] of this.#revoked) if (exp <= now) this.#revoked.delete(sid);
     this.#revoked.set(claims.sid, claims.exp);
+    await this.revocations?.revoke(claims.sid, claims.exp);
   }
 
   /** A CSRF token bound to a session (or a sign-in form's nonce): forms carry it, state changes require it. */

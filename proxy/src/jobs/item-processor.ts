@@ -83,6 +83,7 @@ export class ItemProcessor {
           inputChars: [...item.text].length,
           nodeId,
           priority: "batch",
+          source: "job",
         },
       );
       this.#d.metrics?.metered(event.tokens, event.amountMicros, event.currency);

@@ -1,3 +1,4 @@
+import { runConsoleSessionStoreContract } from "./console-sessions.contract.ts";
 import { runCustomerStoreContract } from "./customers.contract.ts";
 import { runIdempotencyStoreContract } from "./idempotency.contract.ts";
 import { runKeyStoreContract } from "./keys.contract.ts";
@@ -7,6 +8,7 @@ import type { ContractOptions } from "./testing/harness.ts";
 import { runUsageLedgerContract } from "./usage-ledger.contract.ts";
 import { runUsageReportsContract } from "./usage-reports.contract.ts";
 
+export { runConsoleSessionStoreContract } from "./console-sessions.contract.ts";
 export { runCustomerStoreContract } from "./customers.contract.ts";
 export { runIdempotencyStoreContract } from "./idempotency.contract.ts";
 export { runKeyStoreContract } from "./keys.contract.ts";
@@ -28,4 +30,5 @@ export function runStoreContracts(options: ContractOptions & { reports?: boolean
   if (options.reports !== false) runUsageReportsContract(options);
   runIdempotencyStoreContract(options);
   runNodeStoreContract(options);
+  runConsoleSessionStoreContract(options);
 }

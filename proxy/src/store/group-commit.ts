@@ -10,7 +10,7 @@
  *
  * Runtime-agnostic: only Promise, setTimeout and, where the runtime has it, setImmediate.
  */
-import type { AppendOutcome, DailyUsage, UsageEvent, UsageLedger, UsageTotals } from "./ports.ts";
+import type { AppendOutcome, DailyUsage, UsageByDayQuery, UsageEvent, UsageLedger, UsageTotals } from "./ports.ts";
 import { InvalidUsageEventError, usageEventProblem } from "./validation.ts";
 
 export interface GroupCommitOptions {
@@ -117,7 +117,7 @@ export class GroupCommitLedger implements UsageLedger {
     return { ...this.#stats };
   }
 
-  usageByDay(query: { customerId: string; fromMs: number; toMs: number; timeZone?: string }): Promise<DailyUsage[]> {
+  usageByDay(query: UsageByDayQuery): Promise<DailyUsage[]> {
     return this.#inner.usageByDay(query);
   }
 

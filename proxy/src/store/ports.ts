@@ -20,6 +20,7 @@ import type {
   PriceVersion,
   Result,
   UsageEvent,
+  UsageSource,
 } from "../../../domain/records.ts";
 
 import type { UsageReports } from "./usage-reports.ts";
@@ -37,6 +38,7 @@ export {
   type Result,
   systemClock,
   type UsageEvent,
+  type UsageSource,
 } from "../../../domain/records.ts";
 export type { UsageReports } from "./usage-reports.ts";
 
@@ -175,10 +177,20 @@ export interface DailyUsage {
   planId: string;
   peak: boolean;
   currency: string;
+  /** What sent the requests (api, playground, job): only when asked `bySource` */
+  source?: UsageSource;
   events: number;
   tokens: number;
   audioMs: number;
   amountMicros: number;
+}
+
+export interface UsageByDayQuery {
+  customerId: string;
+  fromMs: number;
+  toMs: number;
+  timeZone?: string;
+  bySource?: boolean;
 }
 
 export interface UsageLedger {
@@ -188,8 +200,11 @@ export interface UsageLedger {
    * append never double-counts. Malformed events (non-integer money, negative counts) reject the whole call.
    */
   append(events: readonly UsageEvent[]): Promise<AppendOutcome[]>;
-  /** Per local day, plan, peak flag and currency, ascending by day, then plan, then off-peak first, then currency. */
-  usageByDay(query: { customerId: string; fromMs: number; toMs: number; timeZone?: string }): Promise<DailyUsage[]>;
+  /**
+   * Per local day, plan, peak flag and currency, ascending by day, then plan, then off-peak first, then currency;
+   * with `bySource` also per source (then ascending by source).
+   */
+  usageByDay(query: UsageByDayQuery): Promise<DailyUsage[]>;
   /**
    * One row per currency (amounts in different currencies are never added), or with `byPlan` per plan and currency
    * (sorted by plan, then currency; each row has `planId`); all customers if none is given.
@@ -273,4 +288,18 @@ export interface Stores {
   nodes: NodeStore;
   /** Reports over every customer's usage, from rollups of the ledger (absent on a store that has none yet). */
   reports?: UsageReports;
+  /** Signed-out console sessions, shared by every process on this database (absent: each process keeps its own). */
+  consoleSessions?: ConsoleSessionStore;
+}
+
+// ─── console sessions ───────────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Console sessions are signed cookies; this keeps the ones signed out before their expiry, so every process and
+ * isolate that shares the database refuses them, not only the one that signed them out.
+ */
+export interface ConsoleSessionStore {
+  /** Session `sessionId` is signed out; it would have expired at `expiresAt` (kept until then, then deleted). */
+  revoke(sessionId: string, expiresAt: number): Promise<void>;
+  isRevoked(sessionId: string): Promise<boolean>;
 }

@@ -205,6 +205,43 @@ export function runUsageLedgerContract({ name, make }: ContractOptions): void {
       expect(days.map((d) => d.day)).toEqual(["2026-03-08", "2026-03-09"]);
     });
 
+    it("keeps each row's source (api when not given) and splits days by source only when asked", async () => {
+      await stores.ledger.append([
+        usageEvent(seed, { requestId: "plain", tokens: 1, amountMicros: 10 }),
+        usageEvent(seed, { requestId: "api", source: "api", tokens: 2, amountMicros: 20 }),
+        usageEvent(seed, { requestId: "play", source: "playground", tokens: 4, amountMicros: 40 }),
+        usageEvent(seed, { requestId: "job", source: "job", tokens: 8, amountMicros: 80, priority: "batch" }),
+      ]);
+      const range = { customerId: seed.customer.id, fromMs: t0, toMs: t0 + DAY };
+      const split = await stores.ledger.usageByDay({ ...range, bySource: true });
+      expect(split.map((d) => [d.source, d.events, d.tokens, d.amountMicros])).toEqual([
+        ["api", 2, 3, 30],
+        ["job", 1, 8, 80],
+        ["playground", 1, 4, 40],
+      ]);
+      // Without bySource, one row as before, with no source field.
+      const whole = await stores.ledger.usageByDay(range);
+      expect(whole).toEqual([
+        {
+          day: "2026-03-01",
+          planId: "basic",
+          peak: false,
+          currency: "USD",
+          events: 4,
+          tokens: 15,
+          audioMs: 4_000,
+          amountMicros: 150,
+        },
+      ]);
+      expect(await totalsOf(seed.customer.id)).toMatchObject([{ events: 4, amountMicros: 150 }]);
+    });
+
+    it("refuses an event with an unknown source", async () => {
+      const bad = usageEvent(seed, { requestId: "bad", source: "console" as "api" });
+      await expect(stores.ledger.append([bad])).rejects.toThrow(/source/);
+      expect(await totalsOf(seed.customer.id)).toEqual([]);
+    });
+
     it("refuses a whole append with a malformed event and writes none of it", async () => {
       const bad = [
         usageEvent(seed, { requestId: "good" }),

@@ -5,8 +5,8 @@
 import { z } from "zod";
 import { validatePeakWindows } from "../../../domain/peak.ts";
 import { isValidTimeZone } from "../../../domain/time-zone.ts";
-import { PLAN_KINDS, PRIORITIES, SHARED_POOL } from "../../../migrations/schema/index.ts";
-import type { NewNode, NewPlan, NewPriceVersion, Result, UsageEvent } from "./ports.ts";
+import { PLAN_KINDS, PRIORITIES, SHARED_POOL, USAGE_SOURCES } from "../../../migrations/schema/index.ts";
+import type { NewNode, NewPlan, NewPriceVersion, Result, UsageEvent, UsageSource } from "./ports.ts";
 
 const nonNegativeInt = z.int().nonnegative();
 const positiveInt = z.int().positive();
@@ -92,8 +92,13 @@ export function usageEventProblem(e: UsageEvent): string | null {
   if (typeof e.currency !== "string" || !/^[A-Z]{3}$/.test(e.currency)) return "currency must be an ISO 4217 code";
   if (!(PRIORITIES as readonly string[]).includes(e.priority)) return "priority must be interactive or batch";
   if (e.nodeId !== null && typeof e.nodeId !== "string") return "nodeId must be a string or null";
+  if (e.source !== undefined && !(USAGE_SOURCES as readonly string[]).includes(e.source))
+    return "source must be api, playground or job";
   return null;
 }
+
+/** What sent the event: "api" unless it says otherwise (what every store writes). */
+export const sourceOf = (e: UsageEvent): UsageSource => e.source ?? "api";
 
 /** Throws on the first malformed event: a malformed event is a bug in the caller, and the whole append must fail. */
 export function assertUsageEvents(events: readonly UsageEvent[]): void {

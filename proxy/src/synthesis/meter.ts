@@ -2,7 +2,7 @@ import type { WavMeasure } from "../../../audio/wav.ts";
 import { priceTokens, tokensFromFrames } from "../../../billing/src/rating/rate.ts";
 import { peakAt } from "../../../domain/peak.ts";
 import { ProxyError } from "../core/errors.ts";
-import type { KeyContext, PlanStore, UsageEvent, UsageLedger } from "../store/ports.ts";
+import type { KeyContext, PlanStore, UsageEvent, UsageLedger, UsageSource } from "../store/ports.ts";
 
 export interface MeterInput {
   requestId: string;
@@ -14,6 +14,8 @@ export interface MeterInput {
   /** null when the audio was stored by an earlier run of a batch item (that run's node is not known) */
   nodeId: string | null;
   priority: "interactive" | "batch";
+  /** what sent the request (api when not given) */
+  source?: UsageSource;
 }
 
 export interface Metered {
@@ -61,6 +63,7 @@ export async function meterAndRecord(
     currency: auth.plan.currency,
     nodeId: input.nodeId,
     priority: input.priority,
+    source: input.source ?? "api",
   };
   const [outcome] = await deps.ledger.append([event]);
   return { event, inserted: outcome?.inserted ?? false };

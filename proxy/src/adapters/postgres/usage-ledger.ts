@@ -1,7 +1,7 @@
 import { asSqlDb, type PgDb } from "../../../../storage/pg/open.ts";
 import { type SqlDb, tablesOf } from "../../../../storage/sql-db.ts";
 import type { AppendOutcome, UsageEvent } from "../../store/ports.ts";
-import { assertUsageEvents } from "../../store/validation.ts";
+import { assertUsageEvents, sourceOf } from "../../store/validation.ts";
 import { SqlUsageLedger } from "../sql/usage-ledger.ts";
 
 /** Rows per INSERT: 15 parameters each, under Postgres's 65,535 bind parameters per statement. */
@@ -64,5 +64,6 @@ function toRow(e: UsageEvent) {
     currency: e.currency,
     nodeId: e.nodeId,
     priority: e.priority,
+    source: sourceOf(e),
   };
 }

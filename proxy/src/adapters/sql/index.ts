@@ -1,5 +1,6 @@
 import type { SqlDb } from "../../../../storage/sql-db.ts";
 import { type Clock, type Stores, systemClock, type UsageLedger } from "../../store/ports.ts";
+import { SqlConsoleSessionStore } from "./console-sessions.ts";
 import { SqlCustomerStore } from "./customers.ts";
 import { SqlIdempotencyStore } from "./idempotency.ts";
 import { SqlKeyStore } from "./keys.ts";
@@ -24,6 +25,7 @@ export function createSqlStores(
     ledger,
     idempotency: new SqlIdempotencyStore(db, clock),
     nodes: new SqlNodeStore(db, clock),
+    consoleSessions: new SqlConsoleSessionStore(db, clock),
     ...(options.runAtomically ? { reports: new SqlUsageReports(db, options.runAtomically) } : {}),
   };
 }

@@ -1,7 +1,14 @@
 import { and, eq, gte, lt, type SQLWrapper, sql } from "drizzle-orm";
 import { type SqlDb, tablesOf } from "../../../../storage/sql-db.ts";
-import { sumByLocalDay, type UsageSlice } from "../../store/local-day.ts";
-import type { AppendOutcome, DailyUsage, UsageEvent, UsageLedger, UsageTotals } from "../../store/ports.ts";
+import { sumByLocalDay } from "../../store/local-day.ts";
+import type {
+  AppendOutcome,
+  DailyUsage,
+  UsageByDayQuery,
+  UsageEvent,
+  UsageLedger,
+  UsageTotals,
+} from "../../store/ports.ts";
 
 /**
  * Every IANA offset in use since 1972 is a multiple of 15 minutes, so a 15-minute bucket never straddles a local
@@ -24,15 +31,10 @@ export abstract class SqlUsageLedger implements UsageLedger {
 
   abstract append(events: readonly UsageEvent[]): Promise<AppendOutcome[]>;
 
-  async usageByDay(query: {
-    customerId: string;
-    fromMs: number;
-    toMs: number;
-    timeZone?: string;
-  }): Promise<DailyUsage[]> {
+  async usageByDay(query: UsageByDayQuery): Promise<DailyUsage[]> {
     const { usageEvents } = tablesOf(this.db);
     const bucket = sql<number>`(${usageEvents.occurredAt} / ${BUCKET}) * ${BUCKET}`;
-    const slices: UsageSlice[] = await this.db
+    const rows = await this.db
       .select({
         atMs: bucket.mapWith(Number),
         planId: usageEvents.planId,
@@ -42,6 +44,8 @@ export abstract class SqlUsageLedger implements UsageLedger {
         tokens: total(usageEvents.tokens),
         audioMs: total(usageEvents.audioMs),
         amountMicros: total(usageEvents.amountMicros),
+        // With bySource, also per source; without it, a constant null (dropped below).
+        source: query.bySource ? usageEvents.source : sql<null>`null`,
       })
       .from(usageEvents)
       .where(
@@ -51,8 +55,17 @@ export abstract class SqlUsageLedger implements UsageLedger {
           lt(usageEvents.occurredAt, query.toMs),
         ),
       )
-      .groupBy(bucket, usageEvents.planId, usageEvents.peak, usageEvents.currency);
-    return sumByLocalDay(slices, query.timeZone ?? "UTC");
+      .groupBy(
+        bucket,
+        usageEvents.planId,
+        usageEvents.peak,
+        usageEvents.currency,
+        ...(query.bySource ? [usageEvents.source] : []),
+      );
+    return sumByLocalDay(
+      rows.map(({ source, ...slice }) => (source === null ? slice : { ...slice, source })),
+      query.timeZone ?? "UTC",
+    );
   }
 
   async totals(query: { customerId?: string; fromMs: number; toMs: number; byPlan?: boolean }): Promise<UsageTotals[]> {

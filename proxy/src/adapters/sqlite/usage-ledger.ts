@@ -2,7 +2,7 @@ import { is, Param, Placeholder, sql } from "drizzle-orm";
 import { usageEvents } from "../../../../migrations/schema/index.ts";
 import type { SqliteDb } from "../../../../storage/sqlite/open.ts";
 import type { AppendOutcome, UsageEvent } from "../../store/ports.ts";
-import { assertUsageEvents } from "../../store/validation.ts";
+import { assertUsageEvents, sourceOf } from "../../store/validation.ts";
 import { SqlUsageLedger } from "../sql/usage-ledger.ts";
 
 /** The usage ledger on SQLite: the append hot path here, the read side `SqlUsageLedger`'s. */
@@ -33,6 +33,7 @@ export class SqliteUsageLedger extends SqlUsageLedger {
         currency: p("currency"),
         nodeId: p("nodeId"),
         priority: p("priority"),
+        source: p("source"),
       })
       .onConflictDoNothing({ target: usageEvents.requestId })
       .toSQL();
@@ -44,7 +45,8 @@ export class SqliteUsageLedger extends SqlUsageLedger {
       const name = placeholder.name as keyof UsageEvent;
       return { name, column: usageEvents[name] };
     });
-    const values = (event: UsageEvent) => fields.map(({ name, column }) => column.mapToDriverValue(event[name]));
+    const values = (event: UsageEvent) =>
+      fields.map(({ name, column }) => column.mapToDriverValue(name === "source" ? sourceOf(event) : event[name]));
     // IMMEDIATE: take the write lock up front, so a concurrent writer makes this wait (busy_timeout), never fail midway.
     this.#appendAll = db.$client.transaction((events: readonly UsageEvent[]) =>
       events.map((event) => ({ inserted: statement.run(values(event)).changes === 1 })),

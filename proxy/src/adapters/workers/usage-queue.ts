@@ -7,7 +7,14 @@
  * dead-letter queue. It cannot be counted twice either: the ledger ignores a request id it already holds, so a
  * redelivered message (or a batch retried after a partial failure) changes nothing.
  */
-import type { AppendOutcome, DailyUsage, UsageEvent, UsageLedger, UsageTotals } from "../../store/ports.ts";
+import type {
+  AppendOutcome,
+  DailyUsage,
+  UsageByDayQuery,
+  UsageEvent,
+  UsageLedger,
+  UsageTotals,
+} from "../../store/ports.ts";
 import { InvalidUsageEventError, usageEventProblem } from "../../store/validation.ts";
 
 /** Queues accept at most 100 messages per sendBatch. */
@@ -48,7 +55,7 @@ export class QueueUsageLedger implements UsageLedger {
     return outcomes;
   }
 
-  usageByDay(query: { customerId: string; fromMs: number; toMs: number; timeZone?: string }): Promise<DailyUsage[]> {
+  usageByDay(query: UsageByDayQuery): Promise<DailyUsage[]> {
     return this.reads.usageByDay(query);
   }
 

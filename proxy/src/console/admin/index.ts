@@ -53,8 +53,8 @@ export function adminConsole(d: ConsoleDeps): Hono<ConsoleEnv> {
   );
 
   app.get("/", (c) => c.redirect("/admin/console/customers", 303));
-  app.post("/sign-out", (c) => {
-    d.signer.signOut(c.get("session"));
+  app.post("/sign-out", async (c) => {
+    await d.signer.signOut(c.get("session"));
     clearCookie(c, ADMIN_COOKIE, ROOT);
     return c.redirect("/admin/console/sign-in", 303);
   });

@@ -58,8 +58,8 @@ export function customerConsole(d: ConsoleDeps): Hono<ConsoleEnv> {
   );
 
   app.get("/", (c) => c.redirect("/console/usage", 303));
-  app.post("/sign-out", (c) => {
-    d.signer.signOut(c.get("session"));
+  app.post("/sign-out", async (c) => {
+    await d.signer.signOut(c.get("session"));
     clearCookie(c, CUSTOMER_COOKIE, ROOT);
     return c.redirect("/console/sign-in", 303);
   });

@@ -180,7 +180,7 @@ export function registerPlayground(app: Hono<ConsoleEnv>, d: ConsoleDeps): void 
     } else if (input.emotion) {
       body.emotion = input.emotion;
     }
-    const r = await callApi(d.app, c, key, "POST", "/v1/tts", body);
+    const r = await callApi(d.app, c, key, "POST", "/v1/tts", body, "playground");
     if (r.status !== 200) return playgroundPage(d, c, input, null, apiError(r.json, `synthesis failed (${r.status})`));
     const h = r.response.headers;
     d.proxy.log?.({ level: "info", msg: "console playground request", request_id: h.get("x-request-id") });

@@ -24,6 +24,7 @@ import { PieceFeed } from "../../synthesis/piece-feed.ts";
 import { piecePcm, pieceRequestId, streamPieceTexts } from "../../synthesis/pieces.ts";
 import type { SpeechRequest } from "../../upstream/adapters.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
+import { requestSource } from "../request-source.ts";
 import { takeResponseHeaders } from "../response-headers.ts";
 import { sseDelta, sseDone } from "./speech-sse.ts";
 
@@ -81,6 +82,7 @@ export async function streamSpeech(
         inputChars: chars,
         nodeId: forwarded.nodeId,
         priority: req.priority,
+        source: requestSource(c.req.raw),
       },
     );
     deps.metrics.metered(event.tokens, event.amountMicros, event.currency);

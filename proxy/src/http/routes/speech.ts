@@ -12,6 +12,7 @@ import type { SpeechRequest } from "../../upstream/adapters.ts";
 import type { ProxyDeps, ProxyEnv } from "../deps.ts";
 import { idempotencyConflict, idempotencyKeyOf, requestFingerprint } from "../idempotency.ts";
 import { readJson } from "../read-json.ts";
+import { requestSource } from "../request-source.ts";
 import { takeResponseHeaders } from "../response-headers.ts";
 import { EMOTION_LABELS, openAiSpeechSchema, ttsBodySchema } from "../schemas.ts";
 import { streamSpeech } from "./speech-stream.ts";
@@ -190,6 +191,7 @@ async function synthesizeAndBill(c: Context<ProxyEnv>, deps: ProxyDeps, speech: 
         inputChars: [...speech.text].length,
         nodeId: forwarded.nodeId,
         priority,
+        source: requestSource(c.req.raw),
       },
     );
     deps.metrics.metered(event.tokens, event.amountMicros, event.currency);

@@ -1,4 +1,5 @@
 import { type Clock, type Stores, systemClock } from "../ports.ts";
+import { InMemoryConsoleSessionStore } from "./console-sessions.ts";
 import { InMemoryCustomerStore } from "./customers.ts";
 import { InMemoryIdempotencyStore } from "./idempotency.ts";
 import { InMemoryKeyStore } from "./keys.ts";
@@ -33,5 +34,6 @@ export function createMemoryStores(options: { clock?: Clock } = {}): Stores {
     idempotency: new InMemoryIdempotencyStore(state),
     nodes: new InMemoryNodeStore(state),
     reports: new InMemoryUsageReports(state),
+    consoleSessions: new InMemoryConsoleSessionStore(options.clock ?? systemClock),
   };
 }

@@ -1,6 +1,6 @@
 import { compareIds, sumByLocalDay } from "../local-day.ts";
-import type { AppendOutcome, DailyUsage, UsageEvent, UsageLedger, UsageTotals } from "../ports.ts";
-import { assertUsageEvents } from "../validation.ts";
+import type { AppendOutcome, DailyUsage, UsageByDayQuery, UsageEvent, UsageLedger, UsageTotals } from "../ports.ts";
+import { assertUsageEvents, sourceOf } from "../validation.ts";
 import { copy, type MemoryState } from "./state.ts";
 
 /** The ledger in memory: a scan per query, fine for tests and development, not for months of traffic. */
@@ -13,17 +13,12 @@ export class InMemoryUsageLedger implements UsageLedger {
     return events.map((event) => {
       if (this.state.usageRequestIds.has(event.requestId)) return { inserted: false };
       this.state.usageRequestIds.add(event.requestId);
-      this.state.usage.push(copy(event));
+      this.state.usage.push({ ...copy(event), source: sourceOf(event) });
       return { inserted: true };
     });
   }
 
-  async usageByDay(query: {
-    customerId: string;
-    fromMs: number;
-    toMs: number;
-    timeZone?: string;
-  }): Promise<DailyUsage[]> {
+  async usageByDay(query: UsageByDayQuery): Promise<DailyUsage[]> {
     const slices = this.#select(query.customerId, query.fromMs, query.toMs).map((e) => ({
       atMs: e.occurredAt,
       planId: e.planId,
@@ -33,6 +28,7 @@ export class InMemoryUsageLedger implements UsageLedger {
       tokens: e.tokens,
       audioMs: e.audioMs,
       amountMicros: e.amountMicros,
+      ...(query.bySource ? { source: sourceOf(e) } : {}),
     }));
     return sumByLocalDay(slices, query.timeZone ?? "UTC");
   }

@@ -2,7 +2,7 @@ import { getTableColumns, getTableName } from "drizzle-orm";
 import { usageEvents } from "../../../../../migrations/schema/index.ts";
 import type { D1Db } from "../../../../../storage/d1/db.ts";
 import type { AppendOutcome, UsageEvent } from "../../../store/ports.ts";
-import { assertUsageEvents } from "../../../store/validation.ts";
+import { assertUsageEvents, sourceOf } from "../../../store/validation.ts";
 import { SqlUsageLedger } from "../../sql/usage-ledger.ts";
 
 /** Every column but the ledger's own cursor, with the event field it holds. */
@@ -32,7 +32,9 @@ export class D1UsageLedger extends SqlUsageLedger {
     assertUsageEvents(events);
     if (events.length === 0) return [];
     const ids = JSON.stringify(events.map((e) => e.requestId));
-    const rows = JSON.stringify(events.map((e) => Object.fromEntries(EVENT_FIELDS.map((f) => [f, e[f]]))));
+    const rows = JSON.stringify(
+      events.map((e) => Object.fromEntries(EVENT_FIELDS.map((f) => [f, f === "source" ? sourceOf(e) : e[f]]))),
+    );
     const d1 = this.db.$client;
     const [present, inserted] = await d1.batch<{ requestId: string }>([
       d1.prepare(PRESENT).bind(ids),
