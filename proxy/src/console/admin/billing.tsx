@@ -1,11 +1,11 @@
 import type { Hono } from "hono";
 import { parsePeriod, periodAt, previousPeriod } from "../../../../billing/src/period.ts";
+import { ActionForm } from "../components.tsx";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleContext, ConsoleEnv } from "../env.ts";
 import { money } from "../format.ts";
 import { formFields } from "../http.ts";
 import { apiError } from "../internal.ts";
-import { Csrf } from "../layout.tsx";
 import { adminApi } from "./api.ts";
 import { adminPage, type Flash } from "./page.tsx";
 
@@ -39,11 +39,9 @@ async function billingPage(d: ConsoleDeps, c: ConsoleContext, period: string, fl
             Show report
           </button>
         </form>
-        <form method="post" action={`${BASE}/reconcile`}>
-          <Csrf token={c.get("csrf")} />
+        <ActionForm action={`${BASE}/reconcile`} csrf={c.get("csrf")} button="Reconcile now">
           <input type="hidden" name="period" value={period} />
-          <button type="submit">Reconcile now</button>
-        </form>
+        </ActionForm>
       </div>
       {note && <p class="muted">{note}</p>}
       {report && (

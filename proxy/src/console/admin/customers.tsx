@@ -1,10 +1,12 @@
 import type { Hono } from "hono";
+import { ActionForm, MoneyTable } from "../components.tsx";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleEnv } from "../env.ts";
-import { int, money, when } from "../format.ts";
+import { when } from "../format.ts";
 import { formFields } from "../http.ts";
 import { apiError } from "../internal.ts";
 import { Csrf } from "../layout.tsx";
+import { SOURCE_LABELS, totalsBySource } from "../usage-sums.ts";
 import { adminApi } from "./api.ts";
 import { adminPage, flashFrom, withFlash } from "./page.tsx";
 
@@ -102,11 +104,14 @@ export function registerCustomerPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): vo
     const customer = await stores.customers.getCustomer(c.req.param("id"));
     if (!customer) return adminPage(c, "Customer", BASE, <p>No such customer.</p>, { status: 404 });
     const now = d.now();
-    const [keys, plans, totals] = await Promise.all([
+    const range = { customerId: customer.id, fromMs: now - 30 * DAY_MS, toMs: now + 1 };
+    const [keys, plans, totals, days] = await Promise.all([
       stores.keys.listForCustomer(customer.id),
       stores.plans.listPlans(),
-      stores.ledger.totals({ customerId: customer.id, fromMs: now - 30 * DAY_MS, toMs: now + 1, byPlan: true }),
+      stores.ledger.totals({ ...range, byPlan: true }),
+      stores.ledger.usageByDay({ ...range, bySource: true }),
     ]);
+    const bySource = totalsBySource(days);
     const csrf = c.get("csrf");
     const path = `${BASE}/${customer.id}`;
     return adminPage(
@@ -153,12 +158,7 @@ export function registerCustomerPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): vo
           )}
         </section>
         <h2>Keys</h2>
-        <form method="post" action={`${path}/keys`}>
-          <Csrf token={csrf} />
-          <button type="submit" class="secondary">
-            Issue a key
-          </button>
-        </form>
+        <ActionForm action={`${path}/keys`} csrf={csrf} button="Issue a key" kind="secondary" />
         <table>
           <thead>
             <tr>
@@ -184,12 +184,13 @@ export function registerCustomerPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): vo
                 <td>{when(k.revokedAt)}</td>
                 <td>
                   {k.revokedAt === null && (
-                    <form class="inline" method="post" action={`${path}/keys/${k.id}/revoke`}>
-                      <Csrf token={csrf} />
-                      <button type="submit" class="danger" aria-label={`Revoke key ${k.prefix}`}>
-                        Revoke
-                      </button>
-                    </form>
+                    <ActionForm
+                      action={`${path}/keys/${k.id}/revoke`}
+                      csrf={csrf}
+                      button="Revoke"
+                      kind="danger"
+                      label={`Revoke key ${k.prefix}`}
+                    />
                   )}
                 </td>
               </tr>
@@ -197,32 +198,13 @@ export function registerCustomerPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): vo
           </tbody>
         </table>
         <h2>Usage, last 30 days</h2>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Plan</th>
-              <th scope="col" class="n">
-                Requests
-              </th>
-              <th scope="col" class="n">
-                Tokens
-              </th>
-              <th scope="col" class="n">
-                Amount
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {totals.map((t) => (
-              <tr>
-                <td>{t.planId}</td>
-                <td class="n">{int(t.events)}</td>
-                <td class="n">{int(t.tokens)}</td>
-                <td class="n">{money(t.amountMicros, t.currency)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <MoneyTable head="Plan" label={(t) => t.planId} rows={totals} empty="No usage." />
+        <MoneyTable
+          caption="By source: the API, the console's playground, batch jobs"
+          head="Source"
+          label={(t) => SOURCE_LABELS[t.source]}
+          rows={bySource}
+        />
         <p class="muted">
           <a href={`/admin/console/revenue`}>Revenue of every customer</a>
         </p>

@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import { ActionForm } from "../components.tsx";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleEnv } from "../env.ts";
 import { formFields } from "../http.ts";
@@ -67,22 +68,20 @@ export function registerNodePages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void {
                 <td class="n">{show(n.live?.localInFlight)}</td>
                 <td class="n">{show(n.live?.queueDepth)}</td>
                 <td>
-                  <form
-                    class="inline"
-                    method="post"
+                  <ActionForm
                     action={`${BASE}/${n.id}/${n.state === "draining" ? "activate" : "drain"}`}
-                  >
-                    <Csrf token={csrf} />
-                    <button type="submit" class="secondary">
-                      {n.state === "draining" ? "Undrain" : "Drain"}
-                    </button>
-                  </form>{" "}
-                  <form class="inline" method="post" action={`${BASE}/${n.id}/remove`}>
-                    <Csrf token={csrf} />
-                    <button type="submit" class="danger" aria-label={`Remove node ${n.id}`}>
-                      Remove
-                    </button>
-                  </form>
+                    csrf={csrf}
+                    button={n.state === "draining" ? "Undrain" : "Drain"}
+                    kind="secondary"
+                    label={`${n.state === "draining" ? "Undrain" : "Drain"} node ${n.id}`}
+                  />{" "}
+                  <ActionForm
+                    action={`${BASE}/${n.id}/remove`}
+                    csrf={csrf}
+                    button="Remove"
+                    kind="danger"
+                    label={`Remove node ${n.id}`}
+                  />
                 </td>
               </tr>
             ))}

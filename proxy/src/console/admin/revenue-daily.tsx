@@ -1,6 +1,6 @@
 import type { CustomerUsage, DayPlanUsage } from "../../store/usage-reports.ts";
 import { type BarDatum, StackedBars } from "../chart.tsx";
-import { int, money } from "../format.ts";
+import { DataTable, Legend, MoneyTable, usageColumns } from "../components.tsx";
 
 /** Chart colours for up to this many plans (stylesheet classes s0…s3); further plans share the last. */
 const PLAN_CLASSES = ["s0", "s1", "s2", "s3"];
@@ -16,14 +16,7 @@ export function RevenueByDay(props: { days: DayPlanUsage[]; dayLabels: string[] 
   }));
   return (
     <>
-      <p class="legend" aria-hidden="true">
-        {series.map((s) => (
-          <span>
-            <i class={s.className} />
-            {s.label}
-          </span>
-        ))}
-      </p>
+      <Legend series={series} />
       {currencies.map((currency) => {
         const byDay = new Map<string, BarDatum>(props.dayLabels.map((day) => [day, { label: day, values: {} }]));
         for (const d of props.days) {
@@ -48,76 +41,27 @@ export function RevenueByDay(props: { days: DayPlanUsage[]; dayLabels: string[] 
 
 export function DailyTable(props: { days: DayPlanUsage[] }) {
   return (
-    <table>
-      <caption class="muted">Per UTC day and plan</caption>
-      <thead>
-        <tr>
-          <th scope="col">Day</th>
-          <th scope="col">Plan</th>
-          <th scope="col" class="n">
-            Requests
-          </th>
-          <th scope="col" class="n">
-            Tokens
-          </th>
-          <th scope="col" class="n">
-            Peak tokens
-          </th>
-          <th scope="col" class="n">
-            Revenue
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.days.map((d) => (
-          <tr>
-            <td>{d.day}</td>
-            <td>{d.planId}</td>
-            <td class="n">{int(d.events)}</td>
-            <td class="n">{int(d.tokens)}</td>
-            <td class="n">{int(d.peakTokens)}</td>
-            <td class="n">{money(d.amountMicros, d.currency)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      caption="Per UTC day and plan"
+      columns={[
+        { head: "Day", cell: (d) => d.day },
+        { head: "Plan", cell: (d) => d.planId },
+        ...usageColumns<DayPlanUsage>({ peakTokens: true, amount: "Revenue" }),
+      ]}
+      rows={props.days}
+    />
   );
 }
 
 export function TopCustomers(props: { rows: CustomerUsage[] }) {
   return (
-    <table>
-      <caption class="muted">Customers with the most revenue in the month</caption>
-      <thead>
-        <tr>
-          <th scope="col">Customer</th>
-          <th scope="col" class="n">
-            Requests
-          </th>
-          <th scope="col" class="n">
-            Tokens
-          </th>
-          <th scope="col" class="n">
-            Peak tokens
-          </th>
-          <th scope="col" class="n">
-            Revenue
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.rows.map((r) => (
-          <tr>
-            <td>
-              <a href={`/admin/console/customers/${encodeURIComponent(r.customerId)}`}>{r.customerId}</a>
-            </td>
-            <td class="n">{int(r.events)}</td>
-            <td class="n">{int(r.tokens)}</td>
-            <td class="n">{int(r.peakTokens)}</td>
-            <td class="n">{money(r.amountMicros, r.currency)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <MoneyTable
+      caption="Customers with the most revenue in the month"
+      head="Customer"
+      label={(r) => <a href={`/admin/console/customers/${encodeURIComponent(r.customerId)}`}>{r.customerId}</a>}
+      rows={props.rows}
+      peakTokens
+      amount="Revenue"
+    />
   );
 }

@@ -2,9 +2,9 @@ import type { Hono } from "hono";
 import { parsePeriod, periodAt, periodBounds } from "../../../../billing/src/period.ts";
 import type { UsageTotals } from "../../store/ports.ts";
 import { DAY_MS, utcDay } from "../../store/usage-reports.ts";
+import { MoneyTable } from "../components.tsx";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleEnv } from "../env.ts";
-import { int, money } from "../format.ts";
 import { adminApi } from "./api.ts";
 import { adminPage } from "./page.tsx";
 import { DailyTable, RevenueByDay, TopCustomers } from "./revenue-daily.tsx";
@@ -13,37 +13,7 @@ const BASE = "/admin/console/revenue";
 
 function TotalsTable(props: { caption: string; rows: (UsageTotals & { label: string })[] }) {
   return (
-    <table>
-      <caption class="muted">{props.caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">—</th>
-          <th scope="col" class="n">
-            Requests
-          </th>
-          <th scope="col" class="n">
-            Tokens
-          </th>
-          <th scope="col" class="n">
-            Peak tokens
-          </th>
-          <th scope="col" class="n">
-            Revenue
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.rows.map((t) => (
-          <tr>
-            <td>{t.label}</td>
-            <td class="n">{int(t.events)}</td>
-            <td class="n">{int(t.tokens)}</td>
-            <td class="n">{int(t.peakTokens)}</td>
-            <td class="n">{money(t.amountMicros, t.currency)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <MoneyTable caption={props.caption} head="—" label={(t) => t.label} rows={props.rows} peakTokens amount="Revenue" />
   );
 }
 

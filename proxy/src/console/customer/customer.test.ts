@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createInProcessProxy } from "../../testing/stack.ts";
+import { ADMIN_TOKEN, createInProcessProxy } from "../../testing/stack.ts";
 import { ConsoleClient } from "../testing/browserless.ts";
 
 type Proxy = Awaited<ReturnType<typeof createInProcessProxy>>;
@@ -164,10 +164,10 @@ describe("customer console", () => {
     const csv = await client.get("/console/usage.csv?days=7");
     expect(csv.headers.get("content-type")).toMatch(/text\/csv/);
     const lines = (await csv.text()).trim().split("\r\n");
-    expect(lines[0]).toBe("day,plan,peak,requests,tokens,audio_ms,amount_micros,currency");
+    expect(lines[0]).toBe("day,plan,peak,source,requests,tokens,audio_ms,amount_micros,currency");
     const today = new Date(now).toISOString().slice(0, 10);
-    expect(lines[1]).toMatch(new RegExp(`^${today},basic,(true|false),1,${tokens},`));
-    expect(lines[2]).toMatch(new RegExp(`^${today},batch,(true|false),1,`));
+    expect(lines[1]).toMatch(new RegExp(`^${today},basic,(true|false),api,1,${tokens},`));
+    expect(lines[2]).toMatch(new RegExp(`^${today},batch,(true|false),api,1,`));
   });
 
   it("plays a synthesis in the playground, metered like any request", async () => {
@@ -187,6 +187,45 @@ describe("customer console", () => {
     const html = await res.text();
     expect(html).toContain("data:audio/wav;base64,UklGR");
     expect(html).toMatch(/req_[0-9a-f]{32}/);
+  });
+
+  it("marks the playground's usage rows as such: in the ledger, the usage page, the CSV and the admin's view", async () => {
+    const { customer, client } = await signedIn();
+    const csrf = ConsoleClient.csrf(await (await client.get("/console/playground")).text());
+    const played = await client.post("/console/playground", { _csrf: csrf, text: "Hi", voice: "0", speed: "1" });
+    expect(played.status).toBe(200);
+    // The same request through the API, with every header the console's call had: still "api".
+    const api = await proxy.request("/v1/tts", {
+      method: "POST",
+      headers: { authorization: `Bearer ${customer.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "Hi there" }),
+    });
+    expect(api.status).toBe(200);
+    now = Date.now();
+    const rows = await proxy.stores.ledger.usageByDay({
+      customerId: customer.id,
+      fromMs: 0,
+      toMs: now + 1,
+      bySource: true,
+    });
+    expect(rows.map((r) => [r.source, r.events])).toEqual([
+      ["api", 1],
+      ["playground", 1],
+    ]);
+    const playTokens = rows[1]?.tokens ?? -1;
+
+    const html = await (await client.get("/console/usage")).text();
+    expect(html).toMatch(/<h2>By source<\/h2>/);
+    expect(html).toContain(`<tr><td>playground</td><td class="n">1</td><td class="n">${playTokens}</td>`);
+    expect(html).toMatch(/<tr><td>API<\/td><td class="n">1<\/td>/);
+    const csv = (await (await client.get("/console/usage.csv?days=7")).text()).trim().split("\r\n");
+    expect(csv.filter((l) => l.includes(",playground,"))).toHaveLength(1);
+    expect(csv.filter((l) => l.includes(",api,"))).toHaveLength(1);
+
+    const admin = new ConsoleClient(proxy.request);
+    expect((await admin.signIn("/admin/console", ADMIN_TOKEN)).status).toBe(303);
+    const adminHtml = await (await admin.get(`/admin/console/customers/${customer.id}`)).text();
+    expect(adminHtml).toContain(`<tr><td>playground</td><td class="n">1</td><td class="n">${playTokens}</td>`);
   });
 
   it("ends the session at its expiry, and at sign-out", async () => {

@@ -1,10 +1,10 @@
 import type { Hono } from "hono";
 import type { jobView } from "../../jobs/view.ts";
+import { ActionForm } from "../components.tsx";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleContext, ConsoleEnv } from "../env.ts";
 import { int, money, when } from "../format.ts";
 import { apiError, callApi } from "../internal.ts";
-import { Csrf } from "../layout.tsx";
 import { customerPage } from "./page.tsx";
 
 type JobView = ReturnType<typeof jobView>;
@@ -32,12 +32,13 @@ function JobRow(props: { job: JobView; csrf: string }) {
       <td>
         {j.counts.done > 0 && <a href={`/console/jobs/${j.id}/audio`}>Download</a>}{" "}
         {j.finished_at === null && (
-          <form class="inline" method="post" action={`/console/jobs/${j.id}/cancel`}>
-            <Csrf token={props.csrf} />
-            <button type="submit" class="danger" aria-label={`Cancel job ${j.id}`}>
-              Cancel
-            </button>
-          </form>
+          <ActionForm
+            action={`/console/jobs/${j.id}/cancel`}
+            csrf={props.csrf}
+            button="Cancel"
+            kind="danger"
+            label={`Cancel job ${j.id}`}
+          />
         )}
       </td>
     </tr>

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { isProxyError } from "../../core/errors.ts";
 import { ACTIVE_KEY_LIMITS, createCustomerKey, isActiveKey } from "../../http/customer-keys.ts";
 import type { IssuedKey } from "../../store/ports.ts";
+import { ActionForm } from "../components.tsx";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleContext, ConsoleEnv } from "../env.ts";
 import { when } from "../format.ts";
@@ -86,12 +87,13 @@ async function keysPage(d: ConsoleDeps, c: ConsoleContext, flash: Flash, issued:
                 </td>
                 <td>
                   {state === "active" && (
-                    <form class="inline" method="post" action={`/console/keys/${k.id}/revoke`}>
-                      <Csrf token={c.get("csrf")} />
-                      <button type="submit" class="danger" aria-label={`Revoke key ${k.name ?? k.prefix}`}>
-                        Revoke
-                      </button>
-                    </form>
+                    <ActionForm
+                      action={`/console/keys/${k.id}/revoke`}
+                      csrf={c.get("csrf")}
+                      button="Revoke"
+                      kind="danger"
+                      label={`Revoke key ${k.name ?? k.prefix}`}
+                    />
                   )}
                 </td>
               </tr>

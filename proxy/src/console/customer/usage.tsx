@@ -1,10 +1,12 @@
 import type { Hono } from "hono";
 import { periodAt, periodBounds } from "../../../../billing/src/period.ts";
-import type { DailyUsage, UsageTotals } from "../../store/ports.ts";
-import { type BarDatum, StackedBars } from "../chart.tsx";
+import type { DailyUsage } from "../../store/ports.ts";
+import type { BarDatum } from "../chart.tsx";
+import { ChartCard, DataTable, MoneyTable, usageColumns } from "../components.tsx";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleContext, ConsoleEnv } from "../env.ts";
 import { csvCell, int, money } from "../format.ts";
+import { SOURCE_LABELS, sourceOfRow, sumRows, totalsBySource } from "../usage-sums.ts";
 import { customerPage } from "./page.tsx";
 
 const DAY_MS = 86_400_000;
@@ -18,32 +20,13 @@ function rangeOf(c: ConsoleContext, now: number) {
 
 async function usageRows(d: ConsoleDeps, c: ConsoleContext, fromMs: number, toMs: number): Promise<DailyUsage[]> {
   const { customer, plan } = c.get("account");
-  return d.proxy.stores.ledger.usageByDay({ customerId: customer.id, fromMs, toMs, timeZone: plan.timeZone });
-}
-
-/** Totals of day rows per group key (plan and currency, or currency), in first-seen order (the rows are sorted). */
-function sumRows(rows: DailyUsage[], key: (r: DailyUsage) => string): UsageTotals[] {
-  const out = new Map<string, UsageTotals>();
-  for (const r of rows) {
-    const k = key(r);
-    const t = out.get(k) ?? {
-      planId: r.planId,
-      currency: r.currency,
-      events: 0,
-      tokens: 0,
-      peakTokens: 0,
-      audioMs: 0,
-      inputChars: 0,
-      amountMicros: 0,
-    };
-    t.events += r.events;
-    t.tokens += r.tokens;
-    if (r.peak) t.peakTokens += r.tokens;
-    t.audioMs += r.audioMs;
-    t.amountMicros += r.amountMicros;
-    out.set(k, t);
-  }
-  return [...out.values()];
+  return d.proxy.stores.ledger.usageByDay({
+    customerId: customer.id,
+    fromMs,
+    toMs,
+    timeZone: plan.timeZone,
+    bySource: true,
+  });
 }
 
 /** Usage by day and plan (chart, table, totals, the current period's estimate) and its CSV. */
@@ -61,9 +44,10 @@ export function registerUsagePages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void 
       covered ? null : d.proxy.stores.ledger.totals({ customerId: customer.id, fromMs: period.fromMs, toMs: now + 1 }),
       d.proxy.stores.plans.versionAt(plan.id, now),
     ]);
-    const byPlan = sumRows(rows, (r) => `${r.planId} ${r.currency}`).sort(
-      (a, b) => (a.planId ?? "").localeCompare(b.planId ?? "") || a.currency.localeCompare(b.currency),
-    );
+    const byPlan = sumRows(rows, (r) => `${r.planId} ${r.currency}`)
+      .map((t) => ({ ...t, planId: t.planId ?? "" }))
+      .sort((a, b) => a.planId.localeCompare(b.planId) || a.currency.localeCompare(b.currency));
+    const bySource = totalsBySource(rows);
     const periodTotals =
       periodQueried ??
       sumRows(
@@ -130,101 +114,45 @@ export function registerUsagePages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void 
             )}
           </div>
         </section>
-        <section class="card chart" aria-labelledby="chart-h">
-          <h2 id="chart-h">Tokens per day</h2>
-          <p class="legend">
-            <span>
-              <i class="off" />
-              off-peak
-            </span>
-            <span>
-              <i class="peak" />
-              peak
-            </span>
-          </p>
-          <StackedBars
-            title={`Tokens per day, last ${days} days, off-peak and peak`}
-            series={[
-              { key: "off", label: "off-peak", className: "off" },
-              { key: "peak", label: "peak", className: "peak" },
-            ]}
-            data={chartData}
-          />
-        </section>
+        <ChartCard
+          id="chart-h"
+          heading="Tokens per day"
+          title={`Tokens per day, last ${days} days, off-peak and peak`}
+          series={[
+            { key: "off", label: "off-peak", className: "off" },
+            { key: "peak", label: "peak", className: "peak" },
+          ]}
+          data={chartData}
+        />
         <h2>By plan</h2>
-        <table>
-          <caption class="muted">Totals of the last {days} days, per plan charged under and currency</caption>
-          <thead>
-            <tr>
-              <th scope="col">Plan</th>
-              <th scope="col" class="n">
-                Requests
-              </th>
-              <th scope="col" class="n">
-                Tokens
-              </th>
-              <th scope="col" class="n">
-                Peak tokens
-              </th>
-              <th scope="col" class="n">
-                Amount
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {byPlan.map((t) => (
-              <tr>
-                <td>{t.planId}</td>
-                <td class="n">{int(t.events)}</td>
-                <td class="n">{int(t.tokens)}</td>
-                <td class="n">{int(t.peakTokens)}</td>
-                <td class="n">{money(t.amountMicros, t.currency)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <MoneyTable
+          caption={`Totals of the last ${days} days, per plan charged under and currency`}
+          head="Plan"
+          label={(t) => t.planId}
+          rows={byPlan}
+          peakTokens
+        />
+        <h2>By source</h2>
+        <MoneyTable
+          caption={`The last ${days} days by what sent the requests: the API, this console's playground, or batch jobs (all metered alike)`}
+          head="Source"
+          label={(t) => SOURCE_LABELS[t.source]}
+          rows={bySource}
+          peakTokens
+          empty="No usage in this range."
+        />
         <h2>By day</h2>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Day</th>
-              <th scope="col">Plan</th>
-              <th scope="col">Window</th>
-              <th scope="col" class="n">
-                Requests
-              </th>
-              <th scope="col" class="n">
-                Tokens
-              </th>
-              <th scope="col" class="n">
-                Audio (s)
-              </th>
-              <th scope="col" class="n">
-                Amount
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.length === 0 && (
-              <tr>
-                <td colspan={7} class="muted">
-                  No usage in this range.
-                </td>
-              </tr>
-            )}
-            {rows.map((r) => (
-              <tr>
-                <td>{r.day}</td>
-                <td>{r.planId}</td>
-                <td>{r.peak ? "peak" : "off-peak"}</td>
-                <td class="n">{int(r.events)}</td>
-                <td class="n">{int(r.tokens)}</td>
-                <td class="n">{(r.audioMs / 1000).toFixed(1)}</td>
-                <td class="n">{money(r.amountMicros, r.currency)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          columns={[
+            { head: "Day", cell: (r) => r.day },
+            { head: "Plan", cell: (r) => r.planId },
+            { head: "Window", cell: (r) => (r.peak ? "peak" : "off-peak") },
+            { head: "Source", cell: (r) => SOURCE_LABELS[sourceOfRow(r)] },
+            ...usageColumns<DailyUsage>({ audio: true }),
+          ]}
+          rows={rows}
+          empty="No usage in this range."
+        />
       </>,
     );
   });
@@ -232,10 +160,12 @@ export function registerUsagePages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void 
   app.get("/usage.csv", async (c) => {
     const { days, fromMs, toMs } = rangeOf(c, d.now());
     const rows = await usageRows(d, c, fromMs, toMs);
-    const lines = ["day,plan,peak,requests,tokens,audio_ms,amount_micros,currency"];
+    const lines = ["day,plan,peak,source,requests,tokens,audio_ms,amount_micros,currency"];
     for (const r of rows) {
       lines.push(
-        [r.day, r.planId, r.peak, r.events, r.tokens, r.audioMs, r.amountMicros, r.currency].map(csvCell).join(","),
+        [r.day, r.planId, r.peak, sourceOfRow(r), r.events, r.tokens, r.audioMs, r.amountMicros, r.currency]
+          .map(csvCell)
+          .join(","),
       );
     }
     return c.body(`${lines.join("\r\n")}\r\n`, 200, {
