@@ -139,6 +139,7 @@ describe("consoles in a real browser", () => {
     await page.getByRole("link", { name: /^job_/ }).first().click();
     await page.waitForURL("**/console/jobs/job_*");
     await shot(page, "customer-job");
+    expect(await accessibilityGaps(page), "a job's page").toEqual([]);
 
     await page.goto(`${server.url}/console/playground`);
     await page.getByLabel("Text").fill("Hello from the browser test");

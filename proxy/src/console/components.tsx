@@ -1,6 +1,7 @@
 import type { Child } from "hono/jsx";
+import type { ApiKey } from "../store/ports.ts";
 import { type BarDatum, StackedBars, type StackedBarsProps } from "./chart.tsx";
-import { int, money } from "./format.ts";
+import { int, money, when } from "./format.ts";
 import { Csrf } from "./layout.tsx";
 
 /**
@@ -97,6 +98,16 @@ export function MoneyTable<R extends UsageFigures>(props: {
       {...(props.empty ? { empty: props.empty } : {})}
     />
   );
+}
+
+/** The columns every API key table starts with: name, prefix (never the key), created, last used. */
+export function keyColumns<K extends Pick<ApiKey, "name" | "prefix" | "createdAt" | "lastUsedAt">>(): Column<K>[] {
+  return [
+    { head: "Name", cell: (k) => k.name ?? "—" },
+    { head: "Prefix", cell: (k) => <code>{k.prefix}…</code> },
+    { head: "Created", cell: (k) => when(k.createdAt) },
+    { head: "Last used", cell: (k) => when(k.lastUsedAt) },
+  ];
 }
 
 export type Series = StackedBarsProps["series"];

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
-import { ActionForm, MoneyTable } from "../components.tsx";
+import type { ApiKey } from "../../store/ports.ts";
+import { ActionForm, DataTable, keyColumns, MoneyTable } from "../components.tsx";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleEnv } from "../env.ts";
 import { when } from "../format.ts";
@@ -159,44 +160,27 @@ export function registerCustomerPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): vo
         </section>
         <h2>Keys</h2>
         <ActionForm action={`${path}/keys`} csrf={csrf} button="Issue a key" kind="secondary" />
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Prefix</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Revoked</th>
-              <th scope="col">
-                <span class="skip">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {keys.map((k) => (
-              <tr>
-                <td>{k.name ?? "—"}</td>
-                <td>
-                  <code>{k.prefix}…</code>
-                </td>
-                <td>{when(k.createdAt)}</td>
-                <td>{when(k.lastUsedAt)}</td>
-                <td>{when(k.revokedAt)}</td>
-                <td>
-                  {k.revokedAt === null && (
-                    <ActionForm
-                      action={`${path}/keys/${k.id}/revoke`}
-                      csrf={csrf}
-                      button="Revoke"
-                      kind="danger"
-                      label={`Revoke key ${k.prefix}`}
-                    />
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          columns={[
+            ...keyColumns<ApiKey>(),
+            { head: "Revoked", cell: (k) => when(k.revokedAt) },
+            {
+              head: "",
+              cell: (k) =>
+                k.revokedAt === null && (
+                  <ActionForm
+                    action={`${path}/keys/${k.id}/revoke`}
+                    csrf={csrf}
+                    button="Revoke"
+                    kind="danger"
+                    label={`Revoke key ${k.prefix}`}
+                  />
+                ),
+            },
+          ]}
+          rows={keys}
+          empty="No keys."
+        />
         <h2>Usage, last 30 days</h2>
         <MoneyTable head="Plan" label={(t) => t.planId} rows={totals} empty="No usage." />
         <MoneyTable

@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import { ActionForm } from "../components.tsx";
+import { ActionForm, DataTable } from "../components.tsx";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleEnv } from "../env.ts";
 import { formFields } from "../http.ts";
@@ -34,40 +34,32 @@ export function registerNodePages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void {
       BASE,
       <>
         <h1>GPU nodes</h1>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Node</th>
-              <th scope="col">Pool</th>
-              <th scope="col">State</th>
-              <th scope="col">Health</th>
-              <th scope="col">Breaker</th>
-              <th scope="col" class="n">
-                In flight
-              </th>
-              <th scope="col" class="n">
-                Queue
-              </th>
-              <th scope="col">
-                <span class="skip">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {nodes.map((n) => (
-              <tr>
-                <td>
+        <DataTable
+          columns={[
+            {
+              head: "Node",
+              cell: (n) => (
+                <>
                   {n.id} <span class="hint">{n.url}</span>
-                </td>
-                <td>{n.pool}</td>
-                <td>
-                  <span class={`badge ${n.state === "active" ? "ok" : "bad"}`}>{n.state}</span>
-                </td>
-                <td>{n.live ? `${n.live.up ? "up" : "down"}${n.live.ready ? "" : ", not ready"}` : "—"}</td>
-                <td>{show(n.breaker?.state)}</td>
-                <td class="n">{show(n.live?.localInFlight)}</td>
-                <td class="n">{show(n.live?.queueDepth)}</td>
-                <td>
+                </>
+              ),
+            },
+            { head: "Pool", cell: (n) => n.pool },
+            {
+              head: "State",
+              cell: (n) => <span class={`badge ${n.state === "active" ? "ok" : "bad"}`}>{n.state}</span>,
+            },
+            {
+              head: "Health",
+              cell: (n) => (n.live ? `${n.live.up ? "up" : "down"}${n.live.ready ? "" : ", not ready"}` : "—"),
+            },
+            { head: "Breaker", cell: (n) => show(n.breaker?.state) },
+            { head: "In flight", numeric: true, cell: (n) => show(n.live?.localInFlight) },
+            { head: "Queue", numeric: true, cell: (n) => show(n.live?.queueDepth) },
+            {
+              head: "",
+              cell: (n) => (
+                <>
                   <ActionForm
                     action={`${BASE}/${n.id}/${n.state === "draining" ? "activate" : "drain"}`}
                     csrf={csrf}
@@ -82,11 +74,13 @@ export function registerNodePages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void {
                     kind="danger"
                     label={`Remove node ${n.id}`}
                   />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+          ]}
+          rows={nodes}
+          empty="No nodes."
+        />
         <section class="card" aria-labelledby="add-h">
           <h2 id="add-h">Add a node</h2>
           <form method="post" action={BASE} class="row">

@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import type { jobView } from "../../jobs/view.ts";
-import { ActionForm } from "../components.tsx";
+import { ActionForm, type Column, DataTable } from "../components.tsx";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleContext, ConsoleEnv } from "../env.ts";
 import { int, money, when } from "../format.ts";
@@ -14,35 +14,40 @@ async function keyOf(d: ConsoleDeps, c: ConsoleContext): Promise<string | null> 
   return d.signer.unseal(c.get("session"));
 }
 
-function JobRow(props: { job: JobView; csrf: string }) {
-  const j = props.job;
-  return (
-    <tr>
-      <td>
-        <a href={`/console/jobs/${j.id}`}>{j.id}</a>
-      </td>
-      <td>
-        <span class="badge">{j.status}</span>
-      </td>
-      <td>{when(j.created_at)}</td>
-      <td class="n">
-        {j.counts.done}/{j.items_total}
-      </td>
-      <td class="n">{money(j.charged.amount_micros, j.charged.currency)}</td>
-      <td>
-        {j.counts.done > 0 && <a href={`/console/jobs/${j.id}/audio`}>Download</a>}{" "}
-        {j.finished_at === null && (
-          <ActionForm
-            action={`/console/jobs/${j.id}/cancel`}
-            csrf={props.csrf}
-            button="Cancel"
-            kind="danger"
-            label={`Cancel job ${j.id}`}
-          />
-        )}
-      </td>
-    </tr>
-  );
+/** A job's columns, in the list and on its own page: id, status, created, items done, charged, download and cancel. */
+function jobColumns(csrf: string): Column<JobView>[] {
+  return [
+    { head: "Job", cell: (j) => <a href={`/console/jobs/${j.id}`}>{j.id}</a> },
+    { head: "Status", cell: (j) => <span class="badge">{j.status}</span> },
+    { head: "Created", cell: (j) => when(j.created_at) },
+    {
+      head: "Done",
+      numeric: true,
+      cell: (j) => (
+        <>
+          {j.counts.done}/{j.items_total}
+        </>
+      ),
+    },
+    { head: "Charged", numeric: true, cell: (j) => money(j.charged.amount_micros, j.charged.currency) },
+    {
+      head: "",
+      cell: (j) => (
+        <>
+          {j.counts.done > 0 && <a href={`/console/jobs/${j.id}/audio`}>Download</a>}{" "}
+          {j.finished_at === null && (
+            <ActionForm
+              action={`/console/jobs/${j.id}/cancel`}
+              csrf={csrf}
+              button="Cancel"
+              kind="danger"
+              label={`Cancel job ${j.id}`}
+            />
+          )}
+        </>
+      ),
+    },
+  ];
 }
 
 /** Batch jobs through the jobs API: list, status, downloads, cancel (only the signed-in customer's, as the API). */
@@ -67,36 +72,7 @@ export function registerJobPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void {
         <p class="muted">
           Submit jobs with <code>POST /v1/jobs</code> (see the <a href="/docs">API reference</a>); follow them here.
         </p>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Job</th>
-              <th scope="col">Status</th>
-              <th scope="col">Created</th>
-              <th scope="col" class="n">
-                Done
-              </th>
-              <th scope="col" class="n">
-                Charged
-              </th>
-              <th scope="col">
-                <span class="skip">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {jobs.length === 0 && (
-              <tr>
-                <td colspan={6} class="muted">
-                  No jobs.
-                </td>
-              </tr>
-            )}
-            {jobs.map((j) => (
-              <JobRow job={j} csrf={c.get("csrf")} />
-            ))}
-          </tbody>
-        </table>
+        <DataTable columns={jobColumns(c.get("csrf"))} rows={jobs} empty="No jobs." />
       </>,
     );
   });
@@ -118,38 +94,18 @@ export function registerJobPages(app: Hono<ConsoleEnv>, d: ConsoleDeps): void {
       "/console/jobs",
       <>
         <h1>Job {job.id}</h1>
-        <table>
-          <tbody>
-            <JobRow job={job} csrf={c.get("csrf")} />
-          </tbody>
-        </table>
+        <DataTable columns={jobColumns(c.get("csrf"))} rows={[job]} />
         <h2>Items</h2>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">State</th>
-              <th scope="col" class="n">
-                Characters
-              </th>
-              <th scope="col" class="n">
-                Tokens
-              </th>
-              <th scope="col">Error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {job.items.map((i) => (
-              <tr>
-                <td>{i.n}</td>
-                <td>{i.state}</td>
-                <td class="n">{int(i.chars)}</td>
-                <td class="n">{i.tokens === null ? "—" : int(i.tokens)}</td>
-                <td>{i.error?.message ?? ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          columns={[
+            { head: "#", cell: (i) => i.n },
+            { head: "State", cell: (i) => i.state },
+            { head: "Characters", numeric: true, cell: (i) => int(i.chars) },
+            { head: "Tokens", numeric: true, cell: (i) => (i.tokens === null ? "—" : int(i.tokens)) },
+            { head: "Error", cell: (i) => i.error?.message ?? "" },
+          ]}
+          rows={job.items}
+        />
       </>,
     );
   });

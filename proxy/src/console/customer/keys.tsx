@@ -1,8 +1,8 @@
 import type { Hono } from "hono";
 import { isProxyError } from "../../core/errors.ts";
 import { ACTIVE_KEY_LIMITS, createCustomerKey, isActiveKey } from "../../http/customer-keys.ts";
-import type { IssuedKey } from "../../store/ports.ts";
-import { ActionForm } from "../components.tsx";
+import type { ApiKey, IssuedKey } from "../../store/ports.ts";
+import { ActionForm, DataTable, keyColumns } from "../components.tsx";
 import type { ConsoleDeps } from "../deps.ts";
 import type { ConsoleContext, ConsoleEnv } from "../env.ts";
 import { when } from "../format.ts";
@@ -17,6 +17,7 @@ async function keysPage(d: ConsoleDeps, c: ConsoleContext, flash: Flash, issued:
   const now = d.now();
   const keys = await d.proxy.stores.keys.listForCustomer(customer.id);
   const active = keys.filter((k) => isActiveKey(k, now)).length;
+  const stateOf = (k: ApiKey) => (k.revokedAt !== null ? "revoked" : isActiveKey(k, now) ? "active" : "expired");
   return customerPage(
     c,
     "API keys",
@@ -54,53 +55,36 @@ async function keysPage(d: ConsoleDeps, c: ConsoleContext, flash: Flash, issued:
           </div>
         </form>
       </section>
-      <table>
-        <caption class="muted">Every key of {customer.name}, revoked and expired ones included</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Prefix</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Expires</th>
-            <th scope="col">State</th>
-            <th scope="col">
-              <span class="skip">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {keys.map((k) => {
-            const state = k.revokedAt !== null ? "revoked" : isActiveKey(k, now) ? "active" : "expired";
-            return (
-              <tr>
-                <td>{k.name ?? "—"}</td>
-                <td>
-                  <code>{k.prefix}…</code>
-                </td>
-                <td>{when(k.createdAt)}</td>
-                <td>{when(k.lastUsedAt)}</td>
-                <td>{when(k.expiresAt)}</td>
-                <td>
-                  <span class={`badge ${state === "active" ? "ok" : "bad"}`}>{state}</span>
-                  {k.id === current.id && <span class="hint"> (this session)</span>}
-                </td>
-                <td>
-                  {state === "active" && (
-                    <ActionForm
-                      action={`/console/keys/${k.id}/revoke`}
-                      csrf={c.get("csrf")}
-                      button="Revoke"
-                      kind="danger"
-                      label={`Revoke key ${k.name ?? k.prefix}`}
-                    />
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <DataTable
+        caption={`Every key of ${customer.name}, revoked and expired ones included`}
+        columns={[
+          ...keyColumns<ApiKey>(),
+          { head: "Expires", cell: (k) => when(k.expiresAt) },
+          {
+            head: "State",
+            cell: (k) => (
+              <>
+                <span class={`badge ${stateOf(k) === "active" ? "ok" : "bad"}`}>{stateOf(k)}</span>
+                {k.id === current.id && <span class="hint"> (this session)</span>}
+              </>
+            ),
+          },
+          {
+            head: "",
+            cell: (k) =>
+              stateOf(k) === "active" && (
+                <ActionForm
+                  action={`/console/keys/${k.id}/revoke`}
+                  csrf={c.get("csrf")}
+                  button="Revoke"
+                  kind="danger"
+                  label={`Revoke key ${k.name ?? k.prefix}`}
+                />
+              ),
+          },
+        ]}
+        rows={keys}
+      />
     </>,
     { flash, ...(status ? { status } : {}) },
   );
