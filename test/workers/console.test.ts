@@ -1,6 +1,8 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createEdgeProxy } from "../../proxy/src/adapters/workers/edge-proxy.ts";
 import { ConsoleClient } from "../../proxy/src/console/testing/browserless.ts";
-import { ADMIN_TOKEN, newCustomer, request, self, upsertPlan } from "./helpers.ts";
+import { ADMIN_TOKEN, isolate, newCustomer, request, self, upsertPlan } from "./helpers.ts";
 
 /** The consoles are served by the same createApp in workerd: sign-in, a page with its chart, a key made, admin. */
 describe("the consoles on the Worker", () => {
@@ -28,6 +30,21 @@ describe("the consoles on the Worker", () => {
     const key = /tts_live_[0-9A-Za-z]{32}/.exec(await created.text())?.[0] ?? "";
     expect(key).not.toBe("");
     expect((await self(request("/v1/keys", { headers: { "x-api-key": key } }))).status).toBe(200);
+  });
+
+  it("a session signed out in one isolate is refused by another (the sign-out is in D1)", async () => {
+    const c = await newCustomer();
+    const here = client();
+    expect((await here.signIn("/console", c.key)).status).toBe(303);
+    const second = isolate(createEdgeProxy(env));
+    const there = new ConsoleClient((url, init) => second(new Request(url, init)), "http://proxy.test");
+    for (const [k, v] of here.cookies) there.cookies.set(k, v);
+    expect((await there.get("/console/usage")).status).toBe(200);
+    const csrf = ConsoleClient.csrf(await (await here.get("/console/keys")).text());
+    expect((await here.post("/console/sign-out", { _csrf: csrf })).status).toBe(303);
+    const refused = await there.get("/console/usage");
+    expect(refused.status).toBe(303);
+    expect(refused.headers.get("location")).toBe("/console/sign-in");
   });
 
   it("an admin signs in with the token and sees the customers", async () => {
