@@ -103,6 +103,15 @@ describe("JobWorker (in process, memory stores, a stub transport)", () => {
     expect((await jobs.get(job.id))?.counts.done).toBe(3);
     expect(await results.get(itemResultKey(job.id, 2))).not.toBeNull();
     expect(await usage()).toMatchObject({ events: 3, tokens: 150 });
+    // Each item's usage row says it came from a batch job.
+    const bySource = await stores.ledger.usageByDay({
+      customerId: customer.id,
+      fromMs: 0,
+      toMs: Date.now() + 1e6,
+      bySource: true,
+    });
+    expect(new Set(bySource.map((d) => d.source))).toEqual(new Set(["job"]));
+    expect(bySource.reduce((n, d) => n + d.events, 0)).toBe(3);
   });
 
   it("claims nothing while the node reports a queue, or too few free slots", async () => {
