@@ -1,15 +1,23 @@
 /**
  * Speech benchmark: time to first audio byte (TTFA) streamed vs not, and the cost of encoding each format.
  *
- *   npm run bench:speech -- [--requests 12] [--concurrency 1,8] [--format wav] [--encode-seconds 10]
+ *   npm run bench:speech -- [--requests 12] [--concurrency 1,8] [--format wav] [--encode-seconds N]
+ *                           [--compare-model /work/models/small --compare-requests 2]
  *
  * Three processes on 127.0.0.1: a real gpu-node (onnxruntime, the committed tiny random-weight model: its audio is
  * noise, its compute the pipeline's shape), the real proxy (`proxy/src/entry.node.ts`, SQLite in a temp DATA_DIR) and
  * this generator. One text of four sentences, each its own piece (SPEECH_PIECE_MAX_CHARS=100), is asked for whole (no
  * stream_format) and streamed (stream_format "audio"), interleaved, at each concurrency. TTFA is the time to the first
  * body byte; for a whole answer it is the answer's latency. Then, in this process, every format encodes the node's
- * own audio (audio/encode.ts, a whole file) and its cost per audio second is set against the node's synthesis time per
- * audio second measured above (concurrency 1, whole answers).
+ * own audio (audio/encode.ts, a whole file: by default exactly the answer's audio, so the share is the one a request
+ * pays; `--encode-seconds` loops it to another length) and its cost per audio second is set against the node's
+ * synthesis time per audio second measured above (concurrency 1, whole answers). A 1 s answer's encoding time is
+ * printed beside it: the per-answer fixed cost (an encoder's set-up: a worker thread for AAC, WASM instances).
+ *
+ * The committed tiny model is far cheaper per audio second than IndexTTS2 (its graphs are toy-sized), so it is the
+ * harshest denominator. `--compare-model DIR` starts a second node on a larger model (e.g. the `small` random-weight
+ * model, `npm run model:generate -- --size small`, not committed) and times its whole answers at the node, one at a
+ * time, to set the same encoding costs against its synthesis time too.
  */
 import { mkdtempSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -26,7 +34,10 @@ const { values: args } = parseArgs({
     requests: { type: "string", default: "12" },
     concurrency: { type: "string", default: "1,8" },
     format: { type: "string", default: "wav" },
-    "encode-seconds": { type: "string", default: "10" },
+    /** default: the answer's own length */
+    "encode-seconds": { type: "string" },
+    "compare-model": { type: "string" },
+    "compare-requests": { type: "string", default: "2" },
   },
 });
 const ADMIN = "bench-speech-admin-token-0123456789";
@@ -184,30 +195,75 @@ async function main() {
     if (!data) throw new Error("no PCM");
     const one = pcm16FromBytes(data.slice());
     const rate = measured.wav.sampleRate;
-    const target = Math.round(Number(args["encode-seconds"]) * rate);
+    const encodeSeconds = args["encode-seconds"] === undefined ? one.length / rate : Number(args["encode-seconds"]);
+    const target = Math.round(encodeSeconds * rate);
     const pcm = new Int16Array(target);
     for (let at = 0; at < target; at += one.length) pcm.set(one.subarray(0, Math.min(one.length, target - at)), at);
+    const compared = args["compare-model"] ? await compareModel(args["compare-model"]) : null;
     console.log(
-      `\nencoding ${args["encode-seconds"]} s of the node's audio (whole files, in-process, after one warm-up each); synthesis on this CPU: ${synthesisMsPerAudioSecond.toFixed(0)} ms per audio second (whole answers, concurrency 1)`,
+      `\nencoding ${encodeSeconds.toFixed(2)} s of the node's audio (whole files, in-process, after one warm-up each, median of 3); synthesis on this CPU: tiny ${synthesisMsPerAudioSecond.toFixed(0)} ms per audio second (whole answers through the proxy, concurrency 1)${compared ? `, ${compared.label} ${compared.msPerAudioSecond.toFixed(0)} ms per audio second (at its node, one at a time)` : ""}; load average ${loadavg()[0]?.toFixed(2)}`,
     );
-    console.log("| format | bytes | encode ms per audio second | share of synthesis time |");
-    console.log("|---|---|---|---|");
-    for (const format of AUDIO_FORMATS) {
-      await encodeAll(format, pcm.subarray(0, rate), rate);
+    console.log(
+      `| format | bytes | encode ms per audio second | share of tiny synthesis |${compared ? ` share of ${compared.label} synthesis |` : ""} 1 s answer: encode ms |`,
+    );
+    console.log(`|---|---|---|---|${compared ? "---|" : ""}---|`);
+    const median = async (format: (typeof AUDIO_FORMATS)[number], samples: Int16Array) => {
       const runs: number[] = [];
       let bytes = 0;
       for (let i = 0; i < 3; i++) {
         const t0 = performance.now();
-        bytes = (await encodeAll(format, pcm, rate)).byteLength;
-        runs.push((performance.now() - t0) / (pcm.length / rate));
+        bytes = (await encodeAll(format, samples, rate)).byteLength;
+        runs.push(performance.now() - t0);
       }
-      const perSecond = runs.sort((a, b) => a - b)[1] ?? Number.NaN;
+      return { ms: runs.sort((a, b) => a - b)[1] ?? Number.NaN, bytes };
+    };
+    for (const format of AUDIO_FORMATS) {
+      await encodeAll(format, pcm.subarray(0, rate), rate);
+      const whole = await median(format, pcm);
+      const oneSecond = await median(format, pcm.subarray(0, rate));
+      const perSecond = whole.ms / (pcm.length / rate);
+      const share = (d: number) => `${((perSecond / d) * 100).toFixed(2)} %`;
       console.log(
-        `| ${format} | ${bytes} | ${perSecond.toFixed(2)} | ${((perSecond / synthesisMsPerAudioSecond) * 100).toFixed(2)} % |`,
+        `| ${format} | ${whole.bytes} | ${perSecond.toFixed(2)} | ${share(synthesisMsPerAudioSecond)} |${compared ? ` ${share(compared.msPerAudioSecond)} |` : ""} ${oneSecond.ms.toFixed(1)} |`,
       );
     }
   } finally {
     await proxy.stop();
+    await node.stop();
+  }
+}
+
+/** A node on another model, asked for the first two sentences whole, one request at a time: ms per audio second. */
+async function compareModel(dir: string): Promise<{ label: string; msPerAudioSecond: number }> {
+  const node = await startChild("gpu-node (compare)", ["--import", "tsx", "gpu-node/src/entry.node.ts"], {
+    env: { GPU_NODE_PORT: "0", GPU_NODE_MODEL: dir, GPU_NODE_MAX_BATCH: "16", GPU_NODE_INTRA_OP_THREADS: "1" },
+    ready: /gpu-node listening on (http:\/\/[^\s]+)/,
+    timeoutMs: 300_000,
+  });
+  try {
+    const info = (await (await fetch(`${node.ready}/info`)).json()) as { model: { name: string; size?: string } };
+    const ask = async () => {
+      const t0 = performance.now();
+      const res = await fetch(`${node.ready}/synthesize`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: SENTENCES.slice(0, 2).join(" "), speaker_id: 0, seed: 1 }),
+      });
+      if (res.status !== 200) throw new Error(`compare node: ${res.status} ${await res.text()}`);
+      const wav = measureWav(new Uint8Array(await res.arrayBuffer()));
+      if (!wav.ok) throw new Error(wav.reason);
+      return { ms: performance.now() - t0, audioSeconds: wav.wav.durationMs / 1000 };
+    };
+    await ask(); // warm-up: sessions, first-call allocations
+    let ms = 0;
+    let seconds = 0;
+    for (let i = 0; i < Number(args["compare-requests"]); i++) {
+      const r = await ask();
+      ms += r.ms;
+      seconds += r.audioSeconds;
+    }
+    return { label: `${info.model.size ?? info.model.name} model`, msPerAudioSecond: ms / seconds };
+  } finally {
     await node.stop();
   }
 }
