@@ -71,6 +71,11 @@ async function main() {
       SPEECH_PIECE_MAX_CHARS: "100",
     },
     ready: /proxy listening on (http:\/\/[^\s]+)/,
+    // a loaded machine (other work beside the bench) can take a while to compile the proxy's TypeScript
+    timeoutMs: 120_000,
+  }).catch(async (e: unknown) => {
+    await node.stop();
+    throw e;
   });
   try {
     const admin = async (method: string, path: string, body?: unknown) =>
