@@ -1,14 +1,16 @@
 /**
  * A streamed answer (`stream_format` "audio" or "sse"): the text's pieces are asked of the nodes in order
- * (synthesis/piece-feed.ts) and each goes out as soon as it is made, encoded by a stream encoder.
+ * (synthesis/piece-feed.ts), each node streams its piece segment by segment (synthesis/forward-segments.ts), and
+ * each unit (a segment, or a whole piece from a node that answers WAV) goes out as soon as it arrives, encoded by a
+ * stream encoder.
  *
- * Where money becomes durable: each piece has its own usage row (`<request id>.<n>`, tokens from that piece's PCM,
- * its 200 ms lead-in silence included), committed before a byte of that piece is released. So every byte a client
- * receives is covered by a durable row, whatever happens to the proxy after (kill -9 included), and a row is never
- * written twice (the ledger is idempotent on the row id). A client that disconnects is charged for the pieces
- * already released to its connection, and for nothing after: the pieces not yet sent are cancelled at the nodes
- * and never metered. A piece whose row was committed just as the client left may be charged without arriving (at
- * most one piece; the check before metering makes it rare).
+ * Where money becomes durable: each unit has its own usage row (`<request id>[.<piece>].<segment>`, or
+ * `<request id>[.<piece>]` for a whole piece; tokens from that unit's PCM, its 200 ms lead-in silence included),
+ * committed before a byte of that unit is released. So every byte a client receives is covered by a durable row,
+ * whatever happens to the proxy after (kill -9 included), and a row is never written twice (the ledger is idempotent
+ * on the row id). A client that disconnects is charged for the units already released to its connection, and for
+ * nothing after: what is still at the nodes is cancelled and never metered. A unit whose row was committed just as
+ * the client left may be charged without arriving (at most one; the check before metering makes it rare).
  */
 import type { Context } from "hono";
 import type { StreamEncoder } from "../../../../audio/encoders/types.ts";
