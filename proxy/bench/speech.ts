@@ -11,8 +11,10 @@
  * body byte; for a whole answer it is the answer's latency. Then, in this process, every format encodes the node's
  * own audio (audio/encode.ts, a whole file: by default exactly the answer's audio, so the share is the one a request
  * pays; `--encode-seconds` loops it to another length) and its cost per audio second is set against the node's
- * synthesis time per audio second measured above (concurrency 1, whole answers). A 1 s answer's encoding time is
- * printed beside it: the per-answer fixed cost (an encoder's set-up: a worker thread for AAC, WASM instances).
+ * synthesis per audio second measured above (concurrency 1). Both as CPU time — this process's while it encodes
+ * (AAC's worker thread included), the node process's (all its threads) while it synthesises — since on a shared
+ * machine wall time swings with everyone else's load; wall figures are printed beside. A 1 s answer's encoding CPU
+ * is printed too: the per-answer fixed cost (an encoder's set-up: a worker thread for AAC, WASM instances).
  *
  * The committed tiny model is far cheaper per audio second than IndexTTS2 (its graphs are toy-sized), so it is the
  * harshest denominator. `--compare-model DIR` starts a second node on a larger model (e.g. the `small` random-weight
@@ -28,6 +30,7 @@ import { AUDIO_FORMATS } from "../../audio/formats.ts";
 import { pcm16FromBytes } from "../../audio/pcm.ts";
 import { measureWav, pcmData } from "../../audio/wav.ts";
 import { startChild } from "./children.ts";
+import { processCpuMs } from "./cpu.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -159,8 +162,11 @@ async function main() {
     console.log("|---|---|---|---|---|---|---|");
     const results: Record<string, { ttfa: number[]; total: number[] }> = {};
     let synthesisMsPerAudioSecond = Number.NaN;
+    /** the node process's own CPU time (all its threads) per audio second: what a loaded machine barely changes */
+    let synthesisCpuMsPerAudioSecond = Number.NaN;
     for (const concurrency of args.concurrency.split(",").map(Number)) {
       const rounds = Number(args.requests);
+      const nodeCpuBefore = processCpuMs(node.proc.pid ?? 0);
       const r = {
         whole: { ttfa: [] as number[], total: [] as number[] },
         streamed: { ttfa: [] as number[], total: [] as number[] },
@@ -183,6 +189,10 @@ async function main() {
           `| ${concurrency} | ${mode} | ${t.length} | ${ms(quantile(t, 0.5))} | ${ms(quantile(t, 0.95))} | ${ms(quantile(tot, 0.5))} | ${ms(quantile(tot, 0.95))} |`,
         );
       }
+      if (concurrency === 1)
+        synthesisCpuMsPerAudioSecond =
+          (processCpuMs(node.proc.pid ?? 0) - nodeCpuBefore) /
+          ((r.whole.total.length + r.streamed.total.length) * audioSeconds);
       if (concurrency === 1)
         synthesisMsPerAudioSecond =
           quantile(
@@ -211,30 +221,40 @@ async function main() {
         })
       : null;
     console.log(
-      `\nencoding ${encodeSeconds.toFixed(2)} s of the node's audio (whole files, in-process, after one warm-up each, median of 3); synthesis on this CPU: tiny ${synthesisMsPerAudioSecond.toFixed(0)} ms per audio second (whole answers through the proxy, concurrency 1)${compared ? `, ${compared.label} ${compared.msPerAudioSecond.toFixed(0)} ms per audio second (at its node, one at a time)` : ""}; load average ${loadavg()[0]?.toFixed(2)}`,
+      `\nencoding ${encodeSeconds.toFixed(2)} s of the node's audio (whole files, in-process, after one warm-up each, median of 3), load average ${loadavg()[0]?.toFixed(2)}.`,
     );
     console.log(
-      `| format | bytes | encode ms per audio second | share of tiny synthesis |${compared ? ` share of ${compared.label} synthesis |` : ""} 1 s answer: encode ms |`,
+      `Synthesis per audio second: tiny ${synthesisCpuMsPerAudioSecond.toFixed(0)} ms of the node's CPU (${synthesisMsPerAudioSecond.toFixed(0)} ms wall, whole answers through the proxy, concurrency 1)${compared ? `; ${compared.label} ${compared.cpuMsPerAudioSecond.toFixed(0)} ms of CPU (${compared.msPerAudioSecond.toFixed(0)} ms wall, at its node, one request)` : ""}.`,
     );
-    console.log(`|---|---|---|---|${compared ? "---|" : ""}---|`);
+    console.log(
+      "Shares are CPU over CPU (this process's CPU time while encoding; the node's while synthesising): on a shared machine wall time swings with the others' load, CPU time much less.",
+    );
+    console.log(
+      `| format | bytes | encode CPU ms per audio s | share of tiny synthesis |${compared ? ` share of ${compared.label} synthesis |` : ""} encode wall ms per audio s | 1 s answer: encode CPU ms |`,
+    );
+    console.log(`|---|---|---|---|${compared ? "---|" : ""}---|---|`);
     const median = async (format: (typeof AUDIO_FORMATS)[number], samples: Int16Array) => {
-      const runs: number[] = [];
+      const runs: { wall: number; cpu: number }[] = [];
       let bytes = 0;
       for (let i = 0; i < 3; i++) {
+        const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         bytes = (await encodeAll(format, samples, rate)).byteLength;
-        runs.push(performance.now() - t0);
+        const cpu = process.cpuUsage(cpu0);
+        runs.push({ wall: performance.now() - t0, cpu: (cpu.user + cpu.system) / 1000 });
       }
-      return { ms: runs.sort((a, b) => a - b)[1] ?? Number.NaN, bytes };
+      const mid = (k: "wall" | "cpu") => runs.map((r) => r[k]).sort((a, b) => a - b)[1] ?? Number.NaN;
+      return { wall: mid("wall"), cpu: mid("cpu"), bytes };
     };
     for (const format of AUDIO_FORMATS) {
       await encodeAll(format, pcm.subarray(0, rate), rate);
       const whole = await median(format, pcm);
       const oneSecond = await median(format, pcm.subarray(0, rate));
-      const perSecond = whole.ms / (pcm.length / rate);
-      const share = (d: number) => `${((perSecond / d) * 100).toFixed(2)} %`;
+      const seconds = pcm.length / rate;
+      const cpuPerSecond = whole.cpu / seconds;
+      const share = (d: number) => `${((cpuPerSecond / d) * 100).toFixed(2)} %`;
       console.log(
-        `| ${format} | ${whole.bytes} | ${perSecond.toFixed(2)} | ${share(synthesisMsPerAudioSecond)} |${compared ? ` ${share(compared.msPerAudioSecond)} |` : ""} ${oneSecond.ms.toFixed(1)} |`,
+        `| ${format} | ${whole.bytes} | ${cpuPerSecond.toFixed(2)} | ${share(synthesisCpuMsPerAudioSecond)} |${compared ? ` ${share(compared.cpuMsPerAudioSecond)} |` : ""} ${(whole.wall / seconds).toFixed(2)} | ${oneSecond.cpu.toFixed(1)} |`,
       );
     }
   } finally {
@@ -247,7 +267,9 @@ async function main() {
  * A node on another model, asked for the first sentence whole (its default beams, a deadline long enough for a
  * loaded CPU), one request at a time after a short warm-up: ms per audio second.
  */
-async function compareModel(dir: string): Promise<{ label: string; msPerAudioSecond: number }> {
+async function compareModel(
+  dir: string,
+): Promise<{ label: string; msPerAudioSecond: number; cpuMsPerAudioSecond: number }> {
   const node = await startChild("gpu-node (compare)", ["--import", "tsx", "gpu-node/src/entry.node.ts"], {
     env: {
       GPU_NODE_PORT: "0",
@@ -276,12 +298,17 @@ async function compareModel(dir: string): Promise<{ label: string; msPerAudioSec
     await ask({ max_tokens: 5 }); // warm-up: sessions, first-call allocations
     let ms = 0;
     let seconds = 0;
+    const cpuBefore = processCpuMs(node.proc.pid ?? 0);
     for (let i = 0; i < Number(args["compare-requests"]); i++) {
       const r = await ask();
       ms += r.ms;
       seconds += r.audioSeconds;
     }
-    return { label: `${info.model.size ?? info.model.name} model`, msPerAudioSecond: ms / seconds };
+    return {
+      label: `${info.model.size ?? info.model.name} model`,
+      msPerAudioSecond: ms / seconds,
+      cpuMsPerAudioSecond: (processCpuMs(node.proc.pid ?? 0) - cpuBefore) / seconds,
+    };
   } finally {
     await node.stop();
   }
