@@ -67,6 +67,13 @@ describe("the Worker in workerd, forwarding to a real gpu-node over HTTP", () =>
     const streamedMp3 = await speech({ stream_format: "audio" });
     expect(streamedMp3.status).toBe(200);
     expect(mp3FramesDuration(new Uint8Array(await streamedMp3.arrayBuffer())).ok).toBe(true);
+    // the node streamed its one segment (fetch transport's stream()): the row is the segment's, `<id>.0`
+    const streamedId = streamedMp3.headers.get("x-request-id") ?? "";
+    await eventually(
+      async () => (await usageRowsFor([`${streamedId}.0`])).length === 1,
+      20_000,
+      "the segment's usage row in D1",
+    );
     // Opus, AAC and FLAC stay on the Node proxy (audio/README.md): a clear 400 naming what the Worker offers
     const opus = await speech({ response_format: "opus" });
     expect(opus.status).toBe(400);
