@@ -5,6 +5,7 @@
 import { createFlacEncoder } from "./encoders/flac.ts";
 import { createMediabunnyEncoder } from "./encoders/mediabunny.ts";
 import { createMp3Encoder } from "./encoders/mp3.ts";
+import { mp3WasmModule } from "./encoders/mp3-wasm.node.ts";
 import { concatBytes, EMPTY, type StreamEncoder } from "./encoders/types.ts";
 import { wavEncoder } from "./encoders/wav.ts";
 import { type AudioFormat, encoderSampleRate } from "./formats.ts";
@@ -20,7 +21,7 @@ export async function createEncoder(
   const outputRate = encoderSampleRate(format, options.inputRate);
   switch (format) {
     case "mp3":
-      return createMp3Encoder(options);
+      return createMp3Encoder(options, await mp3WasmModule());
     case "aac":
     case "opus":
       return createMediabunnyEncoder(format, { ...options, outputRate });

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every mainstream Linux build
 
 /** utime + stime of a process, in ms (0 when /proc is unavailable). */
-function processCpuMs(pid: number): number {
+export function processCpuMs(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the command name (which may hold spaces) start after the last ')'.

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { mp3FramesDuration } from "../../audio/mp3-frames.ts";
 import { admin, eventually, newCustomer, request, self, tts, upsertPlan, usageRowsFor } from "./helpers.ts";
 
 describe("the Worker in workerd, forwarding to a real gpu-node over HTTP", () => {
@@ -46,7 +47,7 @@ describe("the Worker in workerd, forwarding to a real gpu-node over HTTP", () =>
     expect(env.GPU_NODE_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
-  it("speaks /v1/audio/speech with OpenAI voice names; encodes WAV only and says so for other formats", async () => {
+  it("speaks /v1/audio/speech with OpenAI voice names; encodes MP3 (bundled WASM) and WAV, says so for other formats", async () => {
     const c = await newCustomer();
     const speech = (body: Record<string, unknown>) =>
       self(
@@ -56,10 +57,27 @@ describe("the Worker in workerd, forwarding to a real gpu-node over HTTP", () =>
           body: JSON.stringify({ model: "tts-1", input: "Hello from the edge.", voice: "alloy", ...body }),
         }),
       );
-    // OpenAI's default is MP3, which the Worker does not encode (audio/README.md): a clear 400 naming what it does
+    // OpenAI's default, MP3: LAME's WASM imported as a module at build time (workerd compiles none at run time)
     const mp3 = await speech({});
-    expect(mp3.status).toBe(400);
-    expect(await mp3.json()).toMatchObject({
+    expect(mp3.status).toBe(200);
+    expect(mp3.headers.get("content-type")).toBe("audio/mpeg");
+    const frames = new Uint8Array(await mp3.arrayBuffer());
+    const measured = mp3FramesDuration(frames);
+    expect(measured.ok && measured.durationMs > 0, JSON.stringify(measured)).toBe(true);
+    const streamedMp3 = await speech({ stream_format: "audio" });
+    expect(streamedMp3.status).toBe(200);
+    expect(mp3FramesDuration(new Uint8Array(await streamedMp3.arrayBuffer())).ok).toBe(true);
+    // the node streamed its one segment (fetch transport's stream()): the row is the segment's, `<id>.0`
+    const streamedId = streamedMp3.headers.get("x-request-id") ?? "";
+    await eventually(
+      async () => (await usageRowsFor([`${streamedId}.0`])).length === 1,
+      20_000,
+      "the segment's usage row in D1",
+    );
+    // Opus, AAC and FLAC stay on the Node proxy (audio/README.md): a clear 400 naming what the Worker offers
+    const opus = await speech({ response_format: "opus" });
+    expect(opus.status).toBe(400);
+    expect(await opus.json()).toMatchObject({
       error: { code: "UNSUPPORTED_FORMAT", type: "invalid_request_error", param: "response_format" },
     });
     const wav = await speech({ response_format: "wav", voice: "SHIMMER" });

@@ -42,7 +42,15 @@ port.on("message", async (msg: ToWorker) => {
   if (msg.type === "submit") {
     const controller = new AbortController();
     aborts.set(msg.id, controller);
-    const job: SynthesisJob = { ...msg.job, voice: voices.get(msg.job.voice) };
+    const { stream, ...wire } = msg.job;
+    const job: SynthesisJob = { ...wire, voice: voices.get(msg.job.voice) };
+    if (stream) {
+      // a copy: the segment's own array is joined into the whole answer afterwards, so it must not be detached
+      job.onSegment = (index, audio) => {
+        const copy = audio.slice();
+        post({ type: "segment", id: msg.id, index, audio: copy }, [copy.buffer as ArrayBuffer]);
+      };
+    }
     const pending = engine.submit(job, controller.signal);
     publishStats();
     try {

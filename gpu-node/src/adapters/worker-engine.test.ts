@@ -56,6 +56,25 @@ describe("WorkerEngine (the engine on its own thread)", () => {
     expect(stages).toContain("vocoder");
   });
 
+  it("streams segments across the thread in text order, before the result, the same audio as the joined answer", async () => {
+    const three = ["One two three.", "Four five six seven.", "Eight."].flatMap((t) =>
+      node.text.segments(t).map((s) => s.ids),
+    );
+    const seen: { index: number; audio: Float32Array }[] = [];
+    let resolvedAfter = -1;
+    const result = await worker
+      .submit(job("s", { segments: three, onSegment: (index, audio) => seen.push({ index, audio }) }))
+      .then((r) => {
+        resolvedAfter = seen.length;
+        return r;
+      });
+    expect(seen.map((s) => s.index)).toEqual([0, 1, 2]);
+    expect(resolvedAfter).toBe(3);
+    const gap = Math.round(0.2 * 22_050);
+    expect(seen.reduce((n, s) => n + s.audio.length, 0) + 2 * gap).toBe(result.audio.length);
+    expect(Array.from(result.audio.subarray(0, seen[0]?.audio.length))).toEqual(Array.from(seen[0]?.audio ?? []));
+  });
+
   it("passes cancellation through, and NodeErrors back with their code and Retry-After", async () => {
     const controller = new AbortController();
     const cancelled = worker.submit(job("c", { maxTokens: 1000 }), controller.signal);

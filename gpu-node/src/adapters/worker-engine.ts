@@ -5,6 +5,7 @@ import { type EngineObserver, noopObserver } from "../engine/observer.ts";
 import type { EngineStats, FromWorker, ToWorker, WorkerConfig } from "./worker-protocol.ts";
 
 interface Waiting {
+  onSegment?: SynthesisJob["onSegment"];
   resolve: (r: SynthesisResult) => void;
   reject: (e: NodeError) => void;
   cleanup: () => void;
@@ -60,8 +61,14 @@ export class WorkerEngine {
     return new Promise<SynthesisResult>((resolve, reject) => {
       const onAbort = () => this.send({ type: "abort", id });
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.waiting.set(id, { resolve, reject, cleanup: () => signal?.removeEventListener("abort", onAbort) });
-      this.send({ type: "submit", id, job: { ...job, voice: job.voice.id } });
+      const { onSegment, ...rest } = job;
+      this.waiting.set(id, {
+        resolve,
+        reject,
+        cleanup: () => signal?.removeEventListener("abort", onAbort),
+        ...(onSegment ? { onSegment } : {}),
+      });
+      this.send({ type: "submit", id, job: { ...rest, voice: job.voice.id, ...(onSegment ? { stream: true } : {}) } });
     });
   }
 
@@ -104,6 +111,9 @@ export class WorkerEngine {
       case "observe":
         // the observer's methods take the worker's arguments unchanged
         (this.observer[msg.event] as (...args: unknown[]) => void)(...msg.args);
+        return;
+      case "segment":
+        this.waiting.get(msg.id)?.onSegment?.(msg.index, msg.audio);
         return;
       case "result":
       case "error": {

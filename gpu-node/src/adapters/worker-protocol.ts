@@ -15,8 +15,11 @@ export interface WorkerConfig {
 
 export type EngineStats = ReturnType<Engine["stats"]>;
 
-/** a job as it crosses: the voice by id (the worker has its own voice bank) */
-export type WireJob = Omit<SynthesisJob, "voice"> & { voice: number };
+/**
+ * a job as it crosses: the voice by id (the worker has its own voice bank); `stream` in place of the `onSegment`
+ * callback, whose calls come back as "segment" messages, in order, before the result
+ */
+export type WireJob = Omit<SynthesisJob, "voice" | "onSegment"> & { voice: number; stream?: boolean };
 
 export type ToWorker =
   | { type: "submit"; id: number; job: WireJob }
@@ -30,6 +33,7 @@ type ObserverEvent = {
 export type FromWorker =
   | { type: "ready"; stats: EngineStats }
   | { type: "stats"; stats: EngineStats }
+  | { type: "segment"; id: number; index: number; audio: Float32Array }
   | { type: "result"; id: number; result: SynthesisResult }
   | { type: "error"; id: number; error: { code: ErrorCode; message: string; retryAfterSeconds?: number | undefined } }
   | ObserverEvent

@@ -37,6 +37,11 @@ export interface SynthesisJob {
   priority: Priority;
   deadlineMs?: number;
   sampling?: Partial<SamplingParams>;
+  /**
+   * Called with each segment's audio (22,050 Hz, [-1, 1], without the silence between segments) as soon as it and
+   * every segment before it are done, in text order: what a streamed answer sends while the rest is still made.
+   */
+  onSegment?: (index: number, audio: Float32Array) => void;
 }
 
 export interface SynthesisResult {

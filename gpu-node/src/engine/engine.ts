@@ -35,6 +35,9 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
   onAbort?: () => void;
   signal?: AbortSignal;
+  onSegment?: SynthesisJob["onSegment"];
+  /** segments handed to `onSegment`, a prefix of the request's (they are released in order) */
+  emitted: number;
 }
 
 /** Seconds of silence IndexTTS2 puts between segments (`interval_silence`, 200 ms). */
@@ -163,7 +166,8 @@ export class Engine {
         () => this.fail(state.id, new NodeError("DEADLINE_EXCEEDED", `not finished within ${timeoutMs} ms`)),
         timeoutMs,
       );
-      const entry: Pending = { state, resolve, reject, timer };
+      const entry: Pending = { state, resolve, reject, timer, emitted: 0 };
+      if (job.onSegment) entry.onSegment = job.onSegment;
       if (signal) {
         entry.signal = signal;
         entry.onAbort = () => this.fail(state.id, new NodeError("CLIENT_CLOSED", "the client went away"));
@@ -310,9 +314,11 @@ export class Engine {
 
   private segmentDone(seg: SegmentState): void {
     const request = seg.request;
-    if (request.finished || !request.segments.every((s) => s.stage === "done")) return;
+    if (request.finished) return;
     const entry = this.pending.get(request.id);
     if (!entry) return;
+    this.emitSegments(entry);
+    if (!request.segments.every((s) => s.stage === "done")) return;
     const audio = joinSegmentAudio(request, Math.round(SEGMENT_SILENCE_S * this.deps.manifest.sample_rate));
     const now = this.now();
     const codes = request.segments.reduce((n, s) => n + s.codes.length, 0);
@@ -335,6 +341,20 @@ export class Engine {
       computeMs: now - (request.admittedAt ?? request.arrivedAt),
       maxBatch: request.maxGptBatch,
     });
+  }
+
+  /**
+   * A streaming job's finished segments, in text order: segments finish in any order (the vocoder buckets by
+   * length), so a segment is handed over once every one before it has been.
+   */
+  private emitSegments(entry: Pending): void {
+    const onSegment = entry.onSegment;
+    if (!onSegment) return;
+    const segments = entry.state.segments;
+    for (let s = segments[entry.emitted]; s && s.stage === "done"; s = segments[entry.emitted]) {
+      onSegment(entry.emitted, s.audio ?? new Float32Array(0));
+      entry.emitted++;
+    }
   }
 
   private fail(id: string, error: NodeError): void {

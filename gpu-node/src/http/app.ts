@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { floatToPcm16 } from "../../../audio/pcm.ts";
+import { SEGMENTS_CONTENT_TYPE } from "../../../audio/segment-frames.ts";
 import { wavFromPcm16 } from "../../../audio/wav.ts";
 import { isNodeError, NodeError } from "../core/errors.ts";
 import type { Engine, EngineOptions } from "../engine/engine.ts";
@@ -13,6 +14,7 @@ import type { NodeMetrics } from "../telemetry/metrics.ts";
 import { accessLog } from "./access-log.ts";
 import { SPEED_MAX, SPEED_MIN, synthesizeBodySchema } from "./schemas.ts";
 import { synthesize, type TextSegmenter } from "./synthesize.ts";
+import { streamSegments } from "./synthesize-stream.ts";
 
 export interface NodeAppDeps {
   engine: Pick<Engine, "submit" | "stats">;
@@ -77,13 +79,20 @@ export function createNodeApp(deps: NodeAppDeps): Hono<NodeEnv> {
         );
       }
       const id = c.get("requestId");
-      const result = await synthesize(
-        { engine: deps.engine, manifest, voices: deps.voices, text: deps.text, randomSeed },
-        id,
-        body.data,
-        c.req.header("x-priority"),
-        c.req.raw.signal,
-      );
+      const synthesisDeps = { engine: deps.engine, manifest, voices: deps.voices, text: deps.text, randomSeed };
+      if ((c.req.header("accept") ?? "").includes(SEGMENTS_CONTENT_TYPE)) {
+        return streamSegments(
+          (onSegment, signal) =>
+            synthesize(synthesisDeps, id, body.data, c.req.header("x-priority"), signal, onSegment),
+          c.req.raw.signal,
+          {
+            "X-Request-Id": id,
+            "X-Sample-Rate": String(manifest.sample_rate),
+            "X-Model-Random-Weights": String(manifest.random_weights),
+          },
+        );
+      }
+      const result = await synthesize(synthesisDeps, id, body.data, c.req.header("x-priority"), c.req.raw.signal);
       const wav = wavFromPcm16(floatToPcm16(result.audio), manifest.sample_rate);
       const audioMs = (result.audio.length / manifest.sample_rate) * 1000;
       return c.body(wav as Uint8Array<ArrayBuffer>, 200, {

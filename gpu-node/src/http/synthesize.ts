@@ -1,5 +1,5 @@
 import { NodeError } from "../core/errors.ts";
-import type { Engine, SynthesisResult } from "../engine/engine.ts";
+import type { Engine, SynthesisJob, SynthesisResult } from "../engine/engine.ts";
 import type { Priority } from "../engine/types.ts";
 import { EMOTIONS, type EmotionLabel, type Manifest } from "../model/manifest.ts";
 import type { EmotionRequest, VoiceBank } from "../model/voices.ts";
@@ -25,6 +25,8 @@ export async function synthesize(
   body: SynthesizeBody,
   headerPriority: string | undefined,
   signal: AbortSignal | undefined,
+  /** a streamed answer's segments, in order, as they are made */
+  onSegment?: SynthesisJob["onSegment"],
 ): Promise<SynthesisResult> {
   const { manifest } = deps;
   const text = body.text.trim();
@@ -65,6 +67,7 @@ export async function synthesize(
       ...(body.max_tokens !== undefined ? { maxTokens: body.max_tokens } : {}),
       ...(body.deadline_ms !== undefined ? { deadlineMs: body.deadline_ms } : {}),
       ...(body.num_beams !== undefined ? { sampling: { numBeams: body.num_beams } } : {}),
+      ...(onSegment ? { onSegment } : {}),
     },
     signal,
   );

@@ -103,7 +103,7 @@ export async function forwardSpeech(
   throw lastRefusal ?? new ProxyError("NO_CAPACITY", "no GPU node could take the request", { retryAfterSeconds: 1 });
 }
 
-function verifyAudio(nodeId: string, response: UpstreamResponse): WavMeasure {
+export function verifyAudio(nodeId: string, response: UpstreamResponse): WavMeasure {
   const type = response.headers["content-type"] ?? "";
   if (!type.startsWith("audio/wav") && !type.startsWith("audio/x-wav")) {
     throw new ProxyError("UPSTREAM_INVALID_RESPONSE", `node ${nodeId} answered ${type || "no content type"}, not WAV`);
@@ -121,7 +121,7 @@ function verifyAudio(nodeId: string, response: UpstreamResponse): WavMeasure {
   return measured.wav;
 }
 
-function nodeRequestError(response: UpstreamResponse): ProxyError {
+export function nodeRequestError(response: UpstreamResponse): ProxyError {
   let code = "INVALID_REQUEST";
   let message = `the GPU node refused the request (${response.status})`;
   try {

@@ -101,6 +101,32 @@ export function piecePcm(f: Forwarded, index: number): { pcm: Uint8Array; wav: W
   };
 }
 
+/**
+ * One unit of a stream (a node's segment, or a whole piece) as it goes out: the 200 ms of silence IndexTTS2 puts
+ * between segments before every unit but the text's first, then its samples; with the measure its row is metered
+ * from. So the units of a stream add up to the same audio as the whole answer.
+ */
+export function unitPcm(unit: { piece: number; segment: number; pcm: Int16Array; sampleRate: number }): {
+  pcm: Int16Array;
+  wav: WavMeasure;
+} {
+  const silence = unit.piece === 0 && unit.segment === 0 ? 0 : Math.round((unit.sampleRate * SILENCE_MS) / 1000);
+  const pcm = new Int16Array(silence + unit.pcm.length);
+  pcm.set(unit.pcm, silence);
+  return {
+    pcm,
+    wav: {
+      sampleRate: unit.sampleRate,
+      channels: 1,
+      bitsPerSample: 16,
+      dataBytes: pcm.byteLength,
+      durationMs: (pcm.length / unit.sampleRate) * 1000,
+      dataOffset: 0,
+      streamed: false,
+    },
+  };
+}
+
 function join(forwarded: Forwarded[]): Joined {
   const [first] = forwarded;
   if (!first) throw new ProxyError("INTERNAL", "no audio");

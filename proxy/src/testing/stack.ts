@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { Hono } from "hono";
+import { endFrame, SEGMENTS_CONTENT_TYPE, segmentFrame } from "../../../audio/segment-frames.ts";
 import { nodeAudioCodecs } from "../adapters/node/audio-codecs.ts";
 import { nodeDocsAssets } from "../adapters/node/docs-assets.ts";
 import { drainEarlyAnswers } from "../adapters/node/early-answers.ts";
@@ -67,6 +68,12 @@ export async function startStubNode(audioMs = 2000, initialDelayMs = 0) {
     healthy: true,
     /** when set, each /synthesize waits for it before answering (a test orders the node's work by hand) */
     gate: null as ((body: { text: string }, signal: AbortSignal) => Promise<void>) | null,
+    /**
+     * When set, a request that accepts streamed segments (as the proxy's streams do) is answered as the gpu-node
+     * does: `count` segments of `audioMs` each, framed (audio/segment-frames.ts), each sent once `gate(index)`
+     * resolves.
+     */
+    segments: null as { count: number; gate?: (index: number, signal: AbortSignal) => Promise<void> } | null,
   };
   const app = new Hono();
   app.get("/healthz", (c) =>
@@ -80,6 +87,27 @@ export async function startStubNode(audioMs = 2000, initialDelayMs = 0) {
     state.lastBody = await c.req.json();
     if (state.gate) await state.gate(state.lastBody as { text: string }, c.req.raw.signal);
     if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
+    const segments = state.segments;
+    if (segments && (c.req.header("accept") ?? "").includes(SEGMENTS_CONTENT_TYPE)) {
+      const signal = c.req.raw.signal;
+      const samples = Math.round((22050 * audioMs) / 1000);
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          try {
+            for (let i = 0; i < segments.count; i++) {
+              await segments.gate?.(i, signal);
+              controller.enqueue(segmentFrame(i, new Int16Array(samples)));
+            }
+            const end = { segments: segments.count, samples: samples * segments.count };
+            controller.enqueue(endFrame({ ...end, semantic_tokens: 0, queue_wait_ms: 0, compute_ms: 0 }));
+            controller.close();
+          } catch (e) {
+            controller.error(e);
+          }
+        },
+      });
+      return c.body(body, 200, { "content-type": SEGMENTS_CONTENT_TYPE, "x-sample-rate": "22050" });
+    }
     const wav = silentWav(audioMs);
     switch (state.behaviour) {
       case "garbage":

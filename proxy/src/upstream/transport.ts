@@ -37,7 +37,20 @@ export class TransportError extends Error {
   }
 }
 
+/** An answer read as it arrives (a node's streamed segments): headers first, then the body chunk by chunk. */
+export interface StreamedUpstreamResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** throws a `TransportError` (phase "response") when the answer is cut, too large, late or aborted */
+  body: AsyncIterable<Uint8Array>;
+}
+
 export interface UpstreamTransport {
   request(req: TransportRequest): Promise<UpstreamResponse>;
+  /**
+   * Resolves at the answer's headers; `timeoutMs`, `signal` and `maxResponseBytes` hold until the body's end.
+   * Optional: a transport without it hands whole answers only, and streamed speech then goes piece by piece.
+   */
+  stream?(req: TransportRequest): Promise<StreamedUpstreamResponse>;
   close(): Promise<void>;
 }

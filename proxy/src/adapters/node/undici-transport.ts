@@ -1,5 +1,6 @@
 import { type Dispatcher, errors, Pool } from "undici";
 import {
+  type StreamedUpstreamResponse,
   TransportError,
   type TransportRequest,
   type UpstreamResponse,
@@ -133,6 +134,79 @@ export class UndiciTransport implements UpstreamTransport {
         finish(classify(error, "connect"));
       }
     });
+  }
+
+  /** A node's streamed answer: undici's `request` (its body a stream), the same deadline and abort rules. */
+  async stream(req: TransportRequest): Promise<StreamedUpstreamResponse> {
+    const url = new URL(req.url);
+    const abort = new AbortController();
+    let responded = false;
+    let why: TransportError | null = null;
+    const stop = (reason: TransportError) => {
+      why ??= reason;
+      abort.abort(why);
+    };
+    const timer = setTimeout(
+      () =>
+        stop(
+          new TransportError(
+            responded ? "response" : "connect",
+            "timeout",
+            `no complete answer within ${req.timeoutMs} ms`,
+          ),
+        ),
+      req.timeoutMs,
+    );
+    const onClientAbort = () =>
+      stop(new TransportError(responded ? "response" : "connect", "aborted", "the client went away"));
+    const done = () => {
+      clearTimeout(timer);
+      req.signal?.removeEventListener("abort", onClientAbort);
+    };
+    if (req.signal?.aborted) onClientAbort();
+    else req.signal?.addEventListener("abort", onClientAbort, { once: true });
+    let answer: Dispatcher.ResponseData;
+    try {
+      answer = await this.pool(url.origin).request({
+        method: req.method,
+        path: `${url.pathname}${url.search}`,
+        headers: req.headers,
+        ...(req.body !== undefined ? { body: req.body } : {}),
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
+        signal: abort.signal,
+      });
+    } catch (error) {
+      done();
+      throw why ?? classify(error, "connect");
+    }
+    responded = true;
+    const headers: Record<string, string> = {};
+    for (const name in answer.headers) {
+      const v = answer.headers[name];
+      if (v !== undefined) headers[name] = Array.isArray(v) ? v.join(", ") : v;
+    }
+    const source = answer.body;
+    async function* body(): AsyncGenerator<Uint8Array> {
+      let size = 0;
+      try {
+        for await (const chunk of source) {
+          const bytes = chunk as Buffer;
+          size += bytes.byteLength;
+          if (size > req.maxResponseBytes) {
+            throw new TransportError("response", "too_large", `response exceeds ${req.maxResponseBytes} bytes`);
+          }
+          yield bytes;
+        }
+      } catch (error) {
+        throw why ?? classify(error, "response");
+      } finally {
+        done();
+        // a reader that stops early (the client left) must not leave the connection half-read
+        if (!source.destroyed) source.destroy();
+      }
+    }
+    return { status: answer.statusCode, headers, body: body() };
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import type { BreakerOptions } from "../../core/routing/breaker.ts";
 import { timerScheduler } from "../../core/routing/health.ts";
 import type { DocsAssets } from "../../http/deps.ts";
 import { gpuNodeAdapter } from "../../upstream/adapters.ts";
+import { workerAudioCodecs } from "./audio-codecs.ts";
 import { createEdgeBilling } from "./billing.ts";
 import { createD1Stores, openD1 } from "./d1/index.ts";
 import { DurableConcurrencyLimiter, DurableRateLimiter } from "./durable-limiters.ts";
@@ -67,6 +68,7 @@ export function createEdgeProxy(env: WorkerBindings, options: EdgeProxyOptions =
     nodes: [],
     transport: new FetchTransport(),
     adapter: gpuNodeAdapter,
+    audio: workerAudioCodecs,
     rateLimiter: new DurableRateLimiter(env.LIMITER, limiterOptions),
     concurrency: new DurableConcurrencyLimiter(
       env.LIMITER,

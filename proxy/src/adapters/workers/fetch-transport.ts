@@ -1,4 +1,5 @@
 import {
+  type StreamedUpstreamResponse,
   TransportError,
   type TransportRequest,
   type UpstreamResponse,
@@ -45,6 +46,52 @@ export class FetchTransport implements UpstreamTransport {
       headers[key] = value;
     });
     return { status: res.status, headers, body };
+  }
+
+  /** A node's streamed answer (its segments): resolves at the headers, the body read chunk by chunk, capped. */
+  async stream(req: TransportRequest): Promise<StreamedUpstreamResponse> {
+    const deadline = AbortSignal.timeout(req.timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    let res: Response;
+    try {
+      res = await this.fetcher(req.url, {
+        method: req.method,
+        headers: req.headers,
+        ...(req.body !== undefined ? { body: req.body } : {}),
+        signal,
+      });
+    } catch (e) {
+      throw classify(e, "connect", deadline);
+    }
+    const headers: Record<string, string> = {};
+    res.headers.forEach((value, key) => {
+      headers[key] = value;
+    });
+    const source = res.body;
+    async function* body(): AsyncGenerator<Uint8Array> {
+      if (!source) return;
+      const reader = source.getReader();
+      let size = 0;
+      let finished = false;
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          size += value.byteLength;
+          if (size > req.maxResponseBytes) {
+            throw new TransportError("response", "too_large", `response exceeds ${req.maxResponseBytes} bytes`);
+          }
+          yield value;
+        }
+        finished = true;
+      } catch (e) {
+        throw e instanceof TransportError ? e : classify(e, "response", deadline);
+      } finally {
+        // a reader that stops early (the client left, a bad frame) lets the node see the connection go
+        if (!finished) await reader.cancel().catch(() => {});
+      }
+    }
+    return { status: res.status, headers, body: body() };
   }
 
   async close(): Promise<void> {}
