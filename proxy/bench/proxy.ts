@@ -8,6 +8,8 @@
  *                          [--search-from 4000] [--search-step 1000] [--search-max 20000] [--no-search]
  *                          [--p99-bound-ms 50] [--connections 256] [--max-in-flight 4096] [--profile] [--out bench-out]
  *                          [--entry proxy/bench/raw-relay.ts] [--pin]
+ *   npm run bench:proxy -- --replicas N --db postgres [...]   (1 proxy on SQLite, then 1…N on Postgres + Redis:
+ *                                                            proxy/bench/replicas.ts)
  *
  * Three processes, all on 127.0.0.1: the stub (proxy/bench/stub-upstream.ts, plain node:http), the proxy
  * (`node --import tsx proxy/src/entry.node.ts`, SQLite WAL in a fresh temp DATA_DIR) and this one, the load generator.
@@ -34,6 +36,11 @@ import { OpenLoopClient, type StepResult, type Target } from "./open-loop.ts";
 import { type BenchReport, type Mode, renderMarkdown, renderText, type StepRow, type Targets } from "./proxy-report.ts";
 
 const PROXY_ENTRY = "proxy/src/entry.node.ts";
+// `--db postgres` (with `--replicas N`) is the replica benchmark, with options of its own.
+if (process.argv.includes("--db") || process.argv.some((a) => a.startsWith("--db=") || a.startsWith("--replicas"))) {
+  const { runReplicaBench } = await import("./replicas.ts");
+  process.exit(await runReplicaBench());
+}
 const { values: args } = parseArgs({
   options: {
     rates: { type: "string", default: "500,1000,2000,4000,8000,10000" },
