@@ -221,7 +221,7 @@ async function keepVoicesFresh(): Promise<void> {
 await keepVoicesFresh();
 // The admin reports' rollups (usage by day, the price preview) folded every few seconds, so a report folds little.
 const rollUp = () =>
-  void stores.reports?.catchUp().catch((e: unknown) => {
+  void stores.reports.catchUp().catch((e: unknown) => {
     console.error(JSON.stringify({ component: "usage-rollups", level: "error", error: String(e) }));
   });
 setInterval(rollUp, 5_000).unref();

@@ -271,6 +271,6 @@ export interface Stores {
   ledger: UsageLedger;
   idempotency: IdempotencyStore;
   nodes: NodeStore;
-  /** Reports over every customer's usage, from rollups of the ledger (absent on a store that has none yet). */
-  reports?: UsageReports;
+  /** Reports over every customer's usage, from rollups of the ledger (every engine has them). */
+  reports: UsageReports;
 }

@@ -20,8 +20,6 @@ afterAll(async () => {
 
 runStoreContracts({
   name: "postgres",
-  // no usage rollups on Postgres yet (see runStoreContracts)
-  reports: false,
   make: async (clock) => {
     const { db, drop } = await databases.create();
     return { stores: createPostgresStores(db, { clock }), close: drop };
