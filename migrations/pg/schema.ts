@@ -1,8 +1,8 @@
 /**
  * The one schema (`../schema/`, declared in drizzle's SQLite dialect) in PostgreSQL's dialect, derived table by table
  * when this module loads instead of declared a second time: a column, index, constraint or CHECK added there is here
- * too, and `drizzle-kit generate --config drizzle.pg.config.ts` writes its migration into `./sql/` beside the
- * SQLite/D1 one. Types map one to one (integer → bigint, 0/1 flag → boolean, JSON text → jsonb, blob → bytea, real →
+ * too, and `drizzle-kit generate --config drizzle.pg.config.ts` (which reads the tables through `./tables.cjs`)
+ * writes its migration into `./sql/` beside the SQLite/D1 one. Types map one to one (integer → bigint, 0/1 flag → boolean, JSON text → jsonb, blob → bytea, real →
  * double precision); CHECKs keep their meaning where SQLite needed more words (`typeof(x) = 'integer'` is the column
  * type itself in Postgres; `glob` becomes an anchored regular expression).
  */
@@ -116,29 +116,3 @@ function derive(tables: Record<string, SQLiteTable>): PgTables {
 }
 
 export const pgSchema = derive(sqliteSchema as unknown as Record<string, SQLiteTable>);
-
-// Top-level exports, which is where drizzle-kit looks for tables.
-export const {
-  plans,
-  customers,
-  apiKeys,
-  priceVersions,
-  usageEvents,
-  usageDaily,
-  usageDailyPlans,
-  usageMonthlyCustomers,
-  usageTokenCounts,
-  usageRollupState,
-  idempotencyKeys,
-  nodes,
-  billingInvoiceSyncs,
-  billingInvoiceLines,
-  billingStripeProducts,
-  billingStripePrices,
-  billingSubscriptions,
-  billingWebhookEvents,
-  billingUnpaidInvoices,
-  jobs,
-  jobItems,
-  queueDeadLetters,
-} = pgSchema;

@@ -28,52 +28,18 @@ import {
   usageTokenCounts,
 } from "./usage-rollup.ts";
 
-export { apiKeys } from "./api-keys.ts";
-export {
-  billingInvoiceLines,
-  billingInvoiceSyncs,
-  billingStripePrices,
-  billingStripeProducts,
-  billingSubscriptions,
-  billingUnpaidInvoices,
-  billingWebhookEvents,
-  INVOICE_SYNC_STATES,
-  type InvoiceSyncState,
-  STRIPE_PRICE_ROLES,
-  type StripePriceRole,
-  WEBHOOK_EVENT_STATES,
-  type WebhookEventState,
-} from "./billing.ts";
-export { CUSTOMER_STATUSES, type CustomerStatus, customers } from "./customers.ts";
-export {
-  DEAD_LETTER_KINDS,
-  DEAD_LETTER_RESOLUTIONS,
-  type DeadLetterKind,
-  type DeadLetterResolution,
-  queueDeadLetters,
-} from "./dead-letters.ts";
-export { IDEMPOTENCY_STATUSES, type IdempotencyStatus, idempotencyKeys } from "./idempotency-keys.ts";
-export {
-  CALLBACK_STATES,
-  type CallbackState,
-  ENQUEUE_STATES,
-  type EnqueueState,
-  JOB_ITEM_STATES,
-  type JobItemState,
-  jobItems,
-  jobs,
-} from "./jobs.ts";
-export { NODE_STATES, type NodeState, nodes, SHARED_POOL } from "./nodes.ts";
-export { PLAN_KINDS, type PlanKind, plans } from "./plans.ts";
-export { priceVersions } from "./price-versions.ts";
-export { PRIORITIES, type Priority, usageEvents } from "./usage-events.ts";
-export {
-  usageDaily,
-  usageDailyPlans,
-  usageMonthlyCustomers,
-  usageRollupState,
-  usageTokenCounts,
-} from "./usage-rollup.ts";
+// Every table and its value lists, as each file declares them.
+export * from "./api-keys.ts";
+export * from "./billing.ts";
+export * from "./customers.ts";
+export * from "./dead-letters.ts";
+export * from "./idempotency-keys.ts";
+export * from "./jobs.ts";
+export * from "./nodes.ts";
+export * from "./plans.ts";
+export * from "./price-versions.ts";
+export * from "./usage-events.ts";
+export * from "./usage-rollup.ts";
 export type { PeakWindow } from "./util.ts";
 
 export const schema = {
