@@ -115,4 +115,14 @@ function derive(tables: Record<string, SQLiteTable>): PgTables {
   return out as PgTables;
 }
 
-export const pgSchema = derive(sqliteSchema as unknown as Record<string, SQLiteTable>);
+/**
+ * Postgres only: batch-job results (each item's audio, `proxy/src/adapters/postgres/results.ts`) in the database, so
+ * every replica serves every item's audio and nothing lives in one replica's DATA_DIR. The embedded SQLite proxy (one
+ * process) keeps them as files in DATA_DIR, Workers in R2, so the one schema has no such table.
+ */
+export const jobResults = pg.pgTable("job_results", {
+  key: pg.text("key").primaryKey(),
+  body: bytea("body").notNull(),
+});
+
+export const pgSchema = { ...derive(sqliteSchema as unknown as Record<string, SQLiteTable>), jobResults };

@@ -1,0 +1,4 @@
+CREATE TABLE "job_results" (
+	"key" text PRIMARY KEY NOT NULL,
+	"body" "bytea" NOT NULL
+);
