@@ -205,7 +205,7 @@ async function runConfig(config: Config, stub: Child, pgUrl: string, pgPort: num
       const sum = (prefix: string) =>
         Object.entries(cpu.processes)
           .filter(([k]) => k.startsWith(prefix))
-          .reduce((a, [, v]) => a + v, 0) / cpu.wallMs;
+          .reduce((a, [, v]) => a + Math.max(0, v), 0) / cpu.wallMs; // a backend that exited meanwhile reads < 0
       const row: Step = {
         rate,
         phase: phase === "warmup" ? "rate" : phase,

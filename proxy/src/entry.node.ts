@@ -8,7 +8,6 @@ import { createBillingService, parseBillingEnv } from "../../billing/src/config.
 import { loadOrCreateAdminToken } from "./adapters/node/admin-token.ts";
 import { nodeAudioCodecs } from "./adapters/node/audio-codecs.ts";
 import { openNodeDatabase } from "./adapters/node/database.ts";
-import { DiskResultStore } from "./adapters/node/disk-results.ts";
 import { nodeDocsAssets } from "./adapters/node/docs-assets.ts";
 import { drainable } from "./adapters/node/drain.ts";
 import { drainEarlyAnswers } from "./adapters/node/early-answers.ts";
@@ -113,8 +112,7 @@ let voices: VoiceInfo[] =
 const adapter =
   env.UPSTREAM_API === "openai" ? openAiAdapter(env.OPENAI_MODEL, list(env.OPENAI_VOICES)) : gpuNodeAdapter;
 const transport = new UndiciTransport();
-const jobResults = new DiskResultStore(join(env.DATA_DIR, "job-results"));
-await jobResults.clearTemporaries();
+const { jobResults } = database;
 // ledger commit latency, billing runs, open usage dead letters: series the alert rules need (deploy/prometheus)
 const ops = createOpsMetrics(database.sqlite);
 const sharedLimiters = env.REDIS_URL ? connectRedisLimiters(env.REDIS_URL) : null;
@@ -124,6 +122,13 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   transport,
   adapter,
   audio: nodeAudioCodecs,
+  // Replicas on one Postgres: a write on one (a revoked key, a suspension) empties every replica's read cache at once
+  // through Redis; without Redis nothing tells the others, so they read the database on every request.
+  ...(env.DATABASE_URL
+    ? sharedLimiters
+      ? { readCacheShared: sharedLimiters.cacheVersion }
+      : { readCacheTtlMs: 0 }
+    : {}),
   rateLimiter: sharedLimiters?.rateLimiter ?? new InMemoryRateLimiter(),
   concurrency: sharedLimiters?.concurrency ?? new InMemoryConcurrencyLimiter(),
   config: {
