@@ -123,6 +123,17 @@ function unionOfRange(
 
 const n = (v: unknown) => Number(v ?? 0);
 
+/** A totals row's currency and sums (the columns `totals` and `customerTotals` select). */
+const usageTotals = (r: Record<string, unknown>): UsageTotals => ({
+  currency: String(r.currency),
+  events: n(r.events),
+  tokens: n(r.tokens),
+  peakTokens: n(r.peak_tokens),
+  audioMs: n(r.audio_ms),
+  inputChars: n(r.input_chars),
+  amountMicros: n(r.amount_micros),
+});
+
 /** The whole UTC calendar months inside [fromMs, toMs) (both UTC midnights): [monthFrom, monthTo), maybe empty. */
 function splitMonths(fromMs: number, toMs: number): { monthFrom: number; monthTo: number } {
   const f = new Date(fromMs);
@@ -190,16 +201,7 @@ export class SqlUsageReports implements UsageReports {
              sum(case when peak then tokens else 0 end) as peak_tokens, sum(audio_ms) as audio_ms,
              sum(input_chars) as input_chars, sum(amount_micros) as amount_micros
       from (${range}) as r group by ${keys} order by ${keys}`);
-    return rows.map((r) => ({
-      ...(query.byPlan ? { planId: String(r.plan_id) } : {}),
-      currency: String(r.currency),
-      events: n(r.events),
-      tokens: n(r.tokens),
-      peakTokens: n(r.peak_tokens),
-      audioMs: n(r.audio_ms),
-      inputChars: n(r.input_chars),
-      amountMicros: n(r.amount_micros),
-    }));
+    return rows.map((r) => ({ ...(query.byPlan ? { planId: String(r.plan_id) } : {}), ...usageTotals(r) }));
   }
 
   async byDay(query: { fromMs: number; toMs: number }): Promise<DayPlanUsage[]> {
@@ -255,17 +257,7 @@ export class SqlUsageReports implements UsageReports {
              sum(case when peak then tokens else 0 end) as peak_tokens, sum(audio_ms) as audio_ms,
              sum(input_chars) as input_chars, sum(amount_micros) as amount_micros
       from (${range}) as r group by customer_id, plan_id, currency order by customer_id, plan_id, currency`);
-    return rows.map((r) => ({
-      customerId: String(r.customer_id),
-      planId: String(r.plan_id),
-      currency: String(r.currency),
-      events: n(r.events),
-      tokens: n(r.tokens),
-      peakTokens: n(r.peak_tokens),
-      audioMs: n(r.audio_ms),
-      inputChars: n(r.input_chars),
-      amountMicros: n(r.amount_micros),
-    }));
+    return rows.map((r) => ({ customerId: String(r.customer_id), planId: String(r.plan_id), ...usageTotals(r) }));
   }
 
   async topCustomers(query: { fromMs: number; toMs: number; limit: number }): Promise<CustomerUsage[]> {
