@@ -74,6 +74,11 @@ if (!parsed.success) {
   process.exit(2);
 }
 const env = parsed.data;
+if (env.DATABASE_URL && !env.ADMIN_TOKEN) {
+  // Replicas share one database but not DATA_DIR: each would generate an admin token of its own.
+  console.error("bad configuration: ADMIN_TOKEN is required with DATABASE_URL (every replica must share one)");
+  process.exit(2);
+}
 let billingEnv: ReturnType<typeof parseBillingEnv>;
 try {
   billingEnv = parseBillingEnv(process.env);
