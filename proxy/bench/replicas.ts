@@ -80,7 +80,9 @@ interface Step {
   dropped: number;
   latency: LatencySummary;
   direct?: LatencySummary;
-  cores: { proxies: number; postgres: number; machine: number };
+  cores: { proxies: number; postgres: number; redis: number; machine: number };
+  /** CPU time per request sent, µs: a cost that the machine's other load changes much less than latency */
+  cpuUsPerRequest: { proxies: number; postgres: number; redis: number };
   sustained: boolean;
 }
 
@@ -102,19 +104,21 @@ function merge(results: StepResult[], pick: (r: StepResult) => Histogram): Laten
 }
 
 /** the postmaster listening on `port` and its backends (one per connection): their CPU is the database's cost */
+function pgrep(...a: string[]): number[] {
+  try {
+    return execFileSync("pgrep", a, { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 function postgresPids(port: number): number[] {
-  const pgrep = (...a: string[]) => {
-    try {
-      return execFileSync("pgrep", a, { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
-    } catch {
-      return [];
-    }
-  };
   const main = pgrep("-f", `postgres -D .* -p ${port} `);
   return [...main, ...main.flatMap((pid) => pgrep("-P", String(pid)))];
 }
 
 async function runConfig(config: Config, stub: Child, pgUrl: string, pgPort: number, redisUrl: string) {
+  const redisPid = pgrep("-f", `redis-server 127.0.0.1:${new URL(redisUrl).port}`)[0] ?? 0;
   const dataDirs: string[] = [];
   const replicas: Child[] = [];
   let dbUrl: string | null = null;
@@ -190,6 +194,7 @@ async function runConfig(config: Config, stub: Child, pgUrl: string, pgPort: num
       postgresPids(pgPort).forEach((pid, i) => {
         pids[`pg${i}`] = pid;
       });
+      if (config.engine === "postgres") pids.redis = redisPid;
       const meter = cpuMeter(pids);
       const options = { rate: rate / targets.length, durationMs: ms, maxInFlight: 2048, requestTimeoutMs: 10_000 };
       const results = await Promise.all(targets.map((t) => client.run(t, options)));
@@ -202,10 +207,13 @@ async function runConfig(config: Config, stub: Child, pgUrl: string, pgPort: num
       const errors = results.reduce((a, r) => a + r.errorCount, 0);
       const dropped = results.reduce((a, r) => a + r.dropped, 0);
       const latency = merge(results, (r) => r.histograms.latency);
-      const sum = (prefix: string) =>
+      const sent = results.reduce((a, r) => a + r.sent, 0);
+      const cpuMs = (prefix: string) =>
         Object.entries(cpu.processes)
           .filter(([k]) => k.startsWith(prefix))
-          .reduce((a, [, v]) => a + Math.max(0, v), 0) / cpu.wallMs; // a backend that exited meanwhile reads < 0
+          .reduce((a, [, v]) => a + Math.max(0, v), 0); // a backend that exited meanwhile reads < 0
+      const sum = (prefix: string) => cpuMs(prefix) / cpu.wallMs;
+      const perRequest = (prefix: string) => (cpuMs(prefix) * 1000) / Math.max(1, sent);
       const row: Step = {
         rate,
         phase: phase === "warmup" ? "rate" : phase,
@@ -213,7 +221,13 @@ async function runConfig(config: Config, stub: Child, pgUrl: string, pgPort: num
         errors,
         dropped,
         latency,
-        cores: { proxies: sum("proxy"), postgres: sum("pg"), machine: cpu.machineBusyMs / cpu.wallMs },
+        cores: {
+          proxies: sum("proxy"),
+          postgres: sum("pg"),
+          redis: sum("redis"),
+          machine: cpu.machineBusyMs / cpu.wallMs,
+        },
+        cpuUsPerRequest: { proxies: perRequest("proxy"), postgres: perRequest("pg"), redis: perRequest("redis") },
         sustained: achievedRps >= 0.99 * rate && errors === 0 && dropped === 0 && latency.p99 < p99BoundMs,
       };
       if (phase === "rate") {
@@ -226,14 +240,16 @@ async function runConfig(config: Config, stub: Child, pgUrl: string, pgPort: num
         `${config.name.padEnd(16)} ${phase.padEnd(6)} ${String(rate).padStart(5)}/s achieved ${achievedRps.toFixed(0).padStart(5)} ` +
           `p50 ${latency.p50.toFixed(2)} p99 ${latency.p99.toFixed(2)} ms` +
           (row.direct ? ` (direct p50 ${row.direct.p50.toFixed(2)} p99 ${row.direct.p99.toFixed(2)})` : "") +
-          ` err ${errors} drop ${dropped} cores: proxies ${row.cores.proxies.toFixed(2)} postgres ${row.cores.postgres.toFixed(2)} ` +
+          ` err ${errors} drop ${dropped} cpu/request µs: proxies ${row.cpuUsPerRequest.proxies.toFixed(0)} ` +
+          `postgres ${row.cpuUsPerRequest.postgres.toFixed(0)} redis ${row.cpuUsPerRequest.redis.toFixed(0)}; cores: proxies ${row.cores.proxies.toFixed(2)} postgres ${row.cores.postgres.toFixed(2)} ` +
           `machine ${row.cores.machine.toFixed(2)}${row.sustained ? "" : " (not sustained)"}`,
       );
       await sleep(row.sustained ? 500 : 1500);
       return row;
     };
 
-    for (const rate of [250, 1000]) await step(rate, "warmup", warmupMs);
+    // Warm-up (JIT, pools, caches) at the lowest rate: a warm-up past what the machine sustains leaves a backlog.
+    await step(Math.min(...rates), "warmup", warmupMs);
     for (const rate of rates) await step(rate, "rate");
     let best = 0;
     let fail = Number.POSITIVE_INFINITY;
@@ -291,8 +307,8 @@ function render(results: ConfigResult[], when: string, load: number[]): string {
     `Each step ${durationMs / 1000} s at a fixed arrival rate (split evenly over the replicas); latency from the ` +
       "intended send time, ms; added = through the proxies − the stub directly, measured right after.",
     "",
-    "| configuration | rate (req/s) | achieved | p50 / p99 | **added p50 / p99** | errors | cores: proxies / postgres / machine |",
-    "|---|---|---|---|---|---|---|",
+    "| configuration | rate (req/s) | achieved | p50 / p99 | **added p50 / p99** | errors | **CPU per request (µs): proxies / postgres / redis** | cores: proxies / postgres / machine |",
+    "|---|---|---|---|---|---|---|---|",
   ];
   const rows = results.flatMap((r) =>
     r.steps
@@ -301,7 +317,8 @@ function render(results: ConfigResult[], when: string, load: number[]): string {
         (s) =>
           `| ${r.config.name} | ${s.rate} | ${s.achievedRps.toFixed(0)} | ${ms(s.latency.p50)} / ${ms(s.latency.p99)} | ` +
           `**${s.direct ? `${signed(s.latency.p50 - s.direct.p50)} / ${signed(s.latency.p99 - s.direct.p99)}` : "—"}** | ` +
-          `${s.errors + s.dropped} | ${s.cores.proxies.toFixed(2)} / ${s.cores.postgres.toFixed(2)} / ${s.cores.machine.toFixed(2)} |`,
+          `${s.errors + s.dropped} | **${s.cpuUsPerRequest.proxies.toFixed(0)} / ${s.cpuUsPerRequest.postgres.toFixed(0)} / ${s.cpuUsPerRequest.redis.toFixed(0)}** | ` +
+          `${s.cores.proxies.toFixed(2)} / ${s.cores.postgres.toFixed(2)} / ${s.cores.machine.toFixed(2)} |`,
       ),
   );
   const summary = [
