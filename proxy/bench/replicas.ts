@@ -17,7 +17,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
@@ -58,7 +58,7 @@ const rates = str(args.rates, "250,500,1000")
 const durationMs = Number(str(args.duration, "4")) * 1000;
 const warmupMs = Number(str(args.warmup, "2")) * 1000;
 const p99BoundMs = Number(str(args["p99-bound-ms"], "50"));
-const outDir = join(REPO, str(args.out, "bench-out"));
+const outDir = resolve(REPO, str(args.out, "bench-out"));
 const AUDIO_MS = 1000;
 const wavBytes = 44 + Math.round((22050 * AUDIO_MS) / 1000) * 2;
 const TEXT = "欢迎使用IndexTTS2语音合成服务,支持情感调节和多音色选择。";
@@ -327,7 +327,7 @@ function render(results: ConfigResult[], when: string, load: number[]): string {
     "|---|---|---|---|---|---|---|",
     ...results.map(
       (r) =>
-        `| ${r.config.name} | **${r.highestSustained} req/s** | ${r.steps
+        `| ${r.config.name} | **${r.highestSustained > 0 ? r.highestSustained : `< ${str(args["search-from"], "500")}`} req/s** | ${r.steps
           .filter((s) => s.phase === "search")
           .map((s) => `${s.rate}: ${s.achievedRps.toFixed(0)}, ${ms(s.latency.p99)}${s.sustained ? "" : " ✗"}`)
           .join("; ")} | ${r.durable.proxy200} | ${r.durable.rows} | ${r.durable.missing} | ${r.exits.join(", ")} |`,
