@@ -28,7 +28,8 @@ import { startRedisServer } from "../src/adapters/redis/testing/redis-server.ts"
 import { adminClient, benchCustomer } from "./admin.ts";
 import { type Child, startChild } from "./children.ts";
 import { cpuMeter } from "./cpu.ts";
-import { type LatencySummary, OpenLoopClient, type StepResult, summarize, type Target } from "./open-loop.ts";
+import { type LatencySummary, OpenLoopClient, type StepResult, summarize } from "./open-loop.ts";
+import { directTarget, proxyTarget } from "./targets.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -61,7 +62,6 @@ const p99BoundMs = Number(str(args["p99-bound-ms"], "50"));
 const outDir = resolve(REPO, str(args.out, "bench-out"));
 const AUDIO_MS = 1000;
 const wavBytes = 44 + Math.round((22050 * AUDIO_MS) / 1000) * 2;
-const TEXT = "欢迎使用IndexTTS2语音合成服务,支持情感调节和多音色选择。";
 const ADMIN_TOKEN = "bench-replicas-admin-token-0123456789";
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -156,28 +156,8 @@ async function runConfig(config: Config, stub: Child, pgUrl: string, pgPort: num
       );
     }
     const customer = await benchCustomer(adminClient(replicas[0]?.ready ?? "", ADMIN_TOKEN));
-    const targets: Target[] = replicas.map((r) => ({
-      origin: r.ready,
-      path: "/v1/tts",
-      headers: { "content-type": "application/json", authorization: `Bearer ${customer.key}` },
-      body: JSON.stringify({ text: TEXT, voice: 0, emotion: "happy" }),
-      expectBytes: wavBytes,
-      collectRequestIds: true,
-    }));
-    const direct: Target = {
-      origin: stub.ready,
-      path: "/synthesize",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        text: TEXT,
-        speaker_id: 0,
-        speed: 1,
-        emotion: "happy",
-        priority: "interactive",
-        deadline_ms: 120_000,
-      }),
-      expectBytes: wavBytes,
-    };
+    const targets = replicas.map((r) => proxyTarget(r.ready, customer.key, wavBytes));
+    const direct = directTarget(stub.ready, wavBytes);
     const ids200 = new Set<string>();
     let proxy200 = 0;
     for (const t of targets) {

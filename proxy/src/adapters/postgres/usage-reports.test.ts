@@ -1,23 +1,12 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { type PostgresDatabases, postgresDatabases } from "../../../../storage/testing/postgres-databases.ts";
-import { type PostgresServer, startPostgres } from "../../../../storage/testing/postgres-server.ts";
+import { expect, it } from "vitest";
+import { postgresForSuite } from "../../../../storage/testing/postgres-suite.ts";
 import { ManualClock, seedCustomer, usageEvent } from "../../store/testing/harness.ts";
 import { createPostgresStores } from "./index.ts";
 
 // The fold reads ledger rows by id; on Postgres a lower id can commit after a higher one (replicas append at once).
 // Here an append holds id 1 uncommitted while id 2 commits and a fold starts: the fold must wait for id 1, not skip
 // it for ever (without the committed ceiling it folds id 2, moves the watermark to 2, and row 1 is never counted).
-let server: PostgresServer;
-let databases: PostgresDatabases;
-
-beforeAll(async () => {
-  server = await startPostgres({ settings: { fsync: "off" } });
-  databases = await postgresDatabases(server);
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
-});
+const databases = postgresForSuite();
 
 it("never folds past a ledger row still in flight on another connection", async () => {
   const { db, drop } = await databases.create();
