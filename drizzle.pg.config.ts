@@ -4,6 +4,6 @@ import { defineConfig } from "drizzle-kit";
 // beside the SQLite/D1 ones.
 export default defineConfig({
   dialect: "postgresql",
-  schema: "./migrations/pg/schema.ts",
+  schema: "./migrations/pg/tables.cjs",
   out: "./migrations/pg/sql",
 });

@@ -57,7 +57,7 @@ describe("migrations", () => {
         "--dialect",
         "postgresql",
         "--schema",
-        "./migrations/pg/schema.ts",
+        "./migrations/pg/tables.cjs",
         "--out",
         relative(ROOT, scratch),
       ],

@@ -1,8 +1,8 @@
 /**
  * The one schema (`../schema/`, declared in drizzle's SQLite dialect) in PostgreSQL's dialect, derived table by table
  * when this module loads instead of declared a second time: a column, index, constraint or CHECK added there is here
- * too, and `drizzle-kit generate --config drizzle.pg.config.ts` writes its migration into `./sql/` beside the
- * SQLite/D1 one. Types map one to one (integer → bigint, 0/1 flag → boolean, JSON text → jsonb, blob → bytea, real →
+ * too, and `drizzle-kit generate --config drizzle.pg.config.ts` (which reads the tables through `./tables.cjs`)
+ * writes its migration into `./sql/` beside the SQLite/D1 one. Types map one to one (integer → bigint, 0/1 flag → boolean, JSON text → jsonb, blob → bytea, real →
  * double precision); CHECKs keep their meaning where SQLite needed more words (`typeof(x) = 'integer'` is the column
  * type itself in Postgres; `glob` becomes an anchored regular expression).
  */
@@ -115,31 +115,14 @@ function derive(tables: Record<string, SQLiteTable>): PgTables {
   return out as PgTables;
 }
 
-export const pgSchema = derive(sqliteSchema as unknown as Record<string, SQLiteTable>);
+/**
+ * Postgres only: batch-job results (each item's audio, `proxy/src/adapters/postgres/results.ts`) in the database, so
+ * every replica serves every item's audio and nothing lives in one replica's DATA_DIR. The embedded SQLite proxy (one
+ * process) keeps them as files in DATA_DIR, Workers in R2, so the one schema has no such table.
+ */
+export const jobResults = pg.pgTable("job_results", {
+  key: pg.text("key").primaryKey(),
+  body: bytea("body").notNull(),
+});
 
-// Top-level exports, which is where drizzle-kit looks for tables.
-export const {
-  plans,
-  customers,
-  apiKeys,
-  priceVersions,
-  usageEvents,
-  usageDaily,
-  usageDailyPlans,
-  usageMonthlyCustomers,
-  usageTokenCounts,
-  usageRollupState,
-  idempotencyKeys,
-  nodes,
-  billingInvoiceSyncs,
-  billingInvoiceLines,
-  billingStripeProducts,
-  billingStripePrices,
-  billingSubscriptions,
-  billingWebhookEvents,
-  billingUnpaidInvoices,
-  jobs,
-  jobItems,
-  queueDeadLetters,
-  consoleSessionRevocations,
-} = pgSchema;
+export const pgSchema = { ...derive(sqliteSchema as unknown as Record<string, SQLiteTable>), jobResults };

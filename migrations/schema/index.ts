@@ -29,53 +29,19 @@ import {
   usageTokenCounts,
 } from "./usage-rollup.ts";
 
-export { apiKeys } from "./api-keys.ts";
-export {
-  billingInvoiceLines,
-  billingInvoiceSyncs,
-  billingStripePrices,
-  billingStripeProducts,
-  billingSubscriptions,
-  billingUnpaidInvoices,
-  billingWebhookEvents,
-  INVOICE_SYNC_STATES,
-  type InvoiceSyncState,
-  STRIPE_PRICE_ROLES,
-  type StripePriceRole,
-  WEBHOOK_EVENT_STATES,
-  type WebhookEventState,
-} from "./billing.ts";
-export { consoleSessionRevocations } from "./console-sessions.ts";
-export { CUSTOMER_STATUSES, type CustomerStatus, customers } from "./customers.ts";
-export {
-  DEAD_LETTER_KINDS,
-  DEAD_LETTER_RESOLUTIONS,
-  type DeadLetterKind,
-  type DeadLetterResolution,
-  queueDeadLetters,
-} from "./dead-letters.ts";
-export { IDEMPOTENCY_STATUSES, type IdempotencyStatus, idempotencyKeys } from "./idempotency-keys.ts";
-export {
-  CALLBACK_STATES,
-  type CallbackState,
-  ENQUEUE_STATES,
-  type EnqueueState,
-  JOB_ITEM_STATES,
-  type JobItemState,
-  jobItems,
-  jobs,
-} from "./jobs.ts";
-export { NODE_STATES, type NodeState, nodes, SHARED_POOL } from "./nodes.ts";
-export { PLAN_KINDS, type PlanKind, plans } from "./plans.ts";
-export { priceVersions } from "./price-versions.ts";
-export { PRIORITIES, type Priority, USAGE_SOURCES, type UsageSource, usageEvents } from "./usage-events.ts";
-export {
-  usageDaily,
-  usageDailyPlans,
-  usageMonthlyCustomers,
-  usageRollupState,
-  usageTokenCounts,
-} from "./usage-rollup.ts";
+// Every table and its value lists, as each file declares them.
+export * from "./api-keys.ts";
+export * from "./billing.ts";
+export * from "./console-sessions.ts";
+export * from "./customers.ts";
+export * from "./dead-letters.ts";
+export * from "./idempotency-keys.ts";
+export * from "./jobs.ts";
+export * from "./nodes.ts";
+export * from "./plans.ts";
+export * from "./price-versions.ts";
+export * from "./usage-events.ts";
+export * from "./usage-rollup.ts";
 export type { PeakWindow } from "./util.ts";
 
 export const schema = {
@@ -112,10 +78,10 @@ export type PriceVersionRow = typeof priceVersions.$inferSelect;
 export type UsageEventRow = typeof usageEvents.$inferSelect;
 export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
 export type NodeRow = typeof nodes.$inferSelect;
+export type ConsoleSessionRevocationRow = typeof consoleSessionRevocations.$inferSelect;
 export type BillingInvoiceSyncRow = typeof billingInvoiceSyncs.$inferSelect;
 export type BillingSubscriptionRow = typeof billingSubscriptions.$inferSelect;
 export type BillingUnpaidInvoiceRow = typeof billingUnpaidInvoices.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
 export type JobItemRow = typeof jobItems.$inferSelect;
-export type ConsoleSessionRevocationRow = typeof consoleSessionRevocations.$inferSelect;
 export type QueueDeadLetterRow = typeof queueDeadLetters.$inferSelect;

@@ -8,6 +8,8 @@
  *                          [--search-from 4000] [--search-step 1000] [--search-max 20000] [--no-search]
  *                          [--p99-bound-ms 50] [--connections 256] [--max-in-flight 4096] [--profile] [--out bench-out]
  *                          [--entry proxy/bench/raw-relay.ts] [--pin]
+ *   npm run bench:proxy -- --replicas N --db postgres [...]   (1 proxy on SQLite, then 1…N on Postgres + Redis:
+ *                                                            proxy/bench/replicas.ts)
  *
  * Three processes, all on 127.0.0.1: the stub (proxy/bench/stub-upstream.ts, plain node:http), the proxy
  * (`node --import tsx proxy/src/entry.node.ts`, SQLite WAL in a fresh temp DATA_DIR) and this one, the load generator.
@@ -32,8 +34,14 @@ import { cpuMeter } from "./cpu.ts";
 import { formatProfile, type ProfileSummary, summarizeProfile } from "./cpuprofile.ts";
 import { OpenLoopClient, type StepResult, type Target } from "./open-loop.ts";
 import { type BenchReport, type Mode, renderMarkdown, renderText, type StepRow, type Targets } from "./proxy-report.ts";
+import { directTarget, proxyTarget } from "./targets.ts";
 
 const PROXY_ENTRY = "proxy/src/entry.node.ts";
+// `--db postgres` (with `--replicas N`) is the replica benchmark, with options of its own.
+if (process.argv.includes("--db") || process.argv.some((a) => a.startsWith("--db=") || a.startsWith("--replicas"))) {
+  const { runReplicaBench } = await import("./replicas.ts");
+  process.exit(await runReplicaBench());
+}
 const { values: args } = parseArgs({
   options: {
     rates: { type: "string", default: "500,1000,2000,4000,8000,10000" },
@@ -68,7 +76,6 @@ const outDir = join(REPO, args.out);
 const PAUSE_MS = 750;
 /** a WAV header plus 16-bit mono 22,050 Hz samples: what the stub sends and the proxy passes through */
 const wavBytes = 44 + Math.round((22050 * audioMs) / 1000) * 2;
-const TEXT = "欢迎使用IndexTTS2语音合成服务,支持情感调节和多音色选择。";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -132,29 +139,8 @@ async function main(): Promise<number> {
   const { key } = customer;
 
   const targets: Record<Mode, Target> = {
-    direct: {
-      origin: stub.ready,
-      path: "/synthesize",
-      headers: { "content-type": "application/json" },
-      // The body the proxy itself sends the node for this request.
-      body: JSON.stringify({
-        text: TEXT,
-        speaker_id: 0,
-        speed: 1,
-        emotion: "happy",
-        priority: "interactive",
-        deadline_ms: 120_000,
-      }),
-      expectBytes: wavBytes,
-    },
-    proxy: {
-      origin: proxyUrl,
-      path: "/v1/tts",
-      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
-      body: JSON.stringify({ text: TEXT, voice: 0, emotion: "happy" }),
-      expectBytes: wavBytes,
-      collectRequestIds: true,
-    },
+    direct: directTarget(stub.ready, wavBytes),
+    proxy: proxyTarget(proxyUrl, key, wavBytes),
   };
 
   let proxy200 = 0;

@@ -12,7 +12,7 @@ import type { JobsService } from "./jobs/service.ts";
 import { JobWorker } from "./jobs/worker.ts";
 import { GroupCommitLedger, type GroupCommitOptions } from "./store/group-commit.ts";
 import type { Stores, UsageLedger } from "./store/ports.ts";
-import { withReadCache } from "./store/read-cache.ts";
+import { type SharedCacheVersion, withReadCache } from "./store/read-cache.ts";
 import { type AudioCodecs, wavOnlyCodecs } from "./synthesis/audio-port.ts";
 import { PIECE_MAX_CHARS } from "./synthesis/pieces.ts";
 import type { UpstreamAdapter } from "./upstream/adapters.ts";
@@ -55,6 +55,8 @@ export interface ComposeInput {
   breaker?: Partial<BreakerOptions>;
   /** how long a key or price lookup is reused (default 1000 ms; 0: every request reads the store) */
   readCacheTtlMs?: number;
+  /** several replicas on one database: the version their writes bump and their key lookups check (read-cache.ts) */
+  readCacheShared?: SharedCacheVersion;
   /** lowercase hex SHA-256 (default Web Crypto; Node passes node:crypto) */
   sha256?: ProxyDeps["sha256"];
   /** the interactive API reference's files (Swagger UI); absent: /docs is the built-in static page */
@@ -97,6 +99,13 @@ export function composeProxy(input: ComposeInput) {
   const stores = withReadCache(input.stores, {
     now,
     ...(input.readCacheTtlMs !== undefined ? { ttlMs: input.readCacheTtlMs } : {}),
+    ...(input.readCacheShared
+      ? {
+          shared: input.readCacheShared,
+          onSharedError: (error: unknown) =>
+            input.log?.({ level: "warn", msg: "read cache: shared version not bumped", error: String(error) }),
+        }
+      : {}),
   });
   const deps: ProxyDeps = {
     stores,

@@ -8,7 +8,6 @@ import { createBillingService, parseBillingEnv } from "../../billing/src/config.
 import { loadOrCreateAdminToken } from "./adapters/node/admin-token.ts";
 import { nodeAudioCodecs } from "./adapters/node/audio-codecs.ts";
 import { openNodeDatabase } from "./adapters/node/database.ts";
-import { DiskResultStore } from "./adapters/node/disk-results.ts";
 import { nodeDocsAssets } from "./adapters/node/docs-assets.ts";
 import { drainable } from "./adapters/node/drain.ts";
 import { drainEarlyAnswers } from "./adapters/node/early-answers.ts";
@@ -75,6 +74,11 @@ if (!parsed.success) {
   process.exit(2);
 }
 const env = parsed.data;
+if (env.DATABASE_URL && !env.ADMIN_TOKEN) {
+  // Replicas share one database but not DATA_DIR: each would generate an admin token of its own.
+  console.error("bad configuration: ADMIN_TOKEN is required with DATABASE_URL (every replica must share one)");
+  process.exit(2);
+}
 let billingEnv: ReturnType<typeof parseBillingEnv>;
 try {
   billingEnv = parseBillingEnv(process.env);
@@ -113,8 +117,7 @@ let voices: VoiceInfo[] =
 const adapter =
   env.UPSTREAM_API === "openai" ? openAiAdapter(env.OPENAI_MODEL, list(env.OPENAI_VOICES)) : gpuNodeAdapter;
 const transport = new UndiciTransport();
-const jobResults = new DiskResultStore(join(env.DATA_DIR, "job-results"));
-await jobResults.clearTemporaries();
+const { jobResults } = database;
 // ledger commit latency, billing runs, open usage dead letters: series the alert rules need (deploy/prometheus)
 const ops = createOpsMetrics(database.sqlite);
 const sharedLimiters = env.REDIS_URL ? connectRedisLimiters(env.REDIS_URL) : null;
@@ -124,6 +127,13 @@ const { app, nodes, breakers, ledger, deps, jobWorker } = composeProxy({
   transport,
   adapter,
   audio: nodeAudioCodecs,
+  // Replicas on one Postgres: a write on one (a revoked key, a suspension) empties every replica's read cache at once
+  // through Redis; without Redis nothing tells the others, so they read the database on every request.
+  ...(env.DATABASE_URL
+    ? sharedLimiters
+      ? { readCacheShared: sharedLimiters.cacheVersion }
+      : { readCacheTtlMs: 0 }
+    : {}),
   rateLimiter: sharedLimiters?.rateLimiter ?? new InMemoryRateLimiter(),
   concurrency: sharedLimiters?.concurrency ?? new InMemoryConcurrencyLimiter(),
   config: {
@@ -221,7 +231,7 @@ async function keepVoicesFresh(): Promise<void> {
 await keepVoicesFresh();
 // The admin reports' rollups (usage by day, the price preview) folded every few seconds, so a report folds little.
 const rollUp = () =>
-  void stores.reports?.catchUp().catch((e: unknown) => {
+  void stores.reports.catchUp().catch((e: unknown) => {
     console.error(JSON.stringify({ component: "usage-rollups", level: "error", error: String(e) }));
   });
 setInterval(rollUp, 5_000).unref();

@@ -10,7 +10,8 @@ import { type PostgresServer, startPostgres } from "../../storage/testing/postgr
 
 /**
  * Two Node proxy processes on one Postgres (DATABASE_URL) and one Redis (REDIS_URL), behaving as one proxy: a key
- * made through one works on the other, and when one is killed with SIGKILL under load, every request answered 200
+ * made through one works on the other, one revoked through one is refused at once by the other, a batch item's
+ * audio downloads through either, and when one is killed with SIGKILL under load, every request answered 200
  * by either has its usage row in the ledger, once (reconciled by request id), and nothing is charged twice.
  */
 const ADMIN = "replica-admin-token-0123456789";
@@ -108,6 +109,44 @@ describe("replicas on one Postgres", () => {
     expect(stub.state.served - servedBefore).toBe(ITEMS);
     const processed = await Promise.all([a, b].map((r) => counter(r.url, "proxy_job_items_processed_total")));
     expect(processed.reduce((sum, n) => sum + n, 0)).toBe(ITEMS);
+    // Each item's audio downloads through either replica, whichever ran it (results live in Postgres, not in the
+    // DATA_DIR of the replica that wrote them), and both serve the same bytes.
+    for (let n = 0; n < ITEMS; n++) {
+      const [fromA, fromB] = await Promise.all(
+        [a, b].map(async (r) => {
+          const res = await fetch(`${r.url}/v1/jobs/${id}/items/${n}/audio`, {
+            headers: { authorization: `Bearer ${key}` },
+          });
+          expect(res.status, `item ${n} from ${r.url}`).toBe(200);
+          return Buffer.from(await res.arrayBuffer());
+        }),
+      );
+      expect(fromA?.length).toBeGreaterThan(44);
+      expect(fromA?.equals(fromB as Buffer)).toBe(true);
+    }
+  });
+
+  it("refuse a key revoked on one replica on the very next request to the other (no cache lag)", async () => {
+    const [a, b] = replicas;
+    if (!a || !b) throw new Error("replicas did not start");
+    const customer = (
+      await admin(a.url, "POST", "/admin/customers", { name: "K", email: "k@example.com", plan_id: "basic" })
+    ).customer as { id: string };
+    const issued = (await admin(a.url, "POST", `/admin/customers/${customer.id}/keys`)) as { id: string; key: string };
+    const tts = (url: string) =>
+      fetch(`${url}/v1/tts`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${issued.key}`, "content-type": "application/json" },
+        body: JSON.stringify({ text: "Revocation test.", voice: 0 }),
+      }).then(async (res) => {
+        await res.arrayBuffer();
+        return res.status;
+      });
+    // B has the key in its read cache (answered just now), then A revokes it.
+    expect(await tts(b.url)).toBe(200);
+    await admin(a.url, "DELETE", `/admin/keys/${issued.id}`);
+    expect(await tts(b.url)).toBe(401);
+    expect(await tts(a.url)).toBe(401);
   });
 
   it("lose no usage row and double none when one replica is killed with SIGKILL under load", async () => {

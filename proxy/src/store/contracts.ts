@@ -19,8 +19,7 @@ export { runUsageReportsContract } from "./usage-reports.contract.ts";
 
 /**
  * Every store contract against one implementation (Hono's common.case.test pattern). `reports: false` for an engine
- * without the usage rollups (Postgres so far: the fold by row id needs a single writer; the admin reports fall back
- * to ledger totals there, labelled as estimates).
+ * without the usage rollups (none today: memory, SQLite, D1 and Postgres all have them).
  */
 export function runStoreContracts(options: ContractOptions & { reports?: boolean }): void {
   runCustomerStoreContract(options);

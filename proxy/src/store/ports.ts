@@ -286,8 +286,8 @@ export interface Stores {
   ledger: UsageLedger;
   idempotency: IdempotencyStore;
   nodes: NodeStore;
-  /** Reports over every customer's usage, from rollups of the ledger (absent on a store that has none yet). */
-  reports?: UsageReports;
+  /** Reports over every customer's usage, from rollups of the ledger (every engine has them). */
+  reports: UsageReports;
   /** Signed-out console sessions, shared by every process on this database (absent: each process keeps its own). */
   consoleSessions?: ConsoleSessionStore;
 }

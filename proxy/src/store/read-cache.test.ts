@@ -125,3 +125,52 @@ describe("read cache in front of the stores", () => {
     expect(counts.findActiveByHash).toBe(2);
   });
 });
+
+describe("read caches of several replicas sharing a version", () => {
+  /** Two replicas' caches over one database, each with a long TTL; `shared` or not. */
+  async function twoReplicas(shared: boolean) {
+    const { clock, inner, hash, seeded, counts } = await setup(60_000);
+    let version = 0;
+    const sharedVersion = {
+      read: async () => String(version),
+      bump: async () => {
+        version++;
+      },
+    };
+    const options = { ttlMs: 60_000, now: () => clock.now(), ...(shared ? { shared: sharedVersion } : {}) };
+    return { a: withReadCache(inner, options), b: withReadCache(inner, options), hash, seeded, counts };
+  }
+
+  it("a key revoked through one replica is refused by the next lookup on the other", async () => {
+    const { a, b, hash, seeded, counts } = await twoReplicas(true);
+    expect(await b.keys.findActiveByHash(hash)).not.toBeNull();
+    expect(await b.keys.findActiveByHash(hash)).not.toBeNull();
+    expect(counts.findActiveByHash).toBe(1); // still a cache while nothing is written
+    await a.keys.revoke(seeded.key.id);
+    expect(await b.keys.findActiveByHash(hash)).toBeNull();
+  });
+
+  it("without the shared version the other replica keeps serving its cached key until the TTL (the case it fixes)", async () => {
+    const { a, b, hash, seeded } = await twoReplicas(false);
+    expect(await b.keys.findActiveByHash(hash)).not.toBeNull();
+    await a.keys.revoke(seeded.key.id);
+    expect(await b.keys.findActiveByHash(hash)).not.toBeNull();
+  });
+
+  it("a version it cannot read (Redis down) means no cached answer, not a stale one", async () => {
+    const { clock, inner, hash, seeded } = await setup(60_000);
+    let down = false;
+    const shared = {
+      read: async () => {
+        if (down) throw new Error("redis down");
+        return "1";
+      },
+      bump: async () => {},
+    };
+    const b = withReadCache(inner, { ttlMs: 60_000, now: () => clock.now(), shared });
+    expect(await b.keys.findActiveByHash(hash)).not.toBeNull();
+    await inner.keys.revoke(seeded.key.id); // written by another replica whose bump was lost
+    down = true;
+    expect(await b.keys.findActiveByHash(hash)).toBeNull();
+  });
+});

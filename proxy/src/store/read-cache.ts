@@ -11,10 +11,22 @@ import type { KeyContext, PriceVersion, Stores } from "./ports.ts";
  * - an entry is used for at most `ttlMs`, which bounds how late this process sees writes made elsewhere (another
  *   proxy process or a script on the same database): a revoked key or a suspended customer is refused within `ttlMs`.
  *
+ * With several replicas on one database, `shared` makes the first bound hold across them: every write through any
+ * replica's stores bumps one shared version (Redis: `adapters/redis/cache-version.ts`) after it commits and before it
+ * answers, and every key lookup reads that version first; a changed (or unreadable) version drops this process's
+ * cache. A key revoked on one replica is then refused by the next request on any replica, at the price of one Redis
+ * round trip per request.
+ *
  * Only positive key lookups are cached: an unknown key always reaches the store, so a key issued elsewhere works at
  * once. Reads that started before a write finished never fill the cache (a generation counter), so a slow read cannot
  * put pre-write data back.
  */
+
+/** A version every replica's writes bump (see above). */
+export interface SharedCacheVersion {
+  read(): Promise<string>;
+  bump(): Promise<void>;
+}
 
 export interface ReadCacheOptions {
   /** the longest an entry is used (default 1000 ms); 0 disables the cache */
@@ -22,6 +34,10 @@ export interface ReadCacheOptions {
   /** most cached keys (default 10 000); the oldest entries are dropped first */
   maxKeys?: number;
   now?: () => number;
+  /** several replicas on one database: writes bump this, key lookups check it */
+  shared?: SharedCacheVersion;
+  /** a failed bump (the write itself succeeded; other replicas then see it within `ttlMs`) */
+  onSharedError?: (error: unknown) => void;
 }
 
 /**
@@ -64,8 +80,20 @@ export function withReadCache(stores: Stores, options: ReadCacheOptions = {}): C
     versions.clear();
   };
   const fresh = (entry: { at: number } | undefined): boolean => entry !== undefined && now() - entry.at < ttlMs;
+  const shared = options.shared;
+  let seenVersion: string | null = null;
+  /** Drops the cache when another replica wrote since this one last looked (or when the version cannot be read). */
+  const checkShared = async () => {
+    if (!shared) return;
+    const version = await shared.read().catch(() => null);
+    if (version === null || version !== seenVersion) {
+      invalidate();
+      seenVersion = version;
+    }
+  };
 
   async function findActiveByHash(hash: string): Promise<KeyContext | null> {
+    if (shared) await checkShared();
     const hit = keys.get(hash);
     // A key that expired meanwhile goes back to the store (which no longer finds it), not a cached "yes".
     const expiresAt = hit?.value.key.expiresAt ?? null;
@@ -116,6 +144,7 @@ export function withReadCache(stores: Stores, options: ReadCacheOptions = {}): C
             return await value.apply(target, args);
           } finally {
             invalidate();
+            await shared?.bump().catch((error: unknown) => options.onSharedError?.(error));
           }
         };
       },

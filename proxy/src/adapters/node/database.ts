@@ -1,26 +1,31 @@
 /**
  * The Node proxy's database, by configuration: the embedded SQLite file in DATA_DIR (the default), or Postgres when
  * DATABASE_URL is a postgres:// URL (several replicas on one database). Either way the same stores (written once over
- * drizzle, `../sql/`), with each engine's ledger append and batch-queue hot paths.
+ * drizzle, `../sql/`), with each engine's ledger append and batch-queue hot paths, and where batch results live:
+ * files in DATA_DIR for the one SQLite process, the database itself on Postgres (any replica serves any item).
  */
 import { join } from "node:path";
 import type { BillingStores } from "../../../../billing/src/store/ports.ts";
 import { createSqlBillingStores } from "../../../../billing/src/store/sql/index.ts";
 import { asSqlDb, closePostgres, openPostgres } from "../../../../storage/pg/open.ts";
 import { withStateCounts } from "../../jobs/metrics.ts";
-import type { JobStore } from "../../jobs/ports.ts";
+import type { JobStore, ResultStore } from "../../jobs/ports.ts";
 import type { Stores } from "../../store/ports.ts";
 import { createPostgresStores } from "../postgres/index.ts";
 import { PostgresJobStore } from "../postgres/jobs.ts";
+import { PostgresResultStore } from "../postgres/results.ts";
 import { startCheckpointer } from "../sqlite/checkpointer.ts";
 import { createSqliteStores, openSqlite, type SqliteDb } from "../sqlite/index.ts";
 import { sqliteJobStateCounts } from "../sqlite/job-state-counts.ts";
 import { SqliteJobStore } from "../sqlite/jobs.ts";
+import { DiskResultStore } from "./disk-results.ts";
 
 export interface NodeDatabase {
   engine: "sqlite" | "postgres";
   stores: Stores;
   jobStore: JobStore;
+  /** batch-job results (each item's audio) */
+  jobResults: ResultStore;
   billing: BillingStores;
   /** the SQLite connection, for the SQLite-only operations metrics; null on Postgres */
   sqlite: SqliteDb | null;
@@ -48,6 +53,7 @@ export async function openNodeDatabase(options: NodeDatabaseOptions): Promise<No
       engine: "postgres",
       stores: createPostgresStores(db),
       jobStore: new PostgresJobStore(db, { retentionMs }),
+      jobResults: new PostgresResultStore(db),
       billing: createSqlBillingStores(asSqlDb(db)),
       sqlite: null,
       close: () => closePostgres(db),
@@ -62,11 +68,14 @@ export async function openNodeDatabase(options: NodeDatabaseOptions): Promise<No
   // and those items run again (charged once: the ledger keys them by item).
   const released = await jobStore.releaseAllLeases();
   if (released > 0) options.log(`jobs: ${released} items of an earlier run are queued again`);
+  const jobResults = new DiskResultStore(join(options.dataDir, "job-results"));
+  await jobResults.clearTemporaries();
   return {
     engine: "sqlite",
     stores: createSqliteStores(db),
     // /metrics counts jobs and items by state with two aggregate queries instead of walking every job
     jobStore: withStateCounts(jobStore, sqliteJobStateCounts(db)),
+    jobResults,
     billing: createSqlBillingStores(db),
     sqlite: db,
     close: async () => {

@@ -1,10 +1,13 @@
 import { Redis } from "ioredis";
+import { RedisCacheVersion } from "./cache-version.ts";
 import { RedisConcurrencyLimiter, RedisRateLimiter } from "./limiters.ts";
 
+export { RedisCacheVersion } from "./cache-version.ts";
 export { RedisConcurrencyLimiter, RedisRateLimiter } from "./limiters.ts";
 
 /**
- * The limiters every replica shares, over one connection to `REDIS_URL`. A command waits for a lost connection to
+ * The limiters every replica shares, and the read cache's shared version (a key revoked on one replica is refused by
+ * the next request on any), over one connection to `REDIS_URL`. A command waits for a lost connection to
  * come back (ioredis reconnects) at most one retry, then fails the request rather than queueing it without bound.
  *
  * @example
@@ -22,6 +25,7 @@ export function connectRedisLimiters(url: string, options: { prefix?: string } =
   return {
     rateLimiter: new RedisRateLimiter(redis, options),
     concurrency: new RedisConcurrencyLimiter(redis, options),
+    cacheVersion: new RedisCacheVersion(redis, options),
     close: async () => {
       await redis.quit();
     },

@@ -6,7 +6,7 @@ import { SqlIdempotencyStore } from "./idempotency.ts";
 import { SqlKeyStore } from "./keys.ts";
 import { SqlNodeStore } from "./nodes.ts";
 import { SqlPlanStore } from "./plans.ts";
-import { type RunAtomically, SqlUsageReports } from "./usage-reports.ts";
+import { type CommittedCeiling, type RunAtomically, SqlUsageReports } from "./usage-reports.ts";
 
 /**
  * Every store over one SQL database: the same code on each engine, but for the ledger, whose append (the hot path)
@@ -15,7 +15,7 @@ import { type RunAtomically, SqlUsageReports } from "./usage-reports.ts";
 export function createSqlStores(
   db: SqlDb,
   ledger: UsageLedger,
-  options: { clock?: Clock; runAtomically?: RunAtomically } = {},
+  options: { clock?: Clock; runAtomically: RunAtomically; committedCeiling?: CommittedCeiling },
 ): Stores {
   const clock = options.clock ?? systemClock;
   return {
@@ -26,6 +26,8 @@ export function createSqlStores(
     idempotency: new SqlIdempotencyStore(db, clock),
     nodes: new SqlNodeStore(db, clock),
     consoleSessions: new SqlConsoleSessionStore(db, clock),
-    ...(options.runAtomically ? { reports: new SqlUsageReports(db, options.runAtomically) } : {}),
+    reports: new SqlUsageReports(db, options.runAtomically, {
+      ...(options.committedCeiling ? { committedCeiling: options.committedCeiling } : {}),
+    }),
   };
 }

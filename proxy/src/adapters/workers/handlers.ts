@@ -65,7 +65,7 @@ export async function handleScheduled(env: WorkerBindings, jobs?: JobWorker): Pr
     }).sweepUnqueued({ graceMs: UNQUEUED_GRACE_MS, giveUpMs: UNQUEUED_GIVE_UP_MS }),
   );
   // the admin reports' rollups, folded here so a report reads only the rows since the last cron
-  const rolledUp = await step("usage rollups", 0, async () => (await stores.reports?.catchUp()) ?? 0);
+  const rolledUp = await step("usage rollups", 0, async () => stores.reports.catchUp());
   const callbacks = jobs ? await step("job callbacks", 0, () => jobs.deliverCallbacks()) : 0;
   const purgedJobs = jobs ? await step("job retention", 0, () => jobs.purgeExpired()) : 0;
   const down = results.filter((r) => !r.ok).map((r) => r.nodeId);

@@ -1,6 +1,5 @@
 import type { Hono } from "hono";
 import { periodAt, periodBounds, previousPeriod } from "../../../../billing/src/period.ts";
-import { priceTokens } from "../../../../billing/src/rating/rate.ts";
 import type { Plan, PriceVersion } from "../../store/ports.ts";
 import { repriceTokenCounts } from "../../store/usage-reports.ts";
 import type { ConsoleDeps } from "../deps.ts";
@@ -47,15 +46,12 @@ interface Preview {
   currentMicros: number;
   newMicros: number;
   currency: string;
-  /** true: rated event by event as billing would (from the token counts); false: an estimate from the sums */
-  exact: boolean;
 }
 
 /**
  * What last month's usage of the plan (in the plan's time zone) would have cost under the proposed per-token prices,
- * each event at its recorded peak flag: with the usage rollups, exactly as rating prices each event (rounded once per
- * event) from the count of events per token count; without them, an estimate from the month's sums. Monthly fees and
- * included tokens are left out (an enterprise plan's per-event price is 0: its overage is settled on the invoice), so
+ * each event at its recorded peak flag: from the usage rollups, exactly as rating prices each event (rounded once per
+ * event), from the count of events per token count. Monthly fees and included tokens are left out (an enterprise plan's per-event price is 0: its overage is settled on the invoice), so
  * this compares usage prices; it is not an invoice. Null when a price is out of rating's range.
  */
 async function preview(d: ConsoleDeps, plan: Plan, body: Record<string, unknown>): Promise<Preview | null> {
@@ -71,16 +67,13 @@ async function preview(d: ConsoleDeps, plan: Plan, body: Record<string, unknown>
   }
   const reports = d.proxy.stores.reports;
   const [totals, counts] = await Promise.all([
-    (reports ?? d.proxy.stores.ledger).totals({ ...range, byPlan: true }),
-    reports?.tokenCounts({ planId: plan.id, ...range }),
+    reports.totals({ ...range, byPlan: true }),
+    reports.tokenCounts({ planId: plan.id, ...range }),
   ]);
   const mine = totals.filter((t) => t.planId === plan.id && t.currency === plan.currency);
   const tokens = mine.reduce((s, t) => s + t.tokens, 0);
   const peakTokens = mine.reduce((s, t) => s + t.peakTokens, 0);
-  const newMicros = counts
-    ? repriceTokenCounts(counts, plan.kind, plan.currency, version)
-    : priceTokens({ tokens: tokens - peakTokens, plan: plan.kind, version, peak: false }).amountMicros +
-      priceTokens({ tokens: peakTokens, plan: plan.kind, version, peak: true }).amountMicros;
+  const newMicros = repriceTokenCounts(counts, plan.kind, plan.currency, version);
   return {
     period: last.id,
     tokens,
@@ -88,7 +81,6 @@ async function preview(d: ConsoleDeps, plan: Plan, body: Record<string, unknown>
     currentMicros: mine.reduce((s, t) => s + t.amountMicros, 0),
     newMicros,
     currency: plan.currency,
-    exact: counts !== undefined,
   };
 }
 
@@ -259,8 +251,7 @@ async function plansPage(
             {mine?.preview && (
               <div class="flash ok" role="status">
                 {mine.preview.period}: {int(mine.preview.tokens)} tokens ({int(mine.preview.peakTokens)} at peak) cost{" "}
-                {money(mine.preview.currentMicros, mine.preview.currency)}; under this version
-                {mine.preview.exact ? " " : " about "}
+                {money(mine.preview.currentMicros, mine.preview.currency)}; under this version{" "}
                 {money(mine.preview.newMicros, mine.preview.currency)} (usage prices only, each request at its recorded
                 peak flag{plan.kind === "enterprise" ? "; enterprise overage is settled on the invoice" : ""}).
               </div>

@@ -33,8 +33,8 @@ export function registerRevenuePage(app: Hono<ConsoleEnv>, d: ConsoleDeps): void
     const reports = d.proxy.stores.reports;
     const [r, days, top] = await Promise.all([
       adminApi(d, c, "GET", `/admin/usage?${q}`),
-      reports?.byDay({ fromMs, toMs }) ?? [],
-      reports?.topCustomers({ fromMs, toMs, limit: TOP_CUSTOMERS }) ?? [],
+      reports.byDay({ fromMs, toMs }),
+      reports.topCustomers({ fromMs, toMs, limit: TOP_CUSTOMERS }),
     ]);
     const dayLabels: string[] = [];
     for (let at = fromMs; at < toMs; at += DAY_MS) dayLabels.push(utcDay(at));
@@ -61,17 +61,11 @@ export function registerRevenuePage(app: Hono<ConsoleEnv>, d: ConsoleDeps): void
         </form>
         <TotalsTable caption="Total" rows={(body.totals ?? []).map((t) => ({ ...t, label: "all" }))} />
         <TotalsTable caption="By plan" rows={(body.plans ?? []).map((t) => ({ ...t, label: t.planId ?? "" }))} />
-        {reports ? (
-          <>
-            <h2>By day</h2>
-            <RevenueByDay days={days} dayLabels={dayLabels} />
-            <DailyTable days={days} />
-            <h2>Top customers</h2>
-            <TopCustomers rows={top} />
-          </>
-        ) : (
-          <p class="muted">Daily figures need the usage rollups, which this store does not have.</p>
-        )}
+        <h2>By day</h2>
+        <RevenueByDay days={days} dayLabels={dayLabels} />
+        <DailyTable days={days} />
+        <h2>Top customers</h2>
+        <TopCustomers rows={top} />
         <h2>Every customer</h2>
         <TotalsTable
           caption="By customer (this page)"

@@ -170,20 +170,13 @@ export function registerAdminRoutes(app: Hono<ProxyEnv>, deps: ProxyDeps): void 
     const page = await stores.customers.list({ limit, ...(after !== undefined ? { afterId: after } : {}) });
     const [plans, perCustomer] = await Promise.all([
       // every customer's range: from the rollups where the store has them (the same figures, without a scan)
-      (stores.reports ?? stores.ledger).totals({ fromMs, toMs, byPlan: true }),
-      stores.reports
-        ? stores.reports.customerTotals({ customerIds: page.map((c) => c.id), fromMs, toMs }).then((rows) =>
-            page.map((customer) => {
-              const own = rows.filter((r) => r.customerId === customer.id).map(({ customerId: _, ...t }) => t);
-              return { customer_id: customer.id, totals: currencyTotals(own), plans: own };
-            }),
-          )
-        : Promise.all(
-            page.map(async (customer) => {
-              const own = await stores.ledger.totals({ customerId: customer.id, fromMs, toMs, byPlan: true });
-              return { customer_id: customer.id, totals: currencyTotals(own), plans: own };
-            }),
-          ),
+      stores.reports.totals({ fromMs, toMs, byPlan: true }),
+      stores.reports.customerTotals({ customerIds: page.map((c) => c.id), fromMs, toMs }).then((rows) =>
+        page.map((customer) => {
+          const own = rows.filter((r) => r.customerId === customer.id).map(({ customerId: _, ...t }) => t);
+          return { customer_id: customer.id, totals: currencyTotals(own), plans: own };
+        }),
+      ),
     ]);
     const last = page.at(-1);
     return c.json({
