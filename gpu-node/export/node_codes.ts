@@ -58,7 +58,7 @@ const record = (inner: InferenceBackend): InferenceBackend => ({
   close: () => inner.close(),
 });
 
-const node = await createTestNode({ maxBatch: 1 }, values.model, record);
+const node = await createTestNode({ maxBatch: 1, requestTimeoutMs: 3_600_000 }, values.model, record);
 const dump = async (path: string, a: Float32Array) => {
   await writeFile(path, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   return path;
