@@ -119,12 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         if "gpt" in args.stages:
-            t = _step("GPT: gpt_conditioning, gpt_prefill, gpt_decode")
-            from gpt_export import check_against_official, export_gpt
+            t = _step("GPT: gpt_conditioning, gpt_prefill, gpt_decode, gpt_latent")
+            from gpt_export import check_against_official, check_latent_against_official, export_gpt, export_gpt_latent
 
             if options.check:
                 check_against_official(off.gpt, device)
+                check_latent_against_official(off.gpt, device)
             export_gpt(off.gpt, options, device)
+            export_gpt_latent(off.gpt, options, device)
             print(f"   done in {time.perf_counter() - t:.0f} s")
         if "s2mel" in args.stages:
             t = _step("s2mel: latent_projector, length_regulator, dit_step")

@@ -12,6 +12,9 @@ The official backend (backends/trt) leaves the GPT to TensorRT-LLM; these wrappe
   whatever they hold), and the graph returns only the step's new_key/new_value (B, H, 1, hd), which the host
   writes into a free slot. The query is scored against the past and against its own key separately; only the
   scores are concatenated, never the caches.
+* latent: infer_v2.py's second, teacher-forced pass for the s2mel latents (`UnifiedVoice.forward`): `[cond]
+  [text] [start_mel, c_0 .. c_{T-2}]` with mel positions 0..T-1, one causal pass, the final-normed hidden states
+  of the mel part. Its own graph (`gpt_latent`), so the decode graphs stay as they are.
 * every hidden state goes through the GPT-2 stack's own `ln_f` (HF GPT2Model applies it to last_hidden_state),
   then UnifiedVoice's `final_norm`, then `mel_head` (`GPT2InferenceModel.lm_head = Sequential(final_norm,
   mel_head)`). The `hidden` output is that final-normed state: what `UnifiedVoice.forward` returns as the
@@ -142,6 +145,83 @@ class GptDecode(nn.Module):
         x, new_kv = self.stack.run(x, bias, list(past))
         logits, hidden = self.stack.head(x[:, 0])
         return (logits, hidden, *new_kv)
+
+
+class GptLatent(nn.Module):
+    """infer_v2.py's second GPT pass: cond_prefix (B, 34, D), text_ids (B, Lt) `[start_text] ids [stop_text]`,
+    codes (B, T) without stop -> latent (B, T, D), what `UnifiedVoice.forward` returns (`mel_logits[:, :-2]` of
+    `get_logits(..., return_latent=True)`): hidden states at `[start_mel, c_0 .. c_{T-2}]`, positions 0..T-1."""
+
+    def __init__(self, uv):
+        super().__init__()
+        self.stack = _Stack(uv)
+        self.text_embedding = uv.text_embedding
+        self.text_pos = uv.text_pos_embedding.emb
+        self.mel_embedding = uv.mel_embedding
+        self.mel_pos = uv.mel_pos_embedding.emb
+        self.start_mel_token = int(uv.start_mel_token)
+
+    def forward(self, cond_prefix: torch.Tensor, text_ids: torch.Tensor, codes: torch.Tensor):
+        n = codes.shape[1]
+        text = self.text_embedding(text_ids) + self.text_pos(torch.arange(text_ids.shape[1], device=text_ids.device))
+        mel_ids = torch.cat([torch.full_like(codes[:, :1], self.start_mel_token), codes[:, :-1]], dim=1)
+        mel = self.mel_embedding(mel_ids) + self.mel_pos(torch.arange(n, device=codes.device))
+        x = torch.cat([cond_prefix, text, mel], dim=1)
+        steps = torch.arange(x.shape[1], device=x.device)
+        future = (steps.unsqueeze(0) > steps.unsqueeze(1)).to(x.dtype)
+        x, _ = self.stack.run(x, (future * NEG).unsqueeze(0).unsqueeze(0), None)
+        return self.stack.final_norm(self.stack.ln_f(x[:, -n:]))
+
+
+@torch.no_grad()
+def check_latent_against_official(uv, device: torch.device, codes_len: int = 11) -> float:
+    """gpt_latent against the official `UnifiedVoice.forward` itself (the call infer_v2.py makes, B = 1, lengths
+    = the full tensors, use_speed 0), and right-padded codes against the row alone. Returns the relative error."""
+    wrapper = GptLatent(uv).to(device).eval()
+    cond_wrap = GptConditioning(uv).to(device).eval()
+    d = uv.model_dim
+    g = torch.Generator(device="cpu").manual_seed(1)
+    latent = (torch.randn(1, uv.cond_num, d, generator=g) * 0.5).to(device)
+    emo = (torch.randn(1, d, generator=g) * 0.5).to(device)
+    ids = torch.randint(2, uv.number_text_tokens, (1, 10), generator=g).to(device)
+    codes = torch.randint(0, uv.start_mel_token, (1, codes_len), generator=g).to(device)
+    lengths = lambda t: torch.tensor([t.shape[1]], device=device)  # noqa: E731
+    want = uv(latent, ids, lengths(ids), codes, lengths(codes), None, emo_vec=emo,
+              use_speed=torch.zeros(1, dtype=torch.long, device=device))
+    text = torch.cat([ids.new_full((1, 1), uv.start_text_token), ids, ids.new_full((1, 1), uv.stop_text_token)], 1)
+    got = wrapper(cond_wrap(latent, emo), text, codes)
+    err = (got - want).abs().max().item() / max(want.abs().max().item(), 1e-6)
+    padded = torch.cat([codes, torch.randint(0, uv.start_mel_token, (1, 4), generator=g).to(device)], dim=1)
+    pad_err = (wrapper(cond_wrap(latent, emo), text, padded)[:, :codes_len] - got).abs().max().item()
+    print(f"   gpt_latent wrapper vs official UnifiedVoice.forward (infer_v2.py's s2mel latents): relative {err:.2e}; "
+          f"right-padded codes vs alone: abs {pad_err:.2e}")
+    if err > 1e-4 or pad_err > 1e-4:
+        raise AssertionError("gpt_latent does not reproduce UnifiedVoice.forward")
+    return err
+
+
+def export_gpt_latent(uv, options: ExportOptions, device: torch.device) -> str:
+    """gpt_latent.onnx: its own file (carrying the GPT weights once more), so the decode graphs are untouched."""
+    latent = GptLatent(uv).to(device).eval()
+    d, cond_tokens = uv.model_dim, uv.cond_num + 2
+
+    def example(text_len: int, codes_len: int):
+        text = torch.randint(2, uv.number_text_tokens, (1, text_len), device=device)
+        text[:, 0], text[:, -1] = uv.start_text_token, uv.stop_text_token
+        return (torch.randn(1, cond_tokens, d, device=device) * 0.5, text,
+                torch.randint(0, uv.start_mel_token, (1, codes_len), device=device))
+
+    ex = example(9, 13)
+    names_in, names_out = ["cond_prefix", "text_ids", "codes"], ["latent"]
+    axes = {"cond_prefix": {0: "B"}, "text_ids": {0: "B", 1: "Lt"}, "codes": {0: "B", 1: "T"},
+            "latent": {0: "B", 1: "T"}}
+    path = export_graph(latent, ex, "gpt_latent.onnx", names_in, names_out, axes, options, external_data=True)
+    if options.check:
+        session = ort_session(path)
+        for i, inputs in enumerate((ex, example(6, 5))):
+            parity(latent, session, inputs, names_in, names_out, f"gpt_latent #{i}", options.rtol)
+        del session
+    return path
 
 
 def kv_names(prefix: str, layers: int) -> list[str]:

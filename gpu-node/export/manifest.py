@@ -21,6 +21,7 @@ FILES = {
     "gpt_conditioning": "gpt_conditioning.onnx",
     "gpt_prefill": "gpt_prefill.onnx",
     "gpt_decode": "gpt_decode.onnx",
+    "gpt_latent": "gpt_latent.onnx",
     "latent_projector": "latent_projector.onnx",
     "length_regulator": "length_regulator.onnx",
     "dit_step": "dit_step.onnx",

@@ -6,7 +6,7 @@ are batch invariant. Run in the same environment as export_indextts2.py (index-t
         --text "The quick brown fox jumps over the lazy dog." --wav /tmp/onnx.wav
 
 1. GPT: codes are decoded with the ONNX graphs (greedy with IndexTTS2's repetition penalty, so the run is
-   deterministic); their `hidden` outputs must equal the official teacher-forced latents (`UnifiedVoice.forward`).
+   deterministic); `gpt_latent` over its codes must equal the official teacher-forced latents (`UnifiedVoice.forward`).
 2. s2mel: latent_projector, length_regulator, one DiT step, then the 25-step CFM with CFG run through dit_step on
    the host, against `CFM.inference` from the same noise (same seed, same device).
 3. vocoder against `BigVGAN.forward`.
@@ -105,7 +105,7 @@ def main() -> int:
                       speed[1].view(1, 1, -1), speed[0].view(1, 1, -1)], 1)
     rep.rel("gpt_conditioning", cond, want.cpu().numpy(), 1e-5)
 
-    # ---- stage 8: ONNX decode (greedy + repetition penalty 10), hidden states as latents ------------------------
+    # ---- stage 8: ONNX decode (greedy + repetition penalty 10), then the latents pass (gpt_latent) ---------------
     def pick(logits, seen):
         logits = logits.copy()
         for c in seen:  # HF RepetitionPenaltyLogitsProcessor
@@ -114,26 +114,28 @@ def main() -> int:
 
     out = sess["gpt_prefill"].run(None, {"cond_prefix": cond, "text_ids": text_ids})
     layers = g["layers"]
-    hidden, past = [out[1][0]], out[2:]
+    past = out[2:]
     codes: list[int] = []
     code = pick(out[0][0], codes)
     while code != g["stop_mel_token"] and len(codes) < args.max_codes:
         codes.append(code)
         length = past[0].shape[2]
-        feeds = {"mel_ids": np.array([[code]], np.int64), "mel_pos": np.array([len(codes)], np.int64),
+        # code k (1-based) at mel position k + 1, as IndexTTS2's generate feeds it (MODEL.md "Mel positions")
+        feeds = {"mel_ids": np.array([[code]], np.int64), "mel_pos": np.array([len(codes) + 1], np.int64),
                  "attention_mask": np.ones((1, length + 1), np.int64)}
         feeds.update({f"past_{k}_{i}": past[2 * i + j] for i in range(layers) for j, k in enumerate(("key", "value"))})
         out = sess["gpt_decode"].run(None, feeds)
-        hidden.append(out[1][0])
         past = [np.concatenate([p, new], axis=2) for p, new in zip(past, out[2:])]  # the host appends new_*
         code = pick(out[0][0], codes)
-    latent = np.stack(hidden[: len(codes)])[None].astype(f32)  # hidden at [start_mel, c1 .. c(n-1)]
     n = len(codes)
+    # the s2mel latents: infer_v2.py's second, teacher-forced pass, as the node runs it (gpt_latent)
+    latent = sess["gpt_latent"].run(None, {"cond_prefix": cond, "text_ids": text_ids,
+                                           "codes": np.array([codes], np.int64)})[0].astype(f32)
     print(f"     decoded {n} codes ({'stopped' if code == g['stop_mel_token'] else 'hit --max-codes'})")
     codes_t = t([codes], torch.long)
     official_latent = gpt(t(v["speaker_latent"][None]), t([ids], torch.long), t([len(ids)], torch.long), codes_t,
                           t([n], torch.long), None, emo_vec=t(v["emo_vec"][None]), use_speed=t([0], torch.long))
-    rep.rel("gpt hidden vs UnifiedVoice.forward latents", latent, official_latent.cpu().numpy(), 2e-3)
+    rep.rel("gpt_latent vs UnifiedVoice.forward latents", latent, official_latent.cpu().numpy(), 2e-3)
 
     # ---- stages 10-12 -------------------------------------------------------------------------------------------
     s2mel, codec = off.s2mel, off.semantic_codec

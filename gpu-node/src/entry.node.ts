@@ -4,9 +4,9 @@ import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { z } from "zod";
 import { availableMemoryBytes } from "./adapters/host-memory.ts";
+import { openModelBackend } from "./adapters/model-backend.ts";
 import { frontEndOptions, readModelDir } from "./adapters/model-dir.ts";
 import { startNvidiaSmiSampler } from "./adapters/nvidia-smi-sampler.ts";
-import { OrtBackend } from "./adapters/ort-backend.ts";
 import { WorkerEngine } from "./adapters/worker-engine.ts";
 import { Engine } from "./engine/engine.ts";
 import { MAX_BEAMS } from "./engine/sampling.ts";
@@ -106,19 +106,25 @@ const engineOptions = {
 const gpu = startNvidiaSmiSampler();
 // The metrics read the engine lazily (on scrape), and the engine reports to the metrics.
 const metrics = new NodeMetrics({ stats: () => engine.stats() }, gpu);
-const backend = config.engineThread === "main" ? await OrtBackend.create(files.graphPaths, runtime) : null;
-const engine = backend
-  ? new Engine({
+/** the engine, on this thread or its own; a model it cannot run (openModelBackend's checks) stops the start */
+let backend: Awaited<ReturnType<typeof openModelBackend>> | null = null;
+async function startEngine() {
+  if (config.engineThread === "main") {
+    backend = await openModelBackend(files, runtime);
+    return new Engine({
       backend,
       manifest: files.manifest,
       options: engineOptions,
       observer: metrics,
       yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
-    })
-  : await WorkerEngine.start(
-      { modelDir: config.model, runtime, options: engineOptions, statsIntervalMs: 100 },
-      metrics,
-    );
+    });
+  }
+  return WorkerEngine.start({ modelDir: config.model, runtime, options: engineOptions, statsIntervalMs: 100 }, metrics);
+}
+const engine = await startEngine().catch((e: unknown) => {
+  console.error(`gpu-node: cannot start on ${config.model}: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
 const app = createNodeApp({
   engine,
   manifest: files.manifest,

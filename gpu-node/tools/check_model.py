@@ -32,7 +32,7 @@ import torch  # noqa: E402
 
 from indextts2_arch import graphs, invariance  # noqa: E402
 from indextts2_arch.configs import config_for  # noqa: E402
-from indextts2_arch.gpt import GptConditioning, GptDecode, GptPrefill, UnifiedVoice  # noqa: E402
+from indextts2_arch.gpt import GptConditioning, GptDecode, GptLatent, GptPrefill, UnifiedVoice  # noqa: E402
 from indextts2_arch.onnx_io import OPSET, load_into_module  # noqa: E402
 from indextts2_arch.safetensors_io import read_safetensors  # noqa: E402
 
@@ -187,13 +187,20 @@ def main(argv=None):
             cond, prefill, decode = GptConditioning(uv), GptPrefill(uv), GptDecode(uv)
             # The three graphs share UnifiedVoice's tensors (named uv.*; prefill adds start_mel_embedding): load
             # their union into one module tree; a tensor two graphs disagree on is an error.
-            gpt_paths = [path("gpt_conditioning"), path("gpt_prefill"), path("gpt_decode")]
+            # gpt_latent carries the same tensors again: load_into_module raises if it disagrees with the others
+            gpt_paths = [path("gpt_conditioning"), path("gpt_prefill"), path("gpt_decode"), path("gpt_latent")]
             loaded, missing, unknown = load_into_module(prefill, gpt_paths)
-            rep.check(not unknown and not missing, f"gpt_*: {len(loaded)} tensors loaded from 3 graphs, shared ones identical",
+            rep.check(not unknown and not missing, f"gpt_*: {len(loaded)} tensors loaded from 4 graphs, shared ones identical",
                       f"missing {missing[:5]}, unknown {unknown[:5]}" if missing or unknown else "")
             for label, diff in invariance.gpt_checks(cond, prefill, decode, uv, cfg, gen):
                 rep.within(label, diff, args.decode_tol if label.startswith("gpt_decode batch") else args.tol)
-            mods.update(gpt_conditioning=cond, gpt_prefill=prefill, gpt_decode=decode)
+            import onnxruntime
+
+            latent = GptLatent(uv)
+            session = onnxruntime.InferenceSession(path("gpt_latent"), providers=["CPUExecutionProvider"])
+            for label, diff in invariance.latent_checks(cond, latent, uv, cfg, gen, session):
+                rep.within(label, diff, args.tol)
+            mods.update(gpt_conditioning=cond, gpt_prefill=prefill, gpt_decode=decode, gpt_latent=latent)
     if args.dump:
         for name in graphs.GRAPHS:
             if name in mods:

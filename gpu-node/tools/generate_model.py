@@ -133,7 +133,7 @@ def main(argv=None):
 
     uv = mods["gpt_prefill"].uv
     params = {"gpt_total": count_params(uv), "gpt_transformer": count_params(uv.gpt)}
-    params.update({name: count_params(mods[name]) for name in graphs.GRAPHS[3:]})
+    params.update({name: count_params(mods[name]) for name in graphs.GRAPHS if not name.startswith("gpt_")})
     print(f"[{args.size}] parameters: " + ", ".join(f"{k}={v / 1e6:.2f}M" for k, v in params.items()), flush=True)
 
     for name in args.only or graphs.GRAPHS:
@@ -141,7 +141,7 @@ def main(argv=None):
         ins, outs = graphs.io_names(name, cfg)
         export_graph(mods[name], graphs.example_inputs(name, cfg), os.path.join(args.out, FILES[name]), ins, outs,
                      graphs.dynamic_axes(name, cfg), graphs.io_dims(name, cfg), fp16_weights=fp16,
-                     external_data=cfg["storage"]["external_data"] and name in ("gpt_prefill", "gpt_decode"))
+                     external_data=cfg["storage"]["external_data"] and name in ("gpt_prefill", "gpt_decode", "gpt_latent"))
         print(f"[{args.size}] {FILES[name]} exported in {time.time() - t:.1f}s", flush=True)
 
     voice_tensors, voice_entries = make_voices(cfg, args.voices, args.seed, mods["latent_projector"],

@@ -9,8 +9,8 @@ import type { SynthesisJob } from "../engine/api.ts";
 import { Engine } from "../engine/engine.ts";
 import type { EngineObserver } from "../engine/observer.ts";
 import { VoiceBank } from "../model/voices.ts";
+import { openModelBackend } from "./model-backend.ts";
 import { readModelDir } from "./model-dir.ts";
-import { OrtBackend } from "./ort-backend.ts";
 import type { FromWorker, ToWorker, WorkerConfig } from "./worker-protocol.ts";
 
 const port = parentPort;
@@ -19,7 +19,7 @@ const config = workerData as WorkerConfig;
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 
 const files = await readModelDir(config.modelDir);
-const backend = await OrtBackend.create(files.graphPaths, config.runtime);
+const backend = await openModelBackend(files, config.runtime);
 const voices = new VoiceBank(files.manifest, files.voices, files.emotions);
 const observer: EngineObserver = {
   stageRun: (...args) => post({ type: "observe", event: "stageRun", args }),

@@ -1,5 +1,6 @@
 import * as ort from "onnxruntime-node";
 import type { Feeds, GraphName, GraphSignature, InferenceBackend, Tensor } from "../engine/backend.ts";
+import type { GraphMeta, TensorMeta } from "../model/graph-contract.ts";
 
 export interface OrtOptions {
   /** threads inside one operator (onnxruntime intra-op pool) */
@@ -59,6 +60,16 @@ export class OrtBackend implements InferenceBackend {
   signature(graph: GraphName): GraphSignature {
     const s = this.session(graph);
     return { inputs: [...s.inputNames], outputs: [...s.outputNames] };
+  }
+
+  /** the graph file's declared inputs and outputs (names, element types, shapes) */
+  metadata(graph: GraphName): GraphMeta {
+    const s = this.session(graph);
+    const meta = (list: readonly ort.InferenceSession.ValueMetadata[]): TensorMeta[] =>
+      list.map((t) =>
+        t.isTensor ? { name: t.name, type: t.type, shape: t.shape } : { name: t.name, type: "non-tensor", shape: [] },
+      );
+    return { inputs: meta(s.inputMetadata), outputs: meta(s.outputMetadata) };
   }
 
   release(tensor: Tensor): void {

@@ -6,6 +6,7 @@ export const GRAPH_NAMES = [
   "gpt_conditioning",
   "gpt_prefill",
   "gpt_decode",
+  "gpt_latent",
   "latent_projector",
   "length_regulator",
   "dit_step",

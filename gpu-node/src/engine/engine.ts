@@ -5,6 +5,7 @@ import type { EngineOptions, SynthesisJob, SynthesisResult } from "./api.ts";
 import type { InferenceBackend } from "./backend.ts";
 import { CountingBackend } from "./boundary-bytes.ts";
 import { GptStage } from "./gpt-stage.ts";
+import { LatentStage } from "./latent-stage.ts";
 import { MemoryBudget, memoryModel } from "./memory-budget.ts";
 import { type EngineObserver, noopObserver, type StageName } from "./observer.ts";
 import { ProjectorStage } from "./projector-stage.ts";
@@ -97,6 +98,7 @@ export class Engine {
     this.stages = [
       this.admission,
       this.gpt,
+      new LatentStage(backend, manifest),
       new ProjectorStage(backend, manifest),
       new S2melStage(backend, manifest, batching, () => this.gpt.hasWork || this.admission.size > 0),
       new VocoderStage(backend, manifest, batching),

@@ -1,5 +1,5 @@
 /** What the engine reports as it works; the metrics adapter implements it, tests may record it. */
-export type StageName = "conditioning" | "prefill" | "decode" | "projector" | "cfm_step" | "vocoder";
+export type StageName = "conditioning" | "prefill" | "decode" | "latent" | "projector" | "cfm_step" | "vocoder";
 
 export interface CompletedRequest {
   priority: "interactive" | "batch";

@@ -29,6 +29,8 @@ export const manifestSchema = z.object({
     gpt_conditioning: z.string(),
     gpt_prefill: z.string(),
     gpt_decode: z.string(),
+    /** infer_v2.py's second, teacher-forced GPT pass over the generated codes: the s2mel latents */
+    gpt_latent: z.string(),
     latent_projector: z.string(),
     length_regulator: z.string(),
     dit_step: z.string(),

@@ -1,8 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { type ServerType, serve } from "@hono/node-server";
+import { openModelBackend } from "../adapters/model-backend.ts";
 import { frontEndOptions, readModelDir } from "../adapters/model-dir.ts";
-import { OrtBackend } from "../adapters/ort-backend.ts";
+import type { InferenceBackend } from "../engine/backend.ts";
 import { Engine, type EngineOptions } from "../engine/engine.ts";
 import { createNodeApp } from "../http/app.ts";
 import { VoiceBank } from "../model/voices.ts";
@@ -22,15 +23,22 @@ export const defaultTestOptions: EngineOptions = {
   requestTimeoutMs: 60_000,
 };
 
-/** A complete node (real onnxruntime on the tiny model) with its engine, app and metrics, for tests and benches. */
-export async function createTestNode(options: Partial<EngineOptions> = {}, modelDir = TINY_MODEL_DIR) {
+/**
+ * A complete node (real onnxruntime on the tiny model) with its engine, app and metrics, for tests and benches.
+ * `wrap` puts a decorator around the backend the engine sees (e.g. to record graph calls).
+ */
+export async function createTestNode(
+  options: Partial<EngineOptions> = {},
+  modelDir = TINY_MODEL_DIR,
+  wrap: (backend: InferenceBackend) => InferenceBackend = (b) => b,
+) {
   const files = await readModelDir(modelDir);
   const runtime = { executionProviders: ["cpu"], intraOpThreads: 1, interOpThreads: 1, intraOpSpinning: false };
-  const backend = await OrtBackend.create(files.graphPaths, runtime);
+  const backend = await openModelBackend(files, runtime);
   const engineOptions = { ...defaultTestOptions, ...options };
   const metrics = new NodeMetrics({ stats: () => engine.stats() }, noGpu);
   const engine = new Engine({
-    backend,
+    backend: wrap(backend),
     manifest: files.manifest,
     options: engineOptions,
     observer: metrics,

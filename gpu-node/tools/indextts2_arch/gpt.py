@@ -8,6 +8,7 @@ Graphs (see gpu-node/MODEL.md):
   GptConditioning  speaker_latent, emo_vec                     -> cond_prefix
   GptPrefill       cond_prefix, text_ids                       -> logits, hidden, present_*
   GptDecode        mel_ids, mel_pos, attention_mask, past_*    -> logits, hidden, new_*
+  GptLatent        cond_prefix, text_ids, codes                -> latent   (the s2mel latents' teacher-forced pass)
 
 gpt_decode does not concatenate the caches: the host keeps each layer's K/V in preallocated buffers of some
 capacity P, passes them whole as past_* (slots with attention_mask 0 are ignored, whatever they hold), and writes
@@ -257,6 +258,27 @@ class GptDecode(nn.Module):
         h, new_kv = self.uv.gpt(x, list(pasts), bias)
         logits, hidden = self.uv.heads(h[:, -1])
         return (logits, hidden, *new_kv)
+
+
+class GptLatent(nn.Module):
+    """The second, teacher-forced GPT pass infer_v2.py runs after generation for the s2mel latents
+    (`UnifiedVoice.forward`, `get_logits(..., return_latent=True)`, `[:, :-2]`): cond_prefix (B,34,D), text_ids
+    (B,Lt) `[start_text] ids [stop_text]`, codes (B,T) the generated codes without stop -> latent (B,T,D), the
+    final-normed hidden states at `[start_mel, c_0 .. c_{T-2}]` with mel positions 0..T-1. Causal, so right-padding
+    `codes` leaves the real rows unchanged."""
+
+    def __init__(self, uv):
+        super().__init__()
+        self.uv = uv
+
+    def forward(self, cond_prefix, text_ids, codes):
+        b, n = codes.shape
+        start = torch.full_like(codes[:, :1], self.uv.cfg["start_mel_token"])
+        mel_ids = torch.cat([start, codes[:, :-1]], dim=1)
+        pos = torch.arange(n, device=codes.device).unsqueeze(0).expand(b, n)
+        x = torch.cat([cond_prefix, self.uv.text_embeds(text_ids), self.uv.mel_embeds(mel_ids, pos)], dim=1)
+        h, _ = self.uv.gpt(x, None, causal_bias(x.shape[1], x.dtype))
+        return self.uv.final_norm(h[:, -n:])
 
 
 def kv_names(prefix, layers):

@@ -1,19 +1,19 @@
-"""The seven graphs of the model contract: module construction, I/O names, dynamic axes, example inputs, and the
+"""The eight graphs of the model contract: module construction, I/O names, dynamic axes, example inputs, and the
 contract table (gpu-node/MODEL.md) that check_model.py verifies the exported files against."""
 
 import torch
 
 from .bigvgan import BigVGAN
-from .gpt import GptConditioning, GptDecode, GptPrefill, UnifiedVoice, kv_names
+from .gpt import GptConditioning, GptDecode, GptLatent, GptPrefill, UnifiedVoice, kv_names
 from .s2mel import DiT, LatentProjector, LengthRegulator
 
-GRAPHS = ("gpt_conditioning", "gpt_prefill", "gpt_decode", "latent_projector", "length_regulator", "dit_step", "vocoder")
+GRAPHS = ("gpt_conditioning", "gpt_prefill", "gpt_decode", "gpt_latent", "latent_projector", "length_regulator", "dit_step", "vocoder")
 F32, I64 = "float32", "int64"
 
 
 def build_modules(cfg, seed):
     """Construct every graph's module with deterministic random weights. The three GPT graphs share one
-    UnifiedVoice, so their common initializers are identical (check_model.py verifies that)."""
+    UnifiedVoice (gpt_latent too), so their common initializers are identical (check_model.py verifies that)."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     uv = UnifiedVoice(cfg)
@@ -22,6 +22,7 @@ def build_modules(cfg, seed):
         "gpt_conditioning": GptConditioning(uv),
         "gpt_prefill": GptPrefill(uv),
         "gpt_decode": GptDecode(uv),
+        "gpt_latent": GptLatent(uv),
         "latent_projector": LatentProjector(cfg),
         "length_regulator": LengthRegulator(cfg),
         "dit_step": DiT(cfg),
@@ -69,6 +70,8 @@ def io_names(name, cfg):
     if name == "gpt_decode":
         return (["mel_ids", "mel_pos", "attention_mask", *kv_names("past", layers)],
                 ["logits", "hidden", *kv_names("new", layers)])
+    if name == "gpt_latent":
+        return ["cond_prefix", "text_ids", "codes"], ["latent"]
     if name == "latent_projector":
         return ["latent", "codes"], ["s_infer"]
     if name == "length_regulator":
@@ -97,6 +100,9 @@ def contract(name, cfg):
         return [("mel_ids", "in", ["B", 1], I64), ("mel_pos", "in", ["B"], I64),
                 ("attention_mask", "in", ["B", "P+1"], I64), *kv("past", "P"),
                 ("logits", "out", ["B", v], F32), ("hidden", "out", ["B", d], F32), *kv("new", 1)]
+    if name == "gpt_latent":
+        return [("cond_prefix", "in", ["B", ct, d], F32), ("text_ids", "in", ["B", "Lt"], I64),
+                ("codes", "in", ["B", "T"], I64), ("latent", "out", ["B", "T", d], F32)]
     if name == "latent_projector":
         return [("latent", "in", ["B", "T", d], F32), ("codes", "in", ["B", "T"], I64),
                 ("s_infer", "out", ["B", "T", S], F32)]
@@ -158,6 +164,10 @@ def example_inputs(name, cfg, batch=3, gen=None, alt=False):
         pasts = [rn(batch, h, p, hd) for _ in range(2 * g["layers"])]
         mel_pos = torch.tensor([3 + 5 * i for i in range(batch)])
         return (ri(g["codebook_size"], batch, 1), mel_pos, mask, *pasts)
+    if name == "gpt_latent":
+        t = 9 if alt else 13
+        return (rn(batch, g["cond_tokens"], d), ri(g["number_text_tokens"], batch, 12 if alt else 7),
+                ri(g["codebook_size"], batch, t))
     if name == "latent_projector":
         t = 5 if alt else 11
         return (rn(batch, t, d), ri(sem["codebook_size"], batch, t))

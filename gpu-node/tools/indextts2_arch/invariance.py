@@ -104,6 +104,29 @@ def gpt_checks(cond, prefill, decode, uv, cfg, gen, text_lens=(5, 9, 2), warmup_
     return results
 
 
+def latent_checks(cond, latent, uv, cfg, gen, session=None, text_len=6, codes_len=9, pad=4):
+    """gpt_latent (infer_v2.py's teacher-forced pass) against the reference causal pass (`forward_full` over
+    `[start_mel, c_0 .. c_{T-2}]`), right-padded codes against the row alone, and, given an onnxruntime session of
+    the exported graph, the graph against the module."""
+    g = cfg["gpt"]
+    d = g["model_dim"]
+    cp = cond(torch.randn(1, 32, d, generator=gen), torch.randn(1, d, generator=gen))
+    text = torch.randint(2, g["number_text_tokens"], (1, text_len), generator=gen)
+    text[0, 0], text[0, -1] = g["start_text_token"], g["stop_text_token"]
+    codes = torch.randint(0, g["codebook_size"], (1, codes_len), generator=gen)
+    got = latent(cp, text, codes)
+    start = torch.tensor([[g["start_mel_token"]]])
+    _, ref = uv.forward_full(cp, text, torch.cat([start, codes[:, :-1]], dim=1))
+    padded = torch.cat([codes, torch.randint(0, g["codebook_size"], (1, pad), generator=gen)], dim=1)
+    results = [("gpt_latent == teacher-forced causal pass", _diff(got, ref)),
+               ("gpt_latent right-padded codes == alone", _diff(latent(cp, text, padded)[:, :codes_len], got))]
+    if session is not None:
+        feeds = {"cond_prefix": cp.numpy(), "text_ids": text.numpy(), "codes": padded.numpy()}
+        out = torch.from_numpy(session.run(["latent"], feeds)[0])
+        results.append(("gpt_latent.onnx (onnxruntime) == module", _diff(out, latent(cp, text, padded))))
+    return results
+
+
 def dit_checks(dit, cfg, gen, lens=(17, 40, 29)):
     s = cfg["s2mel"]
     m, c, y = s["n_mels"], s["content_dim"], s["style_dim"]
