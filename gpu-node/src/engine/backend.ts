@@ -12,7 +12,13 @@ export const GRAPH_NAMES = [
   "vocoder",
 ] as const;
 /** Graphs of the resident-cache decode loop (`gpu-node/tools/resident_graphs.py`); loaded when the files exist. */
-export const RESIDENT_GRAPH_NAMES = ["gpt_decode_resident", "cache_gather", "cache_pad", "cache_concat"] as const;
+export const RESIDENT_GRAPH_NAMES = [
+  "gpt_decode_resident",
+  "cache_gather",
+  "cache_pad",
+  "cache_concat",
+  "cache_flush",
+] as const;
 export type ContractGraph = (typeof GRAPH_NAMES)[number];
 export type ResidentGraph = (typeof RESIDENT_GRAPH_NAMES)[number];
 export type GraphName = ContractGraph | ResidentGraph;
@@ -36,8 +42,18 @@ export interface GraphSignature {
 }
 
 export interface InferenceBackend {
-  /** Run a graph; the outputs named in `keep` come back as resident tensors. */
-  run(graph: GraphName, feeds: Feeds, keep?: readonly string[]): Promise<Feeds>;
+  /**
+   * Run a graph; the outputs named in `keep` come back as resident tensors. `into` maps an output to the resident
+   * feed it overwrites (an output the same size as that input): a backend that can bind the output to the input's
+   * memory writes it in place and returns that same tensor, so the graph copies no whole cache (CPU provider);
+   * one that cannot returns a new resident tensor, as without `into`.
+   */
+  run(
+    graph: GraphName,
+    feeds: Feeds,
+    keep?: readonly string[],
+    into?: Readonly<Record<string, string>>,
+  ): Promise<Feeds>;
   signature(graph: GraphName): GraphSignature;
   /** free a resident tensor the engine no longer feeds (device memory on a GPU provider) */
   release?(tensor: Tensor): void;

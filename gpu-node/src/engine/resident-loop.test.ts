@@ -48,6 +48,8 @@ describe("the resident-cache decode loop (issue 13)", () => {
       expect(diff).toBeLessThan(1e-3);
     });
     expect(Math.max(...b.map((r) => r.maxBatch))).toBeGreaterThan(3);
+    // the windows were flushed into the frozen cache on the way (20–41 codes per request, 16-slot windows)
+    expect(resident.engine.stats().boundary.cache_flush?.calls ?? 0).toBeGreaterThan(0);
   });
 
   it("moves the same bytes across the host boundary per generated token at 100 and 1,000 tokens of history", async () => {
@@ -78,16 +80,16 @@ describe("the resident-cache decode loop (issue 13)", () => {
       perToken.set(h, crossed() - start);
       h++;
     }
-    // every graph call of the step counted (decode, plus a cache_pad every 32 tokens): compare steps without growth
+    // every graph call of the step counted (decode, plus a cache_flush every 16 tokens: lengths and shifts)
     const at = (x: number) => perToken.get(x) ?? Number.NaN;
     const flat = [100, 101, 102].map(at);
     const late = [997, 998, 999].map(at);
     const ratio = Math.max(...late) / Math.min(...flat);
     expect(ratio).toBeGreaterThan(0.95);
     expect(ratio).toBeLessThan(1.05);
-    // and the decode graph itself: bytes in are ids, positions and lengths only; out, logits and hidden
+    // and the decode graph itself: bytes in are ids, positions, frozen and window lengths and window rows only; out, logits and hidden
     const decode = counted.snapshot().gpt_decode_resident;
-    expect(decode?.lastIn).toBe(3 * 8);
+    expect(decode?.lastIn).toBe(5 * 8);
     expect(decode?.lastOut).toBe(4 * (m.gpt.number_mel_codes + m.gpt.model_dim));
     expect(decode?.residentIn).toBeGreaterThan(0);
   });
