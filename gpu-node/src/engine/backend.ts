@@ -28,6 +28,8 @@ export type GraphPaths = Record<ContractGraph, string> & Partial<Record<Resident
 export type Tensor =
   | { readonly type: "float32"; readonly data: Float32Array; readonly dims: readonly number[] }
   | { readonly type: "int64"; readonly data: BigInt64Array; readonly dims: readonly number[] }
+  /** IEEE half floats as raw bits (only empty cache tensors of a float16-cache model are made on the host) */
+  | { readonly type: "float16"; readonly data: Uint16Array; readonly dims: readonly number[] }
   /**
    * A tensor the backend keeps where the session put it (a session output fed back as is): the engine never reads
    * it, so on a GPU execution provider it stays on the device; `bytes` is its size, for the accounting.

@@ -67,7 +67,12 @@ export class GptStage implements GpuStage {
     this.d = g.model_dim;
     this.vocab = g.number_mel_codes;
     this.cache = new BatchKvCache(this.shape);
-    this.resident = loop === "resident" ? new ResidentCache(backend, this.shape) : null;
+    const kvType = manifest.precision?.kv_cache ?? "float32";
+    if (kvType === "float16" && loop !== "resident")
+      throw new Error(
+        "a float16 KV cache (manifest precision.kv_cache) needs the resident decode loop (--decode-loop resident)",
+      );
+    this.resident = loop === "resident" ? new ResidentCache(backend, this.shape, kvType) : null;
     // fail at start, not at the first step, when the model directory lacks the resident-loop graphs
     if (this.resident) for (const g of RESIDENT_GRAPH_NAMES) backend.signature(g);
   }

@@ -35,6 +35,8 @@ export class ResidentCache {
   constructor(
     private readonly backend: InferenceBackend,
     private readonly shape: CacheShape,
+    /** the cache tensors' number format (the manifest's `precision.kv_cache`) */
+    private readonly dtype: "float32" | "float16" = "float32",
   ) {
     const n = (p: string) => cacheNames(p, shape.layers);
     this.names = { in: n("in"), out: n("out"), past: n("past"), tail: n("tail"), present: n("present") };
@@ -124,7 +126,11 @@ export class ResidentCache {
     if (length < this.capacity) row = this.freeing(row, await this.pad(row, this.capacity));
     const { heads, headDim } = this.shape;
     // an empty window (zero slots, fed from the host: 0 bytes) padded to the window's size
-    const empty = this.names.in.map(() => f32(new Float32Array(0), [1, heads, 0, headDim]));
+    const dims = [1, heads, 0, headDim];
+    const empty = this.names.in.map(
+      (): Tensor =>
+        this.dtype === "float16" ? { type: "float16", data: new Uint16Array(0), dims } : f32(new Float32Array(0), dims),
+    );
     let tail = await this.pad(empty, this.window);
     if (copies > 1) {
       const rows = i64(new Array(copies).fill(0), [copies]);
