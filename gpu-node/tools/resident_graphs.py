@@ -137,9 +137,11 @@ def decode_resident(src: onnx.ModelProto, layers: int) -> onnx.ModelProto:
 
 
 def cache_flush(layers, elem, opset, ir):
-    """Move each row's first tail slots into the frozen cache: the whole tail (B,H,T,hd) is written at slots
-    `lengths[b]`.. of the cache (ScatterElements; the host binds `out_*` to the `in_*` buffers, and slots past the new
-    length stay masked), and the tail is shifted left by `shift[b]` (GatherElements) into `tail_out_*`."""
+    """Move each row's first `shift[b]` window slots into the frozen cache at slots `lengths[b]`.. (ScatterElements
+    into `out_*`, which the host binds to the `in_*` buffers), and shift the window left by as many (GatherElements
+    into `tail_out_*`). Window slot t goes to frozen slot lengths[b] + min(t, shift[b] − 1): the slots past the shift
+    rewrite the last moved one with its own value, so the frozen cache needs room for exactly what is frozen (a row
+    with nothing to move rewrites slot lengths[b], masked, so it needs one free slot)."""
     ins, in_vi = cache_io("in", layers, elem)
     outs, out_vi = cache_io("out", layers, elem)
     tails, tail_vi = cache_io("tail", layers, elem)
@@ -148,27 +150,31 @@ def cache_flush(layers, elem, opset, ir):
     c = lambda name, vals: helper.make_node(  # noqa: E731
         "Constant", [], [name], value=helper.make_tensor(name, TensorProto.INT64, [len(vals)], vals))
     nodes = [
-        c("shape4", [-1, 1, 1, 1]), c("two", [2]), c("three", [3]),
+        c("shape4", [-1, 1, 1, 1]), c("two", [2]), c("three", [3]), c("slot_shape", [1, 1, -1, 1]),
+        c("zero1", [0]), c("one1", [1]),
         helper.make_node("Shape", [tails[0]], ["tshape"]),
         helper.make_node("Slice", ["tshape", "two", "three"], ["t1"]),
         helper.make_node("Squeeze", ["t1"], ["t"]),
         helper.make_node("Constant", [], ["zero"], value=helper.make_tensor("zero", TensorProto.INT64, [], [0])),
         helper.make_node("Constant", [], ["one"], value=helper.make_tensor("one", TensorProto.INT64, [], [1])),
         helper.make_node("Range", ["zero", "t", "one"], ["slots"]),
-        c("perm_shape", [1, 1, -1, 1]),
-        helper.make_node("Reshape", ["slots", "perm_shape"], ["slots4"]),  # (1, 1, T, 1)
+        helper.make_node("Reshape", ["slots", "slot_shape"], ["slots4"]),  # (1, 1, T, 1)
         helper.make_node("Reshape", ["lengths", "shape4"], ["len4"]),
         helper.make_node("Reshape", ["shift", "shape4"], ["shift4"]),
-        helper.make_node("Add", ["slots4", "len4"], ["dst4"]),
+        helper.make_node("Sub", ["shift4", "one1"], ["last_moved"]),
+        helper.make_node("Max", ["last_moved", "zero1"], ["last_moved0"]),
+        helper.make_node("Min", ["slots4", "last_moved0"], ["moved4"]),  # min(t, max(shift − 1, 0))
+        helper.make_node("Add", ["moved4", "len4"], ["dst4"]),
         helper.make_node("Add", ["slots4", "shift4"], ["src4"]),
-        helper.make_node("Sub", ["t1", "one"], ["last"]),
+        helper.make_node("Sub", ["t1", "one1"], ["last"]),
         helper.make_node("Min", ["src4", "last"], ["src4c"]),
-        helper.make_node("Shape", [tails[0]], ["tshape_full"]),
-        helper.make_node("Expand", ["dst4", "tshape_full"], ["dst"]),
-        helper.make_node("Expand", ["src4c", "tshape_full"], ["src"]),
+        helper.make_node("Expand", ["dst4", "tshape"], ["dst"]),
+        helper.make_node("Expand", ["moved4", "tshape"], ["moved"]),
+        helper.make_node("Expand", ["src4c", "tshape"], ["src"]),
     ]
     for a, b, t, to in zip(ins, outs, tails, touts):
-        nodes += [helper.make_node("ScatterElements", [a, "dst", t], [b], axis=2),
+        nodes += [helper.make_node("GatherElements", [t, "moved"], [f"{t}_moved"], axis=2),
+                  helper.make_node("ScatterElements", [a, "dst", f"{t}_moved"], [b], axis=2),
                   helper.make_node("GatherElements", [t, "src"], [to], axis=2)]
     return small_graph("cache_flush", nodes, [*vi, *in_vi, *tail_vi], [*out_vi, *tout_vi], opset, ir)
 

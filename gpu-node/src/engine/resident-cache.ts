@@ -149,12 +149,12 @@ export class ResidentCache {
 
   /**
    * Freeze each row's first `shift[b]` window slots after its `cached[b]` frozen slots, and shift its window left by
-   * as many. The whole window is written from slot `cached[b]` (the slots past the new length stay masked), so the
-   * capacity must hold `cached[b] + window`.
+   * as many. The frozen part grows to what is frozen (a row with nothing to freeze rewrites its first free slot,
+   * masked, so it needs one).
    */
   async flush(cached: readonly number[], shift: readonly number[]): Promise<void> {
     await this.applyPending();
-    const need = Math.max(...cached) + this.window;
+    const need = Math.max(...cached.map((c, b) => c + Math.max(shift[b] ?? 0, 1)));
     if (need > this.capacity) await this.grow(Math.ceil(need / CAPACITY_STEP) * CAPACITY_STEP);
     const feeds: Feeds = { lengths: i64(cached, [cached.length]), shift: i64(shift, [shift.length]) };
     this.names.in.forEach((n, i) => {
