@@ -331,6 +331,9 @@ export class GptStage implements GpuStage {
       }
     }
     if (this.rows.length === 0 && joiners.length === 0) return cache.clear();
+    // as the host loop: attention reads every frozen slot, so give them back when the longest rows have left
+    const frozen = capacityFor([...this.rows.map((r) => r.cached), ...joiners.map((j) => j.length)]);
+    if (frozen * 2 <= cache.capacity) await cache.shrink(frozen);
     for (const j of joiners) {
       await cache.join(j.present, j.length, j.seq.search.numBeams);
       for (let beam = 0; beam < j.seq.search.numBeams; beam++)

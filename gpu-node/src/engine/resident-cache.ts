@@ -110,6 +110,13 @@ export class ResidentCache {
     this.capacity = capacity;
   }
 
+  /** fewer frozen slots (every row's frozen part must fit): after the longest rows have left */
+  async shrink(capacity: number): Promise<void> {
+    if (capacity >= this.capacity) return;
+    if (this.rows > 0) this.cache = this.freeing(this.cache, await this.pad(this.cache, capacity)); // pads < 0 crop
+    this.capacity = capacity;
+  }
+
   /** `window` slots per row in the window */
   async growWindow(window: number): Promise<void> {
     if (window <= this.window) return;
