@@ -295,7 +295,7 @@ export class GptStage implements GpuStage {
 
   /**
    * Make room in every row's window for the next token: when one is full, freeze what each sequence's beams share
-   * (a flush), and widen the window if a sequence's beams still share nothing in it.
+   * (a flush), and widen the window if a sequence's beams still share little of it.
    */
   private async fitWindows(cache: ResidentCache): Promise<void> {
     const fill = () => Math.max(...this.rows.map((r) => r.length - r.cached));
@@ -314,7 +314,8 @@ export class GptStage implements GpuStage {
         r.cached += shift[b] ?? 0;
       });
     }
-    if (fill() >= cache.window) await cache.growWindow(cache.window + WINDOW_STEP);
+    // a sequence whose beams froze little would fill its window again at once (a flush per step): widen it instead
+    if (fill() > cache.window - WINDOW_STEP / 2) await cache.growWindow(cache.window + WINDOW_STEP);
   }
 
   /** rebatch for the resident cache: leavers out (one gather), more slots if needed, joiners in (one row per beam) */

@@ -52,6 +52,39 @@ describe("the resident-cache decode loop (issue 13)", () => {
     expect(resident.engine.stats().boundary.cache_flush?.calls ?? 0).toBeGreaterThan(0);
   });
 
+  it("gives the host loop's codes when the longest row leaves first and the frozen cache shrinks", async () => {
+    // record every cache_pad that crops (capacity below the slots it is fed)
+    const crops: number[] = [];
+    const backend = resident.backend;
+    const run = backend.run.bind(backend);
+    backend.run = async (graph, feeds, keep, into) => {
+      const cap = feeds.capacity;
+      const slots = feeds.in_key_0?.dims[2] ?? 0;
+      if (graph === "cache_pad" && cap?.type === "int64" && Number(cap.data[0]) < slots) crops.push(slots);
+      return run(graph, feeds, keep, into);
+    };
+    try {
+      // one segment of ~110 text tokens (bench/loops.ts's --long text): a prompt of ~145 frozen slots
+      const long =
+        "The quarterly report shows that revenue grew in every region, while costs stayed flat. Our team shipped the new " +
+        "billing portal, moved the ledger to a durable store, and cut the median latency of the speech service by a " +
+        "third. Next quarter we will add two voices, open the batch endpoint to every plan, and publish the prices.";
+      const jobs = (node: TestNode) => [
+        { ...job(node, 0, 1), id: "long", segments: [node.text.segments(long)[0]?.ids ?? []], maxTokens: 4 },
+        { ...job(node, 1, 3), id: "short1", segments: [node.text.segments("Hi.")[0]?.ids ?? []], maxTokens: 70 },
+        { ...job(node, 2, 1), id: "short2", segments: [node.text.segments("Yes.")[0]?.ids ?? []], maxTokens: 70 },
+      ];
+      const [a, b] = [
+        await Promise.all(jobs(host).map((j) => host.engine.submit(j))),
+        await Promise.all(jobs(resident).map((j) => resident.engine.submit(j))),
+      ];
+      for (const [i, r] of b.entries()) expect(r.codes).toEqual(a[i]?.codes);
+    } finally {
+      backend.run = run;
+    }
+    expect(crops.length).toBeGreaterThan(0);
+  });
+
   it("moves the same bytes across the host boundary per generated token at 100 and 1,000 tokens of history", async () => {
     const m = resident.files.manifest;
     const counted = new CountingBackend(resident.backend);
