@@ -2,7 +2,7 @@ import type { Manifest } from "../model/manifest.ts";
 import { f32, floatOutput, type InferenceBackend, i64, RESIDENT_GRAPH_NAMES } from "./backend.ts";
 import { SequenceSearch } from "./beam-search.ts";
 import { BatchKvCache, type CacheShape, capacityFor } from "./kv-cache.ts";
-import { cacheNames, ResidentCache, WINDOW_STEP } from "./resident-cache.ts";
+import { cacheNames, fitWindows, ResidentCache } from "./resident-cache.ts";
 import type { GpuStage, Readiness, StepOutcome } from "./stage.ts";
 import type { Priority, RequestState, SegmentState } from "./types.ts";
 
@@ -293,31 +293,6 @@ export class GptStage implements GpuStage {
     return out;
   }
 
-  /**
-   * Make room in every row's window for the next token: when one is full, freeze what each sequence's beams share
-   * (a flush), and widen the window if a sequence's beams still share little of it.
-   */
-  private async fitWindows(cache: ResidentCache): Promise<void> {
-    const fill = () => Math.max(...this.rows.map((r) => r.length - r.cached));
-    if (fill() < cache.window) return;
-    const shift = this.rows.map((r) => {
-      const fed = r.length - r.seq.prompt;
-      const shared = r.seq.prompt + Math.min(r.seq.search.sharedLength(), fed);
-      return Math.max(0, shared - r.cached);
-    });
-    if (shift.some((n) => n > 0)) {
-      await cache.flush(
-        this.rows.map((r) => r.cached),
-        shift,
-      );
-      this.rows.forEach((r, b) => {
-        r.cached += shift[b] ?? 0;
-      });
-    }
-    // a sequence whose beams froze little would fill its window again at once (a flush per step): widen it instead
-    if (fill() > cache.window - WINDOW_STEP / 2) await cache.growWindow(cache.window + WINDOW_STEP);
-  }
-
   /** rebatch for the resident cache: leavers out (one gather), more slots if needed, joiners in (one row per beam) */
   private async rebatchResident(cache: ResidentCache): Promise<void> {
     const leaves = this.pendingLeaves;
@@ -340,7 +315,10 @@ export class GptStage implements GpuStage {
       for (let beam = 0; beam < j.seq.search.numBeams; beam++)
         this.rows.push({ seq: j.seq, beam, length: j.length, cached: j.length });
     }
-    await this.fitWindows(cache);
+    await fitWindows(
+      cache,
+      this.rows.map((r) => ({ row: r, prompt: r.seq.prompt, shared: () => r.seq.search.sharedLength() })),
+    );
   }
 
   /** Drop segments whose request ended (cancelled, timed out) before the next step. */

@@ -216,6 +216,40 @@ export class ResidentCache {
   }
 }
 
+/** a running row as the window bookkeeping sees it */
+export interface WindowRow {
+  /** positions in the cache (`length`), of which `cached` are frozen */
+  row: { readonly length: number; cached: number };
+  /** positions of the prompt: code k is at position prompt + k */
+  prompt: number;
+  /** leading codes all beams of the row's sequence share (`SequenceSearch.sharedLength`) */
+  shared: () => number;
+}
+
+/**
+ * Make room in every row's window for the next token: when one is full, freeze what each sequence's beams share
+ * (a flush, which advances the rows' `cached`), and widen the window if a sequence's beams still share little of it.
+ */
+export async function fitWindows(cache: ResidentCache, rows: readonly WindowRow[]): Promise<void> {
+  const fill = () => Math.max(...rows.map(({ row }) => row.length - row.cached));
+  if (fill() < cache.window) return;
+  const shift = rows.map(({ row, prompt, shared }) => {
+    const fed = row.length - prompt;
+    return Math.max(0, prompt + Math.min(shared(), fed) - row.cached);
+  });
+  if (shift.some((n) => n > 0)) {
+    await cache.flush(
+      rows.map(({ row }) => row.cached),
+      shift,
+    );
+    rows.forEach(({ row }, b) => {
+      row.cached += shift[b] ?? 0;
+    });
+  }
+  // a sequence whose beams froze little would fill its window again at once (a flush per step): widen it instead
+  if (fill() > cache.window - WINDOW_STEP / 2) await cache.growWindow(cache.window + WINDOW_STEP);
+}
+
 function at(tensors: readonly Tensor[], i: number): Tensor {
   const t = tensors[i];
   if (!t) throw new Error(`resident cache misses tensor ${i}`);
