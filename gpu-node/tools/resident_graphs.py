@@ -2,16 +2,21 @@
 
 From a model directory's gpt_decode.onnx, writes beside it:
 
-- gpt_decode_resident.onnx: gpt_decode with `lengths` (B,) instead of `attention_mask` (the mask is built in the
-  graph: slot < length), and the whole updated cache as outputs `present_key_i` / `present_value_i` (B, H, P, hd):
-  the new token's K/V written at slot `lengths[b]` (ScatterElements). The host feeds back what it got, unread.
+- gpt_decode_resident.onnx: gpt_decode over a frozen cache `past_*` (B,H,P,hd; `lengths` (B,) valid slots) and a
+  window `tail_*` (B,H,T,hd; `tail_lengths` (B,) valid slots; row b reads window row `rows[b]`), masks built in the
+  graph; outputs logits, hidden and the window with the new K/V at slot `tail_lengths[b]` (`present_*`,
+  ScatterElements), which the host binds to the `tail_*` buffers. The frozen cache is an input only.
+- cache_flush.onnx: moves each row's first `shift[b]` window slots into the frozen cache at `lengths[b]` (`out_*`,
+  bound to `in_*`) and shifts the window left (`tail_out_*`).
 - cache_gather.onnx: rows of every cache tensor by index (`rows` (B')): beams reordered, rows leaving, a prefill
   repeated for its beams.
-- cache_pad.onnx: every cache tensor padded with zeros along the slot axis to `capacity` (1,).
+- cache_pad.onnx: every cache tensor padded with zeros along the slot axis to `capacity` (1,), or cropped to it.
 - cache_concat.onnx: two caches joined along the batch axis (a prefilled row joining the running batch).
 
-The host then moves O(batch) bytes per step (ids, positions, lengths in; logits and hidden out) whatever the
-history; on a GPU execution provider with `gpu-buffer` outputs the cache never leaves the device.
+The host then moves O(batch) bytes per step (ids, positions, lengths, window rows in; logits and hidden out)
+whatever the history; on a GPU execution provider with `gpu-buffer` outputs the cache never leaves the device. A
+step rewrites only the window, so on the CPU (where onnxruntime-node copies every fetched output into a new array)
+it does not copy the whole cache.
 
     /tmp/hfcheck/bin/python gpu-node/tools/resident_graphs.py gpu-node/models/tiny
 """
