@@ -2,11 +2,16 @@
 
 Times one decode step of the full-size IndexTTS2 GPT (24 layers, D 1280, 20 heads; random weights) — the very
 modules `gpu-node/tools/generate_model.py` exports as `gpt_decode.onnx` — at batch 1, 8, 16 and 32 with ~800 tokens
-of history (capacity 832, as the node rounds it), two ways:
+of history (capacity 832, as the node rounds it), three ways:
 
-- **device cache** (the physical anchor): the KV cache lives on the GPU and the step reads it there;
-- **host cache** (the node's loop today): the cache lives in host memory (pageable, as the JS typed arrays) and the
-  whole of it is copied to the device before every step; logits, hidden and the new K/V come back.
+- **device cache** (the physical anchor): the KV cache lives on the GPU and the step reads it there; logits, hidden
+  and the new K/V come back;
+- **resident cache** (the node's new loop, `--decode-loop resident`, gpu-node/MODEL.md): the cache stays on the GPU
+  as a frozen part plus a 16-slot window per row; each step rewrites the window (the scatter output onnxruntime
+  makes: a copy of the window with the new K/V in it), every 16 steps the window is flushed into the frozen part
+  (device to device), and only logits and hidden come back;
+- **host cache** (the old loop, `--decode-loop host`): the cache lives in host memory (pageable, as the JS typed
+  arrays) and the whole of it is copied to the device before every step; logits, hidden and the new K/V come back.
 
 and prints per step: milliseconds, bytes across PCIe, tokens/s, the GPT's real-time factor per stream
 (step time × 50 codes per audio second) and in aggregate (÷ batch), and peak GPU memory; fp32 and fp16.
@@ -31,6 +36,7 @@ from indextts2_arch.configs import config_for  # noqa: E402
 from indextts2_arch.gpt import GptDecode, UnifiedVoice  # noqa: E402
 
 CODES_PER_AUDIO_SECOND = 50
+WINDOW = 16  # gpu-node/src/engine/resident-cache.ts WINDOW_STEP
 
 
 def sync(device):
@@ -59,6 +65,7 @@ def main():
     ap.add_argument("--history", type=int, default=800)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--dtypes", default="float32,float16")
+    ap.add_argument("--loops", default="device,resident,host")
     args = ap.parse_args()
     device = torch.device(args.device)
     cfg = config_for(args.size)
@@ -90,28 +97,44 @@ def main():
             pos = torch.full((batch,), min(args.history - 40, g["mel_position_table"] - 1), dtype=torch.int64)
             host = [torch.randn(shape, dtype=dtype) * 0.1 for _ in range(2 * layers)]
             inputs_dev = [ids.to(device), pos.to(device), mask.to(device)]
-            for loop in ("device", "host"):
+            for loop in args.loops.split(","):
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
                     torch.cuda.reset_peak_memory_stats(device)
-                dev_cache = [t.to(device) for t in host] if loop == "device" else None
+                dev_cache = [t.to(device) for t in host] if loop != "host" else None
+                window = [torch.zeros(batch, heads, WINDOW, hd, dtype=dtype, device=device) for _ in host]
                 out_bytes = 0
+                calls = 0
 
                 def run():
-                    nonlocal out_bytes
+                    nonlocal out_bytes, calls, window
                     with torch.no_grad():
-                        if loop == "device":
-                            pasts = dev_cache
-                            feeds = inputs_dev
-                        else:
+                        if loop == "host":
                             pasts = [t.to(device) for t in host]  # the whole cache, every step
                             feeds = [ids.to(device), pos.to(device), mask.to(device)]
+                        else:
+                            pasts = dev_cache
+                            feeds = inputs_dev
                         outs = step(*feeds, *pasts)
-                        host_outs = [o.to("cpu") for o in outs]  # logits, hidden, new K/V come back
+                        if loop == "resident":
+                            slot = calls % WINDOW
+                            # the window rewritten (the scatter's output is a new tensor), the new K/V in its slot
+                            window = [w.clone() for w in window]
+                            for w, new in zip(window, outs[2:]):
+                                w[:, :, slot] = new[:, :, 0]
+                            if slot == WINDOW - 1:  # flush: the window into the frozen slots, on the device
+                                start = args.history - WINDOW
+                                for c, w in zip(dev_cache, window):
+                                    c[:, :, start : start + WINDOW] = w
+                            outs = outs[:2]  # only logits and hidden come back
+                        calls += 1
+                        host_outs = [o.to("cpu") for o in outs]
                         out_bytes = sum(o.numel() * o.element_size() for o in host_outs)
 
                 seconds = timed(run, device, args.steps)
-                small_in = sum(t.numel() * t.element_size() for t in (ids, pos, mask))
+                # the resident loop feeds ids, positions, frozen and window lengths and window rows (int64 each)
+                small_in = (5 * batch * 8 if loop == "resident"
+                            else sum(t.numel() * t.element_size() for t in (ids, pos, mask)))
                 cache_in = sum(t.numel() * t.element_size() for t in host) if loop == "host" else 0
                 pcie_mb = (small_in + cache_in + out_bytes) / 1e6
                 peak = torch.cuda.max_memory_allocated(device) / 1e6 if device.type == "cuda" else float("nan")

@@ -4,7 +4,10 @@
  * beams; prints audio s/s, their ratio, and the bytes across the host boundary per generated token from /metrics.
  *
  *   npm run bench:loops -- [--model gpu-node/models/small] [--concurrency 16] [--rounds 1] [--max-tokens N]
- *                          [--beams 1,3] [--requests N] [--long]
+ *                          [--beams 1,3] [--requests N] [--long] [--repeat N]
+ *
+ * `--repeat N` runs each beams level N times per loop in the order host, resident, resident, host, … (ABBA, so a
+ * load that drifts through the run weighs on both loops alike) and reports the ratio of the loops' mean rates.
  *
  * `--long --max-tokens 100` vs `--long --max-tokens 1000` shows how the bytes per generated token grow with the
  * history: every request is one ~110-token segment, so it generates exactly max-tokens codes (random weights) and
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     beams: { type: "string", default: "1,3" },
     requests: { type: "string" },
     long: { type: "boolean" },
+    repeat: { type: "string", default: "1" },
   },
 });
 const concurrency = Number(values.concurrency);
@@ -88,9 +92,13 @@ try {
   );
   console.log("|---|---|---|---|---|---|---|---|---|");
   const ratios: string[] = [];
+  const repeat = Number(values.repeat);
   for (const beams of values.beams.split(",").map(Number)) {
-    const rates: number[] = [];
-    for (const [i, loop] of loops.entries()) {
+    const rates: number[][] = [[], []];
+    const perCpu: number[][] = [[], []];
+    const order = Array.from({ length: repeat }, (_, k) => (k % 2 === 0 ? [0, 1] : [1, 0])).flat();
+    for (const i of order) {
+      const loop = loops[i];
       const node = nodes[i];
       if (!node) continue;
       const before = await boundary(node.url);
@@ -105,12 +113,17 @@ try {
       const tokens = after.tokens - before.tokens;
       const perToken = (after.bytes - before.bytes) / tokens;
       const decodePerToken = (after.decodeBytes - before.decodeBytes) / tokens;
-      rates.push(r.audioSecondsPerSecond);
+      rates[i]?.push(r.audioSecondsPerSecond);
+      if (r.audioSecondsPerCpuSecond !== undefined) perCpu[i]?.push(r.audioSecondsPerCpuSecond);
       console.log(
         `| ${beams} | ${loop} | ${r.requests} | ${r.audioSecondsPerSecond.toFixed(3)} | ${r.p50Ms.toFixed(0)} | ${r.meanBatch.toFixed(1)} | ${Math.round(decodePerToken).toLocaleString("en")} | ${Math.round(perToken).toLocaleString("en")} | ${r.audioSecondsPerCpuSecond?.toFixed(3) ?? "?"} |`,
       );
     }
-    ratios.push(`beams ${beams}: resident / host = ${((rates[1] ?? 0) / (rates[0] ?? Number.NaN)).toFixed(3)}`);
+    const mean = (xs: number[] | undefined) => (xs ?? []).reduce((a, b) => a + b, 0) / (xs?.length || Number.NaN);
+    ratios.push(
+      `beams ${beams}: resident / host = ${(mean(rates[1]) / mean(rates[0])).toFixed(3)} ` +
+        `(per node CPU s ${(mean(perCpu[1]) / mean(perCpu[0])).toFixed(3)}, ${repeat} run(s) per loop)`,
+    );
   }
   console.log(ratios.join("; "));
 } finally {

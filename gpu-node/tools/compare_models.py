@@ -29,10 +29,15 @@ from indextts2_arch.safetensors_io import read_safetensors  # noqa: E402
 
 
 def resident_inputs(cfg, alt):
-    """gpt_decode's reference inputs with the attention mask replaced by per-row lengths (resident_graphs.py)."""
+    """gpt_decode's reference inputs with the attention mask replaced by per-row frozen lengths, plus a window of
+    8 slots with per-row fill, read swapped (resident_graphs.py)."""
     ids, mel_pos, mask, *pasts = graphs.example_inputs("gpt_decode", cfg, batch=2, alt=alt)
     p = pasts[0].shape[2]
-    return (ids, mel_pos, torch.tensor([p - 5, p - 1], dtype=torch.int64), *pasts)
+    g = torch.Generator().manual_seed(1 if alt else 0)
+    tails = [torch.randn(t.shape[0], t.shape[1], 8, t.shape[3], generator=g) for t in pasts]
+    lengths, fill = torch.tensor([p - 5, p - 1], dtype=torch.int64), torch.tensor([3, 0], dtype=torch.int64)
+    rows = torch.tensor([1, 0], dtype=torch.int64)  # the windows swapped, as a beam reorder
+    return (ids, mel_pos, lengths, fill, rows, *pasts, *tails)
 
 
 def reference_inputs(name, cfg):

@@ -39,7 +39,7 @@ export class OrtBackend implements InferenceBackend {
     const sessions = new Map<GraphName, ort.InferenceSession>();
     for (const [name, path] of Object.entries(graphPaths) as [GraphName, string][]) {
       let session = await ort.InferenceSession.create(path, sessionOptions);
-      const resident = session.outputNames.filter((n) => /^(present|out)_(key|value)_\d+$/.test(n));
+      const resident = session.outputNames.filter((n) => /^(present|out|tail_out)_(key|value)_\d+$/.test(n));
       if (options.executionProviders.includes("webgpu") && resident.length > 0) {
         // the KV cache stays in device memory and is fed back from there (issue 13; gpu-node/MODEL.md)
         await session.release();
@@ -81,14 +81,35 @@ export class OrtBackend implements InferenceBackend {
     return this.sessions.has(graph);
   }
 
-  async run(graph: GraphName, feeds: Feeds, keep: readonly string[] = []): Promise<Feeds> {
+  async run(
+    graph: GraphName,
+    feeds: Feeds,
+    keep: readonly string[] = [],
+    into: Readonly<Record<string, string>> = {},
+  ): Promise<Feeds> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) {
       ortFeeds[name] = t.type === "resident" ? (t.handle as ort.Tensor) : new ort.Tensor(t.type, t.data, t.dims);
     }
-    const result = await this.session(graph).run(ortFeeds);
-    const out: Record<string, Tensor> = {};
+    const session = this.session(graph);
+    // outputs written into their input's memory: onnxruntime writes a pre-allocated output where it lies, and its
+    // Scatter kernels skip the copy of the input when input and output are one buffer. Only host-memory tensors:
+    // onnxruntime-node binds pre-allocated outputs as CPU memory.
+    const bound: Record<string, Tensor> = {};
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const name of session.outputNames) {
+      const source = into[name] === undefined ? undefined : feeds[into[name]];
+      const handle = source?.type === "resident" ? (source.handle as ort.Tensor) : undefined;
+      if (source && handle?.location === "cpu") {
+        bound[name] = source;
+        fetches[name] = handle;
+      } else fetches[name] = null;
+    }
+    const result = await session.run(ortFeeds, fetches);
+    const out: Record<string, Tensor> = { ...bound };
     for (const [name, t] of Object.entries(result)) {
+      // onnxruntime-node 1.30 returns a bound output once more, copied into a new array buffer: dropped
+      if (bound[name]) continue;
       if (keep.includes(name)) {
         // fed back as is; with `preferredOutputLocation: 'gpu-buffer'` (WebGPU EP) it never leaves the device
         const bytes = t.dims.reduce((n, x) => n * x, 1) * (t.type === "float16" ? 2 : t.type === "int64" ? 8 : 4);

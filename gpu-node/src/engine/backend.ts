@@ -13,7 +13,13 @@ export const GRAPH_NAMES = [
   "vocoder",
 ] as const;
 /** Graphs of the resident-cache decode loop (`gpu-node/tools/resident_graphs.py`); loaded when the files exist. */
-export const RESIDENT_GRAPH_NAMES = ["gpt_decode_resident", "cache_gather", "cache_pad", "cache_concat"] as const;
+export const RESIDENT_GRAPH_NAMES = [
+  "gpt_decode_resident",
+  "cache_gather",
+  "cache_pad",
+  "cache_concat",
+  "cache_flush",
+] as const;
 export type ContractGraph = (typeof GRAPH_NAMES)[number];
 export type ResidentGraph = (typeof RESIDENT_GRAPH_NAMES)[number];
 export type GraphName = ContractGraph | ResidentGraph;
@@ -23,6 +29,8 @@ export type GraphPaths = Record<ContractGraph, string> & Partial<Record<Resident
 export type Tensor =
   | { readonly type: "float32"; readonly data: Float32Array; readonly dims: readonly number[] }
   | { readonly type: "int64"; readonly data: BigInt64Array; readonly dims: readonly number[] }
+  /** IEEE half floats as raw bits (only empty cache tensors of a float16-cache model are made on the host) */
+  | { readonly type: "float16"; readonly data: Uint16Array; readonly dims: readonly number[] }
   /**
    * A tensor the backend keeps where the session put it (a session output fed back as is): the engine never reads
    * it, so on a GPU execution provider it stays on the device; `bytes` is its size, for the accounting.
@@ -37,8 +45,18 @@ export interface GraphSignature {
 }
 
 export interface InferenceBackend {
-  /** Run a graph; the outputs named in `keep` come back as resident tensors. */
-  run(graph: GraphName, feeds: Feeds, keep?: readonly string[]): Promise<Feeds>;
+  /**
+   * Run a graph; the outputs named in `keep` come back as resident tensors. `into` maps an output to the resident
+   * feed it overwrites (an output the same size as that input): a backend that can bind the output to the input's
+   * memory writes it in place and returns that same tensor, so the graph copies no whole cache (CPU provider);
+   * one that cannot returns a new resident tensor, as without `into`.
+   */
+  run(
+    graph: GraphName,
+    feeds: Feeds,
+    keep?: readonly string[],
+    into?: Readonly<Record<string, string>>,
+  ): Promise<Feeds>;
   signature(graph: GraphName): GraphSignature;
   /** free a resident tensor the engine no longer feeds (device memory on a GPU provider) */
   release?(tensor: Tensor): void;

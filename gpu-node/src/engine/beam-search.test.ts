@@ -156,3 +156,49 @@ describe("SequenceSearch, beams (HF _beam_search with do_sample)", () => {
     expect(new Set(r.codes).size).toBe(r.codes.length);
   });
 });
+
+describe("the prefix every running beam shares (the resident loop freezes only that)", () => {
+  it("is the longest common prefix of the beams' codes, never shrinks, and is everything with one beam", () => {
+    for (const numBeams of [1, 3]) {
+      const vocab = 12;
+      const rng = new Rng(7);
+      const search = new SequenceSearch(
+        params({ numBeams }),
+        { vocab, stopToken: -1, maxTokens: 40, promptTokens: [0] },
+        () => rng.nextFloat(),
+      );
+      let seqs: number[][] = Array.from({ length: numBeams }, () => []);
+      let previous = 0;
+      let grew = false;
+      while (!search.done) {
+        const rows = search
+          .lastCodes()
+          .map((c, i) =>
+            Float32Array.from({ length: vocab }, (_, t) =>
+              Math.sin(1.3 * t + 0.7 * (c ?? 0) + 0.2 * i + search.length),
+            ),
+          );
+        const logits = new Float32Array(rows.length * vocab);
+        for (const [i, r] of rows.entries()) logits.set(r, i * vocab);
+        const { parents, done } = search.step(
+          logits,
+          rows.map((_, i) => i * vocab),
+          rows.map(() => null),
+        );
+        if (done) break;
+        const codes = search.lastCodes();
+        seqs = parents.map((p, j) => [...(seqs[p] ?? []), codes[j] ?? -1]);
+        const first = seqs[0] ?? [];
+        let common = 0;
+        while (common < first.length && seqs.every((s) => s[common] === first[common])) common++;
+        const shared = search.sharedLength();
+        expect(shared).toBe(common);
+        expect(shared).toBeGreaterThanOrEqual(previous);
+        if (numBeams === 1) expect(shared).toBe(search.length);
+        grew ||= shared > 0 && shared < search.length;
+        previous = shared;
+      }
+      if (numBeams === 3) expect(grew).toBe(true); // the beams did diverge and re-join on the way
+    }
+  });
+});

@@ -99,6 +99,20 @@ export class SequenceSearch {
     return this.running.map((b) => b.node?.code);
   }
 
+  /**
+   * Leading codes every running beam shares (the depth of their common ancestor): every later beam descends from
+   * one of them, so this prefix is final. With one beam, every code generated so far.
+   */
+  sharedLength(): number {
+    let nodes = this.running.map((b) => b.node);
+    for (;;) {
+      const first = nodes[0] ?? null;
+      if (nodes.every((n) => n === first)) return first?.length ?? 0;
+      const deepest = Math.max(...nodes.map((n) => n?.length ?? 0));
+      nodes = nodes.map((n) => (n && n.length === deepest ? n.parent : n));
+    }
+  }
+
   /** Tokens generated so far by every running beam (they are all equally long). */
   get length(): number {
     return this.generated;

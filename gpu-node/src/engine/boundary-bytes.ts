@@ -28,9 +28,14 @@ export class CountingBackend implements InferenceBackend {
 
   constructor(private readonly inner: InferenceBackend) {}
 
-  async run(graph: GraphName, feeds: Feeds, keep?: readonly string[]): Promise<Feeds> {
+  async run(
+    graph: GraphName,
+    feeds: Feeds,
+    keep?: readonly string[],
+    into?: Readonly<Record<string, string>>,
+  ): Promise<Feeds> {
     const bytesIn = bytesOf(feeds);
-    const out = await this.inner.run(graph, feeds, keep);
+    const out = await this.inner.run(graph, feeds, keep, into);
     const bytesOut = bytesOf(out);
     const t = this.traffic.get(graph) ?? {
       calls: 0,

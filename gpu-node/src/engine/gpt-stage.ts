@@ -2,7 +2,7 @@ import type { Manifest } from "../model/manifest.ts";
 import { f32, floatOutput, type InferenceBackend, i64, RESIDENT_GRAPH_NAMES } from "./backend.ts";
 import { SequenceSearch } from "./beam-search.ts";
 import { BatchKvCache, type CacheShape, capacityFor } from "./kv-cache.ts";
-import { cacheNames, ResidentCache } from "./resident-cache.ts";
+import { cacheNames, fitWindows, ResidentCache } from "./resident-cache.ts";
 import type { GpuStage, Readiness, StepOutcome } from "./stage.ts";
 import type { Priority, RequestState, SegmentState } from "./types.ts";
 
@@ -10,6 +10,8 @@ import type { Priority, RequestState, SegmentState } from "./types.ts";
 interface Sequence {
   readonly seg: SegmentState;
   readonly search: SequenceSearch;
+  /** cache positions of the prompt (conditioning, text, start_mel): code k is at position prompt + k */
+  readonly prompt: number;
 }
 
 /** One row of the running batch: beam `beam` of a sequence. */
@@ -18,6 +20,8 @@ interface Row {
   readonly beam: number;
   /** real cache positions of this row */
   length: number;
+  /** resident loop: how many of them are in the frozen cache (the rest are in the window) */
+  cached: number;
 }
 
 interface Joiner {
@@ -63,7 +67,12 @@ export class GptStage implements GpuStage {
     this.d = g.model_dim;
     this.vocab = g.number_mel_codes;
     this.cache = new BatchKvCache(this.shape);
-    this.resident = loop === "resident" ? new ResidentCache(backend, this.shape) : null;
+    const kvType = manifest.precision?.kv_cache ?? "float32";
+    if (kvType === "float16" && loop !== "resident")
+      throw new Error(
+        "a float16 KV cache (manifest precision.kv_cache) needs the resident decode loop (--decode-loop resident)",
+      );
+    this.resident = loop === "resident" ? new ResidentCache(backend, this.shape, kvType) : null;
     // fail at start, not at the first step, when the model directory lacks the resident-loop graphs
     if (this.resident) for (const g of RESIDENT_GRAPH_NAMES) backend.signature(g);
   }
@@ -157,7 +166,8 @@ export class GptStage implements GpuStage {
       },
       () => seg.rng.nextFloat(),
     );
-    const seq: Sequence = { seg, search };
+    const prompt = g.cond_tokens + seg.textIds.length + 1;
+    const seq: Sequence = { seg, search, prompt };
     const hidden = floatOutput(out, "hidden").slice(0, this.d);
     const n = search.numBeams;
     const { done } = search.step(
@@ -175,7 +185,7 @@ export class GptStage implements GpuStage {
       keys.push(floatOutput(out, `present_key_${l}`));
       values.push(floatOutput(out, `present_value_${l}`));
     }
-    this.joiners.push({ seq, keys, values, present: out, length: g.cond_tokens + seg.textIds.length + 1 });
+    this.joiners.push({ seq, keys, values, present: out, length: prompt });
     return false;
   }
 
@@ -228,10 +238,11 @@ export class GptStage implements GpuStage {
       // each beam's row now holds the history of the beam it continues
       const sources = result.parents.map((parent) => rows[parent] ?? 0);
       if (this.resident) {
+        // the beams' frozen rows are equal (a flush freezes only what they share): only the windows move
         for (const [j, target] of rows.entries()) perm[target] = sources[j] ?? target;
       } else this.cache.copyRows(rows, sources, this.rows[rows[0] ?? 0]?.length ?? 0);
     }
-    if (this.resident && perm.some((src, b) => src !== b)) await this.resident.gather(perm);
+    if (this.resident && perm.some((src, b) => src !== b)) this.resident.permuteWindows(perm);
     this.leave(done);
     return done;
   }
@@ -257,14 +268,26 @@ export class GptStage implements GpuStage {
     return out;
   }
 
-  /** the graph writes each row's new K/V into slot `lengths[b]` and returns the whole cache, which stays resident */
+  /**
+   * The graph attends to each row's frozen slots and window and writes the new K/V into window slot
+   * `length − cached` (in place where the backend binds it); the cache stays resident.
+   */
   private async residentStep(cache: ResidentCache, ids: BigInt64Array, pos: BigInt64Array) {
     const batch = this.rows.length;
-    const lengths = BigInt64Array.from(this.rows, (r) => BigInt(r.length));
+    const cached = BigInt64Array.from(this.rows, (r) => BigInt(r.cached));
+    const window = BigInt64Array.from(this.rows, (r) => BigInt(r.length - r.cached));
+    const { keep, into } = cache.stepOutputs;
     const out = await this.backend.run(
       "gpt_decode_resident",
-      { mel_ids: i64(ids, [batch, 1]), mel_pos: i64(pos, [batch]), lengths: i64(lengths, [batch]), ...cache.feeds() },
-      cacheNames("present", this.shape.layers),
+      {
+        mel_ids: i64(ids, [batch, 1]),
+        mel_pos: i64(pos, [batch]),
+        lengths: i64(cached, [batch]),
+        tail_lengths: i64(window, [batch]),
+        ...cache.feeds(),
+      },
+      keep,
+      into,
     );
     cache.update(out);
     return out;
@@ -284,11 +307,18 @@ export class GptStage implements GpuStage {
       }
     }
     if (this.rows.length === 0 && joiners.length === 0) return cache.clear();
-    await cache.grow(capacityFor([...this.rows.map((r) => r.length), ...joiners.map((j) => j.length)]));
+    // as the host loop: attention reads every frozen slot, so give them back when the longest rows have left
+    const frozen = capacityFor([...this.rows.map((r) => r.cached), ...joiners.map((j) => j.length)]);
+    if (frozen * 2 <= cache.capacity) await cache.shrink(frozen);
     for (const j of joiners) {
       await cache.join(j.present, j.length, j.seq.search.numBeams);
-      for (let beam = 0; beam < j.seq.search.numBeams; beam++) this.rows.push({ seq: j.seq, beam, length: j.length });
+      for (let beam = 0; beam < j.seq.search.numBeams; beam++)
+        this.rows.push({ seq: j.seq, beam, length: j.length, cached: j.length });
     }
+    await fitWindows(
+      cache,
+      this.rows.map((r) => ({ row: r, prompt: r.seq.prompt, shared: () => r.seq.search.sharedLength() })),
+    );
   }
 
   /** Drop segments whose request ended (cancelled, timed out) before the next step. */
@@ -349,7 +379,7 @@ export class GptStage implements GpuStage {
     for (const j of joiners) {
       for (let beam = 0; beam < j.seq.search.numBeams; beam++) {
         this.cache.addRow({ keys: j.keys, values: j.values, index: 0, capacity: j.length, length: j.length });
-        this.rows.push({ seq: j.seq, beam, length: j.length });
+        this.rows.push({ seq: j.seq, beam, length: j.length, cached: j.length });
       }
     }
   }

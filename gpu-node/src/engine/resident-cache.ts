@@ -1,99 +1,189 @@
-import { type Feeds, type InferenceBackend, i64, type Tensor } from "./backend.ts";
-import type { CacheShape } from "./kv-cache.ts";
+import { type Feeds, f32, type InferenceBackend, i64, type Tensor } from "./backend.ts";
+import { CAPACITY_STEP, type CacheShape } from "./kv-cache.ts";
 
 /** names of a cache's tensors in a graph's inputs or outputs, layer by layer: `${prefix}_key_0`, `${prefix}_value_0`, … */
 export const cacheNames = (prefix: string, layers: number): string[] =>
   Array.from({ length: layers }, (_, i) => [`${prefix}_key_${i}`, `${prefix}_value_${i}`]).flat();
 
+/** Window slots are added in steps of this many: a step rewrites the whole window, so keep it short. */
+export const WINDOW_STEP = 16;
+
 /**
- * The KV cache of the running GPT batch kept where the sessions put it (issue 13): resident tensors
- * (B, H, capacity, hd) per layer that the host never reads. `gpt_decode_resident` writes each step's K/V into slot
- * `lengths[b]` itself and returns the whole cache; the batch bookkeeping the host-side cache does in place (rows
- * leaving, beams reordered, prefilled rows joining, more slots) is done by three small graphs
- * (`gpu-node/tools/resident_graphs.py`). Only row indices and capacities cross the host boundary.
+ * The KV cache of the running GPT batch kept where the sessions put it (issue 13): resident tensors the host never
+ * reads, in two parts per layer (gpu-node/MODEL.md "The decode loop on a GPU"):
+ *
+ * - the frozen cache (B, H, capacity, hd): row b's first `cached[b]` slots, written by `cache_flush` only;
+ * - the window (B, H, window, hd): the latest tokens of each row, written by every decode step (`gpt_decode_resident`
+ *   writes the step's K/V into slot `length − cached`, bound in place where the backend can).
+ *
+ * So a step rewrites only the window, never the whole cache (onnxruntime copies every output it returns, and a
+ * whole-cache output per step cost the first resident loop 16–20 % on the CPU), and the cache is rewritten once per
+ * flush. The beams of a sequence hold identical frozen rows — a flush moves only the prefix all of them share —
+ * so a beam reorder moves window rows only. Rows leaving, prefilled rows joining and more slots are three small
+ * graphs (`gpu-node/tools/resident_graphs.py`). Only row indices, lengths and capacities cross the host boundary.
  */
 export class ResidentCache {
-  private tensors: Tensor[] = [];
+  private cache: Tensor[] = [];
+  private tails: Tensor[] = [];
   rows = 0;
   capacity = 0;
-  private readonly names: { in: string[]; out: string[] };
+  window = 0;
+  /** beam reorders not applied yet: row b's window is window row `pending[b]` (the next step applies them) */
+  private pending: number[] | null = null;
+  private readonly names: { in: string[]; out: string[]; past: string[]; tail: string[]; present: string[] };
 
   constructor(
     private readonly backend: InferenceBackend,
     private readonly shape: CacheShape,
+    /** the cache tensors' number format (the manifest's `precision.kv_cache`) */
+    private readonly dtype: "float32" | "float16" = "float32",
   ) {
-    this.names = { in: cacheNames("in", shape.layers), out: cacheNames("out", shape.layers) };
+    const n = (p: string) => cacheNames(p, shape.layers);
+    this.names = { in: n("in"), out: n("out"), past: n("past"), tail: n("tail"), present: n("present") };
   }
 
-  /** what a decode step feeds as past_* */
+  /** what a decode step feeds: past_* (frozen cache), tail_* (window) and `rows` (pending reorders) */
   feeds(): Feeds {
-    return Object.fromEntries(cacheNames("past", this.shape.layers).map((n, i) => [n, this.at(i)]));
+    const rows = this.pending ?? Array.from({ length: this.rows }, (_, b) => b);
+    const feeds: Feeds = { rows: i64(rows, [rows.length]) };
+    this.names.past.forEach((n, i) => {
+      feeds[n] = at(this.cache, i);
+    });
+    this.names.tail.forEach((n, i) => {
+      feeds[n] = at(this.tails, i);
+    });
+    return feeds;
   }
 
-  /** take a decode step's present_* as the new cache */
+  /** the decode step's present_* are its window: written into the tail_* buffers where the backend can */
+  get stepOutputs(): { keep: string[]; into: Record<string, string> } {
+    return {
+      keep: this.names.present,
+      into: Object.fromEntries(this.names.present.map((n, i) => [n, this.names.tail[i] as string])),
+    };
+  }
+
+  /** take a decode step's present_* as the new window (the pending reorders are in it now) */
   update(out: Feeds): void {
-    this.replace(
-      cacheNames("present", this.shape.layers).map((n) => {
-        const t = out[n];
-        if (!t) throw new Error(`decode output ${n} missing`);
-        return t;
-      }),
-    );
+    this.tails = this.freeing(this.tails, pick(out, this.names.present, "decode"));
+    this.pending = null;
   }
 
-  /** keep these rows, in this order (rows leaving, beams taking their parents' histories) */
+  /** rows leaving: keep these rows, in this order */
   async gather(rows: readonly number[]): Promise<void> {
     if (rows.length === 0) return this.clear();
-    this.replace(await this.run("cache_gather", { rows: i64(rows, [rows.length]) }, this.tensors));
+    const windows = rows.map((r) => this.pending?.[r] ?? r);
+    this.pending = null;
+    this.cache = this.freeing(
+      this.cache,
+      await this.run("cache_gather", { rows: i64(rows, [rows.length]) }, this.cache),
+    );
+    this.tails = this.freeing(
+      this.tails,
+      await this.run("cache_gather", { rows: i64(windows, [rows.length]) }, this.tails),
+    );
     this.rows = rows.length;
   }
 
-  /** at least `capacity` slots per row (zeros, masked until written) */
+  /**
+   * Beams reordered within their sequences (row b continues row `rows[b]`): only the windows move, since the
+   * beams' frozen rows are equal, and not now: the next decode step gathers them as it reads them.
+   */
+  permuteWindows(rows: readonly number[]): void {
+    this.pending = rows.map((r) => this.pending?.[r] ?? r);
+  }
+
+  private async applyPending(): Promise<void> {
+    if (!this.pending) return;
+    const rows = this.pending;
+    this.pending = null;
+    this.tails = this.freeing(
+      this.tails,
+      await this.run("cache_gather", { rows: i64(rows, [rows.length]) }, this.tails),
+    );
+  }
+
+  /** at least `capacity` frozen slots per row (zeros, masked until written) */
   async grow(capacity: number): Promise<void> {
     if (capacity <= this.capacity) return;
-    if (this.rows > 0) this.replace(await this.pad(this.tensors, capacity));
+    if (this.rows > 0) this.cache = this.freeing(this.cache, await this.pad(this.cache, capacity));
     this.capacity = capacity;
   }
 
-  /** a prefilled row (prefill's present_*, resident) joins as `copies` rows (one per beam) */
+  /** fewer frozen slots (every row's frozen part must fit): after the longest rows have left */
+  async shrink(capacity: number): Promise<void> {
+    if (capacity >= this.capacity) return;
+    if (this.rows > 0) this.cache = this.freeing(this.cache, await this.pad(this.cache, capacity)); // pads < 0 crop
+    this.capacity = capacity;
+  }
+
+  /** `window` slots per row in the window */
+  async growWindow(window: number): Promise<void> {
+    if (window <= this.window) return;
+    await this.applyPending();
+    if (this.rows > 0) this.tails = this.freeing(this.tails, await this.pad(this.tails, window));
+    this.window = window;
+  }
+
+  /** a prefilled row (prefill's present_*, resident) joins as `copies` rows (one per beam), all of it frozen */
   async join(present: Feeds, length: number, copies: number): Promise<void> {
-    if (length > this.capacity) await this.grow(length);
-    let row = cacheNames("present", this.shape.layers).map((n) => {
-      const t = present[n];
-      if (!t) throw new Error(`prefill output ${n} missing`);
-      return t;
-    });
+    if (this.window === 0) this.window = WINDOW_STEP;
+    await this.grow(Math.ceil(length / CAPACITY_STEP) * CAPACITY_STEP);
+    let row = pick(present, this.names.present, "prefill");
     if (length < this.capacity) row = this.freeing(row, await this.pad(row, this.capacity));
+    const { heads, headDim } = this.shape;
+    // an empty window (zero slots, fed from the host: 0 bytes) padded to the window's size
+    const dims = [1, heads, 0, headDim];
+    const empty = this.names.in.map(
+      (): Tensor =>
+        this.dtype === "float16" ? { type: "float16", data: new Uint16Array(0), dims } : f32(new Float32Array(0), dims),
+    );
+    let tail = await this.pad(empty, this.window);
     if (copies > 1) {
       const rows = i64(new Array(copies).fill(0), [copies]);
       row = this.freeing(row, await this.run("cache_gather", { rows }, row));
+      tail = this.freeing(tail, await this.run("cache_gather", { rows }, tail));
     }
-    if (this.rows === 0) this.replace(row);
-    else {
-      const feeds: Feeds = {};
-      cacheNames("a", this.shape.layers).forEach((n, i) => {
-        feeds[n] = this.at(i);
-      });
-      cacheNames("b", this.shape.layers).forEach((n, i) => {
-        feeds[n] = row[i] as Tensor;
-      });
-      const out = await this.backend.run("cache_concat", feeds, this.names.out);
-      this.freeing(row, []);
-      this.replace(this.names.out.map((n) => out[n] as Tensor));
+    if (this.rows > 0) {
+      await this.applyPending();
+      row = this.freeing(row, await this.concat(this.cache, row));
+      tail = this.freeing(tail, await this.concat(this.tails, tail));
     }
+    this.cache = this.freeing(this.cache, row);
+    this.tails = this.freeing(this.tails, tail);
     this.rows += copies;
   }
 
-  clear(): void {
-    this.replace([]);
-    this.rows = 0;
-    this.capacity = 0;
+  /**
+   * Freeze each row's first `shift[b]` window slots after its `cached[b]` frozen slots, and shift its window left by
+   * as many. The frozen part grows to what is frozen (a row with nothing to freeze rewrites its first free slot,
+   * masked, so it needs one).
+   */
+  async flush(cached: readonly number[], shift: readonly number[]): Promise<void> {
+    await this.applyPending();
+    const need = Math.max(...cached.map((c, b) => c + Math.max(shift[b] ?? 0, 1)));
+    if (need > this.capacity) await this.grow(Math.ceil(need / CAPACITY_STEP) * CAPACITY_STEP);
+    const feeds: Feeds = { lengths: i64(cached, [cached.length]), shift: i64(shift, [shift.length]) };
+    this.names.in.forEach((n, i) => {
+      feeds[n] = at(this.cache, i);
+    });
+    cacheNames("tail", this.shape.layers).forEach((n, i) => {
+      feeds[n] = at(this.tails, i);
+    });
+    const shifted = cacheNames("tail_out", this.shape.layers);
+    const into = Object.fromEntries(this.names.out.map((n, i) => [n, this.names.in[i] as string]));
+    const out = await this.backend.run("cache_flush", feeds, [...this.names.out, ...shifted], into);
+    this.cache = this.freeing(this.cache, pick(out, this.names.out, "cache_flush"));
+    this.tails = this.freeing(this.tails, pick(out, shifted, "cache_flush"));
   }
 
-  /** the cache is now `next`; the tensors it no longer holds are freed */
-  private replace(next: Tensor[]): void {
-    this.freeing(this.tensors, next);
-    this.tensors = next;
+  clear(): void {
+    this.pending = null;
+    this.cache = this.freeing(this.cache, []);
+    this.tails = this.freeing(this.tails, []);
+    this.rows = 0;
+    this.capacity = 0;
+    this.window = 0;
   }
 
   /** free the tensors of `old` that `next` does not hold; returns `next` */
@@ -102,26 +192,74 @@ export class ResidentCache {
     return next;
   }
 
-  private async pad(tensors: Tensor[], capacity: number): Promise<Tensor[]> {
-    return this.run("cache_pad", { capacity: i64([capacity], [1]) }, tensors);
+  private async concat(a: Tensor[], b: Tensor[]): Promise<Tensor[]> {
+    const feeds: Feeds = {};
+    cacheNames("a", this.shape.layers).forEach((n, i) => {
+      feeds[n] = at(a, i);
+    });
+    cacheNames("b", this.shape.layers).forEach((n, i) => {
+      feeds[n] = at(b, i);
+    });
+    return pick(await this.backend.run("cache_concat", feeds, this.names.out), this.names.out, "cache_concat");
+  }
+
+  private async pad(tensors: Tensor[], slots: number): Promise<Tensor[]> {
+    return this.run("cache_pad", { capacity: i64([slots], [1]) }, tensors);
   }
 
   private async run(graph: "cache_gather" | "cache_pad", extra: Feeds, tensors: Tensor[]): Promise<Tensor[]> {
     const feeds: Feeds = { ...extra };
     this.names.in.forEach((n, i) => {
-      feeds[n] = tensors[i] as Tensor;
+      feeds[n] = at(tensors, i);
     });
-    const out = await this.backend.run(graph, feeds, this.names.out);
-    return this.names.out.map((n) => {
-      const t = out[n];
-      if (!t) throw new Error(`${graph} output ${n} missing`);
-      return t;
-    });
+    return pick(await this.backend.run(graph, feeds, this.names.out), this.names.out, graph);
   }
+}
 
-  private at(i: number): Tensor {
-    const t = this.tensors[i];
-    if (!t) throw new Error(`resident cache misses tensor ${i}`);
-    return t;
+/** a running row as the window bookkeeping sees it */
+export interface WindowRow {
+  /** positions in the cache (`length`), of which `cached` are frozen */
+  row: { readonly length: number; cached: number };
+  /** positions of the prompt: code k is at position prompt + k */
+  prompt: number;
+  /** leading codes all beams of the row's sequence share (`SequenceSearch.sharedLength`) */
+  shared: () => number;
+}
+
+/**
+ * Make room in every row's window for the next token: when one is full, freeze what each sequence's beams share
+ * (a flush, which advances the rows' `cached`), and widen the window if a sequence's beams still share little of it.
+ */
+export async function fitWindows(cache: ResidentCache, rows: readonly WindowRow[]): Promise<void> {
+  const fill = () => Math.max(...rows.map(({ row }) => row.length - row.cached));
+  if (fill() < cache.window) return;
+  const shift = rows.map(({ row, prompt, shared }) => {
+    const fed = row.length - prompt;
+    return Math.max(0, prompt + Math.min(shared(), fed) - row.cached);
+  });
+  if (shift.some((n) => n > 0)) {
+    await cache.flush(
+      rows.map(({ row }) => row.cached),
+      shift,
+    );
+    rows.forEach(({ row }, b) => {
+      row.cached += shift[b] ?? 0;
+    });
   }
+  // a sequence whose beams froze little would fill its window again at once (a flush per step): widen it instead
+  if (fill() > cache.window - WINDOW_STEP / 2) await cache.growWindow(cache.window + WINDOW_STEP);
+}
+
+function at(tensors: readonly Tensor[], i: number): Tensor {
+  const t = tensors[i];
+  if (!t) throw new Error(`resident cache misses tensor ${i}`);
+  return t;
+}
+
+function pick(out: Feeds, names: readonly string[], graph: string): Tensor[] {
+  return names.map((n) => {
+    const t = out[n];
+    if (!t) throw new Error(`${graph} output ${n} missing`);
+    return t;
+  });
 }

@@ -48,6 +48,41 @@ describe("the resident-cache decode loop (issue 13)", () => {
       expect(diff).toBeLessThan(1e-3);
     });
     expect(Math.max(...b.map((r) => r.maxBatch))).toBeGreaterThan(3);
+    // the windows were flushed into the frozen cache on the way (20–41 codes per request, 16-slot windows)
+    expect(resident.engine.stats().boundary.cache_flush?.calls ?? 0).toBeGreaterThan(0);
+  });
+
+  it("gives the host loop's codes when the longest row leaves first and the frozen cache shrinks", async () => {
+    // record every cache_pad that crops (capacity below the slots it is fed)
+    const crops: number[] = [];
+    const backend = resident.backend;
+    const run = backend.run.bind(backend);
+    backend.run = async (graph, feeds, keep, into) => {
+      const cap = feeds.capacity;
+      const slots = feeds.in_key_0?.dims[2] ?? 0;
+      if (graph === "cache_pad" && cap?.type === "int64" && Number(cap.data[0]) < slots) crops.push(slots);
+      return run(graph, feeds, keep, into);
+    };
+    try {
+      // one segment of ~110 text tokens (bench/loops.ts's --long text): a prompt of ~145 frozen slots
+      const long =
+        "The quarterly report shows that revenue grew in every region, while costs stayed flat. Our team shipped the new " +
+        "billing portal, moved the ledger to a durable store, and cut the median latency of the speech service by a " +
+        "third. Next quarter we will add two voices, open the batch endpoint to every plan, and publish the prices.";
+      const jobs = (node: TestNode) => [
+        { ...job(node, 0, 1), id: "long", segments: [node.text.segments(long)[0]?.ids ?? []], maxTokens: 4 },
+        { ...job(node, 1, 3), id: "short1", segments: [node.text.segments("Hi.")[0]?.ids ?? []], maxTokens: 70 },
+        { ...job(node, 2, 1), id: "short2", segments: [node.text.segments("Yes.")[0]?.ids ?? []], maxTokens: 70 },
+      ];
+      const [a, b] = [
+        await Promise.all(jobs(host).map((j) => host.engine.submit(j))),
+        await Promise.all(jobs(resident).map((j) => resident.engine.submit(j))),
+      ];
+      for (const [i, r] of b.entries()) expect(r.codes).toEqual(a[i]?.codes);
+    } finally {
+      backend.run = run;
+    }
+    expect(crops.length).toBeGreaterThan(0);
   });
 
   it("moves the same bytes across the host boundary per generated token at 100 and 1,000 tokens of history", async () => {
@@ -78,16 +113,16 @@ describe("the resident-cache decode loop (issue 13)", () => {
       perToken.set(h, crossed() - start);
       h++;
     }
-    // every graph call of the step counted (decode, plus a cache_pad every 32 tokens): compare steps without growth
+    // every graph call of the step counted (decode, plus a cache_flush every 16 tokens: lengths and shifts)
     const at = (x: number) => perToken.get(x) ?? Number.NaN;
     const flat = [100, 101, 102].map(at);
     const late = [997, 998, 999].map(at);
     const ratio = Math.max(...late) / Math.min(...flat);
     expect(ratio).toBeGreaterThan(0.95);
     expect(ratio).toBeLessThan(1.05);
-    // and the decode graph itself: bytes in are ids, positions and lengths only; out, logits and hidden
+    // and the decode graph itself: bytes in are ids, positions, frozen and window lengths and window rows only; out, logits and hidden
     const decode = counted.snapshot().gpt_decode_resident;
-    expect(decode?.lastIn).toBe(3 * 8);
+    expect(decode?.lastIn).toBe(5 * 8);
     expect(decode?.lastOut).toBe(4 * (m.gpt.number_mel_codes + m.gpt.model_dim));
     expect(decode?.residentIn).toBeGreaterThan(0);
   });

@@ -38,6 +38,11 @@ export const manifestSchema = z.object({
     voices: z.string(),
     emotions: z.string(),
   }),
+  /**
+   * Number formats of the GPT graphs (gpu-node/tools/fp16_graphs.py): float16 weights and KV cache are for GPU
+   * execution providers; a float16 cache is run by the resident decode loop only. Absent: float32.
+   */
+  precision: z.object({ gpt: z.enum(["float32", "float16"]), kv_cache: z.enum(["float32", "float16"]) }).optional(),
   gpt: z.object({
     model_dim: positiveInt,
     layers: positiveInt,
