@@ -1,6 +1,6 @@
 """fp16 GPT weights and KV cache, an option for GPU execution providers (issue 13, gpu-node/MODEL.md).
 
-Writes OUT, a model directory whose GPT graphs (gpt_prefill, gpt_decode and the resident loop's graphs) compute in
+Writes OUT, a model directory whose GPT graphs (gpt_prefill, gpt_decode, gpt_latent and the resident loop's graphs) compute in
 float16 and whose KV-cache inputs and outputs (`past_*`, `present_*`, `new_*`, `tail_*`, `tail_out_*`, `in_*`,
 `out_*`, `a_*`, `b_*`) are float16: half the cache memory and half the bytes a step reads. Every other input and
 output stays float32 (conditioning, logits, hidden), so the node's host-side contract does not change. The other
@@ -26,7 +26,7 @@ import onnx
 import onnxruntime as ort
 from onnxruntime.transformers.float16 import convert_float_to_float16
 
-GRAPHS = ("gpt_prefill", "gpt_decode", "gpt_decode_resident", "cache_gather", "cache_pad", "cache_concat", "cache_flush")
+GRAPHS = ("gpt_prefill", "gpt_decode", "gpt_latent", "gpt_decode_resident", "cache_gather", "cache_pad", "cache_concat", "cache_flush")
 CACHE = re.compile(r"^(past|present|new|tail|tail_out|in|out|a|b)_(key|value)_\d+$")
 
 

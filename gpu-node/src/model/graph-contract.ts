@@ -17,7 +17,7 @@ export interface GraphMeta {
 type Dim = number | string;
 interface TensorSpec {
   readonly name: string;
-  readonly dtype: "float32" | "int64";
+  readonly dtype: "float32" | "float16" | "int64";
   readonly dims: readonly Dim[];
 }
 
@@ -33,10 +33,13 @@ export function graphContract(m: Manifest, graph: ContractGraph): { inputs: Tens
   const { n_mels: mels, content_dim: c, style_dim: y } = m.s2mel;
   const f = (name: string, ...dims: Dim[]): TensorSpec => ({ name, dtype: "float32", dims });
   const i = (name: string, ...dims: Dim[]): TensorSpec => ({ name, dtype: "int64", dims });
+  // The KV cache's element type is the manifest's (`precision.kv_cache`: an fp16 export keeps every other tensor fp32).
+  const cache = m.precision?.kv_cache ?? "float32";
+  const c16 = (name: string, ...dims: Dim[]): TensorSpec => ({ name, dtype: cache, dims });
   const kv = (prefix: string, len: Dim) =>
     Array.from({ length: layers }, (_, l) => [
-      f(`${prefix}_key_${l}`, "B", h, len, hd),
-      f(`${prefix}_value_${l}`, "B", h, len, hd),
+      c16(`${prefix}_key_${l}`, "B", h, len, hd),
+      c16(`${prefix}_value_${l}`, "B", h, len, hd),
     ]).flat();
   switch (graph) {
     case "gpt_conditioning":
