@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readModelDir } from "../adapters/model-dir.ts";
+import type { Manifest } from "../model/manifest.ts";
 import { TINY_MODEL_DIR } from "../testing/harness.ts";
 import { withSmallDims } from "../testing/small-dims.ts";
 import {
@@ -8,6 +9,7 @@ import {
   ditAttentionBytes,
   estimateRequestBytes,
   kvCacheBytes,
+  latentPassBytes,
   MemoryBudget,
   memoryModel,
 } from "./memory-budget.ts";
@@ -62,6 +64,21 @@ describe("per-request peak memory estimate", async () => {
     // measured on small at this length (RELIABILITY.md, memory-stages.ts): CFM step 157–183 MiB, vocoder 119–274 MiB
     expect(cfm).toBeGreaterThan(183 * MiB);
     expect(frames * small.vocoderBytesPerFrame).toBeGreaterThan(274 * MiB * 0.9);
+  });
+
+  it("a model with the teacher-forced latent pass is charged its attention over a whole segment", () => {
+    const withPass = memoryModel({
+      ...withSmallDims(manifest),
+      files: { ...manifest.files, gpt_latent: "gpt_latent.onnx" },
+    } as Manifest);
+    const long = request("long", [1200], 1, 1);
+    const positions = manifest.gpt.cond_tokens + 60 + 1200;
+    expect(small.latentPassHeads).toBeNull();
+    expect(latentPassBytes(withPass, positions)).toBeGreaterThan(3 * 24 * positions * positions * 4);
+    // one 1-beam segment: the pass (24 heads × 1,294²) is larger than its CFM or vocoder call
+    expect(estimateRequestBytes(withPass, long) - estimateRequestBytes(small, long)).toBe(
+      latentPassBytes(withPass, positions) - callBytesPerSegment(small, Math.ceil(small.framesPerCode * 1200)),
+    );
   });
 
   it("a short request next to a long one pays for the long one's cache capacity (rows are padded to it)", () => {

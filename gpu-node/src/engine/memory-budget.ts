@@ -21,8 +21,9 @@ import type { RequestState } from "./types.ts";
  *   `maxBatch` segments, each padded to the longest. Per row: the CFM step's inputs and output with their
  *   classifier-free-guidance twins (`6 × n_mels + 2 × content_dim` floats per frame) and its self-attention
  *   (`3 × 2 × heads × T²`: scores, softmax, masked copy; two CFG rows; `T` = prompt + frames), or the vocoder's
- *   `8 + 8 × resblocks` buffers of its widest upsampling layer (`channels / 2^k × frames × Π rates`). A decode
- *   step's own working set is small next to its cache (about 9 MB for 16 full rows on small).
+ *   `8 + 8 × resblocks` buffers of its widest upsampling layer (`channels / 2^k × frames × Π rates`); or, where
+ *   the model has it, the teacher-forced latent pass over one segment (attention quadratic in its positions). A
+ *   decode step's own working set is small next to its cache (about 9 MB for 16 full rows on small).
  * gpu-node/bench/memory-stages.ts measures each call's peak at full length against these terms (RELIABILITY.md),
  * and gpu-node/bench/memory.ts the whole node under load.
  *
@@ -42,6 +43,11 @@ export interface MemoryModel {
   ditHeads: number;
   framesPerCode: number;
   condPositions: number;
+  /**
+   * the GPT's attention heads when the model has the teacher-forced latent pass (`gpt_latent`, infer_v2.py's second
+   * GPT run over cond + text + codes, one segment per call); null without it
+   */
+  latentPassHeads: number | null;
   /** the longest voice prompt the CFM prepends to a segment */
   promptFrames: number;
   samplesPerFrame: number;
@@ -77,6 +83,7 @@ export function memoryModel(m: Manifest): MemoryModel {
     ditHeads: m.architecture?.s2mel?.dit?.num_heads ?? DEFAULT_DIT_HEADS,
     framesPerCode: m.s2mel.code_to_frame_ratio,
     condPositions: m.gpt.cond_tokens,
+    latentPassHeads: "gpt_latent" in m.files ? m.gpt.heads : null,
     promptFrames: Math.max(...m.voices.map((v) => v.ref_frames)),
     samplesPerFrame: m.hop_length,
   };
@@ -126,6 +133,17 @@ export function callBytesPerSegment(model: MemoryModel, frames: number): number 
   return Math.max(cfm, frames * model.vocoderBytesPerFrame);
 }
 
+/**
+ * The latent pass over one segment of `positions` (cond + text + codes), batch 1: its attention (scores, softmax,
+ * masked copy: `3 × heads × T²`) and a layer's activations (hidden, q/k/v, the MLP's 4 × D: `8 × T × D`).
+ * Not measured yet (the graph lands with the fidelity work): gpu-node/bench/memory-stages.ts should add it.
+ */
+export function latentPassBytes(model: MemoryModel, positions: number): number {
+  if (model.latentPassHeads === null || positions <= 0) return 0;
+  const d = model.bytesPerCode / F32;
+  return (3 * model.latentPassHeads * positions * positions + 8 * positions * d) * F32;
+}
+
 export function requestShare(model: MemoryModel, request: EstimatedRequest): RequestShare {
   // each beam is a row of the GPT batch with its own cache and latents (beam-search.ts)
   const beams = Math.max(1, request.sampling?.numBeams ?? 1);
@@ -172,7 +190,10 @@ export function setBytes(model: MemoryModel, shares: Iterable<RequestShare>, sha
     widest = Math.max(widest, s.minRows);
   }
   const batchRows = rows ?? Math.min(allRows, Math.max(shape.maxBatch, widest));
-  const call = Math.min(segments, shape.maxBatch) * callBytesPerSegment(model, frames);
+  const call = Math.max(
+    Math.min(segments, shape.maxBatch) * callBytesPerSegment(model, frames),
+    latentPassBytes(model, positions),
+  );
   return Math.ceil(own + kvCacheBytes(model, batchRows, positions) + call);
 }
 
