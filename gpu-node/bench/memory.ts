@@ -212,6 +212,15 @@ async function runVariant(variant: string, beams: number): Promise<VariantResult
     })();
     const started = Date.now();
     const statuses: Record<string, number> = {};
+    const progress = setInterval(() => {
+      const answered = Object.values(statuses).reduce((a, b) => a + b, 0);
+      const mb = (b: number) => Math.round(b / 2 ** 20);
+      console.log(
+        `${variant}, ${beams} beams: ${answered} of ${concurrency * pieces.length} answered after ` +
+          `${Math.round((Date.now() - started) / 1000)} s; RSS peak ${mb(peak)} MB (idle ${mb(idle)}), admitted ` +
+          `peak ${admittedPeakMb} MiB of ${budgetMb}, queue peak ${queuedPeak}`,
+      );
+    }, 60_000);
     // each customer request: all its pieces at once, as the proxy sends them
     await Promise.all(
       Array.from({ length: concurrency }, (_, i) =>
@@ -224,6 +233,7 @@ async function runVariant(variant: string, beams: number): Promise<VariantResult
       ),
     );
     const seconds = Math.round((Date.now() - started) / 1000);
+    clearInterval(progress);
     clearInterval(sampler);
     polling = false;
     await poller;
@@ -270,7 +280,12 @@ async function readModelDirOrGenerate() {
 const beamCounts = (values.beams ?? String(manifest.sampling.num_beams ?? 3)).split(",").map(Number);
 const results: VariantResult[] = [];
 for (const variant of (values.variants as string).split(","))
-  for (const beams of beamCounts) results.push(await runVariant(variant, beams));
+  for (const beams of beamCounts) {
+    const r = await runVariant(variant, beams);
+    // each variant as it ends, so that a run cut short keeps what it measured
+    console.log(JSON.stringify(r));
+    results.push(r);
+  }
 
 const nodeDefaultMb = Math.round(defaultMemoryBudgetBytes(availableMemoryBytes(), 0) / 2 ** 20);
 console.log(
