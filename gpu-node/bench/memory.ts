@@ -23,6 +23,11 @@
  * directory is missing (gpu-node/tools/generate_model.py, random weights). Variants, each a fresh node, so causes
  * can be compared in one run: `default` (onnxruntime's CPU arena off, glibc's mmap threshold pinned, as `npm start`
  * runs the node), `arena` (arena on), `glibc-default` (glibc's dynamic mmap threshold).
+ *
+ * Recorded (RELIABILITY.md, "16 × 4,096 code points on small"), on the shared 2-core machine:
+ *   npx tsx gpu-node/bench/memory.ts --model /work/models/small --max-codes 6 --beams 1 --idle-s 40 \
+ *     --out gpu-node/bench/results/memory-small-4096.json
+ * Full-length sizes per graph call: gpu-node/bench/memory-stages.ts.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -204,9 +209,13 @@ async function runVariant(variant: string, beams: number): Promise<VariantResult
     let polling = true;
     const poller = (async () => {
       while (polling) {
-        const h = (await fetch(`${url}/healthz`).then((r) => r.json())) as Record<string, number>;
-        admittedPeakMb = Math.max(admittedPeakMb, h.memory_reserved_mb ?? 0);
-        queuedPeak = Math.max(queuedPeak, h.queue_depth ?? 0);
+        try {
+          const h = (await fetch(`${url}/healthz`).then((r) => r.json())) as Record<string, number>;
+          admittedPeakMb = Math.max(admittedPeakMb, h.memory_reserved_mb ?? 0);
+          queuedPeak = Math.max(queuedPeak, h.queue_depth ?? 0);
+        } catch {
+          // a busy node may reset a poll (a run once ended here): the next poll reads it again
+        }
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
