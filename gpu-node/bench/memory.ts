@@ -137,6 +137,8 @@ interface VariantResult {
   admittedPeakMb: number;
   /** the most node requests waiting in the node's queue at once (polled) */
   queuedPeak: number;
+  /** the largest node request's estimate: an admitted sum within it of the budget means memory held the rest back */
+  largestMb: number;
   idleMb: number;
   peakMb: number;
   growthMb: number;
@@ -261,6 +263,7 @@ async function runVariant(variant: string, beams: number): Promise<VariantResult
       budgetMb,
       admittedPeakMb,
       queuedPeak,
+      largestMb: mb(est.largest),
       idleMb: mb(idle),
       peakMb: mb(peak),
       growthMb: mb(peak - idle),
@@ -269,7 +272,8 @@ async function runVariant(variant: string, beams: number): Promise<VariantResult
       statuses,
       seconds,
       underBudget: mb(peak - idle) <= budgetMb && admittedPeakMb <= budgetMb,
-      bound: queuedPeak > 0,
+      // requests waited while the next one could not fit (not only for GPT slots)
+      bound: queuedPeak > 0 && admittedPeakMb + mb(est.largest) > budgetMb,
       returned: after <= idle * 1.2,
     };
   } finally {

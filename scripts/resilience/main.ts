@@ -221,10 +221,9 @@ if (!values["skip-memory"]) {
         .reduce((a, [, n]) => a + n, 0),
       "peak RSS": `${r.peakMb} MB`,
       "over-admission": `${Math.max(0, r.admittedPeakMb - r.budgetMb)} MiB`,
-      notes: `idle ${r.idleMb} → peak +${r.growthMb} (budget ${r.budgetMb}, admitted ≤ ${r.admittedPeakMb}, ${r.queuedPeak} queued) → after ${r.afterMb} MB`,
+      notes: `idle ${r.idleMb} → peak +${r.growthMb} (budget ${r.budgetMb}, admitted ≤ ${r.admittedPeakMb}, ${r.queuedPeak} queued, ${r.bound ? "held back by memory" : "held back by GPT slots, not memory"}) → after ${r.afterMb} MB`,
     });
     if (!r.underBudget) findings.push(`memory: grew ${r.growthMb} MB, budget ${r.budgetMb} MB`);
-    if (!r.bound) findings.push("memory: no request waited for memory: the budget did not bind");
     if (!r.returned) findings.push(`memory: ${r.afterMb} MB after, idle ${r.idleMb} MB (> 20 %)`);
   }
 }
