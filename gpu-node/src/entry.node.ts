@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import type { Server } from "node:http";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
@@ -9,6 +10,7 @@ import { frontEndOptions, readModelDir } from "./adapters/model-dir.ts";
 import { startNvidiaSmiSampler } from "./adapters/nvidia-smi-sampler.ts";
 import { WorkerEngine } from "./adapters/worker-engine.ts";
 import { Engine } from "./engine/engine.ts";
+import { defaultMemoryBudgetBytes } from "./engine/memory-budget.ts";
 import { MAX_BEAMS } from "./engine/sampling.ts";
 import { createMetricsApp, createNodeApp } from "./http/app.ts";
 import { VoiceBank } from "./model/voices.ts";
@@ -101,7 +103,11 @@ const engineOptions = {
   memoryBudgetBytes:
     config.memoryBudgetMb !== undefined
       ? config.memoryBudgetMb * 2 ** 20
-      : Math.max(256 * 2 ** 20, 0.6 * availableMemoryBytes() - process.memoryUsage.rss()),
+      : // the graphs load later (in the engine's worker): count their weights as resident already
+        defaultMemoryBudgetBytes(
+          availableMemoryBytes(),
+          process.memoryUsage.rss() + Object.values(files.graphPaths).reduce((n, p) => n + statSync(p).size, 0),
+        ),
 };
 const gpu = startNvidiaSmiSampler();
 // The metrics read the engine lazily (on scrape), and the engine reports to the metrics.

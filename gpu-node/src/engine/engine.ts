@@ -86,7 +86,9 @@ export class Engine {
     };
     this.observer = deps.observer ?? noopObserver;
     this.now = deps.now ?? (() => performance.now());
-    this.memory = new MemoryBudget(memoryModel(manifest), options.memoryBudgetBytes ?? Number.POSITIVE_INFINITY);
+    this.memory = new MemoryBudget(memoryModel(manifest), options.memoryBudgetBytes ?? Number.POSITIVE_INFINITY, {
+      maxBatch: options.maxBatch,
+    });
     this.admission = new AdmitStage({
       gpt: this.gpt,
       memory: this.memory,
@@ -124,6 +126,27 @@ export class Engine {
     const plan = planCodes(this.deps.manifest, job);
     const { expectedCodes } = plan;
 
+    const timeoutMs = Math.min(
+      job.deadlineMs ?? this.deps.options.requestTimeoutMs,
+      this.deps.options.requestTimeoutMs,
+    );
+    const state = requestState(this.deps.manifest, job, plan, {
+      sampling: { ...this.defaultSampling, ...job.sampling },
+      now,
+      timeoutMs,
+    });
+    // a request that can never fit is told so first, whatever the load (413 is final, 503 is not)
+    const needs = this.memory.estimate(state);
+    if (needs > this.memory.budgetBytes) {
+      this.observer.rejected("memory");
+      return Promise.reject(
+        new NodeError(
+          "REQUEST_TOO_LARGE",
+          `the request needs about ${Math.ceil(needs / 2 ** 20)} MiB, more than this node's memory budget`,
+        ),
+      );
+    }
+
     const queued = this.queuedRequests();
     if (queued >= this.deps.options.maxQueue) {
       this.observer.rejected("queue_full");
@@ -131,10 +154,6 @@ export class Engine {
         new NodeError("QUEUE_FULL", `the queue is full (${queued} requests waiting)`, this.retryAfterSeconds(0)),
       );
     }
-    const timeoutMs = Math.min(
-      job.deadlineMs ?? this.deps.options.requestTimeoutMs,
-      this.deps.options.requestTimeoutMs,
-    );
     const estimate = this.estimateSeconds(job.priority, expectedCodes);
     if (estimate !== null && estimate * 1000 > timeoutMs) {
       this.observer.rejected("deadline");
@@ -143,22 +162,6 @@ export class Engine {
           "DEADLINE_UNMEETABLE",
           `estimated completion in ${estimate.toFixed(1)} s exceeds the deadline of ${(timeoutMs / 1000).toFixed(1)} s`,
           this.retryAfterSeconds(expectedCodes),
-        ),
-      );
-    }
-
-    const state = requestState(this.deps.manifest, job, plan, {
-      sampling: { ...this.defaultSampling, ...job.sampling },
-      now,
-      timeoutMs,
-    });
-    const needs = this.memory.estimate(state);
-    if (needs > this.memory.budgetBytes) {
-      this.observer.rejected("memory");
-      return Promise.reject(
-        new NodeError(
-          "REQUEST_TOO_LARGE",
-          `the request needs about ${Math.ceil(needs / 2 ** 20)} MiB, more than this node's memory budget`,
         ),
       );
     }

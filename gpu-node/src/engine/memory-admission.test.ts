@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isNodeError } from "../core/errors.ts";
 import { createTestNode } from "../testing/harness.ts";
 import type { SynthesisJob } from "./engine.ts";
-import { estimateRequestBytes, memoryModel } from "./memory-budget.ts";
+import { memoryModel, requestShare, setBytes } from "./memory-budget.ts";
 import type { EngineObserver } from "./observer.ts";
 import { planCodes } from "./request-state.ts";
 
@@ -13,9 +13,10 @@ const TEXT = "The quick brown fox jumps over the lazy dog, again and again, unti
 describe("the engine keeps admitted requests under its memory budget", () => {
   let probe: TestNode;
   let node: TestNode;
-  let perRequest: number;
+  let budget: number;
 
-  const job = (n: TestNode, id: string, text = TEXT): SynthesisJob => {
+  // 40 codes per segment keep the test short on a loaded machine; the estimate uses the same cap
+  const job = (n: TestNode, id: string, text = TEXT, maxTokens: number | undefined = 40): SynthesisJob => {
     const voice = n.voices.get(0);
     return {
       id,
@@ -25,6 +26,7 @@ describe("the engine keeps admitted requests under its memory budget", () => {
       speed: 1,
       seed: 1,
       priority: "interactive",
+      ...(maxTokens !== undefined ? { maxTokens } : {}),
     };
   };
 
@@ -32,14 +34,19 @@ describe("the engine keeps admitted requests under its memory budget", () => {
     probe = await createTestNode();
     const j = job(probe, "probe");
     const plan = planCodes(probe.files.manifest, j);
-    perRequest = estimateRequestBytes(memoryModel(probe.files.manifest), {
+    const model = memoryModel(probe.files.manifest);
+    const share = requestShare(model, {
       speed: 1,
       // the engine's default beams: each beam is a batch row with its own cache
       sampling: { numBeams: probe.files.manifest.sampling.num_beams },
       segments: j.segments.map((ids) => ({ textIds: [0, ...ids, 1], maxCodes: plan.codesFor(ids) })),
     });
     // room for two such requests at once, not three
-    node = await createTestNode({ maxBatch: 8, memoryBudgetBytes: Math.floor(perRequest * 2.5) });
+    const two = setBytes(model, [share, share], { maxBatch: 8 });
+    const three = setBytes(model, [share, share, share], { maxBatch: 8 });
+    expect(three).toBeGreaterThan(two);
+    budget = Math.floor((two + three) / 2);
+    node = await createTestNode({ maxBatch: 8, memoryBudgetBytes: budget });
   });
   afterAll(async () => {
     await probe.close();
@@ -67,14 +74,14 @@ describe("the engine keeps admitted requests under its memory budget", () => {
       engine.observer = inner;
     }
     expect(peakReserved).toBeGreaterThan(0);
-    expect(peakReserved).toBeLessThanOrEqual(Math.floor(perRequest * 2.5));
+    expect(peakReserved).toBeLessThanOrEqual(budget);
     expect(peakInFlightAdmitted).toBe(2);
     expect(node.engine.stats().memoryReservedBytes).toBe(0);
   });
 
   it("a request larger than the whole budget is refused up front with REQUEST_TOO_LARGE (413)", async () => {
     const long = Array.from({ length: 8 }, () => TEXT).join(" ");
-    const error = await node.engine.submit(job(node, "huge", long)).catch((e: unknown) => e);
+    const error = await node.engine.submit(job(node, "huge", long, undefined)).catch((e: unknown) => e);
     expect(isNodeError(error) && [error.code, error.status]).toEqual(["REQUEST_TOO_LARGE", 413]);
   });
 });

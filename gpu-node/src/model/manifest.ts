@@ -99,11 +99,19 @@ export const manifestSchema = z.object({
       }),
     )
     .min(1),
-  /** the exporter's architecture (only what the memory estimate reads: the vocoder's widths) */
+  /** the exporter's architecture (only what the memory estimate reads: the DiT's heads, the vocoder's widths) */
   architecture: z
     .object({
+      s2mel: z
+        .object({ dit: z.object({ num_heads: positiveInt }).partial().optional() })
+        .partial()
+        .optional(),
       vocoder: z
-        .object({ initial_channels: positiveInt, upsample_rates: z.array(positiveInt).min(1) })
+        .object({
+          initial_channels: positiveInt,
+          upsample_rates: z.array(positiveInt).min(1),
+          resblock_kernel_sizes: z.array(positiveInt).min(1),
+        })
         .partial()
         .optional(),
     })
