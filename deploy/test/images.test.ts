@@ -92,11 +92,21 @@ describe("images: what deploy/docker/build-*.sh produce, started as the images s
   });
 
   it("holds one bundle and only the native packages it needs, no model and no dev toolchain", () => {
-    // better-sqlite3 (native addon), opusscript (loads its .wasm beside its own file); swagger-ui-dist and libflacjs are resolved at run time, not imported, and carry
-    // only the files read (the /docs assets; libFLAC's asm.js and its .mem file)
+    // better-sqlite3 (native addon), opusscript (loads its .wasm beside its own file); swagger-ui-dist, libflacjs and
+    // wasm-media-encoders are resolved at run time, not imported, and carry only the files read (the /docs assets;
+    // libFLAC's asm.js and its .mem file; LAME's mp3.wasm)
     expect(readdirSync(join(work, "proxy", "node_modules")).sort()).toEqual(
-      ["better-sqlite3", "bindings", "file-uri-to-path", "libflacjs", "opusscript", "swagger-ui-dist"].sort(),
+      [
+        "better-sqlite3",
+        "bindings",
+        "file-uri-to-path",
+        "libflacjs",
+        "opusscript",
+        "swagger-ui-dist",
+        "wasm-media-encoders",
+      ].sort(),
     );
+    expect(readdirSync(join(work, "proxy", "node_modules", "wasm-media-encoders", "wasm"))).toEqual(["mp3.wasm"]);
     expect(readdirSync(join(work, "proxy", "node_modules", "swagger-ui-dist")).sort()).toEqual(
       ["package.json", "swagger-ui-bundle.js", "swagger-ui.css"].sort(),
     );

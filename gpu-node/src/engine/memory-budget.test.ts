@@ -67,17 +67,22 @@ describe("per-request peak memory estimate", async () => {
   });
 
   it("a model with the teacher-forced latent pass is charged its attention over a whole segment", () => {
+    // tiny (and a freshly generated small) has the pass; a model directory exported before it had none
+    const { gpt_latent: _, ...filesWithoutPass } = manifest.files as Record<string, string>;
+    const withoutPass = memoryModel({ ...withSmallDims(manifest), files: filesWithoutPass } as Manifest);
     const withPass = memoryModel({
       ...withSmallDims(manifest),
       files: { ...manifest.files, gpt_latent: "gpt_latent.onnx" },
     } as Manifest);
     const long = request("long", [1200], 1, 1);
     const positions = manifest.gpt.cond_tokens + 60 + 1200;
-    expect(small.latentPassHeads).toBeNull();
+    expect(withoutPass.latentPassHeads).toBeNull();
+    expect(withPass.latentPassHeads).toBe(24);
     expect(latentPassBytes(withPass, positions)).toBeGreaterThan(3 * 24 * positions * positions * 4);
     // one 1-beam segment: the pass (24 heads × 1,294²) is larger than its CFM or vocoder call
-    expect(estimateRequestBytes(withPass, long) - estimateRequestBytes(small, long)).toBe(
-      latentPassBytes(withPass, positions) - callBytesPerSegment(small, Math.ceil(small.framesPerCode * 1200)),
+    expect(estimateRequestBytes(withPass, long) - estimateRequestBytes(withoutPass, long)).toBe(
+      latentPassBytes(withPass, positions) -
+        callBytesPerSegment(withoutPass, Math.ceil(withoutPass.framesPerCode * 1200)),
     );
   });
 

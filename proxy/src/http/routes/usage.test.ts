@@ -12,7 +12,10 @@ describe("usage by day and plan", () => {
   let proxy: Proxy;
   let customer: { id: string; key: string };
   /** what each request's answer said it cost, by plan */
-  const charged = new Map<string, { requests: number; tokens: number; amount: number; currency: string }>();
+  const charged = new Map<
+    string,
+    { requests: number; tokens: number; peakTokens: number; amount: number; currency: string }
+  >();
 
   const tts = async (plan: string) => {
     const res = await proxy.request("/v1/tts", {
@@ -22,9 +25,11 @@ describe("usage by day and plan", () => {
     });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
-    const row = charged.get(plan) ?? { requests: 0, tokens: 0, amount: 0, currency: "" };
+    const row = charged.get(plan) ?? { requests: 0, tokens: 0, peakTokens: 0, amount: 0, currency: "" };
     row.requests += 1;
     row.tokens += Number(res.headers.get("x-tokens"));
+    // whether a request fell in its plan's peak window depends on the hour the test runs at
+    if (res.headers.get("x-peak") === "true") row.peakTokens += Number(res.headers.get("x-tokens"));
     row.amount += Number(res.headers.get("x-amount-micros"));
     row.currency = res.headers.get("x-currency") ?? "";
     charged.set(plan, row);
@@ -91,7 +96,7 @@ describe("usage by day and plan", () => {
           currency: c.currency,
           requests: c.requests,
           tokens: c.tokens,
-          peak_tokens: 0,
+          peak_tokens: c.peakTokens,
           audio_ms: c.requests * 2000,
           amount_micros: c.amount,
         })),
