@@ -13,7 +13,7 @@ import { DEPLOY } from "./prometheus-config.ts";
  * them checked by path: GPUs, probes, drain, budgets, network policy, secrets, autoscaling.
  */
 const KUBECTL = process.env.KUBECTL ?? join(DEPLOY, "..", ".tools", "kubernetes-client", "usr", "bin", "kubectl");
-const TARGETS = ["overlays/cpu-demo", "overlays/gpu", "overlays/gpu-keda", "monitoring"] as const;
+const TARGETS = ["overlays/cpu-demo", "overlays/gpu", "overlays/gpu-keda", "overlays/scale-out", "monitoring"] as const;
 type Target = (typeof TARGETS)[number];
 
 async function render(target: string): Promise<K8sObject[]> {
@@ -21,7 +21,8 @@ async function render(target: string): Promise<K8sObject[]> {
   if (r.code !== 0) throw new Error(`kubectl kustomize ${target}: ${r.output}`);
   return parseAllDocuments(r.output)
     .map((d) => d.toJS() as K8sObject)
-    .filter(Boolean);
+    // kustomize v2.0.3 leaves an empty document where a `$patch: delete` removed an object (v3+ drops it)
+    .filter((o) => o && Object.keys(o).length > 0);
 }
 const find = (objects: K8sObject[], kind: string, name: string) => {
   const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
@@ -87,10 +88,41 @@ describe("Kubernetes manifests (kustomize render + Kubernetes 1.27 schemas)", ()
     const node = container(find(objects, "Deployment", "gpu-node"));
     // the model is a read-only volume, never part of the image
     expect(node.volumeMounts).toContainEqual({ name: "models", mountPath: "/models", readOnly: true });
-    // one proxy on SQLite until the Postgres + Redis scale-out: Recreate, so two never open the same database
+    // one proxy on SQLite (overlays/scale-out has several on Postgres): Recreate, so two never open the same database
     const proxy = find(objects, "Deployment", "proxy");
     expect(proxy.spec.replicas).toBe(1);
     expect(proxy.spec.strategy.type).toBe("Recreate");
+  });
+
+  it("scale-out: several proxies on Postgres + Redis from a Secret, rolling, no SQLite volume, two always serving", () => {
+    const objects = rendered["overlays/scale-out"];
+    const proxy = find(objects, "Deployment", "proxy");
+    expect(proxy.spec.replicas).toBe(3);
+    expect(proxy.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    const env = container(proxy).env as { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } }[];
+    for (const name of ["DATABASE_URL", "REDIS_URL"]) {
+      expect(env.find((e) => e.name === name)?.valueFrom.secretKeyRef, name).toEqual({
+        name: "indextts-datastores",
+        key: name,
+      });
+    }
+    // DATABASE_URL requires ADMIN_TOKEN (each replica would otherwise make its own): still from the Secret
+    expect(env.find((e) => e.name === "ADMIN_TOKEN")?.valueFrom.secretKeyRef.name).toBe("indextts-secrets");
+    expect(proxy.spec.template.spec.volumes).toContainEqual({ name: "data", emptyDir: {} });
+    expect(objects.some((o) => o.kind === "PersistentVolumeClaim" && o.metadata.name === "proxy-data")).toBe(false);
+    const pdb = find(objects, "PodDisruptionBudget", "proxy");
+    expect(pdb.spec).toMatchObject({ minAvailable: 2 });
+    expect(pdb.spec.maxUnavailable).toBeUndefined();
+    const hpa = find(objects, "HorizontalPodAutoscaler", "proxy");
+    expect(hpa.spec.scaleTargetRef.name).toBe("proxy");
+    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(pdb.spec.minAvailable + 1);
+    const secret = find(objects, "Secret", "indextts-datastores") as unknown as { stringData: Record<string, string> };
+    expect(Object.keys(secret.stringData).sort()).toEqual(["DATABASE_URL", "REDIS_URL"]);
+    // the ConfigMap holds no datastore URL (they carry passwords)
+    const config = find(objects, "ConfigMap", "proxy-config") as unknown as { data: Record<string, string> };
+    expect(Object.keys(config.data).filter((k) => /URL/.test(k) && k !== "GPU_NODES")).toEqual([]);
+    // the gpu-nodes are the gpu overlay's, unchanged
+    expect(find(objects, "Deployment", "gpu-node")).toEqual(find(rendered["overlays/gpu"], "Deployment", "gpu-node"));
   });
 
   it("disruption budgets and network policy: node pods reachable only from the proxy (and Prometheus)", () => {
