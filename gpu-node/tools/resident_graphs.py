@@ -342,26 +342,32 @@ def main(model_dir):
                           [rows, *in_vi], out_vi, opset, ir), str(d / "cache_gather.onnx"))
 
     cap = helper.make_tensor_value_info("capacity", TensorProto.INT64, [1])
-    # cropped by a Slice and padded by a Concat with zeros: block copies along the slot axis, where onnxruntime's
-    # CPU Pad ran ~10× slower than a copy (434 ms to pad 16 rows of `small` from 160 to 192 slots)
+    # padded by a Concat with zeros, or cropped by a Slice (an `If` on which: each writes the output once): block
+    # copies along the slot axis, where onnxruntime's CPU Pad ran ~10× slower than a copy (434 ms to pad 16 rows of
+    # `small` from 160 to 192 slots)
     i64 = lambda name, vals: helper.make_node(  # noqa: E731
         "Constant", [], [name], value=helper.make_tensor(name, TensorProto.INT64, [len(vals)], vals))
     pad_nodes = [
         i64("zero", [0]), i64("two", [2]), i64("three", [3]), i64("four", [4]),
         helper.make_node("Shape", [ins[0]], ["shape"]),
         helper.make_node("Slice", ["shape", "two", "three"], ["p"]),
+        helper.make_node("Less", ["capacity", "p"], ["crop1"]),
+        helper.make_node("Squeeze", ["crop1", "zero"], ["crop"]),
         helper.make_node("Slice", ["shape", "zero", "two"], ["bh"]),
         helper.make_node("Slice", ["shape", "three", "four"], ["hd"]),
-        helper.make_node("Min", ["capacity", "p"], ["keep"]),
-        helper.make_node("Sub", ["capacity", "keep"], ["extra"]),
-        helper.make_node("Concat", ["bh", "extra", "hd"], ["zshape"], axis=0),
+        helper.make_node("Sub", ["capacity", "p"], ["extra"]),
+        helper.make_node("Max", ["extra", "zero"], ["extra0"]),
+        helper.make_node("Concat", ["bh", "extra0", "hd"], ["zshape"], axis=0),
         helper.make_node("ConstantOfShape", ["zshape"], ["zeros_f"],
                          value=helper.make_tensor("zero_value", TensorProto.FLOAT, [1], [0.0])),
         helper.make_node("CastLike", ["zeros_f", ins[0]], ["zeros"]),
     ]
-    for a, b in zip(ins, outs):
-        pad_nodes += [helper.make_node("Slice", [a, "zero", "keep", "two"], [f"{a}_kept"]),
-                      helper.make_node("Concat", [f"{a}_kept", "zeros"], [b], axis=2)]
+    grow = [helper.make_node("Concat", [a, "zeros"], [f"{b}_grown"], axis=2) for a, b in zip(ins, outs)]
+    crop = [helper.make_node("Slice", [a, "zero", "capacity", "two"], [f"{b}_cropped"]) for a, b in zip(ins, outs)]
+    branch = lambda name, nodes, suffix: helper.make_graph(  # noqa: E731
+        nodes, name, [], [helper.make_tensor_value_info(f"{b}_{suffix}", elem, None) for b in outs])
+    pad_nodes.append(helper.make_node("If", ["crop"], outs, then_branch=branch("crop", crop, "cropped"),
+                                      else_branch=branch("grow", grow, "grown")))
     onnx.save(small_graph("cache_pad", pad_nodes, [cap, *in_vi], out_vi, opset, ir), str(d / "cache_pad.onnx"))
 
     a_names, a_vi = cache_io("a", layers, elem)
