@@ -4,13 +4,16 @@ From a model directory's gpt_decode.onnx, writes beside it:
 
 - gpt_decode_resident.onnx: gpt_decode over a frozen cache `past_*` (B,H,P,hd; `lengths` (B,) valid slots) and a
   window `tail_*` (B,H,T,hd; `tail_lengths` (B,) valid slots; row b reads window row `rows[b]`), masks built in the
-  graph; outputs logits, hidden and the window with the new K/V at slot `tail_lengths[b]` (`present_*`,
-  ScatterElements), which the host binds to the `tail_*` buffers. The frozen cache is an input only.
+  graph; outputs logits, hidden and the window with the new K/V at slot `tail_lengths[b]` (`present_*`: one
+  ScatterND into the `tail_*` buffer the host binds it to, writing only what changed: each row's new K/V, and the
+  whole window of rows that took another row's (beams reordered)); attention reads that output. The frozen cache is
+  an input only.
 - cache_flush.onnx: moves each row's first `shift[b]` window slots into the frozen cache at `lengths[b]` (`out_*`,
-  bound to `in_*`) and shifts the window left (`tail_out_*`).
+  bound to `in_*`; ScatterND) and shifts the window left (`tail_out_*`; GatherND).
 - cache_gather.onnx: rows of every cache tensor by index (`rows` (B')): beams reordered, rows leaving, a prefill
   repeated for its beams.
-- cache_pad.onnx: every cache tensor padded with zeros along the slot axis to `capacity` (1,), or cropped to it.
+- cache_pad.onnx: every cache tensor padded with zeros along the slot axis to `capacity` (1,) (Concat), or cropped
+  to it (Slice), one or the other by an `If`.
 - cache_concat.onnx: two caches joined along the batch axis (a prefilled row joining the running batch).
 
 The host then moves O(batch) bytes per step (ids, positions, lengths, window rows in; logits and hidden out)
