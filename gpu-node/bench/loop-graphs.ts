@@ -55,6 +55,7 @@ const timed: InferenceBackend = {
   },
   signature: (graph) => backend.signature(graph),
   release: (tensor) => backend.release(tensor),
+  rows: (tensor, start, count) => backend.rows(tensor, start, count),
   close: () => backend.close(),
 };
 const voices = new VoiceBank(files.manifest, files.voices, files.emotions);
