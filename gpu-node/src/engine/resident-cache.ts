@@ -21,6 +21,9 @@ export const WINDOW_STEP = 16;
  * flush. The beams of a sequence hold identical frozen rows — a flush moves only the prefix all of them share —
  * so a beam reorder moves window rows only. Rows leaving, prefilled rows joining and more slots are three small
  * graphs (`gpu-node/tools/resident_graphs.py`). Only row indices, lengths and capacities cross the host boundary.
+ * Where the backend can view rows of a tensor (host memory), both parts keep spare rows, as the host loop's cache:
+ * a joining row is written into the next spare rows and a leaver's slot takes the last row, one row each, where
+ * a whole-cache concat or gather (a whole-cache output, copied again by onnxruntime-node) cost far more.
  */
 export class ResidentCache {
   /** the frozen cache, `cacheSlots` rows of which the first `rows` are running (spare rows where the backend can view rows) */
