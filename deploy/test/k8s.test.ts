@@ -19,10 +19,12 @@ type Target = (typeof TARGETS)[number];
 async function render(target: string): Promise<K8sObject[]> {
   const r = await run(KUBECTL, ["kustomize", join(DEPLOY, "k8s", target)]);
   if (r.code !== 0) throw new Error(`kubectl kustomize ${target}: ${r.output}`);
-  return parseAllDocuments(r.output)
-    .map((d) => d.toJS() as K8sObject)
-    // kustomize v2.0.3 leaves an empty document where a `$patch: delete` removed an object (v3+ drops it)
-    .filter((o) => o && Object.keys(o).length > 0);
+  return (
+    parseAllDocuments(r.output)
+      .map((d) => d.toJS() as K8sObject)
+      // kustomize v2.0.3 leaves an empty document where a `$patch: delete` removed an object (v3+ drops it)
+      .filter((o) => o && Object.keys(o).length > 0)
+  );
 }
 const find = (objects: K8sObject[], kind: string, name: string) => {
   const o = objects.find((x) => x.kind === kind && x.metadata.name === name);

@@ -4,13 +4,16 @@ From a model directory's gpt_decode.onnx, writes beside it:
 
 - gpt_decode_resident.onnx: gpt_decode over a frozen cache `past_*` (B,H,P,hd; `lengths` (B,) valid slots) and a
   window `tail_*` (B,H,T,hd; `tail_lengths` (B,) valid slots; row b reads window row `rows[b]`), masks built in the
-  graph; outputs logits, hidden and the window with the new K/V at slot `tail_lengths[b]` (`present_*`,
-  ScatterElements), which the host binds to the `tail_*` buffers. The frozen cache is an input only.
+  graph; outputs logits, hidden and the window with the new K/V at slot `tail_lengths[b]` (`present_*`: one
+  ScatterND into the `tail_*` buffer the host binds it to, writing only what changed: each row's new K/V, and the
+  whole window of rows that took another row's (beams reordered)); attention reads that output. The frozen cache is
+  an input only.
 - cache_flush.onnx: moves each row's first `shift[b]` window slots into the frozen cache at `lengths[b]` (`out_*`,
-  bound to `in_*`) and shifts the window left (`tail_out_*`).
+  bound to `in_*`; ScatterND) and shifts the window left (`tail_out_*`; GatherND).
 - cache_gather.onnx: rows of every cache tensor by index (`rows` (B')): beams reordered, rows leaving, a prefill
   repeated for its beams.
-- cache_pad.onnx: every cache tensor padded with zeros along the slot axis to `capacity` (1,), or cropped to it.
+- cache_pad.onnx: every cache tensor padded with zeros along the slot axis to `capacity` (1,) (Concat), or cropped
+  to it (Slice), one or the other by an `If`.
 - cache_concat.onnx: two caches joined along the batch axis (a prefilled row joining the running batch).
 
 The host then moves O(batch) bytes per step (ids, positions, lengths, window rows in; logits and hidden out)
@@ -40,6 +43,121 @@ def _consumers(g):
     for n in g.node:
         for i in n.input:
             out.setdefault(i, []).append(n)
+    return out
+
+
+def _i64(name, vals):
+    return helper.make_node("Constant", [], [name], value=helper.make_tensor(name, TensorProto.INT64, [len(vals)], vals))
+
+
+def window_indices():
+    """ScatterND indices shared by every layer's window update (prefix `wi_`), from `rows` and `tail_lengths`:
+    rows that stay (rows[b] == b) get their new K/V at (b, h, tail_lengths[b]); rows that take another row's window
+    (beams reordered) get all of it, gathered, with their new K/V in it. The two sets are disjoint, so the one
+    ScatterND has no duplicate index and writes only what changed: with one beam, B×H slices of hd values."""
+    return [
+        _i64("wi_zero", [0]), _i64("wi_one", [1]), _i64("wi_two", [2]), _i64("wi_three", [3]), _i64("wi_four", [4]),
+        _i64("wi_m1", [-1]), _i64("wi_r4", [-1, 1, 1, 1]), _i64("wi_r3", [-1, 1, 1]), _i64("wi_h3", [1, -1, 1]),
+        _i64("wi_h4", [1, -1, 1, 1]), _i64("wi_t4", [1, 1, -1, 1]),
+        helper.make_node("Shape", ["tail_key_0"], ["wi_shape"]),
+        helper.make_node("Slice", ["wi_shape", "wi_zero", "wi_one"], ["wi_b1"]),
+        helper.make_node("Slice", ["wi_shape", "wi_one", "wi_two"], ["wi_h1"]),
+        helper.make_node("Slice", ["wi_shape", "wi_two", "wi_three"], ["wi_t1"]),
+        helper.make_node("Slice", ["wi_shape", "wi_three", "wi_four"], ["wi_hd1"]),
+        helper.make_node("Concat", ["wi_m1", "wi_hd1"], ["wi_flat"], axis=0),  # (-1, hd)
+        helper.make_node("Squeeze", ["wi_b1", "wi_zero"], ["wi_b"]),
+        helper.make_node("Squeeze", ["wi_h1", "wi_zero"], ["wi_h"]),
+        helper.make_node("Squeeze", ["wi_t1", "wi_zero"], ["wi_t"]),
+        helper.make_node("Constant", [], ["wi_s0"], value=helper.make_tensor("wi_s0", TensorProto.INT64, [], [0])),
+        helper.make_node("Constant", [], ["wi_s1"], value=helper.make_tensor("wi_s1", TensorProto.INT64, [], [1])),
+        helper.make_node("Range", ["wi_s0", "wi_b", "wi_s1"], ["wi_brange"]),
+        helper.make_node("Range", ["wi_s0", "wi_h", "wi_s1"], ["wi_hrange"]),
+        helper.make_node("Range", ["wi_s0", "wi_t", "wi_s1"], ["wi_trange"]),
+        helper.make_node("Equal", ["rows", "wi_brange"], ["wi_same"]),
+        helper.make_node("Not", ["wi_same"], ["wi_moved_mask"]),
+        helper.make_node("NonZero", ["wi_same"], ["wi_stay2"]),
+        helper.make_node("Reshape", ["wi_stay2", "wi_m1"], ["wi_stay"]),  # (S,)
+        helper.make_node("NonZero", ["wi_moved_mask"], ["wi_dst2"]),
+        helper.make_node("Reshape", ["wi_dst2", "wi_m1"], ["wi_dst"]),  # (M,) rows that take another's window
+        helper.make_node("Gather", ["rows", "wi_dst"], ["wi_src"], axis=0),  # (M,) the windows they take
+        # stay rows: (S, H, 1, 3) = (b, h, tail_lengths[b])
+        helper.make_node("Shape", ["wi_stay"], ["wi_s_n"]),
+        helper.make_node("Concat", ["wi_s_n", "wi_h1", "wi_one"], ["wi_s_shape"], axis=0),
+        helper.make_node("Reshape", ["wi_stay", "wi_r3"], ["wi_s_b3"]),
+        helper.make_node("Expand", ["wi_s_b3", "wi_s_shape"], ["wi_s_b"]),
+        helper.make_node("Reshape", ["wi_hrange", "wi_h3"], ["wi_h13"]),
+        helper.make_node("Expand", ["wi_h13", "wi_s_shape"], ["wi_s_h"]),
+        helper.make_node("Gather", ["tail_lengths", "wi_stay"], ["wi_s_len"], axis=0),
+        helper.make_node("Reshape", ["wi_s_len", "wi_r3"], ["wi_s_t3"]),
+        helper.make_node("Expand", ["wi_s_t3", "wi_s_shape"], ["wi_s_t"]),
+        helper.make_node("Unsqueeze", ["wi_s_b", "wi_m1"], ["wi_s_b4"]),
+        helper.make_node("Unsqueeze", ["wi_s_h", "wi_m1"], ["wi_s_h4"]),
+        helper.make_node("Unsqueeze", ["wi_s_t", "wi_m1"], ["wi_s_t4"]),
+        helper.make_node("Concat", ["wi_s_b4", "wi_s_h4", "wi_s_t4"], ["wi_s_idx4"], axis=3),
+        helper.make_node("Reshape", ["wi_s_idx4", "_wi_3"], ["wi_s_idx"]),
+        # moved rows, whole windows: (M, H, T, 3) = (dst, h, t)
+        helper.make_node("Shape", ["wi_dst"], ["wi_m_n"]),
+        helper.make_node("Concat", ["wi_m_n", "wi_h1", "wi_t1", "wi_one"], ["wi_m_shape"], axis=0),
+        helper.make_node("Reshape", ["wi_dst", "wi_r4"], ["wi_m_b4"]),
+        helper.make_node("Expand", ["wi_m_b4", "wi_m_shape"], ["wi_m_b"]),
+        helper.make_node("Reshape", ["wi_hrange", "wi_h4"], ["wi_h14"]),
+        helper.make_node("Expand", ["wi_h14", "wi_m_shape"], ["wi_m_h"]),
+        helper.make_node("Reshape", ["wi_trange", "wi_t4"], ["wi_t14"]),
+        helper.make_node("Expand", ["wi_t14", "wi_m_shape"], ["wi_m_t"]),
+        helper.make_node("Concat", ["wi_m_b", "wi_m_h", "wi_m_t"], ["wi_m_idx4"], axis=3),
+        helper.make_node("Reshape", ["wi_m_idx4", "_wi_3"], ["wi_m_idx"]),
+        helper.make_node("Concat", ["wi_m_idx", "wi_s_idx"], ["wi_idx"], axis=0),
+        # the new K/V inside the gathered windows of moved rows: (M, H, 1, 3) = (j, h, tail_lengths[dst_j])
+        helper.make_node("Range", ["wi_s0", "wi_mcount", "wi_s1"], ["wi_jrange"]),
+        helper.make_node("Squeeze", ["wi_m_n", "wi_zero"], ["wi_mcount"]),
+        helper.make_node("Concat", ["wi_m_n", "wi_h1", "wi_one"], ["wi_n_shape"], axis=0),
+        helper.make_node("Reshape", ["wi_jrange", "wi_r3"], ["wi_n_j3"]),
+        helper.make_node("Expand", ["wi_n_j3", "wi_n_shape"], ["wi_n_j"]),
+        helper.make_node("Expand", ["wi_h13", "wi_n_shape"], ["wi_n_h"]),
+        helper.make_node("Gather", ["tail_lengths", "wi_dst"], ["wi_n_len"], axis=0),
+        helper.make_node("Reshape", ["wi_n_len", "wi_r3"], ["wi_n_t3"]),
+        helper.make_node("Expand", ["wi_n_t3", "wi_n_shape"], ["wi_n_t"]),
+        helper.make_node("Unsqueeze", ["wi_n_j", "wi_m1"], ["wi_n_j4"]),
+        helper.make_node("Unsqueeze", ["wi_n_h", "wi_m1"], ["wi_n_h4"]),
+        helper.make_node("Unsqueeze", ["wi_n_t", "wi_m1"], ["wi_n_t4"]),
+        helper.make_node("Concat", ["wi_n_j4", "wi_n_h4", "wi_n_t4"], ["wi_n_idx4"], axis=3),
+        helper.make_node("Reshape", ["wi_n_idx4", "_wi_3"], ["wi_n_idx"]),
+        _i64("_wi_3", [-1, 3]), _i64("_wu_bh", [0, 0, -1]),
+    ]
+
+
+def window_update(tail, new, present):
+    """present = tail with moved rows' windows (gathered, new K/V in) and stay rows' new K/V scattered in: one
+    ScatterND, whose output the host binds to the `tail` buffer, so nothing else of the window is copied."""
+    p = f"wu_{present}"
+    return [
+        helper.make_node("Reshape", [new, "_wu_bh"], [f"{p}_new3"]),  # (B, H, hd)
+        helper.make_node("Gather", [f"{p}_new3", "wi_dst"], [f"{p}_new_m"], axis=0),
+        helper.make_node("Reshape", [f"{p}_new_m", "wi_flat"], [f"{p}_new_mf"]),
+        helper.make_node("Gather", [f"{p}_new3", "wi_stay"], [f"{p}_new_s"], axis=0),
+        helper.make_node("Reshape", [f"{p}_new_s", "wi_flat"], [f"{p}_new_sf"]),
+        helper.make_node("Gather", [tail, "wi_src"], [f"{p}_moved"], axis=0),  # (M, H, T, hd)
+        helper.make_node("ScatterND", [f"{p}_moved", "wi_n_idx", f"{p}_new_mf"], [f"{p}_moved_new"]),
+        helper.make_node("Reshape", [f"{p}_moved_new", "wi_flat"], [f"{p}_moved_f"]),
+        helper.make_node("Concat", [f"{p}_moved_f", f"{p}_new_sf"], [f"{p}_upd"], axis=0),
+        helper.make_node("ScatterND", [tail, "wi_idx", f"{p}_upd"], [present]),
+    ]
+
+
+def topological(nodes, available):
+    """nodes in an order where each runs after what it reads (the inserted nodes read outputs of later originals)"""
+    ready, out, pending = set(available) | {""}, [], list(nodes)
+    while pending:
+        rest = []
+        for n in pending:
+            if all(i in ready for i in n.input):
+                out.append(n)
+                ready.update(n.output)
+            else:
+                rest.append(n)
+        if len(rest) == len(pending):
+            raise ValueError(f"cycle or missing input at {rest[0].op_type} {list(rest[0].input)}")
+        pending = rest
     return out
 
 
@@ -79,7 +197,7 @@ def decode_resident(src: onnx.ModelProto, layers: int) -> onnx.ModelProto:
 
     prelude = [  # the mask [past slots, tail slots, self] from the lengths; before the nodes that read it
         c("rg_two", [2]), c("rg_three", [3]), c("rg_one_1d", [1]), c("rg_axis1", [1]), c("rg_axis3", [3]),
-        c("rg_shape4", [-1, 1, 1, 1]), c("rg_big", [2**62]), scalar("rg_zero", 0), scalar("rg_one", 1),
+        c("rg_big", [2**62]), scalar("rg_zero", 0), scalar("rg_one", 1),
         *valid("rg_past", "past_key_0", "lengths"),
         *valid("rg_tail", "tail_key_0", "tail_lengths"),
         helper.make_node("Shape", ["lengths"], ["rg_b"]),
@@ -87,22 +205,22 @@ def decode_resident(src: onnx.ModelProto, layers: int) -> onnx.ModelProto:
         helper.make_node("ConstantOfShape", ["rg_b1"], ["rg_ones"],
                          value=helper.make_tensor("rg_onev", TensorProto.INT64, [1], [1])),
         helper.make_node("Concat", ["rg_past_valid_i", "rg_tail_valid_i", "rg_ones"], ["attention_mask"], axis=1),
-        helper.make_node("Reshape", ["tail_lengths", "rg_shape4"], ["rg_tail_len4"]),
     ]
+    prelude += window_indices()
     uses = _consumers(g)
-    before, after = {}, {}  # extra nodes placed before / after an original node (by id), keeping topological order
+    before, after = {}, {}  # extra nodes placed before / after an original node (by id)
     for i in range(layers):
-        past_k, past_v, tail_k, tail_v = f"past_key_{i}", f"past_value_{i}", f"tail_key_{i}", f"tail_value_{i}"
+        past_k, past_v = f"past_key_{i}", f"past_value_{i}"
         (t3,) = uses[past_k]
         (mm,) = uses[t3.output[0]]
         (scale,) = uses[mm.output[0]]
         (cat,) = [n for n in uses[scale.output[0]] if n.op_type == "Concat"]
         q = mm.input[0]
         s_tail = f"rg_s_tail_{i}"
+        # the window as this step leaves it (beams moved, the new K/V in slot tail_lengths[b], masked here: the
+        # self column attends to it) is what attention reads: the graph output, written in place
         after[id(scale)] = [
-            helper.make_node("Gather", [tail_k, "rows"], [f"rg_win_key_{i}"], axis=0),
-            helper.make_node("Gather", [tail_v, "rows"], [f"rg_win_value_{i}"], axis=0),
-            helper.make_node("Transpose", [f"rg_win_key_{i}"], [f"rg_tail_kt_{i}"], perm=[0, 1, 3, 2]),
+            helper.make_node("Transpose", [f"present_key_{i}"], [f"rg_tail_kt_{i}"], perm=[0, 1, 3, 2]),
             helper.make_node("MatMul", [q, f"rg_tail_kt_{i}"], [f"rg_tail_mm_{i}"]),
             helper.make_node("Mul", [f"rg_tail_mm_{i}", scale.input[1]], [s_tail]),
         ]
@@ -116,37 +234,34 @@ def decode_resident(src: onnx.ModelProto, layers: int) -> onnx.ModelProto:
         mv.input[0] = f"rg_p_past_{i}"
         mv.output[0] = f"rg_ctx_past_{i}"
         after[id(mv)] = [
-            helper.make_node("MatMul", [f"rg_p_tail_{i}", f"rg_win_value_{i}"], [f"rg_ctx_tail_{i}"]),
+            helper.make_node("MatMul", [f"rg_p_tail_{i}", f"present_value_{i}"], [f"rg_ctx_tail_{i}"]),
             helper.make_node("Add", [f"rg_ctx_past_{i}", f"rg_ctx_tail_{i}"], [ctx]),
         ]
     prelude.append(c("rg_zero_1d", [0]))
-    scatter = []  # after the original nodes: each layer's new K/V written into its tail slot
+    scatter = []  # each layer's window: moved rows and the new K/V written into the tail_* buffer it is bound to
     outputs = [o for o in g.output if o.name in ("logits", "hidden")]
     for i in range(layers):
         for kind in ("key", "value"):
-            new, tail, present = f"new_{kind}_{i}", f"rg_win_{kind}_{i}", f"present_{kind}_{i}"
-            scatter += [
-                helper.make_node("Shape", [new], [f"rg_{new}_shape"]),
-                helper.make_node("Expand", ["rg_tail_len4", f"rg_{new}_shape"], [f"rg_{new}_idx"]),
-                helper.make_node("ScatterElements", [tail, f"rg_{new}_idx", new], [present], axis=2),
-            ]
-            outputs.append(helper.make_tensor_value_info(present, elem, ["B", "H", "T", "hd"]))
+            scatter += window_update(f"tail_{kind}_{i}", f"new_{kind}_{i}", f"present_{kind}_{i}")
+            outputs.append(helper.make_tensor_value_info(f"present_{kind}_{i}", elem, ["B", "H", "T", "hd"]))
     nodes = []
     for n in list(g.node):
         nodes += before.get(id(n), []) + [n] + after.get(id(n), [])
     del g.node[:]
-    g.node.extend(prelude + nodes + scatter)
+    g.node.extend(topological(prelude + nodes + scatter, [i.name for i in g.input] + [t.name for t in g.initializer]))
     del g.output[:]
     g.output.extend(outputs)
     return m
 
 
 def cache_flush(layers, elem, opset, ir):
-    """Move each row's first `shift[b]` window slots into the frozen cache at slots `lengths[b]`.. (ScatterElements
-    into `out_*`, which the host binds to the `in_*` buffers), and shift the window left by as many (GatherElements
-    into `tail_out_*`). Window slot t goes to frozen slot lengths[b] + min(t, shift[b] − 1): the slots past the shift
-    rewrite the last moved one with its own value, so the frozen cache needs room for exactly what is frozen (a row
-    with nothing to move rewrites slot lengths[b], masked, so it needs one free slot)."""
+    """Move each row's first `shift[b]` window slots into the frozen cache at slots `lengths[b]`.. (ScatterND into
+    `out_*`, which the host binds to the `in_*` buffers, so only the moved slots are written), and shift the window
+    left by as many (GatherND into `tail_out_*`). Window slot t goes to frozen slot lengths[b] + min(t, shift[b] − 1):
+    the slots past the shift rewrite the last moved one with its own value (the same bytes, so the duplicate indices
+    are harmless), and the frozen cache needs room for exactly what is frozen (a row with nothing to move rewrites
+    slot lengths[b], masked, so it needs one free slot). Indices address (b, h, slot) slices of hd values: a copy per
+    slice, where ScatterElements / GatherElements computed an index per value (~60 ms per flush on `small`)."""
     ins, in_vi = cache_io("in", layers, elem)
     outs, out_vi = cache_io("out", layers, elem)
     tails, tail_vi = cache_io("tail", layers, elem)
@@ -155,32 +270,50 @@ def cache_flush(layers, elem, opset, ir):
     c = lambda name, vals: helper.make_node(  # noqa: E731
         "Constant", [], [name], value=helper.make_tensor(name, TensorProto.INT64, [len(vals)], vals))
     nodes = [
-        c("shape4", [-1, 1, 1, 1]), c("two", [2]), c("three", [3]), c("slot_shape", [1, 1, -1, 1]),
-        c("zero1", [0]), c("one1", [1]),
+        c("shape3", [-1, 1, 1]), c("zero1", [0]), c("one1", [1]), c("two", [2]), c("three", [3]), c("h3", [1, -1, 1]),
+        c("t3", [1, 1, -1]), c("m1", [-1]),
         helper.make_node("Shape", [tails[0]], ["tshape"]),
+        helper.make_node("Slice", ["tshape", "zero1", "three"], ["bht"]),  # (B, H, T)
+        helper.make_node("Slice", ["tshape", "one1", "two"], ["h1"]),
         helper.make_node("Slice", ["tshape", "two", "three"], ["t1"]),
-        helper.make_node("Squeeze", ["t1"], ["t"]),
+        helper.make_node("Squeeze", ["h1", "zero1"], ["h"]),
+        helper.make_node("Squeeze", ["t1", "zero1"], ["t"]),
         helper.make_node("Constant", [], ["zero"], value=helper.make_tensor("zero", TensorProto.INT64, [], [0])),
         helper.make_node("Constant", [], ["one"], value=helper.make_tensor("one", TensorProto.INT64, [], [1])),
+        helper.make_node("Shape", ["lengths"], ["b1"]),
+        helper.make_node("Squeeze", ["b1", "zero1"], ["b"]),
+        helper.make_node("Range", ["zero", "b", "one"], ["brange"]),
+        helper.make_node("Range", ["zero", "h", "one"], ["hrange"]),
         helper.make_node("Range", ["zero", "t", "one"], ["slots"]),
-        helper.make_node("Reshape", ["slots", "slot_shape"], ["slots4"]),  # (1, 1, T, 1)
-        helper.make_node("Reshape", ["lengths", "shape4"], ["len4"]),
-        helper.make_node("Reshape", ["shift", "shape4"], ["shift4"]),
-        helper.make_node("Sub", ["shift4", "one1"], ["last_moved"]),
+        helper.make_node("Reshape", ["slots", "t3"], ["slots3"]),  # (1, 1, T)
+        helper.make_node("Reshape", ["lengths", "shape3"], ["len3"]),
+        helper.make_node("Reshape", ["shift", "shape3"], ["shift3"]),
+        helper.make_node("Sub", ["shift3", "one1"], ["last_moved"]),
         helper.make_node("Max", ["last_moved", "zero1"], ["last_moved0"]),
-        helper.make_node("Min", ["slots4", "last_moved0"], ["moved4"]),  # min(t, max(shift − 1, 0))
-        helper.make_node("Add", ["moved4", "len4"], ["dst4"]),
-        helper.make_node("Add", ["slots4", "shift4"], ["src4"]),
+        helper.make_node("Min", ["slots3", "last_moved0"], ["moved3"]),  # min(t, max(shift − 1, 0))
+        helper.make_node("Add", ["moved3", "len3"], ["dst3"]),
+        helper.make_node("Add", ["slots3", "shift3"], ["src3"]),
         helper.make_node("Sub", ["t1", "one1"], ["last"]),
-        helper.make_node("Min", ["src4", "last"], ["src4c"]),
-        helper.make_node("Expand", ["dst4", "tshape"], ["dst"]),
-        helper.make_node("Expand", ["moved4", "tshape"], ["moved"]),
-        helper.make_node("Expand", ["src4c", "tshape"], ["src"]),
+        helper.make_node("Min", ["src3", "last"], ["src3c"]),
+        # (B, H, T, 1) slot indices for GatherND over (b, h) batches; (B, H, T, 3) = (b, h, slot) for ScatterND
+        helper.make_node("Expand", ["moved3", "bht"], ["moved"]),
+        helper.make_node("Unsqueeze", ["moved", "m1"], ["moved_idx"]),
+        helper.make_node("Expand", ["src3c", "bht"], ["src"]),
+        helper.make_node("Unsqueeze", ["src", "m1"], ["src_idx"]),
+        helper.make_node("Expand", ["dst3", "bht"], ["dst"]),
+        helper.make_node("Reshape", ["brange", "shape3"], ["b3"]),
+        helper.make_node("Expand", ["b3", "bht"], ["bb"]),
+        helper.make_node("Reshape", ["hrange", "h3"], ["hh3"]),
+        helper.make_node("Expand", ["hh3", "bht"], ["hh"]),
+        helper.make_node("Unsqueeze", ["bb", "m1"], ["bb4"]),
+        helper.make_node("Unsqueeze", ["hh", "m1"], ["hh4"]),
+        helper.make_node("Unsqueeze", ["dst", "m1"], ["dst4"]),
+        helper.make_node("Concat", ["bb4", "hh4", "dst4"], ["dst_idx"], axis=3),
     ]
     for a, b, t, to in zip(ins, outs, tails, touts):
-        nodes += [helper.make_node("GatherElements", [t, "moved"], [f"{t}_moved"], axis=2),
-                  helper.make_node("ScatterElements", [a, "dst", f"{t}_moved"], [b], axis=2),
-                  helper.make_node("GatherElements", [t, "src"], [to], axis=2)]
+        nodes += [helper.make_node("GatherND", [t, "moved_idx"], [f"{t}_moved"], batch_dims=2),
+                  helper.make_node("ScatterND", [a, "dst_idx", f"{t}_moved"], [b]),
+                  helper.make_node("GatherND", [t, "src_idx"], [to], batch_dims=2)]
     return small_graph("cache_flush", nodes, [*vi, *in_vi, *tail_vi], [*out_vi, *tout_vi], opset, ir)
 
 
@@ -212,16 +345,32 @@ def main(model_dir):
                           [rows, *in_vi], out_vi, opset, ir), str(d / "cache_gather.onnx"))
 
     cap = helper.make_tensor_value_info("capacity", TensorProto.INT64, [1])
+    # padded by a Concat with zeros, or cropped by a Slice (an `If` on which: each writes the output once): block
+    # copies along the slot axis, where onnxruntime's CPU Pad ran ~10× slower than a copy (434 ms to pad 16 rows of
+    # `small` from 160 to 192 slots)
+    i64 = lambda name, vals: helper.make_node(  # noqa: E731
+        "Constant", [], [name], value=helper.make_tensor(name, TensorProto.INT64, [len(vals)], vals))
     pad_nodes = [
+        i64("zero", [0]), i64("two", [2]), i64("three", [3]), i64("four", [4]),
         helper.make_node("Shape", [ins[0]], ["shape"]),
-        helper.make_node("Constant", [], ["two"], value=helper.make_tensor("two", TensorProto.INT64, [1], [2])),
-        helper.make_node("Constant", [], ["three"], value=helper.make_tensor("three", TensorProto.INT64, [1], [3])),
         helper.make_node("Slice", ["shape", "two", "three"], ["p"]),
+        helper.make_node("Less", ["capacity", "p"], ["crop1"]),
+        helper.make_node("Squeeze", ["crop1", "zero"], ["crop"]),
+        helper.make_node("Slice", ["shape", "zero", "two"], ["bh"]),
+        helper.make_node("Slice", ["shape", "three", "four"], ["hd"]),
         helper.make_node("Sub", ["capacity", "p"], ["extra"]),
-        helper.make_node("Constant", [], ["zeros6"], value=helper.make_tensor("zeros6", TensorProto.INT64, [6], [0] * 6)),
-        helper.make_node("Constant", [], ["zero1"], value=helper.make_tensor("zero1", TensorProto.INT64, [1], [0])),
-        helper.make_node("Concat", ["zeros6", "extra", "zero1"], ["pads"], axis=0),
-    ] + [helper.make_node("Pad", [a, "pads"], [b], mode="constant") for a, b in zip(ins, outs)]
+        helper.make_node("Max", ["extra", "zero"], ["extra0"]),
+        helper.make_node("Concat", ["bh", "extra0", "hd"], ["zshape"], axis=0),
+        helper.make_node("ConstantOfShape", ["zshape"], ["zeros_f"],
+                         value=helper.make_tensor("zero_value", TensorProto.FLOAT, [1], [0.0])),
+        helper.make_node("CastLike", ["zeros_f", ins[0]], ["zeros"]),
+    ]
+    grow = [helper.make_node("Concat", [a, "zeros"], [f"{b}_grown"], axis=2) for a, b in zip(ins, outs)]
+    crop = [helper.make_node("Slice", [a, "zero", "capacity", "two"], [f"{b}_cropped"]) for a, b in zip(ins, outs)]
+    branch = lambda name, nodes, suffix: helper.make_graph(  # noqa: E731
+        nodes, name, [], [helper.make_tensor_value_info(f"{b}_{suffix}", elem, None) for b in outs])
+    pad_nodes.append(helper.make_node("If", ["crop"], outs, then_branch=branch("crop", crop, "cropped"),
+                                      else_branch=branch("grow", grow, "grown")))
     onnx.save(small_graph("cache_pad", pad_nodes, [cap, *in_vi], out_vi, opset, ir), str(d / "cache_pad.onnx"))
 
     a_names, a_vi = cache_io("a", layers, elem)

@@ -1,5 +1,5 @@
 import * as ort from "onnxruntime-node";
-import type { Feeds, GraphName, GraphSignature, InferenceBackend, Tensor } from "../engine/backend.ts";
+import type { Feeds, GraphName, GraphSignature, InferenceBackend, Target, Tensor } from "../engine/backend.ts";
 import type { GraphMeta, TensorMeta } from "../model/graph-contract.ts";
 
 export interface OrtOptions {
@@ -76,6 +76,17 @@ export class OrtBackend implements InferenceBackend {
     if (tensor.type === "resident") (tensor.handle as ort.Tensor).dispose();
   }
 
+  /** rows of a host-memory resident tensor: a tensor over a view of its array (no copy) */
+  rows(tensor: Tensor, start: number, count: number): Tensor | undefined {
+    if (tensor.type !== "resident") return undefined;
+    const t = tensor.handle as ort.Tensor;
+    if (t.location !== "cpu" || (t.type !== "float32" && t.type !== "float16")) return undefined;
+    const per = t.dims.slice(1).reduce((n, x) => n * x, 1);
+    const data = (t.data as Float32Array | Uint16Array).subarray(start * per, (start + count) * per);
+    const dims = [count, ...t.dims.slice(1)];
+    return { type: "resident", handle: new ort.Tensor(t.type, data, dims), dims, bytes: data.byteLength };
+  }
+
   /** whether the model directory had this graph */
   has(graph: GraphName): boolean {
     return this.sessions.has(graph);
@@ -85,7 +96,7 @@ export class OrtBackend implements InferenceBackend {
     graph: GraphName,
     feeds: Feeds,
     keep: readonly string[] = [],
-    into: Readonly<Record<string, string>> = {},
+    into: Readonly<Record<string, Target>> = {},
   ): Promise<Feeds> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) {
@@ -98,7 +109,8 @@ export class OrtBackend implements InferenceBackend {
     const bound: Record<string, Tensor> = {};
     const fetches: Record<string, ort.Tensor | null> = {};
     for (const name of session.outputNames) {
-      const source = into[name] === undefined ? undefined : feeds[into[name]];
+      const target = into[name];
+      const source = typeof target === "string" ? feeds[target] : target;
       const handle = source?.type === "resident" ? (source.handle as ort.Tensor) : undefined;
       if (source && handle?.location === "cpu") {
         bound[name] = source;

@@ -39,6 +39,9 @@ export type Tensor =
 
 export type Feeds = Record<string, Tensor>;
 
+/** where an output is written: the memory of the feed of that name, or that resident tensor */
+export type Target = string | Tensor;
+
 export interface GraphSignature {
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
@@ -49,17 +52,24 @@ export interface InferenceBackend {
    * Run a graph; the outputs named in `keep` come back as resident tensors. `into` maps an output to the resident
    * feed it overwrites (an output the same size as that input): a backend that can bind the output to the input's
    * memory writes it in place and returns that same tensor, so the graph copies no whole cache (CPU provider);
-   * one that cannot returns a new resident tensor, as without `into`.
+   * one that cannot returns a new resident tensor, as without `into`. An `into` target may also be a resident tensor
+   * itself (rows of a larger one, from `rows`): the output is written there.
    */
   run(
     graph: GraphName,
     feeds: Feeds,
     keep?: readonly string[],
-    into?: Readonly<Record<string, string>>,
+    into?: Readonly<Record<string, Target>>,
   ): Promise<Feeds>;
   signature(graph: GraphName): GraphSignature;
   /** free a resident tensor the engine no longer feeds (device memory on a GPU provider) */
   release?(tensor: Tensor): void;
+  /**
+   * Rows `start`..`start + count` (the batch axis) of a resident tensor as a resident tensor sharing its memory,
+   * where the backend can (host memory, CPU provider); undefined where it cannot (device memory). Lets a cache
+   * keep spare rows, as the host loop's does, so a row joining or leaving is written where it lies.
+   */
+  rows?(tensor: Tensor, start: number, count: number): Tensor | undefined;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import type { Feeds, GraphName, GraphSignature, InferenceBackend, Tensor } from "./backend.ts";
+import type { Feeds, GraphName, GraphSignature, InferenceBackend, Target, Tensor } from "./backend.ts";
 
 /** Bytes one graph has been fed from and has returned to host memory, over all its calls and for its last call. */
 export interface GraphTraffic {
@@ -32,7 +32,7 @@ export class CountingBackend implements InferenceBackend {
     graph: GraphName,
     feeds: Feeds,
     keep?: readonly string[],
-    into?: Readonly<Record<string, string>>,
+    into?: Readonly<Record<string, Target>>,
   ): Promise<Feeds> {
     const bytesIn = bytesOf(feeds);
     const out = await this.inner.run(graph, feeds, keep, into);
@@ -64,6 +64,10 @@ export class CountingBackend implements InferenceBackend {
 
   release(tensor: Tensor): void {
     this.inner.release?.(tensor);
+  }
+
+  rows(tensor: Tensor, start: number, count: number): Tensor | undefined {
+    return this.inner.rows?.(tensor, start, count);
   }
 
   close(): Promise<void> {

@@ -21,15 +21,24 @@ export const WINDOW_STEP = 16;
  * flush. The beams of a sequence hold identical frozen rows — a flush moves only the prefix all of them share —
  * so a beam reorder moves window rows only. Rows leaving, prefilled rows joining and more slots are three small
  * graphs (`gpu-node/tools/resident_graphs.py`). Only row indices, lengths and capacities cross the host boundary.
+ * Where the backend can view rows of a tensor (host memory), both parts keep spare rows, as the host loop's cache:
+ * a joining row is written into the next spare rows and a leaver's slot takes the last row, one row each, where
+ * a whole-cache concat or gather (a whole-cache output, copied again by onnxruntime-node) cost far more.
  */
 export class ResidentCache {
+  /** the frozen cache, `cacheSlots` rows of which the first `rows` are running (spare rows where the backend can view rows) */
   private cache: Tensor[] = [];
+  private cacheSlots = 0;
+  /** the windows, `tailSlots` rows (as `cache`) */
   private tails: Tensor[] = [];
+  private tailSlots = 0;
   rows = 0;
   capacity = 0;
   window = 0;
   /** beam reorders not applied yet: row b's window is window row `pending[b]` (the next step applies them) */
   private pending: number[] | null = null;
+  /** the window views the last `feeds()` handed the step (its present_* are written into them) */
+  private fedTails: Tensor[] | null = null;
   private readonly names: { in: string[]; out: string[]; past: string[]; tail: string[]; present: string[] };
 
   constructor(
@@ -46,11 +55,14 @@ export class ResidentCache {
   feeds(): Feeds {
     const rows = this.pending ?? Array.from({ length: this.rows }, (_, b) => b);
     const feeds: Feeds = { rows: i64(rows, [rows.length]) };
+    const cache = this.running(this.cache, this.cacheSlots);
+    const tails = this.running(this.tails, this.tailSlots);
+    this.fedTails = tails;
     this.names.past.forEach((n, i) => {
-      feeds[n] = at(this.cache, i);
+      feeds[n] = at(cache, i);
     });
     this.names.tail.forEach((n, i) => {
-      feeds[n] = at(this.tails, i);
+      feeds[n] = at(tails, i);
     });
     return feeds;
   }
@@ -65,24 +77,50 @@ export class ResidentCache {
 
   /** take a decode step's present_* as the new window (the pending reorders are in it now) */
   update(out: Feeds): void {
-    this.tails = this.freeing(this.tails, pick(out, this.names.present, "decode"));
+    const next = pick(out, this.names.present, "decode");
+    const inPlace = next.every((t, i) => t === this.fedTails?.[i]);
+    this.fedTails = null;
     this.pending = null;
+    if (inPlace) return; // written into the windows' rows where they lie
+    this.tails = this.freeing(this.tails, next);
+    this.tailSlots = this.rows;
   }
 
-  /** rows leaving: keep these rows, in this order */
-  async gather(rows: readonly number[]): Promise<void> {
-    if (rows.length === 0) return this.clear();
-    const windows = rows.map((r) => this.pending?.[r] ?? r);
+  /**
+   * Rows leaving: keep these rows (ascending). Returns the new order (row b is the old row `order[b]`): where the
+   * backend views rows, the last rows move into the holes, one row each (as the host loop's cache); elsewhere all
+   * kept rows are gathered in order.
+   */
+  async gather(keep: readonly number[]): Promise<number[]> {
+    if (keep.length === 0) {
+      this.clear();
+      return [];
+    }
+    const n = keep.length;
+    const kept = new Set(keep);
+    const holes = Array.from({ length: n }, (_, b) => b).filter((b) => !kept.has(b));
+    const movers = keep.filter((b) => b >= n);
+    const order = this.viewable(this.cache)
+      ? Array.from({ length: n }, (_, b) => (kept.has(b) ? b : (movers[holes.indexOf(b)] as number)))
+      : [...keep];
+    const windows = order.map((r) => this.pending?.[r] ?? r);
     this.pending = null;
-    this.cache = this.freeing(
-      this.cache,
-      await this.run("cache_gather", { rows: i64(rows, [rows.length]) }, this.cache),
-    );
-    this.tails = this.freeing(
-      this.tails,
-      await this.run("cache_gather", { rows: i64(windows, [rows.length]) }, this.tails),
-    );
-    this.rows = rows.length;
+    if (this.viewable(this.cache)) {
+      for (const [j, hole] of holes.entries()) {
+        const rows = i64([movers[j] as number], [1]);
+        const target = this.view(this.cache, hole, 1);
+        await this.run("cache_gather", { rows }, this.cache, target);
+      }
+    } else {
+      const cache = this.running(this.cache, this.cacheSlots);
+      this.cache = this.freeing(this.cache, await this.run("cache_gather", { rows: i64(order, [n]) }, cache));
+      this.cacheSlots = n;
+    }
+    const tails = this.running(this.tails, this.tailSlots);
+    this.tails = this.freeing(this.tails, await this.run("cache_gather", { rows: i64(windows, [n]) }, tails));
+    this.tailSlots = n;
+    this.rows = n;
+    return order;
   }
 
   /**
@@ -97,23 +135,29 @@ export class ResidentCache {
     if (!this.pending) return;
     const rows = this.pending;
     this.pending = null;
-    this.tails = this.freeing(
-      this.tails,
-      await this.run("cache_gather", { rows: i64(rows, [rows.length]) }, this.tails),
-    );
+    const tails = this.running(this.tails, this.tailSlots);
+    this.tails = this.freeing(this.tails, await this.run("cache_gather", { rows: i64(rows, [rows.length]) }, tails));
+    this.tailSlots = this.rows;
   }
 
   /** at least `capacity` frozen slots per row (zeros, masked until written) */
   async grow(capacity: number): Promise<void> {
     if (capacity <= this.capacity) return;
-    if (this.rows > 0) this.cache = this.freeing(this.cache, await this.pad(this.cache, capacity));
-    this.capacity = capacity;
+    await this.resizeFrozen(capacity);
   }
 
   /** fewer frozen slots (every row's frozen part must fit): after the longest rows have left */
   async shrink(capacity: number): Promise<void> {
     if (capacity >= this.capacity) return;
-    if (this.rows > 0) this.cache = this.freeing(this.cache, await this.pad(this.cache, capacity)); // pads < 0 crop
+    await this.resizeFrozen(capacity); // pads < 0 crop
+  }
+
+  private async resizeFrozen(capacity: number): Promise<void> {
+    if (this.rows > 0) {
+      const cache = this.running(this.cache, this.cacheSlots);
+      this.cache = this.freeing(this.cache, await this.pad(cache, capacity));
+      this.cacheSlots = this.rows;
+    }
     this.capacity = capacity;
   }
 
@@ -121,7 +165,11 @@ export class ResidentCache {
   async growWindow(window: number): Promise<void> {
     if (window <= this.window) return;
     await this.applyPending();
-    if (this.rows > 0) this.tails = this.freeing(this.tails, await this.pad(this.tails, window));
+    if (this.rows > 0) {
+      const tails = this.running(this.tails, this.tailSlots);
+      this.tails = this.freeing(this.tails, await this.pad(tails, window));
+      this.tailSlots = this.rows;
+    }
     this.window = window;
   }
 
@@ -138,20 +186,40 @@ export class ResidentCache {
       (): Tensor =>
         this.dtype === "float16" ? { type: "float16", data: new Uint16Array(0), dims } : f32(new Float32Array(0), dims),
     );
-    let tail = await this.pad(empty, this.window);
-    if (copies > 1) {
-      const rows = i64(new Array(copies).fill(0), [copies]);
-      row = this.freeing(row, await this.run("cache_gather", { rows }, row));
-      tail = this.freeing(tail, await this.run("cache_gather", { rows }, tail));
-    }
-    if (this.rows > 0) {
-      await this.applyPending();
-      row = this.freeing(row, await this.concat(this.cache, row));
-      tail = this.freeing(tail, await this.concat(this.tails, tail));
-    }
-    this.cache = this.freeing(this.cache, row);
-    this.tails = this.freeing(this.tails, tail);
+    const tail = await this.pad(empty, this.window);
+    await this.applyPending();
+    [this.cache, this.cacheSlots] = await this.append(this.cache, this.cacheSlots, row, copies);
+    [this.tails, this.tailSlots] = await this.append(this.tails, this.tailSlots, tail, copies);
+    this.freeing(row, []);
+    this.freeing(tail, []);
     this.rows += copies;
+  }
+
+  /**
+   * `copies` of a one-row tensor set after the running rows: written into spare rows where the backend views rows
+   * (twice as many rows as running when they run out, as the host loop's cache), else joined by a concat.
+   */
+  private async append(parts: Tensor[], slots: number, row: Tensor[], copies: number): Promise<[Tensor[], number]> {
+    const repeat = i64(new Array(copies).fill(0), [copies]);
+    if (this.rows === 0) return [this.freeing(parts, await this.run("cache_gather", { rows: repeat }, row)), copies];
+    if (!this.viewable(parts)) {
+      const rows = await this.run("cache_gather", { rows: repeat }, row);
+      const joined = await this.concat(this.running(parts, slots), rows);
+      this.freeing(rows, joined);
+      return [this.freeing(parts, joined), this.rows + copies];
+    }
+    let [big, room] = [parts, slots];
+    if (this.rows + copies > room) {
+      // more rows, same layout: the running rows and spare rows (copies of row 0, never read)
+      room = Math.max(this.rows + copies, 2 * this.rows, 4);
+      const index = Array.from({ length: room }, (_, b) => (b < this.rows ? b : 0));
+      big = this.freeing(
+        parts,
+        await this.run("cache_gather", { rows: i64(index, [room]) }, this.running(parts, slots)),
+      );
+    }
+    await this.run("cache_gather", { rows: repeat }, row, this.view(big, this.rows, copies));
+    return [big, room];
   }
 
   /**
@@ -164,26 +232,53 @@ export class ResidentCache {
     const need = Math.max(...cached.map((c, b) => c + Math.max(shift[b] ?? 0, 1)));
     if (need > this.capacity) await this.grow(Math.ceil(need / CAPACITY_STEP) * CAPACITY_STEP);
     const feeds: Feeds = { lengths: i64(cached, [cached.length]), shift: i64(shift, [shift.length]) };
+    const cache = this.running(this.cache, this.cacheSlots);
     this.names.in.forEach((n, i) => {
-      feeds[n] = at(this.cache, i);
+      feeds[n] = at(cache, i);
     });
+    const tails = this.running(this.tails, this.tailSlots);
     cacheNames("tail", this.shape.layers).forEach((n, i) => {
-      feeds[n] = at(this.tails, i);
+      feeds[n] = at(tails, i);
     });
     const shifted = cacheNames("tail_out", this.shape.layers);
     const into = Object.fromEntries(this.names.out.map((n, i) => [n, this.names.in[i] as string]));
     const out = await this.backend.run("cache_flush", feeds, [...this.names.out, ...shifted], into);
-    this.cache = this.freeing(this.cache, pick(out, this.names.out, "cache_flush"));
+    const frozen = pick(out, this.names.out, "cache_flush");
+    if (!frozen.every((t, i) => t === cache[i])) {
+      this.cache = this.freeing(this.cache, frozen);
+      this.cacheSlots = this.rows;
+    }
     this.tails = this.freeing(this.tails, pick(out, shifted, "cache_flush"));
+    this.tailSlots = this.rows;
   }
 
   clear(): void {
     this.pending = null;
     this.cache = this.freeing(this.cache, []);
     this.tails = this.freeing(this.tails, []);
+    this.cacheSlots = 0;
+    this.tailSlots = 0;
     this.rows = 0;
     this.capacity = 0;
     this.window = 0;
+  }
+
+  /** the running rows of a part: the tensors themselves, or views of their first rows */
+  private running(parts: Tensor[], slots: number): Tensor[] {
+    return slots === this.rows ? parts : this.view(parts, 0, this.rows);
+  }
+
+  private viewable(parts: Tensor[]): boolean {
+    const first = parts[0];
+    return first !== undefined && this.backend.rows?.(first, 0, 0) !== undefined;
+  }
+
+  private view(parts: Tensor[], start: number, count: number): Tensor[] {
+    return parts.map((t) => {
+      const v = this.backend.rows?.(t, start, count);
+      if (!v) throw new Error("resident cache: the backend cannot view rows of this tensor");
+      return v;
+    });
   }
 
   /** free the tensors of `old` that `next` does not hold; returns `next` */
@@ -207,12 +302,19 @@ export class ResidentCache {
     return this.run("cache_pad", { capacity: i64([slots], [1]) }, tensors);
   }
 
-  private async run(graph: "cache_gather" | "cache_pad", extra: Feeds, tensors: Tensor[]): Promise<Tensor[]> {
+  /** a cache graph over `tensors`; with `targets`, its outputs are written into them (rows of a larger tensor) */
+  private async run(
+    graph: "cache_gather" | "cache_pad",
+    extra: Feeds,
+    tensors: Tensor[],
+    targets?: Tensor[],
+  ): Promise<Tensor[]> {
     const feeds: Feeds = { ...extra };
     this.names.in.forEach((n, i) => {
       feeds[n] = at(tensors, i);
     });
-    return pick(await this.backend.run(graph, feeds, this.names.out), this.names.out, graph);
+    const into = targets ? Object.fromEntries(this.names.out.map((n, i) => [n, at(targets, i)])) : undefined;
+    return pick(await this.backend.run(graph, feeds, this.names.out, into), this.names.out, graph);
   }
 }
 

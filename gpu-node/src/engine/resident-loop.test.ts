@@ -52,6 +52,31 @@ describe("the resident-cache decode loop (issue 13)", () => {
     expect(resident.engine.stats().boundary.cache_flush?.calls ?? 0).toBeGreaterThan(0);
   });
 
+  it("gives the same codes where the backend cannot view rows (device memory): joins concatenate, leaves gather", async () => {
+    // the same backend without `rows`, as a GPU provider's: no spare rows, every join and leave a whole-cache graph
+    const noViews = await createTestNode(
+      { maxBatch: 8, maxQueueDelayMs: 20, decodeLoop: "resident" },
+      undefined,
+      (b) => ({
+        run: b.run.bind(b),
+        signature: b.signature.bind(b),
+        release: b.release?.bind(b),
+        close: b.close.bind(b),
+      }),
+    );
+    try {
+      const beams = [3, 1, 2, 3];
+      const run = (node: TestNode) => Promise.all(beams.map((b, i) => node.engine.submit(job(node, i, b))));
+      const [a, b] = [await run(resident), await run(noViews)];
+      expect(b.map((r) => r.codes)).toEqual(a.map((r) => r.codes));
+      // with views, rows join into spare rows (no concat); without, each join after the first concatenates
+      expect(resident.engine.stats().boundary.cache_concat?.calls ?? 0).toBe(0);
+      expect(noViews.engine.stats().boundary.cache_concat?.calls ?? 0).toBeGreaterThan(0);
+    } finally {
+      await noViews.close();
+    }
+  });
+
   it("gives the host loop's codes when the longest row leaves first and the frozen cache shrinks", async () => {
     // record every cache_pad that crops (capacity below the slots it is fed)
     const crops: number[] = [];
