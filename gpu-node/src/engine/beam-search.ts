@@ -129,7 +129,7 @@ export class SequenceSearch {
       : this.beamStep(logits, offsets, latents);
   }
 
-  /** The best finished sequence: codes without the stop token, and one latent per code. */
+  /** The best finished sequence: codes without the stop token, and one latent per code where steps carried them. */
   result(): { codes: number[]; latents: Float32Array[] } {
     const codes: number[] = [];
     const latents: Float32Array[] = [];

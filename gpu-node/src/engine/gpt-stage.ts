@@ -56,6 +56,12 @@ export class GptStage implements GpuStage {
   private readonly shape: CacheShape;
   private readonly d: number;
   private readonly vocab: number;
+  /**
+   * whether each step's hidden state is kept as the latent of the code drawn from it: only for a model without the
+   * teacher-forced latent pass (`gpt_latent`, latent-stage.ts), which otherwise replaces them all once the segment
+   * is done. Without this every beam would hold D floats per code until then for nothing.
+   */
+  private readonly stepLatents: boolean;
 
   constructor(
     private readonly backend: InferenceBackend,
@@ -66,6 +72,7 @@ export class GptStage implements GpuStage {
     this.shape = { layers: g.layers, heads: g.heads, headDim: g.model_dim / g.heads };
     this.d = g.model_dim;
     this.vocab = g.number_mel_codes;
+    this.stepLatents = !("gpt_latent" in manifest.files);
     this.cache = new BatchKvCache(this.shape);
     const kvType = manifest.precision?.kv_cache ?? "float32";
     if (kvType === "float16" && loop !== "resident")
@@ -168,7 +175,7 @@ export class GptStage implements GpuStage {
     );
     const prompt = g.cond_tokens + seg.textIds.length + 1;
     const seq: Sequence = { seg, search, prompt };
-    const hidden = floatOutput(out, "hidden").slice(0, this.d);
+    const hidden = this.stepLatents ? floatOutput(out, "hidden").slice(0, this.d) : null;
     const n = search.numBeams;
     const { done } = search.step(
       floatOutput(out, "logits"),
@@ -219,7 +226,7 @@ export class GptStage implements GpuStage {
     });
     const out = this.resident ? await this.residentStep(this.resident, ids, pos) : await this.hostStep(ids, pos, mask);
     const logits = floatOutput(out, "logits");
-    const hidden = floatOutput(out, "hidden");
+    const hidden = this.stepLatents ? floatOutput(out, "hidden") : null;
     for (const row of this.rows) row.length += 1;
     const done: SegmentState[] = [];
     // resident loop: one gather for all beam reorders of the step (row b takes row perm[b]'s history)
@@ -228,7 +235,7 @@ export class GptStage implements GpuStage {
       const result = seq.search.step(
         logits,
         rows.map((b) => b * this.vocab),
-        rows.map((b) => hidden.slice(b * this.d, (b + 1) * this.d)),
+        rows.map((b) => hidden?.slice(b * this.d, (b + 1) * this.d) ?? null),
       );
       if (result.done) {
         this.finish(seq);

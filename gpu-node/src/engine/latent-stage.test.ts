@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readModelDir } from "../adapters/model-dir.ts";
 import { OrtBackend } from "../adapters/ort-backend.ts";
 import type { Manifest } from "../model/manifest.ts";
@@ -7,6 +7,8 @@ import { defaultTestOptions, TINY_MODEL_DIR } from "../testing/harness.ts";
 import { TextFrontEnd } from "../text/tokenizer.ts";
 import { type Feeds, f32, floatOutput, type GraphName, type InferenceBackend, i64 } from "./backend.ts";
 import { Engine } from "./engine.ts";
+import { LatentStage } from "./latent-stage.ts";
+import type { SegmentState } from "./types.ts";
 
 /** Every call of the graphs named, with its feeds and outputs. */
 class RecordingBackend implements InferenceBackend {
@@ -152,6 +154,38 @@ describe("the s2mel latents come from IndexTTS2's teacher-forced second GPT pass
       expect(
         maxAbsDiff(latent.subarray(manifest.gpt.model_dim), generated.subarray(manifest.gpt.model_dim)),
       ).toBeGreaterThan(1e-3);
+    }
+  });
+
+  it("keeps no decode-step latents while the beams decode: the pass makes them, one set per segment", async () => {
+    const arrived: { codes: number; latents: number }[] = [];
+    const accept = vi.spyOn(LatentStage.prototype, "accept").mockImplementation(function (
+      this: LatentStage,
+      seg: SegmentState,
+    ) {
+      arrived.push({ codes: seg.codes.length, latents: seg.latents.length });
+      (this as unknown as { queue: SegmentState[] }).queue.push(seg);
+    });
+    try {
+      const voice = voices.get(1);
+      const result = await engine.submit({
+        id: "beams",
+        segments: text.segments("Three beams decode this. Then a second sentence.").map((s) => s.ids),
+        voice,
+        emoVec: voices.emotionVector(voice, { kind: "label", label: "calm", alpha: 0.6 }),
+        speed: 1,
+        seed: 11,
+        priority: "interactive",
+        sampling: { numBeams: 3 },
+      });
+      expect(result.audio.length).toBeGreaterThan(0);
+    } finally {
+      accept.mockRestore();
+    }
+    expect(arrived.length).toBeGreaterThan(0);
+    for (const a of arrived) {
+      expect(a.codes).toBeGreaterThan(0);
+      expect(a.latents).toBe(0);
     }
   });
 });

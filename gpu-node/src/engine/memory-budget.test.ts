@@ -35,7 +35,10 @@ describe("per-request peak memory estimate", async () => {
     expect(estimateRequestBytes(model, request("a", [600, 600]))).toBeGreaterThan(one);
     expect(estimateRequestBytes(model, request("a", [1200]))).toBeGreaterThan(one);
     expect(estimateRequestBytes(model, request("a", [600], 0.5))).toBeGreaterThan(one);
-    expect(estimateRequestBytes(model, request("a", [600], 1, 3))).toBeGreaterThan(one);
+    // beams are cache rows; 1 to 4 rows share the cache's smallest row-slot count (4), and with the latent pass the
+    // beams keep no latents of their own: beams cost more once they need more slots
+    expect(estimateRequestBytes(model, request("a", [600], 1, 3))).toBeGreaterThanOrEqual(one);
+    expect(estimateRequestBytes(model, request("a", [600], 1, 5))).toBeGreaterThan(one);
     const wider = memoryModel({ ...manifest, gpt: { ...manifest.gpt, model_dim: manifest.gpt.model_dim * 24 } });
     expect(estimateRequestBytes(wider, request("a", [600]))).toBeGreaterThan(one);
   });
@@ -46,7 +49,9 @@ describe("per-request peak memory estimate", async () => {
     const codes = 100;
     const frames = Math.ceil(manifest.s2mel.code_to_frame_ratio * codes);
     const c = manifest.s2mel.content_dim;
-    const held = 3 * codes * D * 4 + frames * (2 * 80 + 2 * c + 256) * 4 + frames * 256 * 6;
+    // tiny has the latent pass: one set of latents per segment (not one per beam: no step latents are kept)
+    expect(model.latentPassHeads).not.toBeNull();
+    const held = 1 * codes * D * 4 + frames * (2 * 80 + 2 * c + 256) * 4 + frames * 256 * 6;
     // 3 beams: 3 rows, 4 slots; capacity: cond + 60 text + 100 codes + 1, in steps of 32
     const positions = manifest.gpt.cond_tokens + 60 + codes;
     const kv = 2 * 4 * Math.ceil((positions + 1) / 32) * 32 * L * 2 * D * 4;
@@ -83,6 +88,13 @@ describe("per-request peak memory estimate", async () => {
     expect(estimateRequestBytes(withPass, long) - estimateRequestBytes(withoutPass, long)).toBe(
       latentPassBytes(withPass, positions) -
         callBytesPerSegment(withoutPass, Math.ceil(withoutPass.framesPerCode * 1200)),
+    );
+    // with 3 beams the pass also spares two of the three sets of step latents (gpt-stage.ts keeps none)
+    const long3 = request("long3", [1200], 1, 3);
+    expect(estimateRequestBytes(withPass, long3) - estimateRequestBytes(withoutPass, long3)).toBe(
+      latentPassBytes(withPass, positions) -
+        callBytesPerSegment(withoutPass, Math.ceil(withoutPass.framesPerCode * 1200)) -
+        2 * 1200 * withPass.bytesPerCode,
     );
   });
 

@@ -7,7 +7,8 @@ import type { RequestState } from "./types.ts";
  * (issue 14 #1: four long requests took a node from 342 MB to 5.8 GB; sixteen would exhaust a 24 GB host).
  *
  * What the admitted requests hold, from their planned lengths and the model's dimensions (fp32), until they settle:
- * - per segment and beam, the GPT latents kept for the projector (`D` floats per code);
+ * - per segment, the GPT latents kept for the projector (`D` floats per code): per beam where each decode step's
+ *   hidden state is kept, once where the teacher-forced latent pass makes them after the segment (`gpt_latent`);
  * - per segment, per mel frame: the content, the flow state, the finished mel and audio (`2 × n_mels +
  *   2 × content_dim + hop` floats);
  * - per request, the joined audio and its 16-bit WAV.
@@ -156,7 +157,10 @@ export function requestShare(model: MemoryModel, request: EstimatedRequest): Req
     totalFrames += frames;
     longest = Math.max(longest, frames);
     positions = Math.max(positions, model.condPositions + seg.textIds.length + seg.maxCodes);
-    own += beams * seg.maxCodes * model.bytesPerCode + frames * model.bytesPerFrame;
+    // the latents: each beam keeps one per code while it decodes, unless the latent pass makes them afterwards
+    // (gpt-stage.ts keeps no step latents then: one set per segment, the pass's output)
+    const latentSets = model.latentPassHeads === null ? beams : 1;
+    own += latentSets * seg.maxCodes * model.bytesPerCode + frames * model.bytesPerFrame;
   }
   // the joined float audio and its 16-bit WAV
   own += totalFrames * model.samplesPerFrame * (F32 + 2);
