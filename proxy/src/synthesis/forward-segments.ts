@@ -14,7 +14,7 @@ import { ProxyError } from "../core/errors.ts";
 import type { UpstreamOutcome } from "../core/routing/balancer.ts";
 import type { SpeechRequest } from "../upstream/adapters.ts";
 import { TransportError, type UpstreamResponse } from "../upstream/transport.ts";
-import { type ForwardDeps, forwardSpeech, nodeRequestError, verifyAudio } from "./forward.ts";
+import { type ForwardDeps, forwardSpeech, nodeRequestError, noNodeError, verifyAudio } from "./forward.ts";
 
 export interface PieceUnit {
   /** the node's segment index in this piece (0 for a whole-WAV answer) */
@@ -49,14 +49,7 @@ export async function forwardSegments(
   let lastRefusal: ProxyError | null = null;
   for (let attempt = 0; attempt < 2; attempt++) {
     const lease = deps.balancer.acquire({ pool, exclude: tried });
-    if (!lease) {
-      throw (
-        lastRefusal ??
-        new ProxyError("NO_CAPACITY", `no GPU node of pool "${pool}" can take the request`, {
-          retryAfterSeconds: deps.noCapacityRetryAfterSeconds,
-        })
-      );
-    }
+    if (!lease) throw lastRefusal ?? noNodeError(deps, pool);
     tried.add(lease.node.id);
     const nodeId = lease.node.id;
     let outcome: UpstreamOutcome = "failure";

@@ -41,14 +41,7 @@ export async function forwardSpeech(
   let lastRefusal: ProxyError | null = null;
   for (let attempt = 0; attempt < 2; attempt++) {
     const lease = deps.balancer.acquire({ pool, exclude: tried });
-    if (!lease) {
-      throw (
-        lastRefusal ??
-        new ProxyError("NO_CAPACITY", `no GPU node of pool "${pool}" can take the request`, {
-          retryAfterSeconds: deps.noCapacityRetryAfterSeconds,
-        })
-      );
-    }
+    if (!lease) throw lastRefusal ?? noNodeError(deps, pool);
     tried.add(lease.node.id);
     let outcome: UpstreamOutcome = "failure";
     try {
@@ -101,6 +94,13 @@ export async function forwardSpeech(
     }
   }
   throw lastRefusal ?? new ProxyError("NO_CAPACITY", "no GPU node could take the request", { retryAfterSeconds: 1 });
+}
+
+/** No node of the pool can take the request (none up, all tried, or all at their limits). */
+export function noNodeError(deps: Pick<ForwardDeps, "noCapacityRetryAfterSeconds">, pool: string): ProxyError {
+  return new ProxyError("NO_CAPACITY", `no GPU node of pool "${pool}" can take the request`, {
+    retryAfterSeconds: deps.noCapacityRetryAfterSeconds,
+  });
 }
 
 export function verifyAudio(nodeId: string, response: UpstreamResponse): WavMeasure {

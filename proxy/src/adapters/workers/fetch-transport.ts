@@ -16,19 +16,7 @@ export class FetchTransport implements UpstreamTransport {
   constructor(private readonly fetcher: Fetch = (input, init) => fetch(input, init)) {}
 
   async request(req: TransportRequest): Promise<UpstreamResponse> {
-    const deadline = AbortSignal.timeout(req.timeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
-    let res: Response;
-    try {
-      res = await this.fetcher(req.url, {
-        method: req.method,
-        headers: req.headers,
-        ...(req.body !== undefined ? { body: req.body } : {}),
-        signal,
-      });
-    } catch (e) {
-      throw classify(e, "connect", deadline);
-    }
+    const { res, deadline } = await this.open(req);
     const declared = Number(res.headers.get("content-length") ?? "0");
     if (declared > req.maxResponseBytes) {
       await res.body?.cancel();
@@ -41,32 +29,14 @@ export class FetchTransport implements UpstreamTransport {
     const body = await readCapped(res, req.maxResponseBytes).catch((e: unknown) => {
       throw e instanceof TransportError ? e : classify(e, "response", deadline);
     });
-    const headers: Record<string, string> = {};
-    res.headers.forEach((value, key) => {
-      headers[key] = value;
-    });
+    const headers = headersOf(res);
     return { status: res.status, headers, body };
   }
 
   /** A node's streamed answer (its segments): resolves at the headers, the body read chunk by chunk, capped. */
   async stream(req: TransportRequest): Promise<StreamedUpstreamResponse> {
-    const deadline = AbortSignal.timeout(req.timeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
-    let res: Response;
-    try {
-      res = await this.fetcher(req.url, {
-        method: req.method,
-        headers: req.headers,
-        ...(req.body !== undefined ? { body: req.body } : {}),
-        signal,
-      });
-    } catch (e) {
-      throw classify(e, "connect", deadline);
-    }
-    const headers: Record<string, string> = {};
-    res.headers.forEach((value, key) => {
-      headers[key] = value;
-    });
+    const { res, deadline } = await this.open(req);
+    const headers = headersOf(res);
     const source = res.body;
     async function* body(): AsyncGenerator<Uint8Array> {
       if (!source) return;
@@ -95,6 +65,31 @@ export class FetchTransport implements UpstreamTransport {
   }
 
   async close(): Promise<void> {}
+
+  /** Sends the request under the whole-request deadline (and the caller's signal); a failure before any answer is "connect". */
+  private async open(req: TransportRequest): Promise<{ res: Response; deadline: AbortSignal }> {
+    const deadline = AbortSignal.timeout(req.timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    try {
+      const res = await this.fetcher(req.url, {
+        method: req.method,
+        headers: req.headers,
+        ...(req.body !== undefined ? { body: req.body } : {}),
+        signal,
+      });
+      return { res, deadline };
+    } catch (e) {
+      throw classify(e, "connect", deadline);
+    }
+  }
+}
+
+function headersOf(res: Response): Record<string, string> {
+  const headers: Record<string, string> = {};
+  res.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  return headers;
 }
 
 async function readCapped(res: Response, max: number): Promise<Uint8Array> {
