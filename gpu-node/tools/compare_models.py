@@ -37,7 +37,9 @@ def resident_inputs(cfg, alt):
     tails = [torch.randn(t.shape[0], t.shape[1], 8, t.shape[3], generator=g) for t in pasts]
     lengths, fill = torch.tensor([p - 5, p - 1], dtype=torch.int64), torch.tensor([3, 0], dtype=torch.int64)
     rows = torch.tensor([1, 0], dtype=torch.int64)  # the windows swapped, as a beam reorder
-    return (ids, mel_pos, lengths, fill, rows, *pasts, *tails)
+    groups = torch.tensor([[0], [1]], dtype=torch.int64)  # one frozen row per row (two one-beam sequences)
+    group_slot = torch.tensor([[0, 0], [1, 0]], dtype=torch.int64)
+    return (ids, mel_pos, lengths, fill, rows, groups, group_slot, *pasts, *tails)
 
 
 def reference_inputs(name, cfg):

@@ -70,7 +70,8 @@ def check_decode(src_dir: Path, dst_dir: Path) -> float:
     heads, hd = shape["past_key_0"][1], shape["past_key_0"][3]
     feeds = {"mel_ids": np.array([[7], [300]], np.int64), "mel_pos": np.array([4, 9], np.int64),
              "lengths": np.array([40, 25], np.int64), "tail_lengths": np.array([3, 0], np.int64),
-             "rows": np.array([1, 0], np.int64)}
+             "rows": np.array([1, 0], np.int64), "groups": np.array([[0], [1]], np.int64),
+             "group_slot": np.array([[0, 0], [1, 0]], np.int64)}
     for name in shape:
         if CACHE.match(name):
             slots = 48 if name.startswith("past") else 16

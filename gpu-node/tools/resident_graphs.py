@@ -161,6 +161,24 @@ def topological(nodes, available):
     return out
 
 
+def to_groups(rows, grouped):
+    """(B, H, 1, n) per row -> (S, H, G, n): row groups[s][g] at [s, :, g] (a sequence's beams side by side)"""
+    return [
+        helper.make_node("Gather", [rows, "groups"], [f"{grouped}_5"], axis=0),  # (S, G, H, 1, n)
+        helper.make_node("Squeeze", [f"{grouped}_5", "rg_axis3"], [f"{grouped}_4"]),
+        helper.make_node("Transpose", [f"{grouped}_4"], [grouped], perm=[0, 2, 1, 3]),
+    ]
+
+
+def from_groups(grouped, rows):
+    """(S, H, G, n) -> (B, H, 1, n): row b's values at [group_slot[b][0], :, group_slot[b][1]]"""
+    return [
+        helper.make_node("Transpose", [grouped], [f"{grouped}_t"], perm=[0, 2, 1, 3]),  # (S, G, H, n)
+        helper.make_node("GatherND", [f"{grouped}_t", "group_slot"], [f"{grouped}_rows"]),  # (B, H, n)
+        helper.make_node("Unsqueeze", [f"{grouped}_rows", "rg_two"], [rows]),
+    ]
+
+
 def decode_resident(src: onnx.ModelProto, layers: int) -> onnx.ModelProto:
     """gpt_decode over a frozen cache `past_*` (B,H,P,hd; slots < `lengths` valid) plus a short window `tail_*`
     (B,H,T,hd; slots < `tail_lengths` valid) of the latest tokens. Row b's window is `tail_*[rows[b]]` (the beam
@@ -177,7 +195,9 @@ def decode_resident(src: onnx.ModelProto, layers: int) -> onnx.ModelProto:
     tails = [helper.make_tensor_value_info(n, elem, ["B", "H", "T", "hd"]) for n in cache_io("tail", layers, elem)[0]]
     g.input.extend(inputs[:2] + [helper.make_tensor_value_info("lengths", TensorProto.INT64, ["B"]),
                                  helper.make_tensor_value_info("tail_lengths", TensorProto.INT64, ["B"]),
-                                 helper.make_tensor_value_info("rows", TensorProto.INT64, ["B"])]
+                                 helper.make_tensor_value_info("rows", TensorProto.INT64, ["B"]),
+                                 helper.make_tensor_value_info("groups", TensorProto.INT64, ["S", "G"]),
+                                 helper.make_tensor_value_info("group_slot", TensorProto.INT64, ["B", 2])]
                    + inputs[2:] + tails)
     c = lambda name, vals: helper.make_node(  # noqa: E731
         "Constant", [], [name], value=helper.make_tensor(name, TensorProto.INT64, [len(vals)], vals))
@@ -216,6 +236,12 @@ def decode_resident(src: onnx.ModelProto, layers: int) -> onnx.ModelProto:
         (scale,) = uses[mm.output[0]]
         (cat,) = [n for n in uses[scale.output[0]] if n.op_type == "Concat"]
         q = mm.input[0]
+        # the frozen part per sequence: its beams' queries together, so each frozen row is read once (S, H, G, P)
+        scores = mm.output[0]
+        mm.input[0] = f"rg_qg_{i}"
+        mm.output[0] = f"rg_sg_{i}"
+        before[id(mm)] = to_groups(q, f"rg_qg_{i}")
+        after[id(mm)] = from_groups(f"rg_sg_{i}", scores)
         s_tail = f"rg_s_tail_{i}"
         # the window as this step leaves it (beams moved, the new K/V in slot tail_lengths[b], masked here: the
         # self column attends to it) is what attention reads: the graph output, written in place
@@ -231,9 +257,11 @@ def decode_resident(src: onnx.ModelProto, layers: int) -> onnx.ModelProto:
             helper.make_node("Slice", [p_both, "rg_zero_1d", "rg_past_n1", "rg_axis3"], [f"rg_p_past_{i}"]),
             helper.make_node("Slice", [p_both, "rg_past_n1", "rg_big", "rg_axis3"], [f"rg_p_tail_{i}"]),
         ]
-        mv.input[0] = f"rg_p_past_{i}"
-        mv.output[0] = f"rg_ctx_past_{i}"
+        before[id(mv)] += to_groups(f"rg_p_past_{i}", f"rg_pg_{i}")
+        mv.input[0] = f"rg_pg_{i}"
+        mv.output[0] = f"rg_cg_{i}"
         after[id(mv)] = [
+            *from_groups(f"rg_cg_{i}", f"rg_ctx_past_{i}"),
             helper.make_node("MatMul", [f"rg_p_tail_{i}", f"present_value_{i}"], [f"rg_ctx_tail_{i}"]),
             helper.make_node("Add", [f"rg_ctx_past_{i}", f"rg_ctx_tail_{i}"], [ctx]),
         ]
@@ -255,63 +283,77 @@ def decode_resident(src: onnx.ModelProto, layers: int) -> onnx.ModelProto:
 
 
 def cache_flush(layers, elem, opset, ir):
-    """Move each row's first `shift[b]` window slots into the frozen cache at slots `lengths[b]`.. (ScatterND into
-    `out_*`, which the host binds to the `in_*` buffers, so only the moved slots are written), and shift the window
-    left by as many (GatherND into `tail_out_*`). Window slot t goes to frozen slot lengths[b] + min(t, shift[b] − 1):
-    the slots past the shift rewrite the last moved one with its own value (the same bytes, so the duplicate indices
-    are harmless), and the frozen cache needs room for exactly what is frozen (a row with nothing to move rewrites
-    slot lengths[b], masked, so it needs one free slot). Indices address (b, h, slot) slices of hd values: a copy per
-    slice, where ScatterElements / GatherElements computed an index per value (~60 ms per flush on `small`)."""
+    """Freeze each sequence's first `shift[s]` window slots, taken from its beam row `src[s]`, into its frozen row s
+    at slots `lengths[s]`.. (ScatterND into `out_*`, which the host binds to the `in_*` buffers, so only the moved
+    slots are written), and shift every row's window left by `tail_shift[b]` (GatherND into `tail_out_*`). Window
+    slot t goes to frozen slot lengths[s] + min(t, shift[s] − 1): the slots past the shift rewrite the last moved one
+    with its own value (the same bytes, so the duplicate indices are harmless), and the frozen cache needs room for
+    exactly what is frozen (a sequence with nothing to move rewrites slot lengths[s], masked, so it needs one free
+    slot). Indices address (row, h, slot) slices of hd values: a copy per slice, where ScatterElements /
+    GatherElements computed an index per value (~60 ms per flush on `small`)."""
     ins, in_vi = cache_io("in", layers, elem)
     outs, out_vi = cache_io("out", layers, elem)
     tails, tail_vi = cache_io("tail", layers, elem)
     touts, tout_vi = cache_io("tail_out", layers, elem)
-    vi = [helper.make_tensor_value_info(n, TensorProto.INT64, ["B"]) for n in ("lengths", "shift")]
+    vi = [helper.make_tensor_value_info(n, TensorProto.INT64, ["S"]) for n in ("lengths", "shift", "src")]
+    vi.append(helper.make_tensor_value_info("tail_shift", TensorProto.INT64, ["B"]))
     c = lambda name, vals: helper.make_node(  # noqa: E731
         "Constant", [], [name], value=helper.make_tensor(name, TensorProto.INT64, [len(vals)], vals))
+
+    def grid(prefix, rows_of):
+        """(N, H, T) shape of a window tensor with `rows_of`'s rows, and its (N, H, T) row and head indices"""
+        return [
+            helper.make_node("Shape", [rows_of], [f"{prefix}_n1"]),
+            helper.make_node("Concat", [f"{prefix}_n1", "h1", "t1"], [f"{prefix}_nht"], axis=0),
+            helper.make_node("Squeeze", [f"{prefix}_n1", "zero1"], [f"{prefix}_n"]),
+            helper.make_node("Range", ["zero", f"{prefix}_n", "one"], [f"{prefix}_range"]),
+            helper.make_node("Reshape", [f"{prefix}_range", "shape3"], [f"{prefix}_r3"]),
+            helper.make_node("Expand", [f"{prefix}_r3", f"{prefix}_nht"], [f"{prefix}_rows"]),
+            helper.make_node("Expand", ["hh3", f"{prefix}_nht"], [f"{prefix}_heads"]),
+        ]
+
     nodes = [
         c("shape3", [-1, 1, 1]), c("zero1", [0]), c("one1", [1]), c("two", [2]), c("three", [3]), c("h3", [1, -1, 1]),
         c("t3", [1, 1, -1]), c("m1", [-1]),
         helper.make_node("Shape", [tails[0]], ["tshape"]),
-        helper.make_node("Slice", ["tshape", "zero1", "three"], ["bht"]),  # (B, H, T)
         helper.make_node("Slice", ["tshape", "one1", "two"], ["h1"]),
         helper.make_node("Slice", ["tshape", "two", "three"], ["t1"]),
         helper.make_node("Squeeze", ["h1", "zero1"], ["h"]),
         helper.make_node("Squeeze", ["t1", "zero1"], ["t"]),
         helper.make_node("Constant", [], ["zero"], value=helper.make_tensor("zero", TensorProto.INT64, [], [0])),
         helper.make_node("Constant", [], ["one"], value=helper.make_tensor("one", TensorProto.INT64, [], [1])),
-        helper.make_node("Shape", ["lengths"], ["b1"]),
-        helper.make_node("Squeeze", ["b1", "zero1"], ["b"]),
-        helper.make_node("Range", ["zero", "b", "one"], ["brange"]),
         helper.make_node("Range", ["zero", "h", "one"], ["hrange"]),
+        helper.make_node("Reshape", ["hrange", "h3"], ["hh3"]),
         helper.make_node("Range", ["zero", "t", "one"], ["slots"]),
         helper.make_node("Reshape", ["slots", "t3"], ["slots3"]),  # (1, 1, T)
+        *grid("seq", "lengths"),
+        *grid("row", "tail_shift"),
+        # sequences: window slot t of row src[s] to frozen slot lengths[s] + min(t, max(shift[s] − 1, 0))
         helper.make_node("Reshape", ["lengths", "shape3"], ["len3"]),
         helper.make_node("Reshape", ["shift", "shape3"], ["shift3"]),
         helper.make_node("Sub", ["shift3", "one1"], ["last_moved"]),
         helper.make_node("Max", ["last_moved", "zero1"], ["last_moved0"]),
-        helper.make_node("Min", ["slots3", "last_moved0"], ["moved3"]),  # min(t, max(shift − 1, 0))
+        helper.make_node("Min", ["slots3", "last_moved0"], ["moved3"]),
         helper.make_node("Add", ["moved3", "len3"], ["dst3"]),
-        helper.make_node("Add", ["slots3", "shift3"], ["src3"]),
-        helper.make_node("Sub", ["t1", "one1"], ["last"]),
-        helper.make_node("Min", ["src3", "last"], ["src3c"]),
-        # (B, H, T, 1) slot indices for GatherND over (b, h) batches; (B, H, T, 3) = (b, h, slot) for ScatterND
-        helper.make_node("Expand", ["moved3", "bht"], ["moved"]),
+        # (S, H, T, 1) slot indices for GatherND over (s, h) batches; (S, H, T, 3) = (s, h, slot) for ScatterND
+        helper.make_node("Expand", ["moved3", "seq_nht"], ["moved"]),
         helper.make_node("Unsqueeze", ["moved", "m1"], ["moved_idx"]),
-        helper.make_node("Expand", ["src3c", "bht"], ["src"]),
-        helper.make_node("Unsqueeze", ["src", "m1"], ["src_idx"]),
-        helper.make_node("Expand", ["dst3", "bht"], ["dst"]),
-        helper.make_node("Reshape", ["brange", "shape3"], ["b3"]),
-        helper.make_node("Expand", ["b3", "bht"], ["bb"]),
-        helper.make_node("Reshape", ["hrange", "h3"], ["hh3"]),
-        helper.make_node("Expand", ["hh3", "bht"], ["hh"]),
-        helper.make_node("Unsqueeze", ["bb", "m1"], ["bb4"]),
-        helper.make_node("Unsqueeze", ["hh", "m1"], ["hh4"]),
+        helper.make_node("Expand", ["dst3", "seq_nht"], ["dst"]),
+        helper.make_node("Unsqueeze", ["seq_rows", "m1"], ["bb4"]),
+        helper.make_node("Unsqueeze", ["seq_heads", "m1"], ["hh4"]),
         helper.make_node("Unsqueeze", ["dst", "m1"], ["dst4"]),
         helper.make_node("Concat", ["bb4", "hh4", "dst4"], ["dst_idx"], axis=3),
+        # rows: window slot t from slot min(t + tail_shift[b], T − 1)
+        helper.make_node("Reshape", ["tail_shift", "shape3"], ["tshift3"]),
+        helper.make_node("Add", ["slots3", "tshift3"], ["src3"]),
+        helper.make_node("Sub", ["t1", "one1"], ["last"]),
+        helper.make_node("Min", ["src3", "last"], ["src3c"]),
+        helper.make_node("Expand", ["src3c", "row_nht"], ["src_slots"]),
+        helper.make_node("Unsqueeze", ["src_slots", "m1"], ["src_idx"]),
     ]
     for a, b, t, to in zip(ins, outs, tails, touts):
-        nodes += [helper.make_node("GatherND", [t, "moved_idx"], [f"{t}_moved"], batch_dims=2),
+        nodes += [helper.make_node("Gather", [t, "src"], [f"{t}_src"], axis=0),  # (S, H, T, hd)
+                  helper.make_node("GatherND", [f"{t}_src", "moved_idx"], [f"{t}_moved"], batch_dims=2),
                   helper.make_node("ScatterND", [a, "dst_idx", f"{t}_moved"], [b]),
                   helper.make_node("GatherND", [t, "src_idx"], [to], batch_dims=2)]
     return small_graph("cache_flush", nodes, [*vi, *in_vi, *tail_vi], [*out_vi, *tout_vi], opset, ir)

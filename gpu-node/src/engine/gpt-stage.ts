@@ -309,8 +309,8 @@ export class GptStage implements GpuStage {
     if (leaves && leaves.size > 0) {
       const keep = this.rows.flatMap((r, b) => (leaves.has(r.seq.seg) ? [] : [b]));
       if (keep.length < this.rows.length) {
-        const order = await cache.gather(keep);
-        this.rows = order.map((b) => this.rows[b] as Row);
+        await cache.gather(keep);
+        this.rows = keep.map((b) => this.rows[b] as Row);
       }
     }
     if (this.rows.length === 0 && joiners.length === 0) return cache.clear();

@@ -12,23 +12,29 @@ export const WINDOW_STEP = 16;
  * The KV cache of the running GPT batch kept where the sessions put it (issue 13): resident tensors the host never
  * reads, in two parts per layer (gpu-node/MODEL.md "The decode loop on a GPU"):
  *
- * - the frozen cache (B, H, capacity, hd): row b's first `cached[b]` slots, written by `cache_flush` only;
- * - the window (B, H, window, hd): the latest tokens of each row, written by every decode step (`gpt_decode_resident`
- *   writes the step's K/V into slot `length − cached`, bound in place where the backend can).
+ * - the frozen cache (S, H, capacity, hd): one row per sequence, the first `cached` slots all its beams share,
+ *   written by `cache_flush` only;
+ * - the window (B, H, window, hd): the latest tokens of each row (beam), written by every decode step
+ *   (`gpt_decode_resident` writes the step's K/V into slot `length − cached`, bound in place where the backend can).
  *
  * So a step rewrites only the window, never the whole cache (onnxruntime copies every output it returns, and a
  * whole-cache output per step cost the first resident loop 16–20 % on the CPU), and the cache is rewritten once per
- * flush. The beams of a sequence hold identical frozen rows — a flush moves only the prefix all of them share —
- * so a beam reorder moves window rows only. Rows leaving, prefilled rows joining and more slots are three small
+ * flush. A flush moves only the prefix all beams of a sequence share, so the beams read one frozen row: the step
+ * multiplies their queries together with it (`groups`), so 3 beams read their history once, not three times (the
+ * step's cost on a CPU is its memory traffic: weights and cache), the frozen cache holds a third of the bytes, and a
+ * beam reorder moves window rows only. Rows leaving, prefilled rows joining and more slots are three small
  * graphs (`gpu-node/tools/resident_graphs.py`). Only row indices, lengths and capacities cross the host boundary.
  * Where the backend can view rows of a tensor (host memory), both parts keep spare rows, as the host loop's cache:
  * a joining row is written into the next spare rows and a leaver's slot takes the last row, one row each, where
  * a whole-cache concat or gather (a whole-cache output, copied again by onnxruntime-node) cost far more.
  */
 export class ResidentCache {
-  /** the frozen cache, `cacheSlots` rows of which the first `rows` are running (spare rows where the backend can view rows) */
+  /** the frozen cache, `cacheSlots` rows of which the first `sequences` are running (spare rows where the backend can view rows) */
   private cache: Tensor[] = [];
   private cacheSlots = 0;
+  sequences = 0;
+  /** row b's frozen row (its sequence's) */
+  private frozenRow: number[] = [];
   /** the windows, `tailSlots` rows (as `cache`) */
   private tails: Tensor[] = [];
   private tailSlots = 0;
@@ -51,12 +57,29 @@ export class ResidentCache {
     this.names = { in: n("in"), out: n("out"), past: n("past"), tail: n("tail"), present: n("present") };
   }
 
-  /** what a decode step feeds: past_* (frozen cache), tail_* (window) and `rows` (pending reorders) */
+  /**
+   * what a decode step feeds: past_* (frozen cache), tail_* (window), `rows` (pending reorders), and which rows share
+   * a frozen row: `groups` (S, G) the rows of each (the first repeated up to the most beams G), `group_slot` (B, 2)
+   * where row b is in them
+   */
   feeds(): Feeds {
     const rows = this.pending ?? Array.from({ length: this.rows }, (_, b) => b);
-    const feeds: Feeds = { rows: i64(rows, [rows.length]) };
-    const cache = this.running(this.cache, this.cacheSlots);
-    const tails = this.running(this.tails, this.tailSlots);
+    const members = Array.from({ length: this.sequences }, (): number[] => []);
+    const slot: number[] = [];
+    this.frozenRow.forEach((s, b) => {
+      const group = members[s] as number[];
+      slot.push(s, group.length);
+      group.push(b);
+    });
+    const width = Math.max(1, ...members.map((m) => m.length));
+    const groups = members.flatMap((m) => Array.from({ length: width }, (_, j) => m[j] ?? (m[0] as number)));
+    const feeds: Feeds = {
+      rows: i64(rows, [rows.length]),
+      groups: i64(groups, [this.sequences, width]),
+      group_slot: i64(slot, [this.rows, 2]),
+    };
+    const cache = this.running(this.cache, this.cacheSlots, this.sequences);
+    const tails = this.running(this.tails, this.tailSlots, this.rows);
     this.fedTails = tails;
     this.names.past.forEach((n, i) => {
       feeds[n] = at(cache, i);
@@ -87,40 +110,43 @@ export class ResidentCache {
   }
 
   /**
-   * Rows leaving: keep these rows (ascending). Returns the new order (row b is the old row `order[b]`): where the
-   * backend views rows, the last rows move into the holes, one row each (as the host loop's cache); elsewhere all
-   * kept rows are gathered in order.
+   * Rows leaving (whole sequences: all their beams): keep these rows (ascending). The windows are gathered in order;
+   * the frozen rows of the sequences that stay are kept where the backend views rows, the last ones moving into the
+   * holes, one row each (as the host loop's cache), elsewhere gathered in order.
    */
-  async gather(keep: readonly number[]): Promise<number[]> {
+  async gather(keep: readonly number[]): Promise<void> {
     if (keep.length === 0) {
       this.clear();
-      return [];
+      return;
     }
     const n = keep.length;
-    const kept = new Set(keep);
-    const holes = Array.from({ length: n }, (_, b) => b).filter((b) => !kept.has(b));
-    const movers = keep.filter((b) => b >= n);
-    const order = this.viewable(this.cache)
-      ? Array.from({ length: n }, (_, b) => (kept.has(b) ? b : (movers[holes.indexOf(b)] as number)))
-      : [...keep];
-    const windows = order.map((r) => this.pending?.[r] ?? r);
+    const windows = keep.map((r) => this.pending?.[r] ?? r);
     this.pending = null;
-    if (this.viewable(this.cache)) {
+    const stay = [...new Set(keep.map((b) => this.frozenRow[b] as number))].sort((x, y) => x - y);
+    const moved = new Map<number, number>(stay.map((s, i) => [s, i]));
+    if (stay.length < this.sequences && this.viewable(this.cache)) {
+      const m = stay.length;
+      const kept = new Set(stay);
+      const movers = stay.filter((s) => s >= m);
+      const holes = Array.from({ length: m }, (_, s) => s).filter((s) => !kept.has(s));
       for (const [j, hole] of holes.entries()) {
-        const rows = i64([movers[j] as number], [1]);
+        const mover = movers[j] as number;
         const target = this.view(this.cache, hole, 1);
-        await this.run("cache_gather", { rows }, this.cache, target);
+        await this.run("cache_gather", { rows: i64([mover], [1]) }, this.cache, target);
+        moved.set(mover, hole);
       }
-    } else {
-      const cache = this.running(this.cache, this.cacheSlots);
-      this.cache = this.freeing(this.cache, await this.run("cache_gather", { rows: i64(order, [n]) }, cache));
-      this.cacheSlots = n;
+      for (const s of stay) if (s < m) moved.set(s, s);
+    } else if (stay.length < this.sequences) {
+      const cache = this.running(this.cache, this.cacheSlots, this.sequences);
+      this.cache = this.freeing(this.cache, await this.run("cache_gather", { rows: i64(stay, [stay.length]) }, cache));
+      this.cacheSlots = stay.length;
     }
-    const tails = this.running(this.tails, this.tailSlots);
+    this.frozenRow = keep.map((b) => moved.get(this.frozenRow[b] as number) as number);
+    this.sequences = stay.length;
+    const tails = this.running(this.tails, this.tailSlots, this.rows);
     this.tails = this.freeing(this.tails, await this.run("cache_gather", { rows: i64(windows, [n]) }, tails));
     this.tailSlots = n;
     this.rows = n;
-    return order;
   }
 
   /**
@@ -135,7 +161,7 @@ export class ResidentCache {
     if (!this.pending) return;
     const rows = this.pending;
     this.pending = null;
-    const tails = this.running(this.tails, this.tailSlots);
+    const tails = this.running(this.tails, this.tailSlots, this.rows);
     this.tails = this.freeing(this.tails, await this.run("cache_gather", { rows: i64(rows, [rows.length]) }, tails));
     this.tailSlots = this.rows;
   }
@@ -153,10 +179,10 @@ export class ResidentCache {
   }
 
   private async resizeFrozen(capacity: number): Promise<void> {
-    if (this.rows > 0) {
-      const cache = this.running(this.cache, this.cacheSlots);
+    if (this.sequences > 0) {
+      const cache = this.running(this.cache, this.cacheSlots, this.sequences);
       this.cache = this.freeing(this.cache, await this.pad(cache, capacity));
-      this.cacheSlots = this.rows;
+      this.cacheSlots = this.sequences;
     }
     this.capacity = capacity;
   }
@@ -166,14 +192,14 @@ export class ResidentCache {
     if (window <= this.window) return;
     await this.applyPending();
     if (this.rows > 0) {
-      const tails = this.running(this.tails, this.tailSlots);
+      const tails = this.running(this.tails, this.tailSlots, this.rows);
       this.tails = this.freeing(this.tails, await this.pad(tails, window));
       this.tailSlots = this.rows;
     }
     this.window = window;
   }
 
-  /** a prefilled row (prefill's present_*, resident) joins as `copies` rows (one per beam), all of it frozen */
+  /** a prefilled sequence (prefill's present_*, resident) joins: one frozen row, and `copies` rows (one per beam) */
   async join(present: Feeds, length: number, copies: number): Promise<void> {
     if (this.window === 0) this.window = WINDOW_STEP;
     await this.grow(Math.ceil(length / CAPACITY_STEP) * CAPACITY_STEP);
@@ -188,55 +214,79 @@ export class ResidentCache {
     );
     const tail = await this.pad(empty, this.window);
     await this.applyPending();
-    [this.cache, this.cacheSlots] = await this.append(this.cache, this.cacheSlots, row, copies);
-    [this.tails, this.tailSlots] = await this.append(this.tails, this.tailSlots, tail, copies);
+    [this.cache, this.cacheSlots] = await this.append(this.cache, this.cacheSlots, this.sequences, row, 1);
+    [this.tails, this.tailSlots] = await this.append(this.tails, this.tailSlots, this.rows, tail, copies);
     this.freeing(row, []);
     this.freeing(tail, []);
+    for (let c = 0; c < copies; c++) this.frozenRow.push(this.sequences);
+    this.sequences += 1;
     this.rows += copies;
   }
 
   /**
-   * `copies` of a one-row tensor set after the running rows: written into spare rows where the backend views rows
-   * (twice as many rows as running when they run out, as the host loop's cache), else joined by a concat.
+   * `copies` of a one-row tensor set after a part's `count` running rows: written into spare rows where the backend
+   * views rows (twice as many rows as running when they run out, as the host loop's cache), else joined by a concat.
    */
-  private async append(parts: Tensor[], slots: number, row: Tensor[], copies: number): Promise<[Tensor[], number]> {
+  private async append(
+    parts: Tensor[],
+    slots: number,
+    count: number,
+    row: Tensor[],
+    copies: number,
+  ): Promise<[Tensor[], number]> {
     const repeat = i64(new Array(copies).fill(0), [copies]);
-    if (this.rows === 0) return [this.freeing(parts, await this.run("cache_gather", { rows: repeat }, row)), copies];
+    if (count === 0) return [this.freeing(parts, await this.run("cache_gather", { rows: repeat }, row)), copies];
     if (!this.viewable(parts)) {
       const rows = await this.run("cache_gather", { rows: repeat }, row);
-      const joined = await this.concat(this.running(parts, slots), rows);
+      const joined = await this.concat(this.running(parts, slots, count), rows);
       this.freeing(rows, joined);
-      return [this.freeing(parts, joined), this.rows + copies];
+      return [this.freeing(parts, joined), count + copies];
     }
     let [big, room] = [parts, slots];
-    if (this.rows + copies > room) {
+    if (count + copies > room) {
       // more rows, same layout: the running rows and spare rows (copies of row 0, never read)
-      room = Math.max(this.rows + copies, 2 * this.rows, 4);
-      const index = Array.from({ length: room }, (_, b) => (b < this.rows ? b : 0));
+      room = Math.max(count + copies, 2 * count, 4);
+      const index = Array.from({ length: room }, (_, b) => (b < count ? b : 0));
       big = this.freeing(
         parts,
-        await this.run("cache_gather", { rows: i64(index, [room]) }, this.running(parts, slots)),
+        await this.run("cache_gather", { rows: i64(index, [room]) }, this.running(parts, slots, count)),
       );
     }
-    await this.run("cache_gather", { rows: repeat }, row, this.view(big, this.rows, copies));
+    await this.run("cache_gather", { rows: repeat }, row, this.view(big, count, copies));
     return [big, room];
   }
 
   /**
    * Freeze each row's first `shift[b]` window slots after its `cached[b]` frozen slots, and shift its window left by
-   * as many. The frozen part grows to what is frozen (a row with nothing to freeze rewrites its first free slot,
-   * masked, so it needs one).
+   * as many. The beams of a sequence share both (a flush freezes what they share), so one of them gives its frozen
+   * row the slots. The frozen part grows to what is frozen (a sequence with nothing to freeze rewrites its first free
+   * slot, masked, so it needs one).
    */
   async flush(cached: readonly number[], shift: readonly number[]): Promise<void> {
     await this.applyPending();
-    const need = Math.max(...cached.map((c, b) => c + Math.max(shift[b] ?? 0, 1)));
+    const lengths: number[] = [];
+    const moved: number[] = [];
+    const src: number[] = [];
+    this.frozenRow.forEach((s, b) => {
+      const [c, n] = [cached[b] ?? 0, shift[b] ?? 0];
+      if (src[s] === undefined) [lengths[s], moved[s], src[s]] = [c, n, b];
+      else if (lengths[s] !== c || moved[s] !== n)
+        throw new Error(`resident cache: beams of frozen row ${s} flush differently (${lengths[s]}+${moved[s]}, ${c}+${n})`);
+    });
+    const need = Math.max(...lengths.map((c, s) => c + Math.max(moved[s] ?? 0, 1)));
     if (need > this.capacity) await this.grow(Math.ceil(need / CAPACITY_STEP) * CAPACITY_STEP);
-    const feeds: Feeds = { lengths: i64(cached, [cached.length]), shift: i64(shift, [shift.length]) };
-    const cache = this.running(this.cache, this.cacheSlots);
+    const S = this.sequences;
+    const feeds: Feeds = {
+      lengths: i64(lengths, [S]),
+      shift: i64(moved, [S]),
+      src: i64(src, [S]),
+      tail_shift: i64(shift, [shift.length]),
+    };
+    const cache = this.running(this.cache, this.cacheSlots, S);
     this.names.in.forEach((n, i) => {
       feeds[n] = at(cache, i);
     });
-    const tails = this.running(this.tails, this.tailSlots);
+    const tails = this.running(this.tails, this.tailSlots, this.rows);
     cacheNames("tail", this.shape.layers).forEach((n, i) => {
       feeds[n] = at(tails, i);
     });
@@ -246,7 +296,7 @@ export class ResidentCache {
     const frozen = pick(out, this.names.out, "cache_flush");
     if (!frozen.every((t, i) => t === cache[i])) {
       this.cache = this.freeing(this.cache, frozen);
-      this.cacheSlots = this.rows;
+      this.cacheSlots = S;
     }
     this.tails = this.freeing(this.tails, pick(out, shifted, "cache_flush"));
     this.tailSlots = this.rows;
@@ -259,13 +309,15 @@ export class ResidentCache {
     this.cacheSlots = 0;
     this.tailSlots = 0;
     this.rows = 0;
+    this.sequences = 0;
+    this.frozenRow = [];
     this.capacity = 0;
     this.window = 0;
   }
 
-  /** the running rows of a part: the tensors themselves, or views of their first rows */
-  private running(parts: Tensor[], slots: number): Tensor[] {
-    return slots === this.rows ? parts : this.view(parts, 0, this.rows);
+  /** the `count` running rows of a part: the tensors themselves, or views of their first rows */
+  private running(parts: Tensor[], slots: number, count: number): Tensor[] {
+    return slots === count ? parts : this.view(parts, 0, count);
   }
 
   private viewable(parts: Tensor[]): boolean {

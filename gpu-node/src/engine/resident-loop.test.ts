@@ -77,6 +77,38 @@ describe("the resident-cache decode loop (issue 13)", () => {
     }
   });
 
+  it("feeds a sequence's beams one frozen row, so a step reads their shared history once", async () => {
+    const fed: { sequences: number; rows: number; groups: number[] }[] = [];
+    const spied = await createTestNode(
+      { maxBatch: 8, maxQueueDelayMs: 20, decodeLoop: "resident" },
+      undefined,
+      (b) => ({
+        run: (graph, feeds, keep, into) => {
+          const [past, tail, groups] = [feeds.past_key_0, feeds.tail_key_0, feeds.groups];
+          if (graph === "gpt_decode_resident" && past && tail && groups?.type === "int64")
+            fed.push({ sequences: past.dims[0] ?? 0, rows: tail.dims[0] ?? 0, groups: [...groups.dims] });
+          return b.run(graph, feeds, keep, into);
+        },
+        signature: b.signature.bind(b),
+        release: b.release?.bind(b),
+        rows: b.rows?.bind(b),
+        close: b.close.bind(b),
+      }),
+    );
+    try {
+      const beams = [3, 1, 2];
+      const codes = await Promise.all(beams.map((n, i) => spied.engine.submit(job(spied, i, n))));
+      const ref = await Promise.all(beams.map((n, i) => host.engine.submit(job(host, i, n))));
+      expect(codes.map((r) => r.codes)).toEqual(ref.map((r) => r.codes));
+      // all three sequences running: 6 rows (beams) over 3 frozen rows, grouped 3 wide (the most beams)
+      expect(fed).toContainEqual({ sequences: 3, rows: 6, groups: [3, 3] });
+      for (const f of fed) expect(f.sequences).toBeLessThan(f.rows + 1);
+      expect(fed.some((f) => f.sequences < f.rows)).toBe(true);
+    } finally {
+      await spied.close();
+    }
+  });
+
   it("gives the host loop's codes when the longest row leaves first and the frozen cache shrinks", async () => {
     // record every cache_pad that crops (capacity below the slots it is fed)
     const crops: number[] = [];
@@ -145,9 +177,11 @@ describe("the resident-cache decode loop (issue 13)", () => {
     const ratio = Math.max(...late) / Math.min(...flat);
     expect(ratio).toBeGreaterThan(0.95);
     expect(ratio).toBeLessThan(1.05);
-    // and the decode graph itself: bytes in are ids, positions, frozen and window lengths and window rows only; out, logits and hidden
+    // and the decode graph itself: bytes in are ids, positions, frozen and window lengths and window rows (int64 per
+    // row), the row's place among its sequence's beams (2 per row) and the sequence's rows (one beam: 1); out, logits
+    // and hidden
     const decode = counted.snapshot().gpt_decode_resident;
-    expect(decode?.lastIn).toBe(5 * 8);
+    expect(decode?.lastIn).toBe(5 * 8 + 2 * 8 + 1 * 8);
     expect(decode?.lastOut).toBe(4 * (m.gpt.number_mel_codes + m.gpt.model_dim));
     expect(decode?.residentIn).toBeGreaterThan(0);
   });
