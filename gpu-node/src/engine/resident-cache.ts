@@ -271,7 +271,9 @@ export class ResidentCache {
       const [c, n] = [cached[b] ?? 0, shift[b] ?? 0];
       if (src[s] === undefined) [lengths[s], moved[s], src[s]] = [c, n, b];
       else if (lengths[s] !== c || moved[s] !== n)
-        throw new Error(`resident cache: beams of frozen row ${s} flush differently (${lengths[s]}+${moved[s]}, ${c}+${n})`);
+        throw new Error(
+          `resident cache: beams of frozen row ${s} flush differently (${lengths[s]}+${moved[s]}, ${c}+${n})`,
+        );
     });
     const need = Math.max(...lengths.map((c, s) => c + Math.max(moved[s] ?? 0, 1)));
     if (need > this.capacity) await this.grow(Math.ceil(need / CAPACITY_STEP) * CAPACITY_STEP);
