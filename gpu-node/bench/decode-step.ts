@@ -2,11 +2,12 @@
  * One decode step, host loop vs resident loop, interleaved (issue 13 §7): the graph calls alone, at a fixed batch
  * and history, so the loops' other costs (joins, flushes, beam reorders) and the machine's drifting load stay out.
  *
- *   npx tsx gpu-node/bench/decode-step.ts MODEL_DIR [batch 16] [history 160] [pairs 10]
+ *   npx tsx gpu-node/bench/decode-step.ts MODEL_DIR [batch 16] [history 160] [pairs 10] [window 16]
  *
  * host: `gpt_decode` fed the whole cache (capacity rounded as the node does) and a mask; resident:
- * `gpt_decode_resident` fed a frozen cache of the same capacity and a 16-slot window half full, the window output
- * bound to its input (as `ResidentCache` runs it). Prints the median of each and host / resident.
+ * `gpt_decode_resident` fed a window half full and a frozen cache of the rest (capacity rounded as `ResidentCache`
+ * rounds it), one frozen row per row (one beam), the window output bound to its input (as `ResidentCache` runs it).
+ * Prints the median of each and host / resident.
  */
 import { readModelDir } from "../src/adapters/model-dir.ts";
 import { OrtBackend } from "../src/adapters/ort-backend.ts";
@@ -18,6 +19,7 @@ const [dir, B, H0, N] = [
   Number(process.argv[4] ?? 160),
   Number(process.argv[5] ?? 10),
 ];
+const T = Number(process.argv[6] ?? 16);
 const files = await readModelDir(dir);
 const g = files.manifest.gpt;
 const heads = g.heads,
@@ -27,8 +29,8 @@ const backend = await OrtBackend.create(
   { gpt_decode: files.graphPaths.gpt_decode, gpt_decode_resident: files.graphPaths.gpt_decode_resident },
   { executionProviders: ["cpu"], intraOpThreads: 2, interOpThreads: 1, intraOpSpinning: false },
 );
-const P = Math.ceil((H0 + 1) / 32) * 32,
-  T = 16;
+const P = Math.ceil((H0 + 1) / 32) * 32;
+const frozenLength = H0 - Math.floor(T / 2);
 const rnd = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 0.3);
 const hostCache = Array.from({ length: 2 * L }, () => rnd(B * heads * P * hd));
 const ids = i64(
@@ -56,23 +58,31 @@ const res = (data: Float32Array, dims: number[]) => ({
   dims,
   bytes: data.byteLength,
 });
-const frozenP = P;
+const frozenP = Math.ceil((frozenLength + 1) / 32) * 32;
 const frozen = Array.from({ length: 2 * L }, () => res(rnd(B * heads * frozenP * hd), [B, heads, frozenP, hd]));
 const tails = Array.from({ length: 2 * L }, () => res(rnd(B * heads * T * hd), [B, heads, T, hd]));
 const resFeeds: Feeds = {
   mel_ids: ids,
   mel_pos: pos,
   lengths: i64(
-    Array.from({ length: B }, () => H0 - 8),
+    Array.from({ length: B }, () => frozenLength),
     [B],
   ),
   tail_lengths: i64(
-    Array.from({ length: B }, () => 8),
+    Array.from({ length: B }, () => H0 - frozenLength),
     [B],
   ),
   rows: i64(
     Array.from({ length: B }, (_, b) => b),
     [B],
+  ),
+  groups: i64(
+    Array.from({ length: B }, (_, b) => b),
+    [B, 1],
+  ),
+  group_slot: i64(
+    Array.from({ length: B }, (_, b) => [b, 0]).flat(),
+    [B, 2],
   ),
 };
 const into: Record<string, string> = {};
