@@ -1,5 +1,14 @@
 import * as ort from "onnxruntime-node";
-import type { Feeds, GraphName, GraphSignature, InferenceBackend, Target, Tensor } from "../engine/backend.ts";
+import type {
+  BlockCopy,
+  Feeds,
+  GraphName,
+  GraphSignature,
+  HostMemory,
+  InferenceBackend,
+  Target,
+  Tensor,
+} from "../engine/backend.ts";
 import type { GraphMeta, TensorMeta } from "../model/graph-contract.ts";
 
 export interface OrtOptions {
@@ -25,7 +34,11 @@ export interface OrtOptions {
 
 /** onnxruntime-node implementation of the InferenceBackend port: one session per graph of the model directory. */
 export class OrtBackend implements InferenceBackend {
-  private constructor(private readonly sessions: Map<GraphName, ort.InferenceSession>) {}
+  private constructor(
+    private readonly sessions: Map<GraphName, ort.InferenceSession>,
+    /** resident outputs stay in device memory (WebGPU `gpu-buffer`) */
+    private readonly deviceResident: boolean,
+  ) {}
 
   static async create(graphPaths: Partial<Record<GraphName, string>>, options: OrtOptions): Promise<OrtBackend> {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
@@ -48,7 +61,7 @@ export class OrtBackend implements InferenceBackend {
       }
       sessions.set(name, session);
     }
-    return new OrtBackend(sessions);
+    return new OrtBackend(sessions, options.executionProviders.includes("webgpu"));
   }
 
   private session(graph: GraphName): ort.InferenceSession {
@@ -85,6 +98,11 @@ export class OrtBackend implements InferenceBackend {
     const data = (t.data as Float32Array | Uint16Array).subarray(start * per, (start + count) * per);
     const dims = [count, ...t.dims.slice(1)];
     return { type: "resident", handle: new ort.Tensor(t.type, data, dims), dims, bytes: data.byteLength };
+  }
+
+  /** resident tensors in host memory: onnxruntime-node's CPU tensors over typed arrays (not with WebGPU's gpu-buffers) */
+  hostMemory(): HostMemory | undefined {
+    return this.deviceResident ? undefined : HOST_MEMORY;
   }
 
   /** whether the model directory had this graph */
@@ -138,3 +156,26 @@ export class OrtBackend implements InferenceBackend {
     this.sessions.clear();
   }
 }
+
+/** the elements of a resident CPU tensor */
+function hostData(tensor: Tensor): Float32Array | Uint16Array {
+  const t = tensor.type === "resident" ? (tensor.handle as ort.Tensor) : undefined;
+  if (t?.location !== "cpu" || (t.type !== "float32" && t.type !== "float16"))
+    throw new Error("host memory: not a resident float tensor in host memory");
+  return t.data as Float32Array | Uint16Array;
+}
+
+const HOST_MEMORY: HostMemory = {
+  alloc(type, dims) {
+    const n = dims.reduce((a, x) => a * x, 1);
+    const data = type === "float16" ? new Uint16Array(n) : new Float32Array(n);
+    return { type: "resident", handle: new ort.Tensor(type, data, dims), dims, bytes: data.byteLength };
+  },
+  copy(copies: readonly BlockCopy[]) {
+    for (const c of copies) {
+      const to = hostData(c.to);
+      if (c.from === c.to) to.copyWithin(c.toOffset, c.fromOffset, c.fromOffset + c.length);
+      else to.set(hostData(c.from).subarray(c.fromOffset, c.fromOffset + c.length), c.toOffset);
+    }
+  },
+};

@@ -70,7 +70,30 @@ export interface InferenceBackend {
    * keep spare rows, as the host loop's does, so a row joining or leaving is written where it lies.
    */
   rows?(tensor: Tensor, start: number, count: number): Tensor | undefined;
+  /**
+   * Where resident tensors live in host memory (the CPU provider): making them and copying elements between them
+   * in place. Undefined where they live in device memory. With it the resident loop's cache operations (a flush, more
+   * slots, rows joining and leaving) copy what moves, where a graph call rewrites whole tensors and onnxruntime-node
+   * copies every output once more (`host-cache-ops.ts`).
+   */
+  hostMemory?(): HostMemory | undefined;
   close(): Promise<void>;
+}
+
+/** a run of elements copied from one resident tensor to another, or within one (offsets and length in elements) */
+export interface BlockCopy {
+  readonly from: Tensor;
+  readonly fromOffset: number;
+  readonly to: Tensor;
+  readonly toOffset: number;
+  readonly length: number;
+}
+
+export interface HostMemory {
+  /** a zero-filled resident tensor in host memory */
+  alloc(type: "float32" | "float16", dims: readonly number[]): Tensor;
+  /** the copies, in order (a copy within one tensor may overlap, as `copyWithin`) */
+  copy(copies: readonly BlockCopy[]): void;
 }
 
 export const f32 = (data: Float32Array, dims: readonly number[]): Tensor => ({ type: "float32", data, dims });

@@ -1,60 +1,61 @@
-import { type Feeds, f32, type InferenceBackend, i64, type Tensor } from "./backend.ts";
+import { type Feeds, type InferenceBackend, i64, type Tensor } from "./backend.ts";
+import { type CacheOps, type CachePart, emptyPart } from "./cache-ops.ts";
+import { GraphCacheOps } from "./graph-cache-ops.ts";
+import { HostCacheOps } from "./host-cache-ops.ts";
 import { CAPACITY_STEP, type CacheShape } from "./kv-cache.ts";
+import { cacheNames } from "./resident-names.ts";
 
-/** names of a cache's tensors in a graph's inputs or outputs, layer by layer: `${prefix}_key_0`, `${prefix}_value_0`, … */
-export const cacheNames = (prefix: string, layers: number): string[] =>
-  Array.from({ length: layers }, (_, i) => [`${prefix}_key_${i}`, `${prefix}_value_${i}`]).flat();
-
-/** Window slots are added in steps of this many: a step rewrites the whole window, so keep it short. */
-export const WINDOW_STEP = 16;
+export { cacheNames };
 
 /**
  * The KV cache of the running GPT batch kept where the sessions put it (issue 13): resident tensors the host never
- * reads, in two parts per layer (gpu-node/MODEL.md "The decode loop on a GPU"):
+ * reads across a device boundary, in two parts per layer (gpu-node/MODEL.md "The decode loop on a GPU"):
  *
  * - the frozen cache (S, H, capacity, hd): one row per sequence, the first `cached` slots all its beams share,
- *   written by `cache_flush` only;
+ *   written by a flush only;
  * - the window (B, H, window, hd): the latest tokens of each row (beam), written by every decode step
  *   (`gpt_decode_resident` writes the step's K/V into slot `length − cached`, bound in place where the backend can).
  *
- * So a step rewrites only the window, never the whole cache (onnxruntime copies every output it returns, and a
- * whole-cache output per step cost the first resident loop 16–20 % on the CPU), and the cache is rewritten once per
- * flush. A flush moves only the prefix all beams of a sequence share, so the beams read one frozen row: the step
- * multiplies their queries together with it (`groups`), so 3 beams read their history once, not three times (the
- * step's cost on a CPU is its memory traffic: weights and cache), the frozen cache holds a third of the bytes, and a
- * beam reorder moves window rows only. Rows leaving, prefilled rows joining and more slots are three small
- * graphs (`gpu-node/tools/resident_graphs.py`). Only row indices, lengths and capacities cross the host boundary.
- * Where the backend can view rows of a tensor (host memory), both parts keep spare rows, as the host loop's cache:
- * a joining row is written into the next spare rows and a leaver's slot takes the last row, one row each, where
- * a whole-cache concat or gather (a whole-cache output, copied again by onnxruntime-node) cost far more.
+ * So a step rewrites only the window, never the whole cache, and the cache is written once per flush. A flush
+ * moves only the prefix all beams of a sequence share, so the beams read one frozen row: the step multiplies their
+ * queries together with it (`groups`), so 3 beams read their history once, not three times (a decode step's cost
+ * is its memory traffic: weights and cache), the frozen cache holds a third of the bytes, and a beam reorder moves
+ * window rows only. Where the tensors live (device memory: small graphs; host memory: copies of what moves, with
+ * spare rows as the host loop's cache) is `CacheOps`. Only row indices, lengths and capacities cross the host
+ * boundary.
  */
 export class ResidentCache {
-  /** the frozen cache, `cacheSlots` rows of which the first `sequences` are running (spare rows where the backend can view rows) */
-  private cache: Tensor[] = [];
-  private cacheSlots = 0;
+  private frozen: CachePart = emptyPart;
+  private tails: CachePart = emptyPart;
+  /** running frozen rows (sequences) and rows (beams) */
   sequences = 0;
-  /** row b's frozen row (its sequence's) */
-  private frozenRow: number[] = [];
-  /** the windows, `tailSlots` rows (as `cache`) */
-  private tails: Tensor[] = [];
-  private tailSlots = 0;
   rows = 0;
   capacity = 0;
   window = 0;
+  /** row b's frozen row (its sequence's) */
+  private frozenRow: number[] = [];
   /** beam reorders not applied yet: row b's window is window row `pending[b]` (the next step applies them) */
   private pending: number[] | null = null;
   /** the window views the last `feeds()` handed the step (its present_* are written into them) */
   private fedTails: Tensor[] | null = null;
-  private readonly names: { in: string[]; out: string[]; past: string[]; tail: string[]; present: string[] };
+  private readonly ops: CacheOps;
+  private readonly names: { past: string[]; tail: string[]; present: string[] };
 
   constructor(
     private readonly backend: InferenceBackend,
-    private readonly shape: CacheShape,
+    shape: CacheShape,
     /** the cache tensors' number format (the manifest's `precision.kv_cache`) */
-    private readonly dtype: "float32" | "float16" = "float32",
+    dtype: "float32" | "float16" = "float32",
   ) {
+    const host = backend.hostMemory?.();
+    this.ops = host ? new HostCacheOps(host, backend, shape, dtype) : new GraphCacheOps(backend, shape, dtype);
     const n = (p: string) => cacheNames(p, shape.layers);
-    this.names = { in: n("in"), out: n("out"), past: n("past"), tail: n("tail"), present: n("present") };
+    this.names = { past: n("past"), tail: n("tail"), present: n("present") };
+  }
+
+  /** window slots are added in steps of this many (short where a flush is a copy, longer where it is a graph) */
+  get windowStep(): number {
+    return this.ops.windowStep;
   }
 
   /**
@@ -78,11 +79,11 @@ export class ResidentCache {
       groups: i64(groups, [this.sequences, width]),
       group_slot: i64(slot, [this.rows, 2]),
     };
-    const cache = this.running(this.cache, this.cacheSlots, this.sequences);
-    const tails = this.running(this.tails, this.tailSlots, this.rows);
+    const frozen = this.ops.running(this.frozen, this.sequences);
+    const tails = this.ops.running(this.tails, this.rows);
     this.fedTails = tails;
     this.names.past.forEach((n, i) => {
-      feeds[n] = at(cache, i);
+      feeds[n] = at(frozen, i);
     });
     this.names.tail.forEach((n, i) => {
       feeds[n] = at(tails, i);
@@ -105,53 +106,44 @@ export class ResidentCache {
     this.fedTails = null;
     this.pending = null;
     if (inPlace) return; // written into the windows' rows where they lie
-    this.tails = this.freeing(this.tails, next);
-    this.tailSlots = this.rows;
+    this.tails = this.replace(this.tails, { tensors: next, room: this.rows });
   }
 
   /**
-   * Rows leaving (whole sequences: all their beams): keep these rows (ascending). The windows are gathered in order;
-   * the frozen rows of the sequences that stay are kept where the backend views rows, the last ones moving into the
-   * holes, one row each (as the host loop's cache), elsewhere gathered in order.
+   * Rows leaving (whole sequences: all their beams): keep these rows (ascending). The windows are selected in order;
+   * the frozen rows of the sequences that stay are kept where they lie where rows can be written in place, the last
+   * ones moving into the holes (as the host loop's cache), elsewhere selected in order.
    */
   async gather(keep: readonly number[]): Promise<void> {
     if (keep.length === 0) {
       this.clear();
       return;
     }
-    const n = keep.length;
     const windows = keep.map((r) => this.pending?.[r] ?? r);
     this.pending = null;
     const stay = [...new Set(keep.map((b) => this.frozenRow[b] as number))].sort((x, y) => x - y);
     const moved = new Map<number, number>(stay.map((s, i) => [s, i]));
-    if (stay.length < this.sequences && this.viewable(this.cache)) {
+    if (stay.length < this.sequences && this.ops.move) {
       const m = stay.length;
       const kept = new Set(stay);
       const movers = stay.filter((s) => s >= m);
       const holes = Array.from({ length: m }, (_, s) => s).filter((s) => !kept.has(s));
-      for (const [j, hole] of holes.entries()) {
-        const mover = movers[j] as number;
-        const target = this.view(this.cache, hole, 1);
-        await this.run("cache_gather", { rows: i64([mover], [1]) }, this.cache, target);
-        moved.set(mover, hole);
-      }
-      for (const s of stay) if (s < m) moved.set(s, s);
+      const moves = holes.map((hole, j) => [movers[j] as number, hole] as const);
+      await this.ops.move(this.frozen, this.capacity, moves);
+      for (const s of stay) moved.set(s, s < m ? s : (holes[movers.indexOf(s)] as number));
     } else if (stay.length < this.sequences) {
-      const cache = this.running(this.cache, this.cacheSlots, this.sequences);
-      this.cache = this.freeing(this.cache, await this.run("cache_gather", { rows: i64(stay, [stay.length]) }, cache));
-      this.cacheSlots = stay.length;
+      const next = await this.ops.select(this.frozen, this.sequences, this.capacity, stay);
+      this.frozen = this.replace(this.frozen, next);
     }
     this.frozenRow = keep.map((b) => moved.get(this.frozenRow[b] as number) as number);
     this.sequences = stay.length;
-    const tails = this.running(this.tails, this.tailSlots, this.rows);
-    this.tails = this.freeing(this.tails, await this.run("cache_gather", { rows: i64(windows, [n]) }, tails));
-    this.tailSlots = n;
-    this.rows = n;
+    this.tails = this.replace(this.tails, await this.ops.select(this.tails, this.rows, this.window, windows));
+    this.rows = keep.length;
   }
 
   /**
    * Beams reordered within their sequences (row b continues row `rows[b]`): only the windows move, since the
-   * beams' frozen rows are equal, and not now: the next decode step gathers them as it reads them.
+   * beams share their frozen row, and not now: the next decode step gathers them as it reads them.
    */
   permuteWindows(rows: readonly number[]): void {
     this.pending = rows.map((r) => this.pending?.[r] ?? r);
@@ -161,9 +153,7 @@ export class ResidentCache {
     if (!this.pending) return;
     const rows = this.pending;
     this.pending = null;
-    const tails = this.running(this.tails, this.tailSlots, this.rows);
-    this.tails = this.freeing(this.tails, await this.run("cache_gather", { rows: i64(rows, [rows.length]) }, tails));
-    this.tailSlots = this.rows;
+    this.tails = this.replace(this.tails, await this.ops.select(this.tails, this.rows, this.window, rows));
   }
 
   /** at least `capacity` frozen slots per row (zeros, masked until written) */
@@ -175,15 +165,15 @@ export class ResidentCache {
   /** fewer frozen slots (every row's frozen part must fit): after the longest rows have left */
   async shrink(capacity: number): Promise<void> {
     if (capacity >= this.capacity) return;
-    await this.resizeFrozen(capacity); // pads < 0 crop
+    await this.resizeFrozen(capacity);
   }
 
   private async resizeFrozen(capacity: number): Promise<void> {
-    if (this.sequences > 0) {
-      const cache = this.running(this.cache, this.cacheSlots, this.sequences);
-      this.cache = this.freeing(this.cache, await this.pad(cache, capacity));
-      this.cacheSlots = this.sequences;
-    }
+    if (this.sequences > 0)
+      this.frozen = this.replace(
+        this.frozen,
+        await this.ops.resize(this.frozen, this.sequences, this.capacity, capacity),
+      );
     this.capacity = capacity;
   }
 
@@ -191,69 +181,26 @@ export class ResidentCache {
   async growWindow(window: number): Promise<void> {
     if (window <= this.window) return;
     await this.applyPending();
-    if (this.rows > 0) {
-      const tails = this.running(this.tails, this.tailSlots, this.rows);
-      this.tails = this.freeing(this.tails, await this.pad(tails, window));
-      this.tailSlots = this.rows;
-    }
+    if (this.rows > 0)
+      this.tails = this.replace(this.tails, await this.ops.resize(this.tails, this.rows, this.window, window));
     this.window = window;
   }
 
   /** a prefilled sequence (prefill's present_*, resident) joins: one frozen row, and `copies` rows (one per beam) */
   async join(present: Feeds, length: number, copies: number): Promise<void> {
-    if (this.window === 0) this.window = WINDOW_STEP;
+    if (this.window === 0) this.window = this.ops.windowStep;
     await this.grow(Math.ceil(length / CAPACITY_STEP) * CAPACITY_STEP);
-    let row = pick(present, this.names.present, "prefill");
-    if (length < this.capacity) row = this.freeing(row, await this.pad(row, this.capacity));
-    const { heads, headDim } = this.shape;
-    // an empty window (zero slots, fed from the host: 0 bytes) padded to the window's size
-    const dims = [1, heads, 0, headDim];
-    const empty = this.names.in.map(
-      (): Tensor =>
-        this.dtype === "float16" ? { type: "float16", data: new Uint16Array(0), dims } : f32(new Float32Array(0), dims),
-    );
-    const tail = await this.pad(empty, this.window);
+    const row = pick(present, this.names.present, "prefill");
     await this.applyPending();
-    [this.cache, this.cacheSlots] = await this.append(this.cache, this.cacheSlots, this.sequences, row, 1);
-    [this.tails, this.tailSlots] = await this.append(this.tails, this.tailSlots, this.rows, tail, copies);
-    this.freeing(row, []);
-    this.freeing(tail, []);
+    this.frozen = this.replace(
+      this.frozen,
+      await this.ops.append(this.frozen, this.sequences, this.capacity, row, length, 1),
+    );
+    this.tails = this.replace(this.tails, await this.ops.append(this.tails, this.rows, this.window, null, 0, copies));
+    this.free(row, []);
     for (let c = 0; c < copies; c++) this.frozenRow.push(this.sequences);
     this.sequences += 1;
     this.rows += copies;
-  }
-
-  /**
-   * `copies` of a one-row tensor set after a part's `count` running rows: written into spare rows where the backend
-   * views rows (twice as many rows as running when they run out, as the host loop's cache), else joined by a concat.
-   */
-  private async append(
-    parts: Tensor[],
-    slots: number,
-    count: number,
-    row: Tensor[],
-    copies: number,
-  ): Promise<[Tensor[], number]> {
-    const repeat = i64(new Array(copies).fill(0), [copies]);
-    if (count === 0) return [this.freeing(parts, await this.run("cache_gather", { rows: repeat }, row)), copies];
-    if (!this.viewable(parts)) {
-      const rows = await this.run("cache_gather", { rows: repeat }, row);
-      const joined = await this.concat(this.running(parts, slots, count), rows);
-      this.freeing(rows, joined);
-      return [this.freeing(parts, joined), count + copies];
-    }
-    let [big, room] = [parts, slots];
-    if (count + copies > room) {
-      // more rows, same layout: the running rows and spare rows (copies of row 0, never read)
-      room = Math.max(count + copies, 2 * count, 4);
-      const index = Array.from({ length: room }, (_, b) => (b < count ? b : 0));
-      big = this.freeing(
-        parts,
-        await this.run("cache_gather", { rows: i64(index, [room]) }, this.running(parts, slots, count)),
-      );
-    }
-    await this.run("cache_gather", { rows: repeat }, row, this.view(big, count, copies));
-    return [big, room];
   }
 
   /**
@@ -271,104 +218,43 @@ export class ResidentCache {
       const [c, n] = [cached[b] ?? 0, shift[b] ?? 0];
       if (src[s] === undefined) [lengths[s], moved[s], src[s]] = [c, n, b];
       else if (lengths[s] !== c || moved[s] !== n)
-        throw new Error(
-          `resident cache: beams of frozen row ${s} flush differently (${lengths[s]}+${moved[s]}, ${c}+${n})`,
-        );
+        throw new Error(`resident cache: the beams of frozen row ${s} flush differently (${c}+${n})`);
     });
     const need = Math.max(...lengths.map((c, s) => c + Math.max(moved[s] ?? 0, 1)));
     if (need > this.capacity) await this.grow(Math.ceil(need / CAPACITY_STEP) * CAPACITY_STEP);
-    const S = this.sequences;
-    const feeds: Feeds = {
-      lengths: i64(lengths, [S]),
-      shift: i64(moved, [S]),
-      src: i64(src, [S]),
-      tail_shift: i64(shift, [shift.length]),
-    };
-    const cache = this.running(this.cache, this.cacheSlots, S);
-    this.names.in.forEach((n, i) => {
-      feeds[n] = at(cache, i);
-    });
-    const tails = this.running(this.tails, this.tailSlots, this.rows);
-    cacheNames("tail", this.shape.layers).forEach((n, i) => {
-      feeds[n] = at(tails, i);
-    });
-    const shifted = cacheNames("tail_out", this.shape.layers);
-    const into = Object.fromEntries(this.names.out.map((n, i) => [n, this.names.in[i] as string]));
-    const out = await this.backend.run("cache_flush", feeds, [...this.names.out, ...shifted], into);
-    const frozen = pick(out, this.names.out, "cache_flush");
-    if (!frozen.every((t, i) => t === cache[i])) {
-      this.cache = this.freeing(this.cache, frozen);
-      this.cacheSlots = S;
-    }
-    this.tails = this.freeing(this.tails, pick(out, shifted, "cache_flush"));
-    this.tailSlots = this.rows;
+    const plan = { lengths, shift: moved, src, tailShift: shift };
+    const next = await this.ops.flush(
+      this.frozen,
+      this.sequences,
+      this.capacity,
+      this.tails,
+      this.rows,
+      this.window,
+      plan,
+    );
+    this.frozen = this.replace(this.frozen, next.frozen);
+    this.tails = this.replace(this.tails, next.tails);
   }
 
   clear(): void {
     this.pending = null;
-    this.cache = this.freeing(this.cache, []);
-    this.tails = this.freeing(this.tails, []);
-    this.cacheSlots = 0;
-    this.tailSlots = 0;
-    this.rows = 0;
+    this.frozen = this.replace(this.frozen, emptyPart);
+    this.tails = this.replace(this.tails, emptyPart);
     this.sequences = 0;
-    this.frozenRow = [];
+    this.rows = 0;
     this.capacity = 0;
     this.window = 0;
+    this.frozenRow = [];
   }
 
-  /** the `count` running rows of a part: the tensors themselves, or views of their first rows */
-  private running(parts: Tensor[], slots: number, count: number): Tensor[] {
-    return slots === count ? parts : this.view(parts, 0, count);
-  }
-
-  private viewable(parts: Tensor[]): boolean {
-    const first = parts[0];
-    return first !== undefined && this.backend.rows?.(first, 0, 0) !== undefined;
-  }
-
-  private view(parts: Tensor[], start: number, count: number): Tensor[] {
-    return parts.map((t) => {
-      const v = this.backend.rows?.(t, start, count);
-      if (!v) throw new Error("resident cache: the backend cannot view rows of this tensor");
-      return v;
-    });
-  }
-
-  /** free the tensors of `old` that `next` does not hold; returns `next` */
-  private freeing(old: readonly Tensor[], next: Tensor[]): Tensor[] {
-    for (const t of old) if (!next.includes(t)) this.backend.release?.(t);
+  /** `next` in place of `old`: frees the tensors of `old` that `next` does not hold */
+  private replace(old: CachePart, next: CachePart): CachePart {
+    this.free(old.tensors, next.tensors);
     return next;
   }
 
-  private async concat(a: Tensor[], b: Tensor[]): Promise<Tensor[]> {
-    const feeds: Feeds = {};
-    cacheNames("a", this.shape.layers).forEach((n, i) => {
-      feeds[n] = at(a, i);
-    });
-    cacheNames("b", this.shape.layers).forEach((n, i) => {
-      feeds[n] = at(b, i);
-    });
-    return pick(await this.backend.run("cache_concat", feeds, this.names.out), this.names.out, "cache_concat");
-  }
-
-  private async pad(tensors: Tensor[], slots: number): Promise<Tensor[]> {
-    return this.run("cache_pad", { capacity: i64([slots], [1]) }, tensors);
-  }
-
-  /** a cache graph over `tensors`; with `targets`, its outputs are written into them (rows of a larger tensor) */
-  private async run(
-    graph: "cache_gather" | "cache_pad",
-    extra: Feeds,
-    tensors: Tensor[],
-    targets?: Tensor[],
-  ): Promise<Tensor[]> {
-    const feeds: Feeds = { ...extra };
-    this.names.in.forEach((n, i) => {
-      feeds[n] = at(tensors, i);
-    });
-    const into = targets ? Object.fromEntries(this.names.out.map((n, i) => [n, at(targets, i)])) : undefined;
-    return pick(await this.backend.run(graph, feeds, this.names.out, into), this.names.out, graph);
+  private free(old: readonly Tensor[], kept: readonly Tensor[]): void {
+    for (const t of old) if (!kept.includes(t)) this.backend.release?.(t);
   }
 }
 
@@ -403,7 +289,8 @@ export async function fitWindows(cache: ResidentCache, rows: readonly WindowRow[
     });
   }
   // a sequence whose beams froze little would fill its window again at once (a flush per step): widen it instead
-  if (fill() > cache.window - WINDOW_STEP / 2) await cache.growWindow(cache.window + WINDOW_STEP);
+  const step = cache.windowStep;
+  if (fill() > cache.window - step / 2) await cache.growWindow(cache.window + step);
 }
 
 function at(tensors: readonly Tensor[], i: number): Tensor {

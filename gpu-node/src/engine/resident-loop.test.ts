@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestNode } from "../testing/harness.ts";
 import type { SynthesisJob } from "./api.ts";
 import { CountingBackend } from "./boundary-bytes.ts";
 import { GptStage } from "./gpt-stage.ts";
 import { planCodes, requestState } from "./request-state.ts";
+import { ResidentCache } from "./resident-cache.ts";
 
 type TestNode = Awaited<ReturnType<typeof createTestNode>>;
 
@@ -48,12 +49,19 @@ describe("the resident-cache decode loop (issue 13)", () => {
       expect(diff).toBeLessThan(1e-3);
     });
     expect(Math.max(...b.map((r) => r.maxBatch))).toBeGreaterThan(3);
-    // the windows were flushed into the frozen cache on the way (20–41 codes per request, 16-slot windows)
-    expect(resident.engine.stats().boundary.cache_flush?.calls ?? 0).toBeGreaterThan(0);
+    // the windows were flushed into the frozen cache on the way (20–41 codes per request, 4-slot windows): in host
+    // memory by copies of what moves, counted as resident traffic, no cache graph called
+    const boundary = resident.engine.stats().boundary;
+    expect(boundary.cache_host?.calls ?? 0).toBeGreaterThan(0);
+    expect(boundary.cache_host?.residentIn ?? 0).toBeGreaterThan(0);
+    expect(boundary.cache_host?.bytesIn ?? 0).toBe(0);
+    for (const g of ["cache_flush", "cache_pad", "cache_gather", "cache_concat"] as const)
+      expect(boundary[g]).toBeUndefined();
   });
 
-  it("gives the same codes where the backend cannot view rows (device memory): joins concatenate, leaves gather", async () => {
-    // the same backend without `rows`, as a GPU provider's: no spare rows, every join and leave a whole-cache graph
+  it("gives the same codes where the tensors live in device memory: the cache operations are graphs", async () => {
+    // the same backend without `rows` and `hostMemory`, as a GPU provider's: no spare rows, every join and leave a
+    // whole-cache graph, a flush a graph
     const noViews = await createTestNode(
       { maxBatch: 8, maxQueueDelayMs: 20, decodeLoop: "resident" },
       undefined,
@@ -69,9 +77,12 @@ describe("the resident-cache decode loop (issue 13)", () => {
       const run = (node: TestNode) => Promise.all(beams.map((b, i) => node.engine.submit(job(node, i, b))));
       const [a, b] = [await run(resident), await run(noViews)];
       expect(b.map((r) => r.codes)).toEqual(a.map((r) => r.codes));
-      // with views, rows join into spare rows (no concat); without, each join after the first concatenates
+      // in host memory rows join into spare rows (no concat); in device memory each join after the first concatenates
       expect(resident.engine.stats().boundary.cache_concat?.calls ?? 0).toBe(0);
-      expect(noViews.engine.stats().boundary.cache_concat?.calls ?? 0).toBeGreaterThan(0);
+      const graphs = noViews.engine.stats().boundary;
+      expect(graphs.cache_concat?.calls ?? 0).toBeGreaterThan(0);
+      expect(graphs.cache_flush?.calls ?? 0).toBeGreaterThan(0);
+      expect(graphs.cache_host).toBeUndefined();
     } finally {
       await noViews.close();
     }
@@ -110,79 +121,103 @@ describe("the resident-cache decode loop (issue 13)", () => {
   });
 
   it("gives the host loop's codes when the longest row leaves first and the frozen cache shrinks", async () => {
-    // record every cache_pad that crops (capacity below the slots it is fed)
+    // one segment of ~110 text tokens (bench/loops.ts's --long text): a prompt of ~145 frozen slots
+    const long =
+      "The quarterly report shows that revenue grew in every region, while costs stayed flat. Our team shipped the new " +
+      "billing portal, moved the ledger to a durable store, and cut the median latency of the speech service by a " +
+      "third. Next quarter we will add two voices, open the batch endpoint to every plan, and publish the prices.";
+    const jobs = (node: TestNode) => [
+      { ...job(node, 0, 1), id: "long", segments: [node.text.segments(long)[0]?.ids ?? []], maxTokens: 4 },
+      { ...job(node, 1, 3), id: "short1", segments: [node.text.segments("Hi.")[0]?.ids ?? []], maxTokens: 70 },
+      { ...job(node, 2, 1), id: "short2", segments: [node.text.segments("Yes.")[0]?.ids ?? []], maxTokens: 70 },
+    ];
+    const a = await Promise.all(jobs(host).map((j) => host.engine.submit(j)));
+    const device = await createTestNode(
+      { maxBatch: 8, maxQueueDelayMs: 20, decodeLoop: "resident" },
+      undefined,
+      (b) => ({
+        run: b.run.bind(b),
+        signature: b.signature.bind(b),
+        release: b.release?.bind(b),
+        close: b.close.bind(b),
+      }),
+    );
+    // every shrink that crops (a capacity below the frozen slots the cache has)
     const crops: number[] = [];
-    const backend = resident.backend;
-    const run = backend.run.bind(backend);
-    backend.run = async (graph, feeds, keep, into) => {
-      const cap = feeds.capacity;
-      const slots = feeds.in_key_0?.dims[2] ?? 0;
-      if (graph === "cache_pad" && cap?.type === "int64" && Number(cap.data[0]) < slots) crops.push(slots);
-      return run(graph, feeds, keep, into);
-    };
+    const original = ResidentCache.prototype.shrink;
+    const shrink = vi.spyOn(ResidentCache.prototype, "shrink").mockImplementation(async function (
+      this: ResidentCache,
+      capacity: number,
+    ) {
+      if (capacity < this.capacity) crops.push(this.capacity);
+      return original.call(this, capacity);
+    });
     try {
-      // one segment of ~110 text tokens (bench/loops.ts's --long text): a prompt of ~145 frozen slots
-      const long =
-        "The quarterly report shows that revenue grew in every region, while costs stayed flat. Our team shipped the new " +
-        "billing portal, moved the ledger to a durable store, and cut the median latency of the speech service by a " +
-        "third. Next quarter we will add two voices, open the batch endpoint to every plan, and publish the prices.";
-      const jobs = (node: TestNode) => [
-        { ...job(node, 0, 1), id: "long", segments: [node.text.segments(long)[0]?.ids ?? []], maxTokens: 4 },
-        { ...job(node, 1, 3), id: "short1", segments: [node.text.segments("Hi.")[0]?.ids ?? []], maxTokens: 70 },
-        { ...job(node, 2, 1), id: "short2", segments: [node.text.segments("Yes.")[0]?.ids ?? []], maxTokens: 70 },
-      ];
-      const [a, b] = [
-        await Promise.all(jobs(host).map((j) => host.engine.submit(j))),
-        await Promise.all(jobs(resident).map((j) => resident.engine.submit(j))),
-      ];
-      for (const [i, r] of b.entries()) expect(r.codes).toEqual(a[i]?.codes);
+      for (const node of [resident, device]) {
+        const before = crops.length;
+        const b = await Promise.all(jobs(node).map((j) => node.engine.submit(j)));
+        for (const [i, r] of b.entries()) expect(r.codes).toEqual(a[i]?.codes);
+        expect(crops.length).toBeGreaterThan(before);
+      }
     } finally {
-      backend.run = run;
+      shrink.mockRestore();
+      await device.close();
     }
-    expect(crops.length).toBeGreaterThan(0);
   });
 
-  it("moves the same bytes across the host boundary per generated token at 100 and 1,000 tokens of history", async () => {
-    const m = resident.files.manifest;
-    const counted = new CountingBackend(resident.backend);
-    const gpt = new GptStage(counted, m, "resident");
-    const voice = resident.voices.get(0);
-    const one = { ...job(resident, 0, 1), maxTokens: 1100 };
-    const plan = { ...planCodes(m, one), codesFor: () => 1100 };
-    const state = requestState(m, one, plan, {
-      sampling: { topK: 30, topP: 0.8, temperature: 0.8, repetitionPenalty: 10, numBeams: 1, lengthPenalty: 0 },
-      now: 0,
-      timeoutMs: 60_000,
-    });
-    const seg = state.segments[0];
-    if (!seg || voice.id !== 0) throw new Error("setup");
-    await gpt.condition(state);
-    await gpt.prefill(seg);
-    const perToken = new Map<number, number>();
-    let h = m.gpt.cond_tokens + seg.textIds.length + 1;
-    const crossed = () => {
-      const s = counted.snapshot();
-      return Object.values(s).reduce((n, t) => n + (t ? t.bytesIn + t.bytesOut : 0), 0);
-    };
-    while (h < 1000) {
-      const start = crossed();
-      await gpt.decodeStep();
-      perToken.set(h, crossed() - start);
-      h++;
-    }
-    // every graph call of the step counted (decode, plus a cache_flush every 16 tokens: lengths and shifts)
-    const at = (x: number) => perToken.get(x) ?? Number.NaN;
-    const flat = [100, 101, 102].map(at);
-    const late = [997, 998, 999].map(at);
-    const ratio = Math.max(...late) / Math.min(...flat);
-    expect(ratio).toBeGreaterThan(0.95);
-    expect(ratio).toBeLessThan(1.05);
-    // and the decode graph itself: bytes in are ids, positions, frozen and window lengths and window rows (int64 per
-    // row), the row's place among its sequence's beams (2 per row) and the sequence's rows (one beam: 1); out, logits
-    // and hidden
-    const decode = counted.snapshot().gpt_decode_resident;
-    expect(decode?.lastIn).toBe(5 * 8 + 2 * 8 + 1 * 8);
-    expect(decode?.lastOut).toBe(4 * (m.gpt.number_mel_codes + m.gpt.model_dim));
-    expect(decode?.residentIn).toBeGreaterThan(0);
-  });
+  it.each([
+    ["host memory (cache operations are copies)", false],
+    ["device memory (cache operations are graphs)", true],
+  ])(
+    "moves the same bytes across the host boundary per generated token at 100 and 1,000 tokens of history: %s",
+    async (_, device) => {
+      const m = resident.files.manifest;
+      const b = resident.backend;
+      const counted = new CountingBackend(
+        device
+          ? { run: b.run.bind(b), signature: b.signature.bind(b), release: b.release?.bind(b), close: async () => {} }
+          : b,
+      );
+      const gpt = new GptStage(counted, m, "resident");
+      const voice = resident.voices.get(0);
+      const one = { ...job(resident, 0, 1), maxTokens: 1100 };
+      const plan = { ...planCodes(m, one), codesFor: () => 1100 };
+      const state = requestState(m, one, plan, {
+        sampling: { topK: 30, topP: 0.8, temperature: 0.8, repetitionPenalty: 10, numBeams: 1, lengthPenalty: 0 },
+        now: 0,
+        timeoutMs: 60_000,
+      });
+      const seg = state.segments[0];
+      if (!seg || voice.id !== 0) throw new Error("setup");
+      await gpt.condition(state);
+      await gpt.prefill(seg);
+      const perToken = new Map<number, number>();
+      let h = m.gpt.cond_tokens + seg.textIds.length + 1;
+      const crossed = () => {
+        const s = counted.snapshot();
+        return Object.values(s).reduce((n, t) => n + (t ? t.bytesIn + t.bytesOut : 0), 0);
+      };
+      while (h < 1000) {
+        const start = crossed();
+        await gpt.decodeStep();
+        perToken.set(h, crossed() - start);
+        h++;
+      }
+      // every graph call of the step counted (decode, plus in device memory a cache_flush every 16 tokens: lengths and
+      // shifts; in host memory the flush copies resident bytes only)
+      const at = (x: number) => perToken.get(x) ?? Number.NaN;
+      const flat = [100, 101, 102].map(at);
+      const late = [997, 998, 999].map(at);
+      const ratio = Math.max(...late) / Math.min(...flat);
+      expect(ratio).toBeGreaterThan(0.95);
+      expect(ratio).toBeLessThan(1.05);
+      // and the decode graph itself: bytes in are ids, positions, frozen and window lengths and window rows (int64 per
+      // row), the row's place among its sequence's beams (2 per row) and the sequence's rows (one beam: 1); out, logits
+      // and hidden
+      const decode = counted.snapshot().gpt_decode_resident;
+      expect(decode?.lastIn).toBe(5 * 8 + 2 * 8 + 1 * 8);
+      expect(decode?.lastOut).toBe(4 * (m.gpt.number_mel_codes + m.gpt.model_dim));
+      expect(decode?.residentIn).toBeGreaterThan(0);
+    },
+  );
 });
