@@ -80,10 +80,7 @@ const resFeeds: Feeds = {
     Array.from({ length: B }, (_, b) => b),
     [B, 1],
   ),
-  group_slot: i64(
-    Array.from({ length: B }, (_, b) => [b, 0]).flat(),
-    [B, 2],
-  ),
+  group_slot: i64(Array.from({ length: B }, (_, b) => [b, 0]).flat(), [B, 2]),
 };
 const into: Record<string, string> = {};
 const keep: string[] = [];

@@ -6,8 +6,10 @@
  *
  *   npx tsx gpu-node/bench/loop-graphs.ts [--model /work/models/small] [--beams 1] [--requests 16]
  *                                         [--max-tokens N] [--order host,resident,resident,host] [--calls]
+ *                                         [--graph-cache]
  *
- * `--calls` lists every cache_* call of the resident loop with its input shape and time. The figures are graph
+ * The resident loop's cache operations are host copies (`cache_host`) as on the CPU provider, or with `--graph-cache`
+ * the cache graphs, as in device memory. `--calls` lists every cache_* call of the resident loop with its input shape and time. The figures are graph
  * wall times on the calling thread (2 intra-op threads, as the benches' nodes), not CPU seconds.
  */
 import { parseArgs } from "node:util";
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     "max-tokens": { type: "string" },
     order: { type: "string", default: "host,resident,resident,host" },
     calls: { type: "boolean", default: false },
+    "graph-cache": { type: "boolean", default: false },
   },
 });
 type Loop = "host" | "resident";
@@ -56,6 +59,21 @@ const timed: InferenceBackend = {
   signature: (graph) => backend.signature(graph),
   release: (tensor) => backend.release(tensor),
   rows: (tensor, start, count) => backend.rows(tensor, start, count),
+  // the resident loop's cache operations as copies in host memory, timed as `cache_host`; `--graph-cache` leaves
+  // them to the cache graphs, as in device memory
+  hostMemory: () => {
+    const memory = backend.hostMemory();
+    if (!memory || values["graph-cache"]) return undefined;
+    return {
+      alloc: (type, dims) => memory.alloc(type, dims),
+      copy: (copies) => {
+        const t = performance.now();
+        memory.copy(copies);
+        const entry = times[current].get("cache_host") ?? { ms: 0, calls: 0 };
+        times[current].set("cache_host", { ms: entry.ms + performance.now() - t, calls: entry.calls + 1 });
+      },
+    };
+  },
   close: () => backend.close(),
 };
 const voices = new VoiceBank(files.manifest, files.voices, files.emotions);

@@ -80,8 +80,9 @@ export class GptStage implements GpuStage {
         "a float16 KV cache (manifest precision.kv_cache) needs the resident decode loop (--decode-loop resident)",
       );
     this.resident = loop === "resident" ? new ResidentCache(backend, this.shape, kvType) : null;
-    // fail at start, not at the first step, when the model directory lacks the resident-loop graphs
-    if (this.resident) for (const g of RESIDENT_GRAPH_NAMES) backend.signature(g);
+    // fail at start, not at the first step, when the model directory lacks the resident-loop graphs or has ones
+    // older than what this loop feeds
+    if (this.resident) for (const g of RESIDENT_GRAPH_NAMES) checkResidentInputs(g, backend.signature(g).inputs);
   }
 
   /** batch rows running or about to join (a segment takes one per beam) */
@@ -390,6 +391,21 @@ export class GptStage implements GpuStage {
       }
     }
   }
+}
+
+/** inputs the resident loop feeds that older resident graphs lack (one frozen row per sequence, issue 13) */
+const RESIDENT_INPUTS: Partial<Record<(typeof RESIDENT_GRAPH_NAMES)[number], readonly string[]>> = {
+  gpt_decode_resident: ["groups", "group_slot"],
+  cache_flush: ["src", "tail_shift"],
+};
+
+function checkResidentInputs(graph: (typeof RESIDENT_GRAPH_NAMES)[number], inputs: readonly string[]): void {
+  const missing = (RESIDENT_INPUTS[graph] ?? []).filter((n) => !inputs.includes(n));
+  if (missing.length > 0)
+    throw new Error(
+      `${graph}.onnx lacks the inputs ${missing.join(", ")} (older resident-loop graphs): ` +
+        "regenerate them with gpu-node/tools/resident_graphs.py MODEL_DIR",
+    );
 }
 
 /** batch rows a segment takes: one per beam */

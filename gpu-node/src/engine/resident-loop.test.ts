@@ -120,6 +120,23 @@ describe("the resident-cache decode loop (issue 13)", () => {
     }
   });
 
+  it("refuses at start resident graphs older than one frozen row per sequence, naming the tool that rewrites them", () => {
+    const b = resident.backend;
+    const old = {
+      run: b.run.bind(b),
+      release: b.release?.bind(b),
+      close: async () => {},
+      signature: (graph: Parameters<typeof b.signature>[0]) => {
+        const s = b.signature(graph);
+        return graph === "gpt_decode_resident" ? { ...s, inputs: s.inputs.filter((n) => n !== "groups") } : s;
+      },
+    };
+    expect(() => new GptStage(old, resident.files.manifest, "resident")).toThrow(
+      /gpt_decode_resident\.onnx lacks the inputs groups .*resident_graphs\.py/,
+    );
+    expect(() => new GptStage(b, resident.files.manifest, "resident")).not.toThrow();
+  });
+
   it("gives the host loop's codes when the longest row leaves first and the frozen cache shrinks", async () => {
     // one segment of ~110 text tokens (bench/loops.ts's --long text): a prompt of ~145 frozen slots
     const long =
