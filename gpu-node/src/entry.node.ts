@@ -9,6 +9,7 @@ import { openModelBackend } from "./adapters/model-backend.ts";
 import { frontEndOptions, readModelDir } from "./adapters/model-dir.ts";
 import { startNvidiaSmiSampler } from "./adapters/nvidia-smi-sampler.ts";
 import { WorkerEngine } from "./adapters/worker-engine.ts";
+import { RESIDENT_GRAPH_NAMES } from "./engine/backend.ts";
 import { Engine } from "./engine/engine.ts";
 import { defaultMemoryBudgetBytes } from "./engine/memory-budget.ts";
 import { MAX_BEAMS } from "./engine/sampling.ts";
@@ -21,7 +22,7 @@ const HELP = `gpu-node: IndexTTS2 as ONNX graphs with dynamic batching
 usage: npm run node -- [--port 8001] [--host 127.0.0.1] [--model gpu-node/models/tiny] [--max-batch 16]
        [--max-queue-delay-ms 5] [--max-queue 64] [--max-pad-ratio 1.5] [--reserved-interactive N]
        [--request-timeout-ms 120000] [--intra-op-threads N] [--inter-op-threads 1] [--intra-op-spinning 0|1]
-       [--providers cpu] [--num-beams 3] [--engine-thread worker|main] [--decode-loop host|resident]
+       [--providers cpu] [--num-beams 3] [--engine-thread worker|main] [--decode-loop auto|host|resident]
        [--max-body-bytes 65536] [--metrics-port N] [--metrics-host 127.0.0.1]
        [--memory-budget-mb N] [--cpu-mem-arena 0|1]
 --memory-budget-mb bounds the admitted requests' estimated peak memory (default: 60 % of the host's (or container's) memory less
@@ -50,9 +51,11 @@ const configSchema = z.object({
   numBeams: int(1).max(MAX_BEAMS).optional(),
   // worker: graph calls run on their own thread (onnxruntime-node's run blocks its thread); main: on the HTTP thread
   engineThread: z.enum(["worker", "main"]).default("worker"),
-  // host: the KV cache in host memory, fed whole each step (fastest on CPU); resident: the cache stays where the
-  // session put it, so the bytes per step do not grow with the history (GPU providers; needs resident_graphs.py)
-  decodeLoop: z.enum(["host", "resident"]).default("host"),
+  // resident: the cache stays where the session put it, so the bytes per step do not grow with the history, and a
+  // sequence's beams share one frozen row (faster than host on the CPU too: gpu-node/BENCHMARKS.md); host: the KV
+  // cache in host memory, fed whole each step; auto: resident where the model directory has its graphs
+  // (tools/resident_graphs.py), else host
+  decodeLoop: z.enum(["auto", "host", "resident"]).default("auto"),
   /** when set, /metrics is served only here (internal), not on the API port */
   metricsPort: int(0).max(65535).optional(),
   metricsHost: z.string().default("127.0.0.1"),
@@ -98,7 +101,12 @@ const engineOptions = {
   reservedInteractiveSlots: config.reservedInteractive ?? Math.floor(config.maxBatch / 4),
   requestTimeoutMs: config.requestTimeoutMs,
   ...(config.numBeams !== undefined ? { numBeams: config.numBeams } : {}),
-  decodeLoop: config.decodeLoop,
+  decodeLoop:
+    config.decodeLoop !== "auto"
+      ? config.decodeLoop
+      : RESIDENT_GRAPH_NAMES.every((g) => files.graphPaths[g] !== undefined)
+        ? ("resident" as const)
+        : ("host" as const),
   // What requests may hold beyond the loaded model (engine/memory-budget.ts).
   memoryBudgetBytes:
     config.memoryBudgetMb !== undefined
@@ -146,7 +154,9 @@ const app = createNodeApp({
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   const weights = files.manifest.random_weights ? "RANDOM weights: audio is noise" : "real weights";
-  console.log(`gpu-node listening on http://${config.host}:${info.port} (model ${files.manifest.name}, ${weights})`);
+  console.log(
+    `gpu-node listening on http://${config.host}:${info.port} (model ${files.manifest.name}, ${weights}, decode loop ${engineOptions.decodeLoop})`,
+  );
 });
 
 const metricsServer =
