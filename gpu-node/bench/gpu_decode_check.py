@@ -132,8 +132,9 @@ def main():
                         out_bytes = sum(o.numel() * o.element_size() for o in host_outs)
 
                 seconds = timed(run, device, args.steps)
-                # the resident loop feeds ids, positions, frozen and window lengths and window rows (int64 each)
-                small_in = (5 * batch * 8 if loop == "resident"
+                # the resident loop feeds ids, positions, frozen and window lengths, window rows (int64 each), each
+                # row's place among its sequence's beams (2) and the sequences' rows (1 per row with one beam)
+                small_in = (8 * batch * 8 if loop == "resident"
                             else sum(t.numel() * t.element_size() for t in (ids, pos, mask)))
                 cache_in = sum(t.numel() * t.element_size() for t in host) if loop == "host" else 0
                 pcie_mb = (small_in + cache_in + out_bytes) / 1e6

@@ -8,7 +8,7 @@ Run inside an index-tts checkout with its environment (plus `onnx`, and `onnxrun
         --voice alice=examples/voice_01.wav --voice bob=examples/voice_02.wav
 
 Writes manifest.json, bpe.model, the seven ONNX graphs (the GPT ones with a .onnx.data weight file each),
-voices.safetensors and emotions.safetensors. See README.md beside this file.
+voices.safetensors, emotions.safetensors, and the resident decode loop's graphs (tools/resident_graphs.py). See README.md beside this file.
 """
 
 from __future__ import annotations
@@ -188,6 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f">> stale {GLOSSARY} removed from {args.out} (the checkpoints have none)")
     manifest = mf.build_manifest(cfg, entries, args.name)
     mf.write_manifest(os.path.join(args.out, "manifest.json"), manifest)
+    if os.path.isfile(os.path.join(args.out, "gpt_decode.onnx")):
+        # the resident decode loop's graphs, derived from gpt_decode.onnx: the node's default loop where they exist
+        # (gpu-node/MODEL.md "The decode loop on a GPU")
+        sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+        from resident_graphs import main as write_resident_graphs
+
+        write_resident_graphs(args.out)
 
     print(f">> model directory {args.out} ({time.perf_counter() - started:.0f} s)")
     missing = []
