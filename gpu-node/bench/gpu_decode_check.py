@@ -36,7 +36,7 @@ from indextts2_arch.configs import config_for  # noqa: E402
 from indextts2_arch.gpt import GptDecode, UnifiedVoice  # noqa: E402
 
 CODES_PER_AUDIO_SECOND = 50
-WINDOW = 16  # gpu-node/src/engine/resident-cache.ts WINDOW_STEP
+WINDOW = 16  # gpu-node/src/engine/graph-cache-ops.ts WINDOW_STEP (device memory)
 
 
 def sync(device):
