@@ -3,7 +3,7 @@
  * is sampled throughout (Linux /proc) and its admitted sum (`memory_reserved_mb`, /healthz) polled.
  *
  *   npm run bench:memory -- [--model gpu-node/models/small] [--concurrency 16] [--chars 4096] [--max-codes N]
- *                           [--beams 1,3] [--budget-mb N | --budget-share 0.25] [--idle-s 40]
+ *                           [--beams 1,3] [--budget-mb N | --budget-share 0.25] [--idle-s 40] [--decode-loop host]
  *                           [--variants default,arena,glibc-default] [--out gpu-node/bench/results/memory.json]
  *
  * A request is a customer's text of `--chars` code points (default: the API's limit, 4,096), sent to the node the
@@ -57,6 +57,8 @@ const { values } = parseArgs({
     /** code points per customer request; default: the API's limit */
     chars: { type: "string" },
     out: { type: "string" },
+    /** the node's --decode-loop (default: the node's, auto) */
+    "decode-loop": { type: "string" },
   },
 });
 const model = values.model as string;
@@ -193,6 +195,7 @@ async function runVariant(variant: string, beams: number): Promise<VariantResult
   const budgetMb = Math.ceil(budgetBytes / 2 ** 20);
   const args = ["--model", model, "--max-batch", String(MAX_BATCH), "--max-queue", "1024"];
   args.push("--request-timeout-ms", "3600000", "--memory-budget-mb", String(budgetMb));
+  if (values["decode-loop"]) args.push("--decode-loop", values["decode-loop"]);
   if (variant === "arena") args.push("--cpu-mem-arena", "1");
   const env = variant === "glibc-default" ? {} : NODE_MALLOC_ENV;
   const { url, child } = await startNode(args, env);
