@@ -1,8 +1,8 @@
 import type { Manifest } from "../model/manifest.ts";
-import { f32, floatOutput, type InferenceBackend, i64, RESIDENT_GRAPH_NAMES } from "./backend.ts";
+import { f32, floatOutput, type InferenceBackend, i64 } from "./backend.ts";
 import { SequenceSearch } from "./beam-search.ts";
 import { BatchKvCache, type CacheShape, capacityFor } from "./kv-cache.ts";
-import { cacheNames, fitWindows, ResidentCache } from "./resident-cache.ts";
+import { cacheNames, checkResidentGraphs, fitWindows, ResidentCache } from "./resident-cache.ts";
 import type { GpuStage, Readiness, StepOutcome } from "./stage.ts";
 import type { Priority, RequestState, SegmentState } from "./types.ts";
 
@@ -82,7 +82,7 @@ export class GptStage implements GpuStage {
     this.resident = loop === "resident" ? new ResidentCache(backend, this.shape, kvType) : null;
     // fail at start, not at the first step, when the model directory lacks the resident-loop graphs or has ones
     // older than what this loop feeds
-    if (this.resident) for (const g of RESIDENT_GRAPH_NAMES) checkResidentInputs(g, backend.signature(g).inputs);
+    if (this.resident) checkResidentGraphs(backend);
   }
 
   /** batch rows running or about to join (a segment takes one per beam) */
@@ -391,21 +391,6 @@ export class GptStage implements GpuStage {
       }
     }
   }
-}
-
-/** inputs the resident loop feeds that older resident graphs lack (one frozen row per sequence, issue 13) */
-const RESIDENT_INPUTS: Partial<Record<(typeof RESIDENT_GRAPH_NAMES)[number], readonly string[]>> = {
-  gpt_decode_resident: ["groups", "group_slot"],
-  cache_flush: ["src", "tail_shift"],
-};
-
-function checkResidentInputs(graph: (typeof RESIDENT_GRAPH_NAMES)[number], inputs: readonly string[]): void {
-  const missing = (RESIDENT_INPUTS[graph] ?? []).filter((n) => !inputs.includes(n));
-  if (missing.length > 0)
-    throw new Error(
-      `${graph}.onnx lacks the inputs ${missing.join(", ")} (older resident-loop graphs): ` +
-        "regenerate them with gpu-node/tools/resident_graphs.py MODEL_DIR",
-    );
 }
 
 /** batch rows a segment takes: one per beam */

@@ -1,7 +1,7 @@
 import { type Feeds, f32, type InferenceBackend, i64, type Tensor } from "./backend.ts";
 import type { CacheOps, CachePart, FlushPlan } from "./cache-ops.ts";
+import { cacheNames, outputsOf, tensorAt } from "./cache-tensors.ts";
 import type { CacheShape } from "./kv-cache.ts";
-import { cacheNames } from "./resident-names.ts";
 
 /** Window slots are added in steps of this many where a flush is a graph call rewriting the frozen cache. */
 export const WINDOW_STEP = 16;
@@ -44,13 +44,13 @@ export class GraphCacheOps implements CacheOps {
     if (count === 0) return { tensors: rows, room: copies };
     const feeds: Feeds = {};
     cacheNames("a", this.shape.layers).forEach((n, i) => {
-      feeds[n] = at(part.tensors, i);
+      feeds[n] = tensorAt(part.tensors, i);
     });
     cacheNames("b", this.shape.layers).forEach((n, i) => {
-      feeds[n] = at(rows, i);
+      feeds[n] = tensorAt(rows, i);
     });
     const out = await this.backend.run("cache_concat", feeds, this.names.out);
-    const joined = pick(out, this.names.out, "cache_concat");
+    const joined = outputsOf(out, this.names.out, "cache_concat");
     this.free(rows, joined);
     return { tensors: joined, room: count + copies };
   }
@@ -80,17 +80,17 @@ export class GraphCacheOps implements CacheOps {
       tail_shift: i64(plan.tailShift, [rows]),
     };
     this.names.in.forEach((n, i) => {
-      feeds[n] = at(frozen.tensors, i);
+      feeds[n] = tensorAt(frozen.tensors, i);
     });
     cacheNames("tail", this.shape.layers).forEach((n, i) => {
-      feeds[n] = at(tails.tensors, i);
+      feeds[n] = tensorAt(tails.tensors, i);
     });
     const shifted = cacheNames("tail_out", this.shape.layers);
     const into = Object.fromEntries(this.names.out.map((n, i) => [n, this.names.in[i] as string]));
     const out = await this.backend.run("cache_flush", feeds, [...this.names.out, ...shifted], into);
     return {
-      frozen: { tensors: pick(out, this.names.out, "cache_flush"), room: sequences },
-      tails: { tensors: pick(out, shifted, "cache_flush"), room: rows },
+      frozen: { tensors: outputsOf(out, this.names.out, "cache_flush"), room: sequences },
+      tails: { tensors: outputsOf(out, shifted, "cache_flush"), room: rows },
     };
   }
 
@@ -110,26 +110,12 @@ export class GraphCacheOps implements CacheOps {
   private async run(graph: "cache_gather" | "cache_pad", extra: Feeds, tensors: readonly Tensor[]): Promise<Tensor[]> {
     const feeds: Feeds = { ...extra };
     this.names.in.forEach((n, i) => {
-      feeds[n] = at(tensors, i);
+      feeds[n] = tensorAt(tensors, i);
     });
-    return pick(await this.backend.run(graph, feeds, this.names.out), this.names.out, graph);
+    return outputsOf(await this.backend.run(graph, feeds, this.names.out), this.names.out, graph);
   }
 
   private free(old: readonly Tensor[], kept: readonly Tensor[]): void {
     for (const t of old) if (!kept.includes(t)) this.backend.release?.(t);
   }
-}
-
-function at(tensors: readonly Tensor[], i: number): Tensor {
-  const t = tensors[i];
-  if (!t) throw new Error(`graph cache misses tensor ${i}`);
-  return t;
-}
-
-function pick(out: Feeds, names: readonly string[], graph: string): Tensor[] {
-  return names.map((n) => {
-    const t = out[n];
-    if (!t) throw new Error(`${graph} output ${n} missing`);
-    return t;
-  });
 }

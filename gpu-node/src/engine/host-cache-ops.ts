@@ -1,5 +1,6 @@
 import type { BlockCopy, HostMemory, InferenceBackend, Tensor } from "./backend.ts";
 import type { CacheOps, CachePart, FlushPlan } from "./cache-ops.ts";
+import { tensorAt } from "./cache-tensors.ts";
 import type { CacheShape } from "./kv-cache.ts";
 
 /**
@@ -63,7 +64,7 @@ export class HostCacheOps implements CacheOps {
       const length = Math.min(sourceSlots, slots) * headDim;
       const copiesOf: BlockCopy[] = [];
       next.tensors.forEach((to, i) => {
-        const from = at(source, i);
+        const from = tensorAt(source, i);
         for (let c = 0; c < copies; c++)
           for (let h = 0; h < heads; h++)
             copiesOf.push({
@@ -101,7 +102,7 @@ export class HostCacheOps implements CacheOps {
     const length = Math.min(from, to) * headDim;
     const copies: BlockCopy[] = [];
     part.tensors.forEach((src, i) => {
-      const dst = at(next.tensors, i);
+      const dst = tensorAt(next.tensors, i);
       for (let r = 0; r < count * heads; r++)
         copies.push({ from: src, fromOffset: r * from * headDim, to: dst, toOffset: r * to * headDim, length });
     });
@@ -122,7 +123,7 @@ export class HostCacheOps implements CacheOps {
     const copies: BlockCopy[] = [];
     // first what each sequence freezes, from its source row's window (before the windows shift)
     frozen.tensors.forEach((to, i) => {
-      const from = at(tails.tensors, i);
+      const from = tensorAt(tails.tensors, i);
       plan.shift.forEach((n, s) => {
         const [row, length] = [plan.src[s] ?? 0, plan.lengths[s] ?? 0];
         for (let h = 0; h < heads && n > 0; h++)
@@ -165,16 +166,10 @@ export class HostCacheOps implements CacheOps {
     const row = this.shape.heads * slots * this.shape.headDim;
     const copies: BlockCopy[] = [];
     from.tensors.forEach((src, i) => {
-      const dst = at(to.tensors, i);
+      const dst = tensorAt(to.tensors, i);
       for (const [a, b] of moves)
         copies.push({ from: src, fromOffset: a * row, to: dst, toOffset: b * row, length: row });
     });
     if (copies.length > 0) this.memory.copy(copies);
   }
-}
-
-function at(tensors: readonly Tensor[], i: number): Tensor {
-  const t = tensors[i];
-  if (!t) throw new Error(`host cache misses tensor ${i}`);
-  return t;
 }

@@ -1,9 +1,16 @@
-import { type Feeds, type InferenceBackend, i64, type Tensor } from "./backend.ts";
+import {
+  type Feeds,
+  type InferenceBackend,
+  i64,
+  RESIDENT_GRAPH_NAMES,
+  type ResidentGraph,
+  type Tensor,
+} from "./backend.ts";
 import { type CacheOps, type CachePart, emptyPart } from "./cache-ops.ts";
+import { cacheNames, outputsOf, tensorAt } from "./cache-tensors.ts";
 import { GraphCacheOps } from "./graph-cache-ops.ts";
 import { HostCacheOps } from "./host-cache-ops.ts";
 import { CAPACITY_STEP, type CacheShape } from "./kv-cache.ts";
-import { cacheNames } from "./resident-names.ts";
 
 export { cacheNames };
 
@@ -83,10 +90,10 @@ export class ResidentCache {
     const tails = this.ops.running(this.tails, this.rows);
     this.fedTails = tails;
     this.names.past.forEach((n, i) => {
-      feeds[n] = at(frozen, i);
+      feeds[n] = tensorAt(frozen, i);
     });
     this.names.tail.forEach((n, i) => {
-      feeds[n] = at(tails, i);
+      feeds[n] = tensorAt(tails, i);
     });
     return feeds;
   }
@@ -101,7 +108,7 @@ export class ResidentCache {
 
   /** take a decode step's present_* as the new window (the pending reorders are in it now) */
   update(out: Feeds): void {
-    const next = pick(out, this.names.present, "decode");
+    const next = outputsOf(out, this.names.present, "decode");
     const inPlace = next.every((t, i) => t === this.fedTails?.[i]);
     this.fedTails = null;
     this.pending = null;
@@ -190,7 +197,7 @@ export class ResidentCache {
   async join(present: Feeds, length: number, copies: number): Promise<void> {
     if (this.window === 0) this.window = this.ops.windowStep;
     await this.grow(Math.ceil(length / CAPACITY_STEP) * CAPACITY_STEP);
-    const row = pick(present, this.names.present, "prefill");
+    const row = outputsOf(present, this.names.present, "prefill");
     await this.applyPending();
     this.frozen = this.replace(
       this.frozen,
@@ -258,6 +265,25 @@ export class ResidentCache {
   }
 }
 
+/** inputs the resident loop feeds that older resident graphs lack (one frozen row per sequence, issue 13) */
+const NEWER_INPUTS: Partial<Record<ResidentGraph, readonly string[]>> = {
+  gpt_decode_resident: ["groups", "group_slot"],
+  cache_flush: ["src", "tail_shift"],
+};
+
+/** at start, not at the first step: every resident-loop graph there, none older than what the loop feeds */
+export function checkResidentGraphs(backend: InferenceBackend): void {
+  for (const graph of RESIDENT_GRAPH_NAMES) {
+    const inputs = backend.signature(graph).inputs;
+    const missing = (NEWER_INPUTS[graph] ?? []).filter((n) => !inputs.includes(n));
+    if (missing.length > 0)
+      throw new Error(
+        `${graph}.onnx lacks the inputs ${missing.join(", ")} (older resident-loop graphs): ` +
+          "regenerate them with gpu-node/tools/resident_graphs.py MODEL_DIR",
+      );
+  }
+}
+
 /** a running row as the window bookkeeping sees it */
 export interface WindowRow {
   /** positions in the cache (`length`), of which `cached` are frozen */
@@ -291,18 +317,4 @@ export async function fitWindows(cache: ResidentCache, rows: readonly WindowRow[
   // a sequence whose beams froze little would fill its window again at once (a flush per step): widen it instead
   const step = cache.windowStep;
   if (fill() > cache.window - step / 2) await cache.growWindow(cache.window + step);
-}
-
-function at(tensors: readonly Tensor[], i: number): Tensor {
-  const t = tensors[i];
-  if (!t) throw new Error(`resident cache misses tensor ${i}`);
-  return t;
-}
-
-function pick(out: Feeds, names: readonly string[], graph: string): Tensor[] {
-  return names.map((n) => {
-    const t = out[n];
-    if (!t) throw new Error(`${graph} output ${n} missing`);
-    return t;
-  });
 }

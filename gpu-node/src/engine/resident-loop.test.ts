@@ -1,12 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestNode } from "../testing/harness.ts";
 import type { SynthesisJob } from "./api.ts";
+import type { InferenceBackend } from "./backend.ts";
 import { CountingBackend } from "./boundary-bytes.ts";
 import { GptStage } from "./gpt-stage.ts";
 import { planCodes, requestState } from "./request-state.ts";
 import { ResidentCache } from "./resident-cache.ts";
 
 type TestNode = Awaited<ReturnType<typeof createTestNode>>;
+
+/** the same backend as a GPU provider's: no row views, no host memory, so the cache operations are graphs */
+const inDeviceMemory = (b: InferenceBackend, run: InferenceBackend["run"] = b.run.bind(b)): InferenceBackend => ({
+  run,
+  signature: b.signature.bind(b),
+  release: b.release?.bind(b),
+  close: b.close.bind(b),
+});
 
 const TEXTS = ["Hello there, this is a short test.", "今天天气很好。", "The quick brown fox jumps over the lazy dog."];
 
@@ -62,15 +71,8 @@ describe("the resident-cache decode loop (issue 13)", () => {
   it("gives the same codes where the tensors live in device memory: the cache operations are graphs", async () => {
     // the same backend without `rows` and `hostMemory`, as a GPU provider's: no spare rows, every join and leave a
     // whole-cache graph, a flush a graph
-    const noViews = await createTestNode(
-      { maxBatch: 8, maxQueueDelayMs: 20, decodeLoop: "resident" },
-      undefined,
-      (b) => ({
-        run: b.run.bind(b),
-        signature: b.signature.bind(b),
-        release: b.release?.bind(b),
-        close: b.close.bind(b),
-      }),
+    const noViews = await createTestNode({ maxBatch: 8, maxQueueDelayMs: 20, decodeLoop: "resident" }, undefined, (b) =>
+      inDeviceMemory(b),
     );
     try {
       const beams = [3, 1, 2, 3];
@@ -90,20 +92,12 @@ describe("the resident-cache decode loop (issue 13)", () => {
 
   it("feeds a sequence's beams one frozen row, so a step reads their shared history once", async () => {
     const fed: { sequences: number; rows: number; groups: number[] }[] = [];
-    const spied = await createTestNode(
-      { maxBatch: 8, maxQueueDelayMs: 20, decodeLoop: "resident" },
-      undefined,
-      (b) => ({
-        run: (graph, feeds, keep, into) => {
-          const [past, tail, groups] = [feeds.past_key_0, feeds.tail_key_0, feeds.groups];
-          if (graph === "gpt_decode_resident" && past && tail && groups?.type === "int64")
-            fed.push({ sequences: past.dims[0] ?? 0, rows: tail.dims[0] ?? 0, groups: [...groups.dims] });
-          return b.run(graph, feeds, keep, into);
-        },
-        signature: b.signature.bind(b),
-        release: b.release?.bind(b),
-        rows: b.rows?.bind(b),
-        close: b.close.bind(b),
+    const spied = await createTestNode({ maxBatch: 8, maxQueueDelayMs: 20, decodeLoop: "resident" }, undefined, (b) =>
+      inDeviceMemory(b, (graph, feeds, keep, into) => {
+        const [past, tail, groups] = [feeds.past_key_0, feeds.tail_key_0, feeds.groups];
+        if (graph === "gpt_decode_resident" && past && tail && groups?.type === "int64")
+          fed.push({ sequences: past.dims[0] ?? 0, rows: tail.dims[0] ?? 0, groups: [...groups.dims] });
+        return b.run(graph, feeds, keep, into);
       }),
     );
     try {
@@ -149,15 +143,8 @@ describe("the resident-cache decode loop (issue 13)", () => {
       { ...job(node, 2, 1), id: "short2", segments: [node.text.segments("Yes.")[0]?.ids ?? []], maxTokens: 70 },
     ];
     const a = await Promise.all(jobs(host).map((j) => host.engine.submit(j)));
-    const device = await createTestNode(
-      { maxBatch: 8, maxQueueDelayMs: 20, decodeLoop: "resident" },
-      undefined,
-      (b) => ({
-        run: b.run.bind(b),
-        signature: b.signature.bind(b),
-        release: b.release?.bind(b),
-        close: b.close.bind(b),
-      }),
+    const device = await createTestNode({ maxBatch: 8, maxQueueDelayMs: 20, decodeLoop: "resident" }, undefined, (b) =>
+      inDeviceMemory(b),
     );
     // every shrink that crops (a capacity below the frozen slots the cache has)
     const crops: number[] = [];
@@ -190,11 +177,7 @@ describe("the resident-cache decode loop (issue 13)", () => {
     async (_, device) => {
       const m = resident.files.manifest;
       const b = resident.backend;
-      const counted = new CountingBackend(
-        device
-          ? { run: b.run.bind(b), signature: b.signature.bind(b), release: b.release?.bind(b), close: async () => {} }
-          : b,
-      );
+      const counted = new CountingBackend(device ? inDeviceMemory(b) : b);
       const gpt = new GptStage(counted, m, "resident");
       const voice = resident.voices.get(0);
       const one = { ...job(resident, 0, 1), maxTokens: 1100 };
